@@ -1,0 +1,159 @@
+//! After validation: does the person need to sign in, to consent, or can a code be issued?
+
+use time::OffsetDateTime;
+
+use super::AuthorizationRequest;
+use crate::error::{ErrorCode, OAuthError};
+use crate::interaction::Prompt;
+use crate::model::{Client, Session};
+use crate::scope::{self, Scopes};
+
+/// The next step of an authorization request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    Interact(Prompt),
+    Fail(OAuthError),
+    IssueCode,
+}
+
+/// What is known when deciding.
+pub struct Situation<'a> {
+    pub request: &'a AuthorizationRequest,
+    pub client: &'a Client,
+    pub session: Option<&'a Session>,
+    /// The session was started during this interaction.
+    pub fresh_login: bool,
+    pub consented: Option<&'a Scopes>,
+    pub consent_given_now: bool,
+    pub now: OffsetDateTime,
+}
+
+/// Scopes that need the person's consent (openid is implied by signing in).
+fn consent_scopes(request: &AuthorizationRequest) -> Scopes {
+    let mut s = request.scopes();
+    s.remove(scope::OPENID);
+    s
+}
+
+pub fn decide(s: &Situation<'_>) -> Decision {
+    let prompt = s.request.prompt;
+    let session = s.session.filter(|sess| {
+        s.request.hinted_sub.as_deref().is_none_or(|sub| sub == sess.auth.identity_id)
+    });
+    let needs_login = match session {
+        None => true,
+        Some(_) if s.fresh_login => false,
+        Some(sess) => {
+            prompt.login
+                || s.request
+                    .max_age
+                    .is_some_and(|max| (s.now - sess.auth.auth_time).whole_seconds() > max)
+        }
+    };
+    if needs_login {
+        return if prompt.none {
+            Decision::Fail(OAuthError::new(ErrorCode::LoginRequired, "the end-user is not signed in"))
+        } else {
+            Decision::Interact(Prompt::Login)
+        };
+    }
+    if s.client.first_party || s.consent_given_now {
+        return Decision::IssueCode;
+    }
+    let needed = consent_scopes(s.request);
+    let covered = s.consented.is_some_and(|c| needed.is_subset(c));
+    if covered && !prompt.consent {
+        return Decision::IssueCode;
+    }
+    if prompt.none {
+        Decision::Fail(OAuthError::new(ErrorCode::ConsentRequired, "the end-user has not consented"))
+    } else {
+        Decision::Interact(Prompt::Consent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorize::PromptSet;
+    use crate::model::{AuthMethod, Authentication, SigningAlg};
+
+    fn request(prompt: PromptSet, max_age: Option<i64>) -> AuthorizationRequest {
+        AuthorizationRequest {
+            client_id: "c".into(),
+            redirect_uri: "https://rp/cb".into(),
+            scope: "openid email".into(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt,
+            max_age,
+            login_hint: None,
+            ui_locales: None,
+            claims_locales: None,
+            acr_values: None,
+            display: None,
+            claims: None,
+            hinted_sub: None,
+        }
+    }
+
+    fn client(first_party: bool) -> Client {
+        Client {
+            id: "c".into(),
+            name: "C".into(),
+            secret_hash: None,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            scopes: vec![],
+            grant_types: vec![],
+            auth_method: AuthMethod::None,
+            jwks: None,
+            id_token_alg: SigningAlg::RS256,
+            account_kinds: vec![],
+            first_party,
+            require_pkce: true,
+            enabled: true,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn session(auth_time: OffsetDateTime) -> Session {
+        Session {
+            id_hash: "h".into(),
+            sid: "s".into(),
+            auth: Authentication { identity_id: "i".into(), auth_time, amr: vec!["pwd".into()], acr: "0".into() },
+            created_at: auth_time,
+            last_seen_at: auth_time,
+            expires_at: auth_time + time::Duration::hours(1),
+            user_agent: None,
+            ip: None,
+        }
+    }
+
+    #[test]
+    fn table() {
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(1000);
+        let old = session(now - time::Duration::seconds(100));
+        let none = PromptSet { none: true, ..Default::default() };
+        let login = PromptSet { login: true, ..Default::default() };
+        let consented = Scopes::from_iter(["email"]);
+        let cases: Vec<(AuthorizationRequest, bool, Option<&Session>, bool, Option<&Scopes>, Decision)> = vec![
+            (request(none, None), true, None, false, None, Decision::Fail(OAuthError::new(ErrorCode::LoginRequired, "the end-user is not signed in"))),
+            (request(PromptSet::default(), None), true, None, false, None, Decision::Interact(Prompt::Login)),
+            (request(PromptSet::default(), None), true, Some(&old), false, None, Decision::IssueCode),
+            (request(login, None), true, Some(&old), false, None, Decision::Interact(Prompt::Login)),
+            (request(login, None), true, Some(&old), true, None, Decision::IssueCode),
+            (request(PromptSet::default(), Some(50)), true, Some(&old), false, None, Decision::Interact(Prompt::Login)),
+            (request(PromptSet::default(), Some(500)), true, Some(&old), false, None, Decision::IssueCode),
+            (request(PromptSet::default(), None), false, Some(&old), false, None, Decision::Interact(Prompt::Consent)),
+            (request(none, None), false, Some(&old), false, None, Decision::Fail(OAuthError::new(ErrorCode::ConsentRequired, "the end-user has not consented"))),
+            (request(PromptSet::default(), None), false, Some(&old), false, Some(&consented), Decision::IssueCode),
+        ];
+        for (i, (req, first, sess, fresh, consent, expected)) in cases.into_iter().enumerate() {
+            let c = client(first);
+            let got = decide(&Situation { request: &req, client: &c, session: sess, fresh_login: fresh, consented: consent, consent_given_now: false, now });
+            assert_eq!(got, expected, "case {i}");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Step: `prompt` and `max_age`.
+
+use serde::{Deserialize, Serialize};
+
+use super::Params;
+use crate::error::{ErrorCode, OAuthError};
+
+/// The `prompt` values of a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptSet {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+pub(super) fn parse(params: &Params) -> Result<PromptSet, OAuthError> {
+    let mut set = PromptSet::default();
+    let Some(raw) = params.get("prompt") else { return Ok(set) };
+    for value in raw.split(' ').filter(|v| !v.is_empty()) {
+        match value {
+            "none" => set.none = true,
+            "login" => set.login = true,
+            "consent" => set.consent = true,
+            "select_account" => {
+                return Err(OAuthError::new(
+                    ErrorCode::AccountSelectionRequired,
+                    "prompt=select_account is not supported: one identity signs in at a time",
+                ))
+            }
+            other => return Err(OAuthError::invalid_request(format!("unsupported prompt value {other}"))),
+        }
+    }
+    if set.none && (set.login || set.consent) {
+        return Err(OAuthError::invalid_request("prompt=none cannot be combined with other values"));
+    }
+    Ok(set)
+}
+
+pub(super) fn max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
+    match params.get("max_age") {
+        None => Ok(None),
+        Some(raw) => raw
+            .parse::<u32>()
+            .map(|v| Some(i64::from(v)))
+            .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(q: &str) -> Params {
+        Params::from_urlencoded(q).unwrap_or_default()
+    }
+
+    #[test]
+    fn prompt_values() {
+        assert_eq!(parse(&p("prompt=login%20consent")).map(|s| (s.login, s.consent)), Ok((true, true)));
+        assert!(parse(&p("prompt=none%20login")).is_err());
+        assert_eq!(parse(&p("prompt=select_account")).map_err(|e| e.code), Err(ErrorCode::AccountSelectionRequired));
+        assert!(parse(&p("prompt=bogus")).is_err());
+        assert_eq!(max_age(&p("max_age=0")), Ok(Some(0)));
+        assert!(max_age(&p("max_age=-1")).is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! Client authentication at the token, introspection and revocation endpoints:
+//! `client_secret_basic`, `client_secret_post`, `private_key_jwt` and `none`.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use josekit::jwk::Jwk;
+use time::OffsetDateTime;
+
+use crate::authorize::Params;
+use crate::error::{EngineError, OAuthError};
+use crate::keys::verifier_for;
+use crate::model::{AuthMethod, Client};
+use crate::ports::{ClientStore, GrantStore};
+use crate::secret::{constant_time_eq, hash_handle};
+
+pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// What the client presented.
+#[derive(Debug, PartialEq, Eq)]
+enum Presented {
+    Secret { client_id: String, secret: String, method: AuthMethod },
+    Assertion { client_id: Option<String>, assertion: String },
+    IdOnly { client_id: String },
+}
+
+fn form_decode(s: &str) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+        .ok()?
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
+}
+
+fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, value) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(value.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
+}
+
+fn presented(authorization: Option<&str>, params: &Params) -> Result<Presented, OAuthError> {
+    let basic = authorization.filter(|h| h.len() > 6 && h[..6].eq_ignore_ascii_case("basic "));
+    let body_secret = params.get("client_secret");
+    let assertion = params.get("client_assertion");
+    let methods = usize::from(basic.is_some()) + usize::from(body_secret.is_some()) + usize::from(assertion.is_some());
+    if methods > 1 {
+        return Err(OAuthError::invalid_request("use exactly one client authentication method"));
+    }
+    if let Some(header) = basic {
+        let (client_id, secret) = parse_basic(header).ok_or_else(OAuthError::invalid_client)?;
+        if params.get("client_id").is_some_and(|id| id != client_id) {
+            return Err(OAuthError::invalid_request("client_id does not match the Authorization header"));
+        }
+        return Ok(Presented::Secret { client_id, secret, method: AuthMethod::ClientSecretBasic });
+    }
+    if let Some(assertion) = assertion {
+        if params.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
+            return Err(OAuthError::invalid_request("client_assertion_type must be jwt-bearer"));
+        }
+        return Ok(Presented::Assertion {
+            client_id: params.get("client_id").map(str::to_string),
+            assertion: assertion.to_string(),
+        });
+    }
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(OAuthError::invalid_client)?
+        .to_string();
+    match body_secret {
+        Some(secret) => Ok(Presented::Secret { client_id, secret: secret.to_string(), method: AuthMethod::ClientSecretPost }),
+        None => Ok(Presented::IdOnly { client_id }),
+    }
+}
+
+/// Authenticates the calling client. `audiences` are the values accepted as `aud` of a client
+/// assertion (the issuer and the endpoint URL).
+pub async fn authenticate(
+    clients: &dyn ClientStore,
+    grants: &dyn GrantStore,
+    authorization: Option<&str>,
+    params: &Params,
+    audiences: &[String],
+    now: OffsetDateTime,
+) -> Result<Client, EngineError> {
+    match presented(authorization, params)? {
+        Presented::Secret { client_id, secret, method } => {
+            let client = known(clients, &client_id, method).await?;
+            let expected = client.secret_hash.as_deref().unwrap_or_default();
+            if expected.is_empty() || !constant_time_eq(hash_handle(&secret).as_bytes(), expected.as_bytes()) {
+                return Err(OAuthError::invalid_client().into());
+            }
+            Ok(client)
+        }
+        Presented::IdOnly { client_id } => known(clients, &client_id, AuthMethod::None).await,
+        Presented::Assertion { client_id, assertion } => {
+            let claimed = unverified_issuer(&assertion).ok_or_else(OAuthError::invalid_client)?;
+            if client_id.as_deref().is_some_and(|id| id != claimed) {
+                return Err(OAuthError::invalid_client().into());
+            }
+            let client = known(clients, &claimed, AuthMethod::PrivateKeyJwt).await?;
+            let claims = verify_assertion(&client, &assertion, audiences, now).ok_or_else(OAuthError::invalid_client)?;
+            let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(OAuthError::invalid_client)?;
+            let exp = claims
+                .get("exp")
+                .and_then(|v| v.as_i64())
+                .and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok())
+                .ok_or_else(OAuthError::invalid_client)?;
+            if !grants.remember_jti(&client.id, jti, exp).await? {
+                return Err(OAuthError::new(crate::ErrorCode::InvalidClient, "client assertion replayed").into());
+            }
+            Ok(client)
+        }
+    }
+}
+
+async fn known(clients: &dyn ClientStore, id: &str, method: AuthMethod) -> Result<Client, EngineError> {
+    match clients.find_client(id).await? {
+        Some(c) if c.enabled && c.auth_method == method => Ok(c),
+        _ => Err(OAuthError::invalid_client().into()),
+    }
+}
+
+fn unverified_issuer(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("iss")?.as_str().map(str::to_string)
+}
+
+/// Checks an RFC 7523 client assertion: signature by a registered key, `iss` = `sub` =
+/// client_id, an accepted `aud`, and a live, bounded `exp`.
+fn verify_assertion(client: &Client, jwt: &str, audiences: &[String], now: OffsetDateTime) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let keys = client.jwks.as_ref()?.get("keys")?.as_array()?;
+    // Each registered key verifies with its own `alg`, or its key type's usual one.
+    let verifiers: Vec<(Option<String>, String, Box<dyn josekit::jws::JwsVerifier>)> = keys
+        .iter()
+        .filter_map(|k| k.as_object().cloned())
+        .filter_map(|m| Jwk::from_map(m).ok())
+        .filter_map(|jwk| {
+            let alg = jwk.algorithm().map(str::to_string).or_else(|| {
+                match jwk.key_type() {
+                    "RSA" => Some("RS256"),
+                    "EC" => Some("ES256"),
+                    "OKP" => Some("EdDSA"),
+                    _ => None,
+                }
+                .map(str::to_string)
+            })?;
+            let verifier = verifier_for(&jwk, &alg)?;
+            Some((jwk.key_id().map(str::to_string), alg, verifier))
+        })
+        .collect();
+    let (payload, _) = josekit::jws::deserialize_compact_with_selector(jwt, |header| {
+        let alg = header.algorithm().unwrap_or_default();
+        let kid = header.key_id();
+        Ok(verifiers
+            .iter()
+            .find(|(k, a, _)| a == alg && (kid.is_none() || k.as_deref() == kid))
+            .map(|(_, _, v)| v.as_ref()))
+    })
+    .ok()?;
+    let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&payload).ok()?;
+    let s = |k: &str| claims.get(k).and_then(|v| v.as_str());
+    if s("iss") != Some(client.id.as_str()) || s("sub") != Some(client.id.as_str()) {
+        return None;
+    }
+    let aud_ok = match claims.get("aud")? {
+        serde_json::Value::String(a) => audiences.iter().any(|x| x == a),
+        serde_json::Value::Array(list) => list.iter().any(|a| a.as_str().is_some_and(|a| audiences.iter().any(|x| x == a))),
+        _ => false,
+    };
+    let exp = claims.get("exp")?.as_i64()?;
+    let now_ts = now.unix_timestamp();
+    if !aud_ok || exp <= now_ts || exp > now_ts + 3600 {
+        return None;
+    }
+    Some(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_is_form_decoded() {
+        let header = format!("Basic {}", STANDARD.encode("my%20client:s%3Acret+x"));
+        assert_eq!(parse_basic(&header), Some(("my client".into(), "s:cret x".into())));
+        assert_eq!(parse_basic("Bearer abc"), None);
+        assert_eq!(parse_basic("Basic !!!"), None);
+    }
+
+    #[test]
+    fn two_methods_are_refused() {
+        let header = format!("Basic {}", STANDARD.encode("a:b"));
+        let params = Params::from_urlencoded("client_id=a&client_secret=b").unwrap_or_default();
+        assert!(presented(Some(&header), &params).is_err());
+        let params = Params::from_urlencoded("client_id=a").unwrap_or_default();
+        assert_eq!(presented(None, &params), Ok(Presented::IdOnly { client_id: "a".into() }));
+    }
+}

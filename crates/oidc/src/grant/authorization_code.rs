@@ -1,0 +1,57 @@
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6): single-use codes; a replay
+//! revokes every token issued from the code.
+
+use super::{Issue, TokenResponse};
+use crate::authorize::Params;
+use crate::error::{EngineError, OAuthError};
+use crate::model::{Client, GRANT_REFRESH_TOKEN};
+use crate::ports::Consumed;
+use crate::scope::{self, Scopes};
+use crate::secret::hash_handle;
+use crate::{pkce, Provider};
+
+impl Provider {
+    pub(super) async fn grant_authorization_code(&self, client: &Client, params: &Params) -> Result<TokenResponse, EngineError> {
+        let code = params.get("code").ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+        let now = self.now();
+        let record = match self.grants.consume_code(&hash_handle(code), now).await? {
+            Consumed::Now(r) => r,
+            Consumed::Already(r) => {
+                tracing::warn!(client_id = %r.client_id, grant_id = %r.grant_id, "authorization code replayed: revoking its tokens");
+                self.grants.revoke_grant(&r.grant_id, now).await?;
+                return Err(OAuthError::invalid_grant("the code was already used").into());
+            }
+            Consumed::Missing => return Err(OAuthError::invalid_grant("unknown code").into()),
+        };
+        if record.client_id != client.id {
+            return Err(OAuthError::invalid_grant("the code was issued to another client").into());
+        }
+        if record.expires_at <= now {
+            return Err(OAuthError::invalid_grant("the code has expired").into());
+        }
+        if params.get("redirect_uri") != Some(record.redirect_uri.as_str()) {
+            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request").into());
+        }
+        match (&record.code_challenge, params.get("code_verifier")) {
+            (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
+            (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("code_verifier does not match").into()),
+            (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is missing").into()),
+            (None, Some(_)) => return Err(OAuthError::invalid_grant("no code_challenge was sent for this code").into()),
+            (None, None) => {}
+        }
+        let scopes = Scopes::parse(&record.scope).unwrap_or_default();
+        let with_refresh = scopes.contains(scope::OFFLINE_ACCESS) && client.allows_grant(GRANT_REFRESH_TOKEN);
+        let issue = Issue {
+            client,
+            grant_id: record.grant_id.clone(),
+            scopes,
+            auth: Some(record.auth.clone()),
+            sid: Some(record.sid.clone()),
+            nonce: record.nonce.clone(),
+            claims_request: record.claims.clone(),
+            with_refresh,
+        };
+        let (response, _) = self.issue(issue, true).await?;
+        Ok(response)
+    }
+}

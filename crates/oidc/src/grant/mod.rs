@@ -1,0 +1,171 @@
+//! The token endpoint: client authentication, then one file per grant type, dispatched by
+//! `grant_type`.
+
+mod authorization_code;
+mod client_credentials;
+mod refresh_token;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::authorize::claims::requested;
+use crate::authorize::Params;
+use crate::error::{EngineError, ErrorCode, OAuthError};
+use crate::id_token::{self, IdTokenInput};
+use crate::model::{Authentication, Client, TokenKind, TokenRecord};
+use crate::scope::{self, Scopes};
+use crate::secret::{hash_handle, new_handle};
+use crate::{paths, Provider};
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// What a grant decided to issue.
+pub(crate) struct Issue<'a> {
+    pub client: &'a Client,
+    pub grant_id: String,
+    pub scopes: Scopes,
+    /// The person, for user grants.
+    pub auth: Option<Authentication>,
+    pub sid: Option<String>,
+    pub nonce: Option<String>,
+    pub claims_request: Option<serde_json::Value>,
+    pub with_refresh: bool,
+}
+
+impl Provider {
+    /// The token endpoint. `authorization` is the raw `Authorization` header.
+    pub async fn token(&self, authorization: Option<&str>, params: &Params) -> Result<TokenResponse, EngineError> {
+        if let Some(name) = params.duplicated() {
+            return Err(OAuthError::invalid_request(format!("parameter {name} was sent more than once")).into());
+        }
+        let grant_type = params
+            .get("grant_type")
+            .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
+        let client = self.authenticate_client(authorization, params, paths::TOKEN).await?;
+        if !client.allows_grant(grant_type) {
+            let known = ["authorization_code", "refresh_token", "client_credentials"].contains(&grant_type);
+            let code = if known { ErrorCode::UnauthorizedClient } else { ErrorCode::UnsupportedGrantType };
+            return Err(OAuthError::new(code, format!("grant_type {grant_type} is not allowed for this client")).into());
+        }
+        match grant_type {
+            "authorization_code" => self.grant_authorization_code(&client, params).await,
+            "refresh_token" => self.grant_refresh_token(&client, params).await,
+            "client_credentials" => self.grant_client_credentials(&client, params).await,
+            other => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, format!("unsupported grant_type {other}")).into()),
+        }
+    }
+
+    /// Authenticates the caller of an endpoint at `path`.
+    pub async fn authenticate_client(&self, authorization: Option<&str>, params: &Params, path: &str) -> Result<Client, EngineError> {
+        let audiences = [self.config.issuer_str(), self.config.url(paths::TOKEN), self.config.url(path)];
+        crate::client_auth::authenticate(self.clients.as_ref(), self.grants.as_ref(), authorization, params, &audiences, self.now()).await
+    }
+
+    /// User claims for an identity, filtered to what `scopes` and the `claims` request release
+    /// for `target` (`id_token` or `userinfo`). `None` when the identity may no longer sign in.
+    pub(crate) async fn released_claims(
+        &self,
+        identity_id: &str,
+        scopes: &Scopes,
+        claims_request: Option<&serde_json::Value>,
+        target: &str,
+        client: &Client,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, EngineError> {
+        let all = Scopes::from_iter(scope::USER_SCOPES.iter().copied());
+        let Some(mut available) = self.claims.claims(identity_id, &all, client).await? else { return Ok(None) };
+        let mut wanted: Vec<String> = scopes.iter().flat_map(|s| scope::claims_of(s).iter().map(|c| c.to_string())).collect();
+        wanted.extend(requested(claims_request, target));
+        available.retain(|k, _| wanted.iter().any(|w| w == k));
+        Ok(Some(available))
+    }
+
+    /// Mints the tokens of a grant, stores them, and builds the response. `store` is false when
+    /// the caller stores them itself (refresh rotation does, in one transaction).
+    pub(crate) async fn issue(&self, issue: Issue<'_>, store: bool) -> Result<(TokenResponse, Vec<TokenRecord>), EngineError> {
+        let now = self.now();
+        let access_token = new_handle("gca_");
+        let identity_id = issue.auth.as_ref().map(|a| a.identity_id.clone());
+        let record = |kind: TokenKind, handle: &str, ttl: time::Duration| TokenRecord {
+            token_hash: hash_handle(handle),
+            kind,
+            grant_id: issue.grant_id.clone(),
+            client_id: issue.client.id.clone(),
+            identity_id: identity_id.clone(),
+            scope: issue.scopes.to_string(),
+            auth: issue.auth.clone(),
+            sid: issue.sid.clone(),
+            claims: issue.claims_request.clone(),
+            created_at: now,
+            expires_at: now + ttl,
+            consumed_at: None,
+            revoked_at: None,
+        };
+        let mut records = vec![record(TokenKind::Access, &access_token, self.config.access_token_ttl)];
+        let refresh_token = issue.with_refresh.then(|| new_handle("gcr_"));
+        if let Some(rt) = &refresh_token {
+            records.push(record(TokenKind::Refresh, rt, self.config.refresh_token_ttl));
+        }
+        let id_token = match &issue.auth {
+            Some(auth) if issue.scopes.contains(scope::OPENID) => {
+                let claims = self
+                    .released_claims(&auth.identity_id, &issue.scopes, issue.claims_request.as_ref(), "id_token", issue.client)
+                    .await?
+                    .ok_or_else(|| OAuthError::invalid_grant("the account can no longer sign in"))?;
+                Some(self.sign_id_token(issue.client, auth, issue.sid.as_deref(), issue.nonce.as_deref(), Some(&access_token), claims, now).await?)
+            }
+            _ => None,
+        };
+        if store {
+            for r in &records {
+                self.grants.insert_token(r).await?;
+            }
+        }
+        let response = TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: self.config.access_token_ttl.whole_seconds(),
+            scope: issue.scopes.to_string(),
+            refresh_token,
+            id_token,
+        };
+        Ok((response, records))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn sign_id_token(
+        &self,
+        client: &Client,
+        auth: &Authentication,
+        sid: Option<&str>,
+        nonce: Option<&str>,
+        access_token: Option<&str>,
+        claims: serde_json::Map<String, serde_json::Value>,
+        now: OffsetDateTime,
+    ) -> Result<String, EngineError> {
+        let issuer = self.config.issuer_str();
+        let payload = id_token::payload(IdTokenInput {
+            issuer: &issuer,
+            client_id: &client.id,
+            auth,
+            sid,
+            nonce,
+            access_token,
+            alg: client.id_token_alg,
+            now,
+            ttl: self.config.id_token_ttl,
+            claims,
+        });
+        self.keys().await?.sign(client.id_token_alg, &payload, now)
+    }
+}

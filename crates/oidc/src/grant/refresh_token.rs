@@ -1,0 +1,67 @@
+//! `grant_type=refresh_token` (RFC 6749 §6): rotation on every use; presenting an already
+//! rotated token revokes the whole family.
+
+use super::{Issue, TokenResponse};
+use crate::authorize::Params;
+use crate::error::{EngineError, ErrorCode, OAuthError};
+use crate::model::{Client, TokenKind};
+use crate::ports::Consumed;
+use crate::scope::Scopes;
+use crate::secret::hash_handle;
+use crate::Provider;
+
+impl Provider {
+    pub(super) async fn grant_refresh_token(&self, client: &Client, params: &Params) -> Result<TokenResponse, EngineError> {
+        let presented = params
+            .get("refresh_token")
+            .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+        let now = self.now();
+        let hash = hash_handle(presented);
+        let Some(current) = self.grants.find_token(&hash).await?.filter(|t| t.kind == TokenKind::Refresh) else {
+            return Err(OAuthError::invalid_grant("unknown refresh token").into());
+        };
+        if current.client_id != client.id {
+            return Err(OAuthError::invalid_grant("the refresh token was issued to another client").into());
+        }
+        if current.consumed_at.is_some() {
+            return self.reuse_detected(&current.grant_id, now).await;
+        }
+        if current.revoked_at.is_some() || current.expires_at <= now {
+            return Err(OAuthError::invalid_grant("the refresh token is no longer valid").into());
+        }
+        let granted = Scopes::parse(&current.scope).unwrap_or_default();
+        let scopes = match params.get("scope") {
+            None => granted,
+            Some(raw) => {
+                let asked = Scopes::parse(raw).ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "scope is malformed"))?;
+                if !asked.is_subset(&granted) {
+                    return Err(OAuthError::new(ErrorCode::InvalidScope, "scope exceeds the original grant").into());
+                }
+                asked
+            }
+        };
+        let auth = current.auth.clone().ok_or_else(|| OAuthError::invalid_grant("not a user grant"))?;
+        let issue = Issue {
+            client,
+            grant_id: current.grant_id.clone(),
+            scopes,
+            auth: Some(auth),
+            sid: current.sid.clone(),
+            nonce: None,
+            claims_request: current.claims.clone(),
+            with_refresh: true,
+        };
+        let (response, records) = self.issue(issue, false).await?;
+        match self.grants.rotate_refresh(&hash, now, &records).await? {
+            Consumed::Now(_) => Ok(response),
+            Consumed::Already(t) => self.reuse_detected(&t.grant_id, now).await,
+            Consumed::Missing => Err(OAuthError::invalid_grant("unknown refresh token").into()),
+        }
+    }
+
+    async fn reuse_detected(&self, grant_id: &str, now: time::OffsetDateTime) -> Result<TokenResponse, EngineError> {
+        tracing::warn!(grant_id, "refresh token reused: revoking the family");
+        self.grants.revoke_grant(grant_id, now).await?;
+        Err(OAuthError::invalid_grant("the refresh token was already used").into())
+    }
+}

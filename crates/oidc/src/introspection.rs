@@ -1,0 +1,47 @@
+//! Token introspection (RFC 7662), for authenticated confidential clients only.
+
+use crate::authorize::Params;
+use crate::error::{EngineError, ErrorCode, OAuthError};
+use crate::model::TokenKind;
+use crate::scope::Scopes;
+use crate::secret::hash_handle;
+use crate::{paths, Provider};
+
+impl Provider {
+    pub async fn introspect(&self, authorization: Option<&str>, params: &Params) -> Result<serde_json::Value, EngineError> {
+        let caller = self.authenticate_client(authorization, params, paths::INTROSPECT).await?;
+        if caller.is_public() {
+            return Err(OAuthError::new(ErrorCode::InvalidClient, "public clients cannot introspect").into());
+        }
+        let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+        let now = self.now();
+        let inactive = serde_json::json!({ "active": false });
+        let Some(record) = self.grants.find_token(&hash_handle(token)).await?.filter(|t| t.is_live(now)) else {
+            return Ok(inactive);
+        };
+        let mut body = serde_json::json!({
+            "active": true,
+            "iss": self.config.issuer_str(),
+            "client_id": record.client_id,
+            "scope": record.scope,
+            "exp": record.expires_at.unix_timestamp(),
+            "iat": record.created_at.unix_timestamp(),
+            "token_type": match record.kind { TokenKind::Access => "Bearer", TokenKind::Refresh => "refresh_token" },
+        });
+        if let Some(identity_id) = &record.identity_id {
+            body["sub"] = identity_id.clone().into();
+            let scopes = Scopes::parse(&record.scope).unwrap_or_default();
+            if let Some(owner) = self.clients.find_client(&record.client_id).await? {
+                match self.released_claims(identity_id, &scopes, None, "userinfo", &owner).await? {
+                    Some(claims) => {
+                        for (k, v) in claims {
+                            body[k] = v;
+                        }
+                    }
+                    None => return Ok(inactive),
+                }
+            }
+        }
+        Ok(body)
+    }
+}

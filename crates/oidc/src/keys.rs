@@ -1,0 +1,266 @@
+//! Signing keys: generation, encryption at rest, the in-memory key ring and the JWKS document.
+//!
+//! A new key is published in JWKS `key_publish_delay` before it signs anything, so relying parties
+//! that cache JWKS already know it. A retired key stays in JWKS until every token it signed has
+//! expired.
+
+use std::sync::Arc;
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use josekit::jwk::Jwk;
+use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier};
+use rand::RngCore;
+use time::OffsetDateTime;
+
+use crate::error::EngineError;
+use crate::model::{SigningAlg, StoredKey};
+
+/// Encrypts private keys before they reach storage.
+#[derive(Clone)]
+pub struct KeySealer {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for KeySealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeySealer(..)")
+    }
+}
+
+impl KeySealer {
+    /// From a 32-byte key.
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self { cipher: Aes256Gcm::new(key.into()) }
+    }
+
+    pub fn seal(&self, plaintext: &[u8]) -> Result<String, EngineError> {
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ct = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), plaintext)
+            .map_err(|_| EngineError::Keys("encryption failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, EngineError> {
+        let raw = URL_SAFE_NO_PAD
+            .decode(sealed)
+            .map_err(|_| EngineError::Keys("sealed key is not base64url".into()))?;
+        if raw.len() < 13 {
+            return Err(EngineError::Keys("sealed key is too short".into()));
+        }
+        let (nonce, ct) = raw.split_at(12);
+        self.cipher.decrypt(Nonce::from_slice(nonce), ct).map_err(|_| {
+            EngineError::Keys("cannot decrypt a signing key: wrong keys.encryption_key?".into())
+        })
+    }
+}
+
+fn keys_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Keys(e.to_string())
+}
+
+/// Generates a key pair: (DER private key, public JWK without kid).
+fn generate(alg: SigningAlg) -> Result<(Vec<u8>, Jwk), EngineError> {
+    match alg {
+        SigningAlg::RS256 => {
+            let pair = josekit::jws::RS256.generate_key_pair(2048).map_err(keys_err)?;
+            Ok((pair.to_der_private_key(), pair.to_jwk_public_key()))
+        }
+        SigningAlg::ES256 => {
+            let pair = josekit::jws::ES256.generate_key_pair().map_err(keys_err)?;
+            Ok((pair.to_der_private_key(), pair.to_jwk_public_key()))
+        }
+        SigningAlg::EdDSA => {
+            let pair = josekit::jws::EdDSA
+                .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+                .map_err(keys_err)?;
+            Ok((pair.to_der_private_key(), pair.to_jwk_public_key()))
+        }
+    }
+}
+
+fn signer_from_der(alg: SigningAlg, der: &[u8]) -> Result<Box<dyn JwsSigner>, EngineError> {
+    Ok(match alg {
+        SigningAlg::RS256 => Box::new(josekit::jws::RS256.signer_from_der(der).map_err(keys_err)?),
+        SigningAlg::ES256 => Box::new(josekit::jws::ES256.signer_from_der(der).map_err(keys_err)?),
+        SigningAlg::EdDSA => Box::new(josekit::jws::EdDSA.signer_from_der(der).map_err(keys_err)?),
+    })
+}
+
+/// A verifier for a public JWK of one of the algorithms we accept in JWTs sent to us.
+pub fn verifier_for(jwk: &Jwk, alg: &str) -> Option<Box<dyn JwsVerifier>> {
+    let v: Box<dyn JwsVerifier> = match alg {
+        "RS256" => Box::new(josekit::jws::RS256.verifier_from_jwk(jwk).ok()?),
+        "PS256" => Box::new(josekit::jws::PS256.verifier_from_jwk(jwk).ok()?),
+        "ES256" => Box::new(josekit::jws::ES256.verifier_from_jwk(jwk).ok()?),
+        "EdDSA" => Box::new(josekit::jws::EdDSA.verifier_from_jwk(jwk).ok()?),
+        _ => return None,
+    };
+    Some(v)
+}
+
+/// Makes a new key record for `alg`, sealed, published now and active from `active_from`.
+pub fn new_key(sealer: &KeySealer, alg: SigningAlg, now: OffsetDateTime, active_from: OffsetDateTime) -> Result<StoredKey, EngineError> {
+    let (der, mut jwk) = generate(alg)?;
+    let kid = crate::secret::new_handle("")[..16].to_string();
+    jwk.set_key_id(&kid);
+    jwk.set_algorithm(alg.as_str());
+    jwk.set_key_use("sig");
+    Ok(StoredKey {
+        kid,
+        alg,
+        public_jwk: serde_json::Value::Object(jwk.as_ref().clone()),
+        private_enc: sealer.seal(&der)?,
+        created_at: now,
+        active_from,
+        retired_at: None,
+        expires_at: None,
+    })
+}
+
+struct LoadedKey {
+    stored: StoredKey,
+    signer: Box<dyn JwsSigner>,
+    verifier: Box<dyn JwsVerifier>,
+}
+
+/// The keys of one moment: what signs, what verifies, and the JWKS document, built once.
+pub struct KeyRing {
+    keys: Vec<LoadedKey>,
+    jwks: Arc<str>,
+    pub loaded_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<&str> = self.keys.iter().map(|k| k.stored.kid.as_str()).collect();
+        f.debug_struct("KeyRing").field("kids", &kids).finish()
+    }
+}
+
+impl KeyRing {
+    /// Decrypts and loads stored keys; those past `expires_at` are left out.
+    pub fn load(stored: Vec<StoredKey>, sealer: &KeySealer, now: OffsetDateTime) -> Result<Self, EngineError> {
+        let mut keys = Vec::with_capacity(stored.len());
+        for key in stored {
+            if key.expires_at.is_some_and(|e| e <= now) {
+                continue;
+            }
+            let der = sealer.open(&key.private_enc)?;
+            let signer = signer_from_der(key.alg, &der)?;
+            let map = match &key.public_jwk {
+                serde_json::Value::Object(m) => m.clone(),
+                _ => return Err(EngineError::Keys(format!("key {} has no JWK object", key.kid))),
+            };
+            let jwk = Jwk::from_map(map).map_err(keys_err)?;
+            let verifier = verifier_for(&jwk, key.alg.as_str())
+                .ok_or_else(|| EngineError::Keys(format!("key {} cannot verify", key.kid)))?;
+            keys.push(LoadedKey { stored: key, signer, verifier });
+        }
+        keys.sort_by(|a, b| b.stored.active_from.cmp(&a.stored.active_from));
+        let jwks: Vec<&serde_json::Value> = keys.iter().map(|k| &k.stored.public_jwk).collect();
+        let jwks = serde_json::json!({ "keys": jwks }).to_string();
+        Ok(Self { keys, jwks: Arc::from(jwks), loaded_at: now })
+    }
+
+    /// The JWKS document.
+    pub fn jwks(&self) -> Arc<str> {
+        self.jwks.clone()
+    }
+
+    /// The newest key of `alg` that may sign at `now`.
+    fn signing_key(&self, alg: SigningAlg, now: OffsetDateTime) -> Option<&LoadedKey> {
+        self.keys.iter().find(|k| {
+            k.stored.alg == alg && k.stored.active_from <= now && k.stored.retired_at.is_none_or(|r| r > now)
+        })
+    }
+
+    /// Can this ring sign with `alg` at `now`?
+    pub fn can_sign(&self, alg: SigningAlg, now: OffsetDateTime) -> bool {
+        self.signing_key(alg, now).is_some()
+    }
+
+    /// Signs a JSON payload as a compact JWS with `typ: JWT`.
+    pub fn sign(&self, alg: SigningAlg, payload: &serde_json::Value, now: OffsetDateTime) -> Result<String, EngineError> {
+        let key = self
+            .signing_key(alg, now)
+            .ok_or_else(|| EngineError::Keys(format!("no active {} key", alg.as_str())))?;
+        let mut header = JwsHeader::new();
+        header.set_token_type("JWT");
+        header.set_key_id(&key.stored.kid);
+        let bytes = serde_json::to_vec(payload).map_err(keys_err)?;
+        josekit::jws::serialize_compact(&bytes, &header, key.signer.as_ref()).map_err(keys_err)
+    }
+
+    /// Verifies a JWS signed by one of our keys (expiry is the caller's business).
+    pub fn verify(&self, jws: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let (payload, _header) = josekit::jws::deserialize_compact_with_selector(jws, |header| {
+            let kid = header.key_id();
+            let alg = header.algorithm();
+            Ok(self
+                .keys
+                .iter()
+                .find(|k| Some(k.stored.kid.as_str()) == kid && Some(k.stored.alg.as_str()) == alg)
+                .map(|k| k.verifier.as_ref()))
+        })
+        .ok()?;
+        match serde_json::from_slice(&payload).ok()? {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The stored records, newest first.
+    pub fn stored(&self) -> impl Iterator<Item = &StoredKey> {
+        self.keys.iter().map(|k| &k.stored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_round_trip_and_tamper() {
+        let sealer = KeySealer::new(&[7u8; 32]);
+        let sealed = sealer.seal(b"secret key").unwrap_or_default();
+        assert_eq!(sealer.open(&sealed).unwrap_or_default(), b"secret key");
+        let other = KeySealer::new(&[8u8; 32]);
+        assert!(other.open(&sealed).is_err());
+        assert!(sealer.open("AAAA").is_err());
+    }
+
+    #[test]
+    fn sign_verify_every_alg_and_activation() {
+        let sealer = KeySealer::new(&[1u8; 32]);
+        let now = OffsetDateTime::now_utc();
+        let later = now + time::Duration::minutes(5);
+        let mut stored = Vec::new();
+        for alg in SigningAlg::ALL {
+            stored.push(new_key(&sealer, alg, now, now).map_err(|e| e.to_string()).unwrap_or_else(|e| unreachable!("{e}")));
+        }
+        let pending = new_key(&sealer, SigningAlg::ES256, now, later).map_err(|e| e.to_string()).unwrap_or_else(|e| unreachable!("{e}"));
+        let pending_kid = pending.kid.clone();
+        stored.push(pending);
+        let ring = KeyRing::load(stored, &sealer, now).map_err(|e| e.to_string()).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(ring.jwks().contains(&pending_kid), "a pending key is published");
+        for alg in SigningAlg::ALL {
+            let jws = ring.sign(alg, &serde_json::json!({"a": 1}), now).map_err(|e| e.to_string()).unwrap_or_default();
+            assert_eq!(ring.verify(&jws).and_then(|m| m.get("a").cloned()), Some(serde_json::json!(1)));
+            if alg == SigningAlg::ES256 {
+                assert!(!jws.is_empty());
+                let header = jws.split('.').next().unwrap_or_default();
+                let header = String::from_utf8(URL_SAFE_NO_PAD.decode(header).unwrap_or_default()).unwrap_or_default();
+                assert!(!header.contains(&pending_kid), "a pending key does not sign yet");
+            }
+        }
+        assert!(ring.verify("a.b.c").is_none());
+    }
+}

@@ -1,0 +1,27 @@
+//! Token revocation (RFC 7009). Revoking a refresh token revokes its family and the access
+//! tokens issued with it. Unknown tokens, and tokens of other clients, are answered 200 with
+//! nothing done, as the RFC asks.
+
+use crate::authorize::Params;
+use crate::error::{EngineError, OAuthError};
+use crate::model::TokenKind;
+use crate::secret::hash_handle;
+use crate::{paths, Provider};
+
+impl Provider {
+    pub async fn revoke(&self, authorization: Option<&str>, params: &Params) -> Result<(), EngineError> {
+        let caller = self.authenticate_client(authorization, params, paths::REVOKE).await?;
+        let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+        let now = self.now();
+        let hash = hash_handle(token);
+        let Some(record) = self.grants.find_token(&hash).await? else { return Ok(()) };
+        if record.client_id != caller.id {
+            return Ok(());
+        }
+        match record.kind {
+            TokenKind::Refresh => self.grants.revoke_grant(&record.grant_id, now).await?,
+            TokenKind::Access => self.grants.revoke_token(&hash, now).await?,
+        }
+        Ok(())
+    }
+}

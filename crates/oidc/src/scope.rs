@@ -1,0 +1,106 @@
+//! Scopes: parsing, the set we know, and what each releases.
+
+use std::collections::BTreeSet;
+
+pub const OPENID: &str = "openid";
+pub const PROFILE: &str = "profile";
+pub const EMAIL: &str = "email";
+pub const OFFLINE_ACCESS: &str = "offline_access";
+pub const ACCOUNTS: &str = "accounts";
+pub const ADMIN_READ: &str = "admin:read";
+pub const ADMIN_WRITE: &str = "admin:write";
+
+/// Scopes a person can grant to a relying party.
+pub const USER_SCOPES: &[&str] = &[OPENID, PROFILE, EMAIL, OFFLINE_ACCESS, ACCOUNTS];
+
+/// The claims each user scope releases (OpenID Connect Core §5.4 plus ours).
+pub fn claims_of(scope: &str) -> &'static [&'static str] {
+    match scope {
+        EMAIL => &["email", "email_verified"],
+        ACCOUNTS => &["accounts"],
+        _ => &[],
+    }
+}
+
+/// An ordered set of scope tokens.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scopes(BTreeSet<String>);
+
+impl Scopes {
+    /// Parses a space-delimited scope string; `None` when a token has characters RFC 6749 §3.3
+    /// forbids.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let mut set = BTreeSet::new();
+        for token in raw.split(' ').filter(|t| !t.is_empty()) {
+            let valid = token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+            if !valid {
+                return None;
+            }
+            set.insert(token.to_string());
+        }
+        Some(Self(set))
+    }
+
+    pub fn from_iter<'a>(items: impl IntoIterator<Item = &'a str>) -> Self {
+        Self(items.into_iter().map(str::to_string).collect())
+    }
+
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.contains(scope)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// Every scope of `self` is in `other`.
+    pub fn is_subset(&self, other: &Scopes) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    /// Keeps only the scopes also in `allowed`.
+    pub fn intersect(&self, allowed: &Scopes) -> Scopes {
+        Scopes(self.0.intersection(&allowed.0).cloned().collect())
+    }
+
+    pub fn insert(&mut self, scope: &str) {
+        self.0.insert(scope.to_string());
+    }
+
+    pub fn remove(&mut self, scope: &str) {
+        self.0.remove(scope);
+    }
+}
+
+impl std::fmt::Display for Scopes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let joined: Vec<&str> = self.iter().collect();
+        f.write_str(&joined.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_orders() {
+        let s = Scopes::parse("openid  email openid").unwrap_or_default();
+        assert_eq!(s.to_string(), "email openid");
+        assert!(Scopes::parse("bad\"scope").is_none());
+        assert!(Scopes::parse("a\\b").is_none());
+    }
+
+    #[test]
+    fn subset_and_intersection() {
+        let a = Scopes::from_iter(["openid", "email"]);
+        let b = Scopes::from_iter(["openid", "email", "profile"]);
+        assert!(a.is_subset(&b));
+        assert!(!b.is_subset(&a));
+        assert_eq!(b.intersect(&a), a);
+    }
+}
