@@ -1,1 +1,15 @@
+//! Schema migrations, one portable set for SQLite and PostgreSQL (schema builder only, no raw
+//! SQL), so the two cannot drift. Timestamps are Unix seconds (`BIGINT`).
 
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_core::Migration)]
+    }
+}

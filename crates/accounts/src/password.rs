@@ -1,0 +1,153 @@
+//! argon2id password hashing on a bounded blocking pool, so a flood of sign-ins never starves the
+//! protocol endpoints.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+/// argon2id parameters (OWASP's minimum by default: 19 MiB, 2 passes, 1 lane).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for HashCost {
+    fn default() -> Self {
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+    }
+}
+
+/// The result of checking a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Wrong,
+    Right,
+    /// Right, and here is a hash with the current parameters to store instead.
+    RightRehashed(String),
+}
+
+#[derive(Clone)]
+pub struct Hasher {
+    argon: Argon2<'static>,
+    cost: HashCost,
+    permits: Arc<Semaphore>,
+    /// Verified against when the account does not exist, so timing reveals nothing.
+    dummy: Arc<String>,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hasher").field("cost", &self.cost).finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("invalid argon2 parameters: {0}")]
+    Params(String),
+    #[error("hashing failed: {0}")]
+    Hash(String),
+}
+
+impl Hasher {
+    /// `workers` bounds how many hashes run at once (about one per core).
+    pub fn new(cost: HashCost, workers: usize) -> Result<Self, HashError> {
+        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+            .map_err(|e| HashError::Params(e.to_string()))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let dummy = argon
+            .hash_password(b"not a password of anyone", &salt)
+            .map_err(|e| HashError::Hash(e.to_string()))?
+            .to_string();
+        Ok(Self { argon, cost, permits: Arc::new(Semaphore::new(workers.max(1))), dummy: Arc::new(dummy) })
+    }
+
+    fn hash_now(&self, password: &str) -> Result<String, HashError> {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        self.argon
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| HashError::Hash(e.to_string()))
+    }
+
+    fn verify_now(&self, password: &str, stored: &str) -> Verdict {
+        let Ok(parsed) = PasswordHash::new(stored) else { return Verdict::Wrong };
+        if self.argon.verify_password(password.as_bytes(), &parsed).is_err() {
+            return Verdict::Wrong;
+        }
+        let current = Params::try_from(&parsed).ok().map(|p| HashCost {
+            memory_kib: p.m_cost(),
+            iterations: p.t_cost(),
+            parallelism: p.p_cost(),
+        });
+        let argon2id = parsed.algorithm.as_str() == "argon2id";
+        if argon2id && current == Some(self.cost) {
+            return Verdict::Right;
+        }
+        match self.hash_now(password) {
+            Ok(h) => Verdict::RightRehashed(h),
+            Err(_) => Verdict::Right,
+        }
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce(Hasher) -> T + Send + 'static) -> T
+    where
+        T: Default,
+    {
+        let Ok(_permit) = self.permits.clone().acquire_owned().await else { return T::default() };
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(me)).await.unwrap_or_default()
+    }
+
+    /// Hashes a new password.
+    pub async fn hash(&self, password: &str) -> Result<String, HashError> {
+        let password = password.to_string();
+        self.run(move |h| Some(h.hash_now(&password)))
+            .await
+            .unwrap_or_else(|| Err(HashError::Hash("hashing task failed".into())))
+    }
+
+    /// Checks a password against a stored hash (or, with `None`, against a dummy, in the same time).
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Verdict {
+        let password = password.to_string();
+        let stored = stored.map(str::to_string);
+        let exists = stored.is_some();
+        let verdict = self
+            .run(move |h| {
+                let target = stored.unwrap_or_else(|| h.dummy.to_string());
+                Some(h.verify_now(&password, &target))
+            })
+            .await
+            .unwrap_or(Verdict::Wrong);
+        if exists { verdict } else { Verdict::Wrong }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> HashCost {
+        HashCost { memory_kib: 1024, iterations: 1, parallelism: 1 }
+    }
+
+    #[tokio::test]
+    async fn hash_verify_rehash() {
+        let h = Hasher::new(cheap(), 2).map_err(|e| e.to_string());
+        let Ok(h) = h else { unreachable!() };
+        let stored = h.hash("correct horse").await.unwrap_or_default();
+        assert!(stored.starts_with("$argon2id$"));
+        assert_eq!(h.verify("correct horse", Some(&stored)).await, Verdict::Right);
+        assert_eq!(h.verify("wrong", Some(&stored)).await, Verdict::Wrong);
+        assert_eq!(h.verify("anything", None).await, Verdict::Wrong);
+        assert_eq!(h.verify("x", Some("not a hash")).await, Verdict::Wrong);
+        let stronger = Hasher::new(HashCost { memory_kib: 2048, ..cheap() }, 1).map_err(|e| e.to_string());
+        let Ok(stronger) = stronger else { unreachable!() };
+        assert!(matches!(stronger.verify("correct horse", Some(&stored)).await, Verdict::RightRehashed(_)));
+    }
+}

@@ -1,0 +1,89 @@
+//! The accounts service: create identities and check their passwords.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::email;
+use crate::password::{Hasher, Verdict};
+use crate::ports::{AccountsStoreError, IdentityStore};
+use crate::{Identity, IdentityStatus};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown email or wrong password: the two are never told apart.
+    #[error("wrong email or password")]
+    WrongCredentials,
+    #[error("this identity is locked")]
+    Locked,
+    #[error("the login email is already used")]
+    EmailTaken,
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<AccountsStoreError> for SignInError {
+    fn from(e: AccountsStoreError) -> Self {
+        match e {
+            AccountsStoreError::EmailTaken => Self::EmailTaken,
+            AccountsStoreError::Unavailable(m) => Self::Unavailable(m),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    pub store: Arc<dyn IdentityStore>,
+    pub hasher: Hasher,
+}
+
+impl Accounts {
+    pub fn new(store: Arc<dyn IdentityStore>, hasher: Hasher) -> Self {
+        Self { store, hasher }
+    }
+
+    /// Creates an identity with a verified login email (for administrators, demos and tests; the
+    /// customer journeys create identities through the upgrade).
+    pub async fn create_identity(&self, login_email: &str, password: &str, now: OffsetDateTime) -> Result<Identity, SignInError> {
+        if !email::looks_valid(login_email) {
+            return Err(SignInError::Invalid("not an email address".into()));
+        }
+        let hash = self.hasher.hash(password).await.map_err(|e| SignInError::Invalid(e.to_string()))?;
+        let identity = Identity {
+            id: format!("gc-{}", uuid_like()),
+            login_email: email::normalize(login_email),
+            email_verified_at: Some(now),
+            password_hash: hash,
+            status: IdentityStatus::Active,
+            created_at: now,
+        };
+        self.store.insert_identity(&identity).await?;
+        Ok(identity)
+    }
+
+    /// Checks an email and password; upgrades the stored hash when parameters changed.
+    pub async fn sign_in(&self, login_email: &str, password: &str) -> Result<Identity, SignInError> {
+        let found = self.store.find_identity_by_email(&email::normalize(login_email)).await?;
+        let verdict = self.hasher.verify(password, found.as_ref().map(|i| i.password_hash.as_str())).await;
+        let Some(identity) = found else { return Err(SignInError::WrongCredentials) };
+        match verdict {
+            Verdict::Wrong => Err(SignInError::WrongCredentials),
+            _ if identity.status == IdentityStatus::Locked => Err(SignInError::Locked),
+            Verdict::RightRehashed(new_hash) => {
+                self.store.set_password_hash(&identity.id, &new_hash).await?;
+                Ok(identity)
+            }
+            Verdict::Right => Ok(identity),
+        }
+    }
+}
+
+/// 128 random bits, hex: the opaque part of an identity id.
+fn uuid_like() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

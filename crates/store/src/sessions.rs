@@ -1,0 +1,108 @@
+//! Browser sessions and remembered consents.
+
+use gan_oidc::error::StoreError;
+use gan_oidc::model::{Authentication, Session};
+use gan_oidc::ports::StoreResult;
+use gan_oidc::scope::Scopes;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use time::OffsetDateTime;
+
+use crate::convert::{db_err, from_json, from_ts, to_json, ts};
+use crate::entity::{browser_session, consent};
+use crate::Store;
+
+fn to_session(m: browser_session::Model) -> Result<Session, StoreError> {
+    let auth: Authentication = from_json(&m.data)?;
+    Ok(Session {
+        id_hash: m.id_hash,
+        sid: m.sid,
+        auth,
+        created_at: from_ts(m.created_at),
+        last_seen_at: from_ts(m.last_seen_at),
+        expires_at: from_ts(m.expires_at),
+        user_agent: m.user_agent,
+        ip: m.ip,
+    })
+}
+
+impl Store {
+    pub(crate) async fn put_session(&self, s: &Session) -> StoreResult<()> {
+        let row = browser_session::ActiveModel {
+            id_hash: Set(s.id_hash.clone()),
+            sid: Set(s.sid.clone()),
+            identity_id: Set(s.auth.identity_id.clone()),
+            data: Set(to_json(&s.auth)?),
+            created_at: Set(ts(s.created_at)),
+            last_seen_at: Set(ts(s.last_seen_at)),
+            expires_at: Set(ts(s.expires_at)),
+            ended_at: Set(None),
+            user_agent: Set(s.user_agent.clone()),
+            ip: Set(s.ip.clone()),
+        };
+        browser_session::Entity::insert(row).exec(&self.db).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn get_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        browser_session::Entity::find_by_id(id_hash)
+            .filter(browser_session::Column::EndedAt.is_null())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .map(to_session)
+            .transpose()
+    }
+
+    pub(crate) async fn seen_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()> {
+        browser_session::Entity::update_many()
+            .col_expr(browser_session::Column::LastSeenAt, Expr::value(ts(now)))
+            .filter(browser_session::Column::IdHash.eq(id_hash))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn close_session(&self, column: browser_session::Column, value: &str) -> StoreResult<()> {
+        browser_session::Entity::update_many()
+            .col_expr(browser_session::Column::EndedAt, Expr::value(ts(OffsetDateTime::now_utc())))
+            .filter(column.eq(value))
+            .filter(browser_session::Column::EndedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn get_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<Scopes>> {
+        Ok(consent::Entity::find_by_id((identity_id.to_string(), client_id.to_string()))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .and_then(|m| Scopes::parse(&m.scopes)))
+    }
+
+    pub(crate) async fn put_consent(&self, identity_id: &str, client_id: &str, scopes: &Scopes) -> StoreResult<()> {
+        let merged = match self.get_consent(identity_id, client_id).await? {
+            Some(old) => Scopes::from_iter(old.iter().chain(scopes.iter())),
+            None => scopes.clone(),
+        };
+        let row = consent::ActiveModel {
+            identity_id: Set(identity_id.to_string()),
+            client_id: Set(client_id.to_string()),
+            scopes: Set(merged.to_string()),
+            updated_at: Set(ts(OffsetDateTime::now_utc())),
+        };
+        consent::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([consent::Column::IdentityId, consent::Column::ClientId])
+                    .update_columns([consent::Column::Scopes, consent::Column::UpdatedAt])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
