@@ -1,1 +1,60 @@
+//! The HTTP layer of Gan Connect: thin handlers that parse requests, call the engines and render
+//! the result. Protocol routes, the sign-in and consent pages, cookies, CSRF, security headers,
+//! health and metrics.
 
+pub mod cookies;
+pub mod error;
+pub mod metrics;
+pub mod pages;
+mod request;
+mod routes;
+pub mod security;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use gan_accounts::Accounts;
+use gan_oidc::Provider;
+
+pub use pages::{Lang, Pages};
+
+/// Is the service able to serve (database reachable)?
+#[async_trait::async_trait]
+pub trait Readiness: Send + Sync {
+    async fn ready(&self) -> bool;
+}
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// `Secure` cookies with the `__Host-` prefix (on when the issuer is https).
+    pub secure_cookies: bool,
+    /// Send `Strict-Transport-Security` (on when the issuer is https).
+    pub hsts: bool,
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+}
+
+impl WebSettings {
+    /// Defaults for an issuer URL.
+    pub fn for_issuer(issuer: &url::Url) -> Self {
+        let https = issuer.scheme() == "https";
+        Self { secure_cookies: https, hsts: https, body_limit: 64 * 1024, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub provider: Arc<Provider>,
+    pub accounts: Accounts,
+    pub pages: Arc<Pages>,
+    pub readiness: Arc<dyn Readiness>,
+    pub settings: Arc<WebSettings>,
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    routes::router(state)
+}

@@ -1,0 +1,174 @@
+//! Server-rendered pages: minijinja templates and translations from the theme, embedded at build
+//! time and overridable from a folder at run time (`theme.dir`).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::{context, Environment, Value};
+
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../../themes/default/templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = embedded!(
+    "base.html",
+    "login.html",
+    "consent.html",
+    "error.html",
+    "logout_confirm.html",
+    "logged_out.html",
+);
+
+const LOCALES: &[(&str, &str)] = &[
+    ("fr", include_str!("../../../themes/default/locales/fr.toml")),
+    ("en", include_str!("../../../themes/default/locales/en.toml")),
+];
+
+const STYLE: &str = include_str!("../../../themes/default/static/style.css");
+
+/// A page language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Fr => "fr",
+            Self::En => "en",
+        }
+    }
+
+    /// The first supported language of `ui_locales` (space-separated), then of `Accept-Language`;
+    /// French by default.
+    pub fn negotiate(ui_locales: Option<&str>, accept_language: Option<&str>) -> Self {
+        let from_list = |list: &str, sep: char| {
+            list.split(sep)
+                .map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+                .find_map(|t| match t.split('-').next() {
+                    Some("fr") => Some(Self::Fr),
+                    Some("en") => Some(Self::En),
+                    _ => None,
+                })
+        };
+        ui_locales
+            .and_then(|l| from_list(l, ' '))
+            .or_else(|| accept_language.and_then(|l| from_list(l, ',')))
+            .unwrap_or(Self::Fr)
+    }
+}
+
+/// A rendered page.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub html: String,
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, self.html).into_response();
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
+
+/// The theme: templates, translations and the style sheet.
+pub struct Pages {
+    env: Environment<'static>,
+    messages: HashMap<&'static str, Value>,
+    style: String,
+}
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pages(..)")
+    }
+}
+
+fn read_override(dir: &Option<PathBuf>, rel: &str) -> Option<String> {
+    let path = dir.as_ref()?.join(rel);
+    std::fs::read_to_string(path).ok()
+}
+
+impl Pages {
+    /// Loads the theme; files in `theme_dir` (same layout as `themes/default`) win over the
+    /// embedded ones.
+    pub fn new(theme_dir: Option<PathBuf>) -> Result<Self, String> {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        for (name, source) in TEMPLATES {
+            let text = read_override(&theme_dir, &format!("templates/{name}")).unwrap_or_else(|| source.to_string());
+            env.add_template_owned(*name, text).map_err(|e| format!("template {name}: {e}"))?;
+        }
+        let mut messages = HashMap::new();
+        for (lang, source) in LOCALES {
+            let text = read_override(&theme_dir, &format!("locales/{lang}.toml")).unwrap_or_else(|| source.to_string());
+            let table: toml::Table = toml::from_str(&text).map_err(|e| format!("locale {lang}: {e}"))?;
+            messages.insert(*lang, Value::from_serialize(&table));
+        }
+        let style = read_override(&theme_dir, "static/style.css").unwrap_or_else(|| STYLE.to_string());
+        Ok(Self { env, messages, style })
+    }
+
+    pub fn style(&self) -> &str {
+        &self.style
+    }
+
+    /// Renders `name` with `ctx`, the translations `t` and `lang`.
+    pub fn render(&self, status: StatusCode, name: &str, lang: Lang, ctx: Value) -> Page {
+        let t = self.messages.get(lang.code()).cloned().unwrap_or_default();
+        let full = context! { t => t, lang => lang.code(), ..ctx };
+        match self.env.get_template(name).and_then(|tpl| tpl.render(full)) {
+            Ok(html) => Page { status, html },
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "template rendering failed");
+                Page { status: StatusCode::INTERNAL_SERVER_ERROR, html: "<!doctype html><title>Erreur</title><p>Erreur interne.</p>".into() }
+            }
+        }
+    }
+
+    /// A translated text of the theme (the key itself when missing).
+    pub fn text(&self, lang: Lang, key: &str) -> String {
+        self.messages
+            .get(lang.code())
+            .and_then(|m| m.get_attr(key).ok())
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    /// An error page with a detail.
+    pub fn error(&self, status: StatusCode, lang: Lang, detail: &str) -> Page {
+        self.render(status, "error.html", lang, context! { detail => detail })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation() {
+        assert_eq!(Lang::negotiate(Some("de en"), None), Lang::En);
+        assert_eq!(Lang::negotiate(None, Some("en-GB,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::negotiate(None, Some("de")), Lang::Fr);
+        assert_eq!(Lang::negotiate(None, None), Lang::Fr);
+    }
+
+    #[test]
+    fn embedded_theme_renders_and_escapes() {
+        let pages = Pages::new(None).map_err(|e| e.to_string());
+        let Ok(pages) = pages else { unreachable!() };
+        let page = pages.error(StatusCode::BAD_REQUEST, Lang::Fr, "<script>x</script>");
+        assert!(page.html.contains("&lt;script&gt;"));
+        assert!(page.html.contains("role=\"alert\""));
+    }
+}

@@ -1,0 +1,63 @@
+//! Request helpers: form bodies, parameters, client metadata.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use gan_oidc::authorize::Params;
+use gan_oidc::OAuthError;
+
+/// Is the body declared as `application/x-www-form-urlencoded`?
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+/// Protocol parameters from a form body, with the content type checked.
+pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
+    if !is_form(headers) {
+        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+    }
+    let text = std::str::from_utf8(body).map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
+    Params::from_urlencoded(text).map_err(OAuthError::invalid_request)
+}
+
+/// A header as text.
+pub fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A form's fields, by name (first value wins); empty on a malformed or non-form body.
+pub fn form_fields(headers: &HeaderMap, body: &[u8]) -> std::collections::HashMap<String, String> {
+    if !is_form(headers) {
+        return Default::default();
+    }
+    let mut map = std::collections::HashMap::new();
+    if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) {
+        for (k, v) in pairs {
+            map.entry(k).or_insert(v);
+        }
+    }
+    map
+}
+
+/// Who is calling: IP (from the socket) and user agent.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let user_agent = header_str(&parts.headers, header::USER_AGENT).map(|s| s.chars().take(256).collect());
+        Ok(Self { ip, user_agent })
+    }
+}

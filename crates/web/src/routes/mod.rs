@@ -1,0 +1,43 @@
+//! The router: every route, with paths from `gan_oidc::paths` where the protocol defines them.
+
+mod interaction;
+mod logout;
+mod ops;
+mod protocol;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use gan_oidc::paths;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    Router::new()
+        .route(paths::DISCOVERY, get(protocol::discovery))
+        .route(paths::JWKS, get(protocol::jwks))
+        .route(paths::AUTHORIZE, get(protocol::authorize_get).post(protocol::authorize_post))
+        .route(paths::AUTHORIZE_RESUME, get(protocol::resume))
+        .route(paths::TOKEN, post(protocol::token))
+        .route(paths::USERINFO, get(protocol::userinfo_get).post(protocol::userinfo_post))
+        .route(paths::INTROSPECT, post(protocol::introspect))
+        .route(paths::REVOKE, post(protocol::revoke))
+        .route(paths::END_SESSION, get(logout::end_session_get).post(logout::end_session_post))
+        .route("/end_session/confirm", post(logout::confirm))
+        .route(paths::INTERACTION, get(interaction::show))
+        .route("/interaction/{uid}/login", post(interaction::login))
+        .route("/interaction/{uid}/consent", post(interaction::consent))
+        .route("/static/style.css", get(ops::style))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        .layer(middleware::from_fn(crate::metrics::track))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::security::headers))
+        .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
+        .with_state(state)
+}

@@ -1,0 +1,179 @@
+//! Protocol endpoints: discovery, JWKS, authorization, token, userinfo, introspection, revocation.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{CookieJar, SameSite};
+use gan_oidc::authorize::{AuthorizeOutcome, Params};
+use gan_oidc::{EngineError, ErrorCode, OAuthError};
+
+use crate::error::{no_store, WebError};
+use crate::pages::Lang;
+use crate::request::{form_params, header_str};
+use crate::{cookies, AppState};
+
+fn json_document(body: std::sync::Arc<str>, max_age: &'static str) -> Response {
+    let mut res = body.to_string().into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    res
+}
+
+pub async fn discovery(State(state): State<AppState>) -> Response {
+    json_document(state.provider.discovery(), "public, max-age=3600")
+}
+
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    match state.provider.keys().await {
+        // Short caching: a rotated key must reach relying parties within the publish delay.
+        Ok(ring) => json_document(ring.jwks(), "public, max-age=300"),
+        Err(e) => WebError::oauth(e).into_response(),
+    }
+}
+
+/// Turns the engine's answer into a browser response.
+pub(super) fn outcome(state: &AppState, jar: CookieJar, headers: &HeaderMap, result: AuthorizeOutcome) -> Response {
+    match result {
+        AuthorizeOutcome::Redirect(url) => Redirect::to(&url).into_response(),
+        AuthorizeOutcome::Interact { uid, location } => {
+            let jar = jar.add(cookies::build(&state.settings, cookies::INTERACTION, uid, SameSite::Lax));
+            (jar, Redirect::to(&location)).into_response()
+        }
+        AuthorizeOutcome::Page(error) => error_page(state, headers, None, &error).into_response(),
+    }
+}
+
+/// Our own error page for an authorization error that cannot go back to the client.
+pub(super) fn error_page(state: &AppState, headers: &HeaderMap, ui_locales: Option<&str>, error: &OAuthError) -> crate::pages::Page {
+    let lang = Lang::negotiate(ui_locales, header_str(headers, header::ACCEPT_LANGUAGE));
+    let status = match error.code {
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let detail = error.description.clone().unwrap_or_else(|| error.code.as_str().to_string());
+    state.pages.error(status, lang, &detail)
+}
+
+async fn authorize(state: AppState, jar: CookieJar, headers: HeaderMap, params: Result<Params, OAuthError>) -> Response {
+    let params = match params {
+        Ok(p) => p,
+        Err(e) => return error_page(&state, &headers, None, &e).into_response(),
+    };
+    let session = cookies::get(&jar, &state.settings, cookies::SESSION);
+    let result = state.provider.authorize(&params, session.as_deref()).await;
+    outcome(&state, jar, &headers, result)
+}
+
+pub async fn authorize_get(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let params = Params::from_urlencoded(query.as_deref().unwrap_or_default()).map_err(OAuthError::invalid_request);
+    authorize(state, jar, headers, params).await
+}
+
+pub async fn authorize_post(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, body: Bytes) -> Response {
+    let params = form_params(&headers, &body);
+    authorize(state, jar, headers, params).await
+}
+
+pub async fn resume(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, Path(uid): Path<String>) -> Response {
+    if cookies::get(&jar, &state.settings, cookies::INTERACTION).as_deref() != Some(uid.as_str()) {
+        let e = OAuthError::invalid_request("this sign-in request belongs to another browser; start again from the application");
+        return error_page(&state, &headers, None, &e).into_response();
+    }
+    let session = cookies::get(&jar, &state.settings, cookies::SESSION);
+    let result = state.provider.resume(&uid, session.as_deref()).await;
+    let jar = cookies::remove(jar, &state.settings, cookies::INTERACTION);
+    outcome(&state, jar, &headers, result)
+}
+
+fn is_basic(headers: &HeaderMap) -> bool {
+    header_str(headers, header::AUTHORIZATION).is_some_and(|h| h.len() > 6 && h[..6].eq_ignore_ascii_case("basic "))
+}
+
+fn oauth_failure(headers: &HeaderMap, e: EngineError) -> Response {
+    let mut err = WebError::oauth(e);
+    if let WebError::OAuth { basic_challenge, .. } = &mut err {
+        *basic_challenge = is_basic(headers);
+    }
+    err.into_response()
+}
+
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = match form_params(&headers, &body) {
+        Ok(p) => p,
+        Err(e) => return oauth_failure(&headers, e.into()),
+    };
+    match state.provider.token(header_str(&headers, header::AUTHORIZATION), &params).await {
+        Ok(response) => {
+            metrics::counter!("tokens_issued_total", "grant_type" => params.get("grant_type").unwrap_or_default().to_string()).increment(1);
+            no_store(axum::Json(response).into_response())
+        }
+        Err(e) => oauth_failure(&headers, e),
+    }
+}
+
+pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = match form_params(&headers, &body) {
+        Ok(p) => p,
+        Err(e) => return oauth_failure(&headers, e.into()),
+    };
+    match state.provider.introspect(header_str(&headers, header::AUTHORIZATION), &params).await {
+        Ok(body) => no_store(axum::Json(body).into_response()),
+        Err(e) => oauth_failure(&headers, e),
+    }
+}
+
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = match form_params(&headers, &body) {
+        Ok(p) => p,
+        Err(e) => return oauth_failure(&headers, e.into()),
+    };
+    match state.provider.revoke(header_str(&headers, header::AUTHORIZATION), &params).await {
+        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Err(e) => oauth_failure(&headers, e),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
+    match header_str(headers, header::AUTHORIZATION) {
+        None => Ok(None),
+        Some(h) => match h.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(Some(token.trim().to_string())),
+            _ => Err(OAuthError::invalid_request("the Authorization header must be a Bearer token")),
+        },
+    }
+}
+
+async fn userinfo(state: AppState, token: Result<Option<String>, OAuthError>) -> Response {
+    let token = match token {
+        Ok(Some(t)) => t,
+        Ok(None) => return WebError::Bearer(None).into_response(),
+        Err(e) => return WebError::Bearer(Some(e)).into_response(),
+    };
+    match state.provider.userinfo(&token).await {
+        Ok(claims) => no_store(axum::Json(claims).into_response()),
+        Err(e) => WebError::Bearer(Some(e.public())).into_response(),
+    }
+}
+
+pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    userinfo(state, bearer(&headers)).await
+}
+
+pub async fn userinfo_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let from_header = bearer(&headers);
+    let from_body = if body.is_empty() {
+        Ok(None)
+    } else {
+        form_params(&headers, &body).map(|p| p.get("access_token").map(str::to_string))
+    };
+    let token = match (from_header, from_body) {
+        (Err(e), _) | (_, Err(e)) => Err(e),
+        (Ok(Some(_)), Ok(Some(_))) => Err(OAuthError::invalid_request("send the access token once, in the header or the body")),
+        (Ok(h), Ok(b)) => Ok(h.or(b)),
+    };
+    userinfo(state, token).await
+}
