@@ -12,6 +12,16 @@ pub fn well_formed(value: &str) -> bool {
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
+/// SHA-256 of some bytes.
+pub fn sha256(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+/// The S256 challenge of a verifier.
+pub fn challenge_s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
 /// Does `verifier` match the S256 `challenge`?
 pub fn verify_s256(verifier: &str, challenge: &str) -> bool {
     if !well_formed(verifier) {

@@ -1,0 +1,83 @@
+//! Command-line interface.
+
+mod client;
+mod identity;
+mod keys;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gan_connect::settings::{LogFormat, Settings};
+use gan_connect::wiring;
+
+#[derive(Debug, Parser)]
+#[command(name = "gan-connect", version, about = "Gan Connect — the OpenID Connect provider for the customer portals")]
+pub struct Args {
+    /// Configuration file (TOML), layered over the embedded defaults.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first unless told not to).
+    Serve(serve::ServeArgs),
+    /// Apply database migrations (idempotent).
+    Migrate,
+    /// Manage relying parties.
+    #[command(subcommand)]
+    Client(client::ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Manage identities (login email + password).
+    #[command(subcommand)]
+    Identity(identity::IdentityCommand),
+}
+
+fn init_logs(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let settings = Settings::load(args.config.as_deref(), &env).map_err(anyhow::Error::msg)?;
+    init_logs(&settings);
+    match args.command {
+        Command::Serve(a) => serve::run(settings, a).await,
+        Command::Migrate => {
+            let store = wiring::connect_store(&settings).await?;
+            store.migrate().await?;
+            println!("migrations applied to {}", wiring::redact(&settings.database.url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Client(c) => client::run(settings, c).await,
+        Command::Keys(c) => keys::run(settings, c).await,
+        Command::Identity(c) => identity::run(settings, c).await,
+    }
+}
+
+/// Connects, migrates, and builds the application, for commands that use the engines.
+pub(crate) async fn built(settings: &Settings) -> anyhow::Result<wiring::Built> {
+    let store = wiring::connect_store(settings).await?;
+    store.migrate().await?;
+    let sealer = wiring::sealer(settings)?;
+    wiring::build(settings, store, std::sync::Arc::new(gan_oidc::clock::SystemClock), sealer).await
+}
+
+/// Reads one line (without its newline) from standard input.
+pub(crate) fn read_stdin_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}

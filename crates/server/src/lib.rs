@@ -1,0 +1,4 @@
+//! The `gan-connect` server: layered configuration and the wiring of engines, storage and web.
+
+pub mod settings;
+pub mod wiring;

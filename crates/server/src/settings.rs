@@ -1,0 +1,222 @@
+//! Layered configuration: the embedded `config/default.toml`, then `--config FILE`, then
+//! environment variables `GAN_CONNECT__SECTION__KEY` (and plain `DATABASE_URL`). Unknown keys
+//! are errors.
+
+use serde::Deserialize;
+
+/// The embedded defaults (also the documentation of every key).
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: Server,
+    pub database: DatabaseSettings,
+    pub keys: Keys,
+    pub tokens: Tokens,
+    pub passwords: Passwords,
+    pub mail: Mail,
+    pub theme: Theme,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub issuer: String,
+    pub listen: String,
+    pub migrate_on_start: bool,
+    pub demo: bool,
+    pub body_limit_bytes: usize,
+    pub request_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub connect_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keys {
+    pub encryption_key: String,
+    pub encryption_key_file: String,
+    pub publish_delay_seconds: i64,
+    pub reload_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tokens {
+    pub code_ttl_seconds: i64,
+    pub access_token_ttl_seconds: i64,
+    pub refresh_token_ttl_seconds: i64,
+    pub id_token_ttl_seconds: i64,
+    pub interaction_ttl_seconds: i64,
+    pub session_ttl_seconds: i64,
+    pub require_pkce: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Passwords {
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub hash_workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    pub transport: MailTransport,
+    pub outbox_dir: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    Outbox,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Theme {
+    pub dir: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Settings {
+    /// Loads the layers. `env` is the process environment (a parameter, for tests).
+    pub fn load(file: Option<&std::path::Path>, env: &[(String, String)]) -> Result<Self, String> {
+        use config::{Config, Environment, File, FileFormat, Map};
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            builder = builder.add_source(File::from_str(&text, FileFormat::Toml));
+        }
+        if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL") {
+            builder = builder.set_override("database.url", url.clone()).map_err(|e| e.to_string())?;
+        }
+        let ours: Map<String, String> = env.iter().filter(|(k, _)| k.starts_with("GAN_CONNECT__")).cloned().collect();
+        builder = builder.add_source(
+            Environment::with_prefix("GAN_CONNECT")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(ours)),
+        );
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| format!("configuration: {e}"))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let issuer = url::Url::parse(&self.server.issuer).map_err(|e| format!("server.issuer: {e}"))?;
+        if !matches!(issuer.scheme(), "https" | "http") || issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err("server.issuer must be an http(s) URL without query or fragment".into());
+        }
+        let positive = [
+            ("tokens.code_ttl_seconds", self.tokens.code_ttl_seconds),
+            ("tokens.access_token_ttl_seconds", self.tokens.access_token_ttl_seconds),
+            ("tokens.refresh_token_ttl_seconds", self.tokens.refresh_token_ttl_seconds),
+            ("tokens.id_token_ttl_seconds", self.tokens.id_token_ttl_seconds),
+            ("tokens.interaction_ttl_seconds", self.tokens.interaction_ttl_seconds),
+            ("tokens.session_ttl_seconds", self.tokens.session_ttl_seconds),
+            ("keys.reload_seconds", self.keys.reload_seconds),
+        ];
+        for (name, v) in positive {
+            if v <= 0 {
+                return Err(format!("{name} must be positive"));
+            }
+        }
+        if self.keys.publish_delay_seconds < 0 {
+            return Err("keys.publish_delay_seconds cannot be negative".into());
+        }
+        Ok(())
+    }
+
+    pub fn issuer(&self) -> Result<url::Url, String> {
+        url::Url::parse(&self.server.issuer).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::load(None, &[]).map_err(|e| e.to_string());
+        assert!(matches!(s, Ok(ref s) if s.server.listen == "127.0.0.1:8080" && s.tokens.code_ttl_seconds == 60));
+    }
+
+    #[test]
+    fn environment_overrides_and_database_url() {
+        let s = Settings::load(None, &env(&[
+            ("GAN_CONNECT__SERVER__ISSUER", "https://id.example.fr"),
+            ("GAN_CONNECT__TOKENS__CODE_TTL_SECONDS", "30"),
+            ("GAN_CONNECT__MAIL__SMTP_PORT", "2525"),
+            ("DATABASE_URL", "postgres://root@127.0.0.1/test"),
+        ]));
+        let Ok(s) = s else { unreachable!("{s:?}") };
+        assert_eq!(s.server.issuer, "https://id.example.fr");
+        assert_eq!(s.tokens.code_ttl_seconds, 30);
+        assert_eq!(s.mail.smtp_port, 2525);
+        assert_eq!(s.database.url, "postgres://root@127.0.0.1/test");
+        let s = Settings::load(None, &env(&[("DATABASE_URL", "postgres://a/b"), ("GAN_CONNECT__DATABASE__URL", "postgres://c/d")]));
+        assert_eq!(s.map(|s| s.database.url).ok().as_deref(), Some("postgres://c/d"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(Settings::load(None, &env(&[("GAN_CONNECT__SERVER__ISSUR", "x")])).is_err());
+        assert!(Settings::load(None, &env(&[("GAN_CONNECT__NOPE__X", "x")])).is_err());
+        let dir = std::env::temp_dir().join(format!("gc-settings-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join("bad.toml");
+        let _ = std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:1\"\nbogus = 1\n");
+        assert!(Settings::load(Some(&file), &[]).is_err());
+        let _ = std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:1\"\n");
+        assert_eq!(Settings::load(Some(&file), &[]).map(|s| s.server.listen).ok().as_deref(), Some("0.0.0.0:1"));
+        assert!(Settings::load(None, &env(&[("GAN_CONNECT__SERVER__ISSUER", "ftp://x")])).is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! Builds the application from settings: storage, keys, engines, pages and web state.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gan_accounts::password::{HashCost, Hasher};
+use gan_accounts::Accounts;
+use gan_oidc::clock::Clock;
+use gan_oidc::keys::KeySealer;
+use gan_oidc::provider::Ports;
+use gan_oidc::{Provider, ProviderConfig};
+use gan_store::{Store, StoreOptions};
+use gan_web::{AppState, Pages, Readiness, WebSettings};
+
+use crate::settings::Settings;
+
+/// Connects to the configured database.
+pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        url: settings.database.url.clone(),
+        max_connections: settings.database.max_connections,
+        connect_timeout: Duration::from_secs(settings.database.connect_timeout_seconds),
+    };
+    Store::connect(&options)
+        .await
+        .with_context(|| format!("cannot connect to the database {}", redact(&settings.database.url)))
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The engine's settings from the configuration.
+pub fn provider_config(settings: &Settings) -> anyhow::Result<ProviderConfig> {
+    let issuer = settings.issuer().map_err(anyhow::Error::msg)?;
+    let secs = time::Duration::seconds;
+    let t = &settings.tokens;
+    let mut c = ProviderConfig::new(issuer);
+    c.code_ttl = secs(t.code_ttl_seconds);
+    c.access_token_ttl = secs(t.access_token_ttl_seconds);
+    c.refresh_token_ttl = secs(t.refresh_token_ttl_seconds);
+    c.id_token_ttl = secs(t.id_token_ttl_seconds);
+    c.interaction_ttl = secs(t.interaction_ttl_seconds);
+    c.session_ttl = secs(t.session_ttl_seconds);
+    c.require_pkce = t.require_pkce;
+    c.key_publish_delay = secs(settings.keys.publish_delay_seconds);
+    c.key_reload_interval = secs(settings.keys.reload_seconds);
+    Ok(c)
+}
+
+/// The key that encrypts private signing keys: from the configuration, else from the key file,
+/// which is generated (mode 0600) when missing.
+pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
+    let decode = |text: &str, origin: &str| -> anyhow::Result<KeySealer> {
+        let bytes = STANDARD.decode(text.trim()).with_context(|| format!("{origin} is not base64"))?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("{origin} must be 32 bytes"))?;
+        Ok(KeySealer::new(&key))
+    };
+    if !settings.keys.encryption_key.is_empty() {
+        return decode(&settings.keys.encryption_key, "keys.encryption_key");
+    }
+    let path = PathBuf::from(&settings.keys.encryption_key_file);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return decode(&text, &path.display().to_string());
+    }
+    let mut key = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    write_secret(&path, &STANDARD.encode(key)).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::warn!(file = %path.display(), "generated a new key-encryption key; back it up with the database");
+    Ok(KeySealer::new(&key))
+}
+
+fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+        f.write_all(text.as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, text)
+    }
+}
+
+/// The password hasher from the configuration.
+pub fn hasher(settings: &Settings) -> anyhow::Result<Hasher> {
+    let p = &settings.passwords;
+    let workers = if p.hash_workers == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    } else {
+        p.hash_workers
+    };
+    let cost = HashCost { memory_kib: p.argon2_memory_kib, iterations: p.argon2_iterations, parallelism: p.argon2_parallelism };
+    Hasher::new(cost, workers).map_err(|e| anyhow::anyhow!("passwords: {e}"))
+}
+
+struct StoreReadiness(Store);
+
+#[async_trait::async_trait]
+impl Readiness for StoreReadiness {
+    async fn ready(&self) -> bool {
+        self.0.ping().await
+    }
+}
+
+/// Everything built from the settings.
+pub struct Built {
+    pub state: AppState,
+    pub store: Store,
+}
+
+/// Builds the application state over a connected (and migrated) store.
+pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sealer: KeySealer) -> anyhow::Result<Built> {
+    let config = provider_config(settings)?;
+    let web = WebSettings {
+        body_limit: settings.server.body_limit_bytes,
+        request_timeout: Duration::from_secs(settings.server.request_timeout_seconds),
+        ..WebSettings::for_issuer(&config.issuer)
+    };
+    let shared = Arc::new(store.clone());
+    let ports = Ports { clients: shared.clone(), grants: shared.clone(), claims: shared.clone(), clock };
+    let provider = Provider::start(config, ports, sealer).await.context("cannot start the provider")?;
+    let accounts = Accounts::new(shared, hasher(settings)?);
+    let theme = (!settings.theme.dir.is_empty()).then(|| PathBuf::from(&settings.theme.dir));
+    let pages = Pages::new(theme).map_err(|e| anyhow::anyhow!("theme: {e}"))?;
+    let state = AppState {
+        provider: Arc::new(provider),
+        accounts,
+        pages: Arc::new(pages),
+        readiness: Arc::new(StoreReadiness(store.clone())),
+        settings: Arc::new(web),
+    };
+    Ok(Built { state, store })
+}
