@@ -1,1 +1,248 @@
+//! Dev-only test harness: a Gan Connect server on SQLite (always) or PostgreSQL (when
+//! `DATABASE_URL` is set), on a random port, with a clock the tests move, seeding helpers, and a
+//! small cookie-keeping browser.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod browser;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use gan_connect::settings::Settings;
+use gan_connect::wiring;
+use gan_oidc::clock::FixedClock;
+use gan_oidc::model::{AuthMethod, Client, SigningAlg};
+use gan_oidc::ports::ClientStore;
+use gan_oidc::secret::hash_handle;
+use gan_store::Store;
+use gan_web::AppState;
+use sea_orm::{ConnectionTrait, Database, Statement};
+
+pub use browser::{Browser, Reply};
+
+/// Where the test's database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+/// SQLite always; PostgreSQL too when `DATABASE_URL` points at one.
+pub fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        if url.starts_with("postgres") {
+            v.push(Backend::Postgres(url));
+        }
+    }
+    v
+}
+
+fn random_suffix() -> String {
+    use rand::Rng;
+    let n: u64 = rand::thread_rng().gen();
+    format!("{n:016x}")
+}
+
+/// A database for one test: a fresh SQLite file, or a fresh PostgreSQL database.
+pub struct TestDb {
+    pub url: String,
+    admin: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn create(backend: &Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join("gan-connect-tests");
+                std::fs::create_dir_all(&dir).unwrap();
+                let path = dir.join(format!("t-{}.db", random_suffix()));
+                TestDb { url: format!("sqlite://{}?mode=rwc", path.display()), admin: None }
+            }
+            Backend::Postgres(admin_url) => {
+                let name = format!("gc_t_{}", random_suffix());
+                let admin = Database::connect(admin_url.as_str()).await.expect("DATABASE_URL reachable");
+                admin
+                    .execute(Statement::from_string(admin.get_database_backend(), format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(admin_url).expect("DATABASE_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                TestDb { url: url.to_string(), admin: Some((admin_url.clone(), name)) }
+            }
+        }
+    }
+
+    /// Drops a PostgreSQL test database (SQLite files live in the temp dir).
+    pub async fn drop_db(&self) {
+        if let Some((admin_url, name)) = &self.admin {
+            if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                let _ = admin
+                    .execute(Statement::from_string(admin.get_database_backend(), format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .await;
+            }
+        }
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    pub store: Store,
+    pub clock: Arc<FixedClock>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Settings for a test server: cheap argon2, the given issuer and database.
+pub fn test_settings(issuer: &str, db_url: &str, extra: &[(&str, &str)]) -> Settings {
+    let key_file = std::env::temp_dir().join("gan-connect-tests").join("keys.secret");
+    let mut env: Vec<(String, String)> = vec![
+        ("GAN_CONNECT__SERVER__ISSUER".into(), issuer.into()),
+        ("GAN_CONNECT__DATABASE__URL".into(), db_url.into()),
+        ("GAN_CONNECT__DATABASE__MAX_CONNECTIONS".into(), "5".into()),
+        ("GAN_CONNECT__PASSWORDS__ARGON2_MEMORY_KIB".into(), "1024".into()),
+        ("GAN_CONNECT__PASSWORDS__ARGON2_ITERATIONS".into(), "1".into()),
+        ("GAN_CONNECT__KEYS__ENCRYPTION_KEY".into(), "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=".into()),
+        ("GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE".into(), key_file.display().to_string()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Settings::load(None, &env).expect("test settings")
+}
+
+impl TestServer {
+    /// Starts a server over `db` (migrating it) on a random loopback port.
+    pub async fn start(db: &TestDb, extra: &[(&str, &str)]) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let settings = test_settings(&base, &db.url, extra);
+        let store = wiring::connect_store(&settings).await.unwrap();
+        store.migrate().await.unwrap();
+        let clock = Arc::new(FixedClock::new(time::OffsetDateTime::now_utc()));
+        let sealer = wiring::sealer(&settings).unwrap();
+        let built = wiring::build(&settings, store, clock.clone(), sealer).await.unwrap();
+        let app = gan_web::app(built.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestServer { base, state: built.state, store: built.store, clock, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Registers a client; returns its secret for confidential clients.
+    pub async fn add_client(&self, spec: ClientSpec) -> Option<String> {
+        let secret = (spec.auth_method != AuthMethod::None && spec.auth_method != AuthMethod::PrivateKeyJwt)
+            .then(|| format!("secret-of-{}-0123456789abcdefghijklmnop", spec.id));
+        let client = Client {
+            id: spec.id.clone(),
+            name: format!("Client {}", spec.id),
+            secret_hash: secret.as_deref().map(hash_handle),
+            redirect_uris: spec.redirect_uris.clone(),
+            post_logout_redirect_uris: spec.post_logout_redirect_uris.clone(),
+            scopes: spec.scopes.clone(),
+            grant_types: spec.grant_types.clone(),
+            auth_method: spec.auth_method,
+            jwks: spec.jwks.clone(),
+            id_token_alg: spec.alg,
+            account_kinds: vec![],
+            first_party: spec.first_party,
+            require_pkce: true,
+            enabled: true,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        self.store.save_client(&client).await.unwrap();
+        secret
+    }
+
+    /// Creates an identity; returns its `sub`.
+    pub async fn add_identity(&self, email: &str, password: &str) -> String {
+        self.state.accounts.create_identity(email, password, self.clock.now_value()).await.unwrap().id
+    }
+}
+
+/// A client to register in a test.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    pub id: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub auth_method: AuthMethod,
+    pub jwks: Option<serde_json::Value>,
+    pub alg: SigningAlg,
+    pub first_party: bool,
+}
+
+pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
+pub const POST_LOGOUT: &str = "http://127.0.0.1:9/bye";
+
+impl ClientSpec {
+    /// A confidential web portal: code + refresh, client_secret_basic, first party.
+    pub fn portal(id: &str) -> Self {
+        Self {
+            id: id.into(),
+            redirect_uris: vec![REDIRECT.into()],
+            post_logout_redirect_uris: vec![POST_LOGOUT.into()],
+            scopes: ["openid", "profile", "email", "offline_access", "accounts"].iter().map(|s| s.to_string()).collect(),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            auth_method: AuthMethod::ClientSecretBasic,
+            jwks: None,
+            alg: SigningAlg::RS256,
+            first_party: true,
+        }
+    }
+
+    /// A partner app: client_credentials only.
+    pub fn partner(id: &str) -> Self {
+        Self {
+            id: id.into(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            scopes: vec!["partner:read".into()],
+            grant_types: vec!["client_credentials".into()],
+            auth_method: AuthMethod::ClientSecretBasic,
+            jwks: None,
+            alg: SigningAlg::RS256,
+            first_party: false,
+        }
+    }
+}
+
+/// Extension to read the fixed clock.
+pub trait ClockExt {
+    fn now_value(&self) -> time::OffsetDateTime;
+}
+
+impl ClockExt for FixedClock {
+    fn now_value(&self) -> time::OffsetDateTime {
+        gan_oidc::clock::Clock::now(self)
+    }
+}
+
+/// Runs `body` once per backend, each on its own fresh database.
+#[macro_export]
+macro_rules! each_backend {
+    (|$server:ident| $body:block) => {
+        for backend in $crate::backends() {
+            let db = $crate::TestDb::create(&backend).await;
+            {
+                let $server = $crate::TestServer::start(&db, &[]).await;
+                eprintln!("backend: {:?}", backend);
+                $body
+            }
+            db.drop_db().await;
+        }
+    };
+}
