@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser;
+pub mod flows;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

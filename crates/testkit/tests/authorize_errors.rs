@@ -1,0 +1,209 @@
+//! The authorization endpoint's refusals: which errors are shown on our page (never redirected)
+//! and which go back to the verified redirect URI, as the specs say.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use gan_testkit::flows::authorize_url;
+use gan_testkit::{each_backend, Browser, ClientSpec, REDIRECT};
+
+#[tokio::test]
+async fn errors_before_the_redirect_uri_is_verified_stay_on_our_page() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        let mut b = Browser::new(&server.base);
+        for url in [
+            authorize_url(&server, "portal", &[]).replace("127.0.0.1%3A9%2Fcb", "evil.example%2Fcb"),
+            authorize_url(&server, "nobody", &[]),
+            server.url("/authorize?response_type=code&scope=openid"),
+            authorize_url(&server, "portal", &[]).replace("redirect_uri=", "x="),
+            // Prefix and suffix variants of a registered URI are not matches.
+            authorize_url(&server, "portal", &[]).replace("%2Fcb", "%2Fcb%2F"),
+            authorize_url(&server, "portal", &[]).replace("%2Fcb", "%2Fcb%3Fx%3D1"),
+        ] {
+            let r = b.get(&url).await;
+            assert_eq!(r.status, 400, "{url}");
+            assert!(r.location.is_none(), "never redirect for {url}");
+            assert!(r.body.contains("role=\"alert\""));
+            assert_eq!(r.headers["content-type"], "text/html; charset=utf-8");
+        }
+    });
+}
+
+#[tokio::test]
+async fn errors_after_verification_are_redirected_with_state_and_iss() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        let mut b = Browser::new(&server.base);
+        let cases: Vec<(String, &str)> = vec![
+            (authorize_url(&server, "portal", &[]).replace("response_type=code&", ""), "invalid_request"),
+            (authorize_url(&server, "portal", &[]).replace("response_type=code", "response_type=token"), "unsupported_response_type"),
+            (authorize_url(&server, "portal", &[]).replace("response_type=code", "response_type=code+id_token"), "unsupported_response_type"),
+            (authorize_url(&server, "portal", &[]).replace("scope=openid+email+offline_access", "scope=email"), "invalid_scope"),
+            (authorize_url(&server, "portal", &[]).replace("scope=openid+email+offline_access&", ""), "invalid_scope"),
+            (authorize_url(&server, "portal", &[]).replace("&code_challenge_method=S256", "&code_challenge_method=plain"), "invalid_request"),
+            (authorize_url(&server, "portal", &[]).replace("&code_challenge_method=S256", ""), "invalid_request"),
+            (authorize_url(&server, "portal", &[]).split("&code_challenge=").next().unwrap().to_string(), "invalid_request"),
+            (authorize_url(&server, "portal", &[("prompt", "none")]), "login_required"),
+            (authorize_url(&server, "portal", &[("prompt", "none login")]), "invalid_request"),
+            (authorize_url(&server, "portal", &[("prompt", "select_account")]), "account_selection_required"),
+            (authorize_url(&server, "portal", &[("max_age", "-5")]), "invalid_request"),
+            (authorize_url(&server, "portal", &[("claims", "not json")]), "invalid_request"),
+            (authorize_url(&server, "portal", &[("id_token_hint", "a.b.c")]), "invalid_request"),
+            (authorize_url(&server, "portal", &[("request", "eyJhbGciOiJub25lIn0.e30.")]), "request_not_supported"),
+            (authorize_url(&server, "portal", &[("request_uri", "https://x.example/r")]), "request_uri_not_supported"),
+            (authorize_url(&server, "portal", &[("response_mode", "fragment")]), "invalid_request"),
+            (authorize_url(&server, "portal", &[("state", "again")]), "invalid_request"),
+        ];
+        for (url, error) in cases {
+            let r = b.get(&url).await;
+            assert_eq!(r.status, 303, "{url}: {}", r.body);
+            let loc = r.location.clone().unwrap();
+            assert!(loc.starts_with(REDIRECT), "{loc}");
+            assert_eq!(r.location_param("error").as_deref(), Some(error), "{url}");
+            assert_eq!(r.location_param("iss").as_deref(), Some(server.base.as_str()));
+            if !url.contains("state=again") {
+                assert_eq!(r.location_param("state").as_deref(), Some("st-1"));
+            }
+            assert!(r.location_param("code").is_none());
+        }
+    });
+}
+
+#[tokio::test]
+async fn unknown_parameters_are_ignored_and_post_works() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        server.add_identity("p@example.fr", "a-good-password-1").await;
+        let mut b = Browser::new(&server.base);
+        let url = authorize_url(&server, "portal", &[("foo", "bar"), ("display", "touch"), ("ui_locales", "en"), ("login_hint", "p@example.fr")]);
+        let r = b.get(&url).await;
+        let page = b.follow(r).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("lang=\"en\""), "ui_locales=en gives an English page");
+        assert_eq!(page.input("identifier").as_deref(), Some("p@example.fr"), "login_hint prefills");
+
+        // The same request by POST.
+        let query = url.split_once('?').unwrap().1.to_string();
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(server.url("/authorize"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        assert!(res.headers()["location"].to_str().unwrap().contains("/interaction/"));
+    });
+}
+
+#[tokio::test]
+async fn max_age_and_prompt_login_force_a_new_sign_in() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        server.add_identity("m@example.fr", "a-good-password-1").await;
+        let mut b = Browser::new(&server.base);
+        let first = b.sign_in(&authorize_url(&server, "portal", &[]), "m@example.fr", "a-good-password-1").await;
+        assert!(first.location_param("code").is_some());
+
+        // A live session: no sign-in page.
+        let silent = b.get(&authorize_url(&server, "portal", &[("prompt", "none")])).await;
+        assert!(silent.location_param("code").is_some(), "prompt=none with a session gives a code");
+
+        server.clock.advance(100);
+        let r = b.get(&authorize_url(&server, "portal", &[("max_age", "10")])).await;
+        assert!(r.location.as_deref().unwrap().contains("/interaction/"), "max_age exceeded: sign in again");
+        let r = b.get(&authorize_url(&server, "portal", &[("max_age", "1000")])).await;
+        assert!(r.location_param("code").is_some());
+        let r = b.get(&authorize_url(&server, "portal", &[("prompt", "login")])).await;
+        assert!(r.location.as_deref().unwrap().contains("/interaction/"));
+        let r = b.get(&authorize_url(&server, "portal", &[("max_age", "10"), ("prompt", "none")])).await;
+        assert_eq!(r.location_param("error").as_deref(), Some("login_required"));
+
+        // Signing in again satisfies prompt=login, and auth_time moves.
+        let again = b.sign_in(&authorize_url(&server, "portal", &[("prompt", "login")]), "m@example.fr", "a-good-password-1").await;
+        assert!(again.location_param("code").is_some(), "{:?}", again.location);
+    });
+}
+
+#[tokio::test]
+async fn consent_for_third_party_clients_is_asked_once_and_can_be_denied() {
+    each_backend!(|server| {
+        let mut spec = ClientSpec::portal("third");
+        spec.first_party = false;
+        server.add_client(spec).await;
+        server.add_identity("c@example.fr", "a-good-password-1").await;
+        let mut b = Browser::new(&server.base);
+        let consent = b.sign_in(&authorize_url(&server, "third", &[]), "c@example.fr", "a-good-password-1").await;
+        assert_eq!(consent.status, 200, "a consent page");
+        assert!(consent.body.contains("name=\"decision\""));
+        let action = consent.form_action().unwrap();
+        let csrf = consent.input("csrf_token").unwrap();
+        let denied = b.post_form(&action, &[("csrf_token", &csrf), ("decision", "deny")]).await;
+        assert_eq!(denied.location_param("error").as_deref(), Some("access_denied"));
+        assert_eq!(denied.location_param("state").as_deref(), Some("st-1"));
+
+        let r = b.get(&authorize_url(&server, "third", &[])).await;
+        let page = b.follow(r).await;
+        assert!(page.body.contains("name=\"decision\""), "still no consent");
+        let action = page.form_action().unwrap();
+        let csrf = page.input("csrf_token").unwrap();
+        let allowed = b.post_form(&action, &[("csrf_token", &csrf), ("decision", "allow")]).await;
+        let allowed = b.follow(allowed).await;
+        assert!(allowed.location_param("code").is_some(), "{:?} {}", allowed.location, allowed.body);
+
+        let r = b.get(&authorize_url(&server, "third", &[("prompt", "none")])).await;
+        assert!(r.location_param("code").is_some(), "consent remembered");
+        let r = b.get(&authorize_url(&server, "third", &[("prompt", "consent")])).await;
+        let page = b.follow(r).await;
+        assert!(page.body.contains("name=\"decision\""), "prompt=consent asks again");
+    });
+}
+
+#[tokio::test]
+async fn sign_in_page_refuses_wrong_passwords_forged_forms_and_other_browsers() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        server.add_identity("w@example.fr", "a-good-password-1").await;
+        let mut b = Browser::new(&server.base);
+        let r = b.get(&authorize_url(&server, "portal", &[])).await;
+        let page = b.follow(r).await;
+        let action = page.form_action().unwrap();
+        let csrf = page.input("csrf_token").unwrap();
+
+        let wrong = b.post_form(&action, &[("csrf_token", &csrf), ("identifier", "w@example.fr"), ("password", "nope")]).await;
+        assert_eq!(wrong.status, 401);
+        assert!(wrong.body.contains("role=\"alert\""));
+        let unknown = b.post_form(&action, &[("csrf_token", &csrf), ("identifier", "nobody@example.fr"), ("password", "nope")]).await;
+        assert_eq!(unknown.status, 401);
+        assert_eq!(alert(&wrong.body), alert(&unknown.body), "unknown and wrong look the same");
+
+        let forged = b.post_form(&action, &[("csrf_token", "forged"), ("identifier", "w@example.fr"), ("password", "a-good-password-1")]).await;
+        assert_eq!(forged.status, 403);
+        let missing = b.post_form(&action, &[("identifier", "w@example.fr"), ("password", "a-good-password-1")]).await;
+        assert_eq!(missing.status, 403);
+
+        // Another browser cannot finish this browser's request.
+        let mut other = Browser::new(&server.base);
+        let stolen = other.get(&action.replace("/login", "")).await;
+        assert_eq!(stolen.status, 400);
+
+        let ok = b.post_form(&action, &[("csrf_token", &csrf), ("identifier", "w@example.fr"), ("password", "a-good-password-1")]).await;
+        assert_eq!(ok.status, 303);
+        let session = ok.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.starts_with("gc_session=")).unwrap();
+        assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+        let done = b.follow(ok).await;
+        assert!(done.location_param("code").is_some());
+
+        // The interaction is used up.
+        let replay = b.post_form(&action, &[("csrf_token", &csrf), ("identifier", "w@example.fr"), ("password", "a-good-password-1")]).await;
+        assert_eq!(replay.status, 400);
+    });
+}
+
+fn alert(body: &str) -> String {
+    let at = body.find("role=\"alert\"").unwrap();
+    body[at..at + body[at..].find("</div>").unwrap()].to_string()
+}
