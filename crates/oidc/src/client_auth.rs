@@ -105,7 +105,7 @@ pub async fn authenticate(
             let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(OAuthError::invalid_client)?;
             let exp = claims
                 .get("exp")
-                .and_then(|v| v.as_i64())
+                .and_then(numeric_date)
                 .and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok())
                 .ok_or_else(OAuthError::invalid_client)?;
             if !grants.remember_jti(&client.id, jti, exp).await? {
@@ -172,12 +172,17 @@ fn verify_assertion(client: &Client, jwt: &str, audiences: &[String], now: Offse
         serde_json::Value::Array(list) => list.iter().any(|a| a.as_str().is_some_and(|a| audiences.iter().any(|x| x == a))),
         _ => false,
     };
-    let exp = claims.get("exp")?.as_i64()?;
+    // NumericDate may carry fractions of a second (RFC 7519 §2).
+    let exp = numeric_date(claims.get("exp")?)?;
     let now_ts = now.unix_timestamp();
     if !aud_ok || exp <= now_ts || exp > now_ts + 3600 {
         return None;
     }
     Some(claims)
+}
+
+fn numeric_date(v: &serde_json::Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ use crate::AppState;
 
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
+    // Install the recorder before the first request is counted.
+    let _ = crate::metrics::handle();
     Router::new()
         .route(paths::DISCOVERY, get(protocol::discovery))
         .route(paths::JWKS, get(protocol::jwks))
