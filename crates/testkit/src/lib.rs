@@ -29,14 +29,20 @@ pub enum Backend {
     Postgres(String),
 }
 
-/// SQLite always; PostgreSQL too when `DATABASE_URL` points at one.
+/// SQLite always; PostgreSQL too when `DATABASE_URL` points at one. `GAN_TEST_BACKENDS=sqlite`
+/// or `=postgres` keeps only one of them.
 pub fn backends() -> Vec<Backend> {
-    let mut v = vec![Backend::Sqlite];
+    let only = std::env::var("GAN_TEST_BACKENDS").unwrap_or_default();
+    let mut v = Vec::new();
+    if only != "postgres" {
+        v.push(Backend::Sqlite);
+    }
     if let Ok(url) = std::env::var("DATABASE_URL") {
-        if url.starts_with("postgres") {
+        if url.starts_with("postgres") && only != "sqlite" {
             v.push(Backend::Postgres(url));
         }
     }
+    assert!(!v.is_empty(), "GAN_TEST_BACKENDS=postgres needs DATABASE_URL=postgres://…");
     v
 }
 
