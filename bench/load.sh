@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Load benchmark of the release binary: discovery, JWKS, token (client_credentials),
+# introspection (of a live token; answers checked for "active":true) and userinfo.
+#
+#   bench/load.sh [sqlite|postgres] [seconds] [connections]
+#
+# Needs wrk (apt-get install wrk) and curl. The server and wrk share this machine's cores:
+# the figures are for both together. PostgreSQL: DATABASE_URL (default the local test server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend="${1:-sqlite}"; secs="${2:-10}"; conns="${3:-64}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/gan-target}"
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+cargo build --release --locked -p gan-connect >&2
+bin="$CARGO_TARGET_DIR/release/gan-connect"
+
+work=$(mktemp -d); trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+export GAN_CONNECT__SERVER__ISSUER="$base" GAN_CONNECT__SERVER__LISTEN="127.0.0.1:$port"
+export GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE="$work/keys.secret" GAN_CONNECT__LOG__LEVEL=warn
+if [ "$backend" = postgres ]; then
+  admin="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+  db="gc_bench_$$"; psql "$admin" -qc "create database $db"
+  export GAN_CONNECT__DATABASE__URL="${admin%/*}/$db"
+  trap 'kill $pid 2>/dev/null || true; sleep 0.5; psql "$admin" -qc "drop database if exists $db with (force)"; rm -rf "$work"' EXIT
+else
+  export GAN_CONNECT__DATABASE__URL="sqlite://$work/bench.db?mode=rwc"
+fi
+unset DATABASE_URL
+
+"$bin" migrate >/dev/null
+partner_secret="partner-secret-0123456789-abcdefghijklmnop"
+portal_secret="portal-secret-0123456789-abcdefghijklmnopq"
+echo "$partner_secret" | "$bin" client add --id partner --name Partner --secret-stdin --grant-type client_credentials --scope partner:read >/dev/null
+echo "$portal_secret" | "$bin" client add --id portal --name Portal --secret-stdin --redirect-uri http://127.0.0.1:9/cb --first-party >/dev/null
+echo "bench-password-2026" | "$bin" identity add --email bench@example.fr >/dev/null
+
+"$bin" serve > "$work/server.log" 2>&1 & pid=$!
+for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+idle_rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+
+# A user access token through the real code flow (curl keeps the cookies).
+jar="$work/cookies"; verifier="bench-verifier-0123456789-abcdefghijklmnopqrstuvwxyz"
+challenge=$(printf %s "$verifier" | openssl dgst -binary -sha256 | openssl base64 -A | tr '+/' '-_' | tr -d '=')
+loc=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$base/authorize?response_type=code&client_id=portal&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20email&state=s&code_challenge=$challenge&code_challenge_method=S256")
+page=$(curl -s -c "$jar" -b "$jar" "$loc")
+csrf=$(printf %s "$page" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -1)
+action=$(printf %s "$page" | sed -n 's/.*<form method="post" action="\([^"]*\)".*/\1/p' | head -1 | sed 's|&#x2f;|/|g')
+resume=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "csrf_token=$csrf" --data-urlencode identifier=bench@example.fr --data-urlencode password=bench-password-2026 "$base$action")
+back=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$resume")
+code=$(printf %s "$back" | sed -n 's/.*[?&]code=\([^&]*\).*/\1/p')
+user_token=$(curl -s -u "portal:$portal_secret" -d grant_type=authorization_code -d "code=$code" -d redirect_uri=http://127.0.0.1:9/cb -d "code_verifier=$verifier" "$base/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+cc_token=$(curl -s -u "partner:$partner_secret" -d grant_type=client_credentials "$base/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
+basic=$(printf %s "partner:$partner_secret" | openssl base64 -A)
+cat > "$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $basic"
+wrk.body = os.getenv("BODY")
+local bad = 0
+response = function(status, headers, body)
+  local want = os.getenv("EXPECT")
+  if status ~= 200 or (want and not string.find(body, want, 1, true)) then bad = bad + 1 end
+end
+done = function(summary, latency, requests) io.write("unexpected_answers " .. bad .. "\n") end
+LUA
+cat > "$work/get.lua" <<LUA
+local auth = os.getenv("BEARER")
+if auth then wrk.headers["Authorization"] = "Bearer " .. auth end
+local bad = 0
+response = function(status, headers, body) if status ~= 200 then bad = bad + 1 end end
+done = function(summary, latency, requests) io.write("unexpected_answers " .. bad .. "\n") end
+LUA
+
+run() { # name url script [env...]
+  local name=$1 url=$2 script=$3; shift 3
+  local out; out=$(env "$@" wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$script" "$url")
+  local rps p50 p99 max errs bad
+  rps=$(printf %s "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(printf %s "$out" | awk '$1=="50%" {print $2}')
+  p99=$(printf %s "$out" | awk '$1=="99%" {print $2}')
+  max=$(printf %s "$out" | awk '$1=="Latency" {print $4}')
+  errs=$(printf %s "$out" | awk '/Socket errors/ {gsub(",",""); print $4+$6+$8+$10}'); errs=${errs:-0}
+  bad=$(printf %s "$out" | awk '/unexpected_answers/ {print $2}')
+  printf '| %-34s | %10s | %8s | %8s | %8s | %6s | %6s |\n' "$name" "$rps" "$p50" "$p99" "$max" "$errs" "$bad"
+}
+
+echo
+echo "Gan Connect load benchmark — backend $backend, wrk -t2 -c$conns -d${secs}s, $(nproc) cores shared by server and wrk"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB"
+echo
+echo "| endpoint                           |      req/s |      p50 |      p99 |      max | sockerr | bad |"
+echo "|------------------------------------|-----------:|---------:|---------:|---------:|-------:|-------:|"
+run "discovery" "$base/.well-known/openid-configuration" "$work/get.lua"
+run "jwks" "$base/jwks" "$work/get.lua"
+run "token (client_credentials)" "$base/token" "$work/post.lua" BODY="grant_type=client_credentials" EXPECT='"access_token"'
+run "introspection (live token)" "$base/introspect" "$work/post.lua" BODY="token=$user_token" EXPECT='"active":true'
+run "userinfo" "$base/userinfo" "$work/get.lua" BEARER="$user_token"
+peak_rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+echo
+echo "server RSS: idle $((idle_rss / 1024)) MiB, peak $((peak_rss / 1024)) MiB (client_credentials token used: ${cc_token:0:8}…)"
