@@ -68,6 +68,10 @@ pub trait GrantStore: Send + Sync {
     async fn retire_keys(&self, alg: crate::model::SigningAlg, at: OffsetDateTime, expires_at: OffsetDateTime) -> StoreResult<()>;
     async fn delete_expired_keys(&self, now: OffsetDateTime) -> StoreResult<()>;
 
+    /// Deletes what can no longer be used: expired interactions, codes, sessions and assertion
+    /// ids, and tokens expired before `tokens_before`. Returns the number of rows removed.
+    async fn purge_expired(&self, now: OffsetDateTime, tokens_before: OffsetDateTime) -> StoreResult<u64>;
+
     /// Records a client assertion's `jti`; `false` if it was seen before (a replay).
     async fn remember_jti(&self, client_id: &str, jti: &str, expires_at: OffsetDateTime) -> StoreResult<bool>;
 }

@@ -115,6 +115,13 @@ impl Provider {
         Ok(added)
     }
 
+    /// Removes expired records; tokens are kept a day past expiry so that a late reuse of a
+    /// refresh token is still recognised as reuse, not as an unknown token.
+    pub async fn purge_expired(&self) -> Result<u64, EngineError> {
+        let now = self.now();
+        Ok(self.grants.purge_expired(now, now - time::Duration::days(1)).await?)
+    }
+
     /// Starts a browser session for an authenticated person; returns the cookie value.
     pub async fn start_session(&self, auth: Authentication, user_agent: Option<String>, ip: Option<String>) -> Result<(String, Session), EngineError> {
         let (cookie, session) = crate::session::new_session(auth, self.now(), self.config.session_ttl, user_agent, ip);

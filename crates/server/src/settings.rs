@@ -126,7 +126,8 @@ impl Settings {
             let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             builder = builder.add_source(File::from_str(&text, FileFormat::Toml));
         }
-        if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL") {
+        let explicit = env.iter().any(|(k, _)| k == "GAN_CONNECT__DATABASE__URL");
+        if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL" && !explicit) {
             builder = builder.set_override("database.url", url.clone()).map_err(|e| e.to_string())?;
         }
         let ours: Map<String, String> = env.iter().filter(|(k, _)| k.starts_with("GAN_CONNECT__")).cloned().collect();

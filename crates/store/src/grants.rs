@@ -173,6 +173,19 @@ impl Store {
         Ok(())
     }
 
+    pub(crate) async fn purge(&self, now: OffsetDateTime, tokens_before: OffsetDateTime) -> StoreResult<u64> {
+        use crate::entity::browser_session;
+        let t = ts(now);
+        let mut removed = 0;
+        removed += interaction::Entity::delete_many().filter(interaction::Column::ExpiresAt.lte(t)).exec(&self.db).await.map_err(db_err)?.rows_affected;
+        // Codes are kept a while after expiry so that a late replay is still recognised.
+        removed += auth_code::Entity::delete_many().filter(auth_code::Column::ExpiresAt.lte(ts(tokens_before))).exec(&self.db).await.map_err(db_err)?.rows_affected;
+        removed += client_assertion_jti::Entity::delete_many().filter(client_assertion_jti::Column::ExpiresAt.lte(t)).exec(&self.db).await.map_err(db_err)?.rows_affected;
+        removed += browser_session::Entity::delete_many().filter(browser_session::Column::ExpiresAt.lte(t)).exec(&self.db).await.map_err(db_err)?.rows_affected;
+        removed += token::Entity::delete_many().filter(token::Column::ExpiresAt.lte(ts(tokens_before))).exec(&self.db).await.map_err(db_err)?.rows_affected;
+        Ok(removed)
+    }
+
     pub(crate) async fn jti_once(&self, client_id: &str, jti: &str, expires_at: OffsetDateTime) -> StoreResult<bool> {
         let row = client_assertion_jti::ActiveModel {
             client_id: Set(client_id.to_string()),
@@ -259,6 +272,9 @@ impl gan_oidc::ports::GrantStore for Store {
     }
     async fn delete_expired_keys(&self, now: OffsetDateTime) -> StoreResult<()> {
         self.purge_keys(now).await
+    }
+    async fn purge_expired(&self, now: OffsetDateTime, tokens_before: OffsetDateTime) -> StoreResult<u64> {
+        self.purge(now, tokens_before).await
     }
     async fn remember_jti(&self, client_id: &str, jti: &str, expires_at: OffsetDateTime) -> StoreResult<bool> {
         self.jti_once(client_id, jti, expires_at).await

@@ -207,3 +207,35 @@ fn alert(body: &str) -> String {
     let at = body.find("role=\"alert\"").unwrap();
     body[at..at + body[at..].find("</div>").unwrap()].to_string()
 }
+
+#[tokio::test]
+async fn the_claims_parameter_releases_individual_claims_where_asked() {
+    use gan_testkit::flows::exchange;
+    each_backend!(|server| {
+        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        server.add_identity("k@example.fr", "a-good-password-1").await;
+        let mut b = Browser::new(&server.base);
+        let claims = r#"{"id_token":{"email":{"essential":true}},"userinfo":{"email_verified":null}}"#;
+        let url = authorize_url(&server, "portal", &[("claims", claims)]).replace("scope=openid+email+offline_access", "scope=openid");
+        let back = b.sign_in(&url, "k@example.fr", "a-good-password-1").await;
+        let (s, tokens) = exchange(&server, "portal", &secret, &back.location_param("code").unwrap()).await;
+        assert_eq!(s, 200);
+        assert_eq!(tokens["scope"], "openid");
+        use base64::Engine;
+        let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap();
+        let id: serde_json::Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!(id["email"], "k@example.fr", "essential claim in the ID token");
+        assert!(id.get("email_verified").is_none());
+        let info: serde_json::Value = reqwest::Client::new()
+            .get(server.url("/userinfo"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["email_verified"], true, "requested for userinfo");
+        assert!(info.get("email").is_none(), "not requested for userinfo, and no email scope");
+    });
+}

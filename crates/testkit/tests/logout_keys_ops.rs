@@ -221,3 +221,23 @@ async fn private_keys_are_encrypted_and_secrets_hashed_at_rest() {
         let _ = REDIRECT;
     });
 }
+
+#[tokio::test]
+async fn expired_records_are_purged_but_live_ones_kept() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    each_backend!(|server| {
+        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        server.add_identity(EMAIL, PASSWORD).await;
+        let mut b = Browser::new(&server.base);
+        let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
+        let (_, t) = exchange(&server, "portal", &secret, &c).await;
+        let db = &server.store.db;
+        assert_eq!(server.state.provider.purge_expired().await.unwrap(), 0, "nothing is expired yet");
+        assert_eq!(gan_store::entity::token::Entity::find().count(db).await.unwrap(), 2);
+        // Past the access token's life plus a day: it goes; the refresh token (30 days) stays.
+        server.clock.advance(600 + 86_400 + 1);
+        assert!(server.state.provider.purge_expired().await.unwrap() >= 2);
+        assert_eq!(gan_store::entity::token::Entity::find().count(db).await.unwrap(), 1);
+        assert!(gan_testkit::flows::active(&server, "portal", &secret, t["refresh_token"].as_str().unwrap()).await);
+    });
+}

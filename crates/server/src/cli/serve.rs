@@ -50,10 +50,25 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     if let Some(secret) = demo_secret {
         print_demo(&settings, &secret);
     }
+    tokio::spawn(purge_loop(built.state.provider.clone()));
     let app = gan_web::app(built.state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every ten minutes, removes expired interactions, codes, sessions and tokens. Several processes
+/// may do it at once: the deletes are idempotent.
+async fn purge_loop(provider: Arc<gan_oidc::Provider>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match provider.purge_expired().await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "expired records purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purge of expired records failed"),
+        }
+    }
 }
 
 async fn shutdown() {

@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{middleware, Router};
 use gan_oidc::paths;
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .fallback(ops::not_found)
         .layer(middleware::from_fn(crate::metrics::track))
+        .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(state.clone(), crate::security::headers))
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
