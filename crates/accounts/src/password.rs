@@ -104,6 +104,12 @@ impl Hasher {
         tokio::task::spawn_blocking(move || f(me)).await.unwrap_or_default()
     }
 
+    /// Runs CPU-heavy work (legacy hash checks) on the same bounded pool.
+    pub async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let _permit = self.permits.clone().acquire_owned().await.ok()?;
+        tokio::task::spawn_blocking(f).await.ok()
+    }
+
     /// Hashes a new password.
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
         let password = password.to_string();

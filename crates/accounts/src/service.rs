@@ -1,12 +1,13 @@
-//! The accounts service: create identities and check their passwords.
+//! The accounts service: identities, passwords and the ports the journeys use.
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::email;
 use crate::password::{Hasher, Verdict};
-use crate::ports::{AccountsStoreError, IdentityStore};
+use crate::policy::PasswordPolicy;
+use crate::ports::{AccountsStoreError, CounterStore, CustomerStore, IdentityStore, LinkStore, Mailer};
 use crate::{Identity, IdentityStatus};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,19 +30,58 @@ impl From<AccountsStoreError> for SignInError {
         match e {
             AccountsStoreError::EmailTaken => Self::EmailTaken,
             AccountsStoreError::Unavailable(m) => Self::Unavailable(m),
+            other => Self::Invalid(other.to_string()),
         }
     }
+}
+
+/// Settings of the journeys.
+#[derive(Debug, Clone)]
+pub struct JourneySettings {
+    pub policy: PasswordPolicy,
+    /// Lifetime of the links sent by email (24 h by default).
+    pub link_ttl: Duration,
+    /// Lifetime of an upgrade in progress between steps (30 min).
+    pub upgrade_ttl: Duration,
+    /// Messages per address per hour from the email-sending forms.
+    pub mails_per_hour: u32,
+}
+
+impl Default for JourneySettings {
+    fn default() -> Self {
+        Self { policy: PasswordPolicy::default(), link_ttl: Duration::hours(24), upgrade_ttl: Duration::minutes(30), mails_per_hour: 5 }
+    }
+}
+
+/// The ports of the accounts domain.
+#[derive(Clone)]
+pub struct AccountsPorts {
+    pub identities: Arc<dyn IdentityStore>,
+    pub customers: Arc<dyn CustomerStore>,
+    pub links: Arc<dyn LinkStore>,
+    pub counters: Arc<dyn CounterStore>,
+    pub mailer: Arc<dyn Mailer>,
 }
 
 #[derive(Clone)]
 pub struct Accounts {
     pub store: Arc<dyn IdentityStore>,
+    pub ports: AccountsPorts,
     pub hasher: Hasher,
+    pub settings: JourneySettings,
+}
+
+/// 128 random bits, hex: the opaque part of an identity id.
+pub(crate) fn new_identity_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    format!("gc-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
 }
 
 impl Accounts {
-    pub fn new(store: Arc<dyn IdentityStore>, hasher: Hasher) -> Self {
-        Self { store, hasher }
+    pub fn new(ports: AccountsPorts, hasher: Hasher, settings: JourneySettings) -> Self {
+        Self { store: ports.identities.clone(), ports, hasher, settings }
     }
 
     /// Creates an identity with a verified login email (for administrators, demos and tests; the
@@ -52,7 +92,7 @@ impl Accounts {
         }
         let hash = self.hasher.hash(password).await.map_err(|e| SignInError::Invalid(e.to_string()))?;
         let identity = Identity {
-            id: format!("gc-{}", uuid_like()),
+            id: new_identity_id(),
             login_email: email::normalize(login_email),
             email_verified_at: Some(now),
             password_hash: hash,
@@ -78,12 +118,4 @@ impl Accounts {
             Verdict::Right => Ok(identity),
         }
     }
-}
-
-/// 128 random bits, hex: the opaque part of an identity id.
-fn uuid_like() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -1,0 +1,81 @@
+//! Customer accounts: one per client number, imported with a legacy password hash.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    Personal,
+    Professional,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Personal => "personal",
+            Self::Professional => "professional",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "personal" => Some(Self::Personal),
+            "professional" => Some(Self::Professional),
+            _ => None,
+        }
+    }
+}
+
+/// `legacy` until the customer chose a login email and password; then `upgraded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Legacy,
+    Upgraded,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Legacy => "legacy",
+            Self::Upgraded => "upgraded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        if s == "upgraded" { Self::Upgraded } else { Self::Legacy }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerAccount {
+    pub client_number: String,
+    pub kind: AccountKind,
+    pub label: String,
+    /// Not unique: families share one.
+    pub contact_email: String,
+    /// Removed at upgrade.
+    pub legacy_hash: Option<String>,
+    pub status: AccountStatus,
+    pub created_at: OffsetDateTime,
+}
+
+/// Client numbers: digits and letters, 4 to 32 characters, compared upper-case.
+pub fn normalize_client_number(raw: &str) -> Option<String> {
+    let n: String = raw.trim().chars().filter(|c| *c != ' ').collect::<String>().to_uppercase();
+    ((4..=32).contains(&n.len()) && n.chars().all(|c| c.is_ascii_alphanumeric())).then_some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_numbers() {
+        assert_eq!(normalize_client_number(" 12 34 567 ").as_deref(), Some("1234567"));
+        assert_eq!(normalize_client_number("ab1234").as_deref(), Some("AB1234"));
+        assert_eq!(normalize_client_number("12"), None);
+        assert_eq!(normalize_client_number("12-34"), None);
+    }
+}
