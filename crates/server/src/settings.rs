@@ -15,6 +15,7 @@ pub struct Settings {
     pub keys: Keys,
     pub tokens: Tokens,
     pub passwords: Passwords,
+    pub accounts: AccountsSettings,
     pub mail: Mail,
     pub theme: Theme,
     pub log: Log,
@@ -71,6 +72,15 @@ pub struct Passwords {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AccountsSettings {
+    pub password_min_length: usize,
+    pub link_ttl_hours: i64,
+    pub upgrade_ttl_minutes: i64,
+    pub mails_per_hour: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Mail {
     pub transport: MailTransport,
     pub outbox_dir: String,
@@ -80,6 +90,7 @@ pub struct Mail {
     pub smtp_username: String,
     pub smtp_password: String,
     pub from: String,
+    pub retry_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -159,6 +170,8 @@ impl Settings {
             ("tokens.interaction_ttl_seconds", self.tokens.interaction_ttl_seconds),
             ("tokens.session_ttl_seconds", self.tokens.session_ttl_seconds),
             ("keys.reload_seconds", self.keys.reload_seconds),
+            ("accounts.link_ttl_hours", self.accounts.link_ttl_hours),
+            ("accounts.upgrade_ttl_minutes", self.accounts.upgrade_ttl_minutes),
         ];
         for (name, v) in positive {
             if v <= 0 {

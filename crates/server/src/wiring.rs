@@ -8,7 +8,10 @@ use anyhow::Context;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gan_accounts::password::{HashCost, Hasher};
-use gan_accounts::Accounts;
+use gan_accounts::policy::PasswordPolicy;
+use gan_accounts::{Accounts, AccountsPorts, JourneySettings};
+use gan_mail::{Postman, SmtpSettings, SmtpTls, Transport};
+use gan_web::mail::WebMailer;
 use gan_oidc::clock::Clock;
 use gan_oidc::keys::KeySealer;
 use gan_oidc::provider::Ports;
@@ -16,7 +19,7 @@ use gan_oidc::{Provider, ProviderConfig};
 use gan_store::{Store, StoreOptions};
 use gan_web::{AppState, Pages, Readiness, WebSettings};
 
-use crate::settings::Settings;
+use crate::settings::{MailTransport, Settings};
 
 /// Connects to the configured database.
 pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -123,6 +126,8 @@ impl Readiness for StoreReadiness {
 pub struct Built {
     pub state: AppState,
     pub store: Store,
+    /// Delivers queued mail: run it (`Postman::run`) in the background.
+    pub postman: Arc<Postman>,
 }
 
 /// Builds the application state over a connected (and migrated) store.
@@ -136,15 +141,43 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
     let shared = Arc::new(store.clone());
     let ports = Ports { clients: shared.clone(), grants: shared.clone(), claims: shared.clone(), clock };
     let provider = Provider::start(config, ports, sealer).await.context("cannot start the provider")?;
-    let accounts = Accounts::new(shared, hasher(settings)?);
     let theme = (!settings.theme.dir.is_empty()).then(|| PathBuf::from(&settings.theme.dir));
-    let pages = Pages::new(theme).map_err(|e| anyhow::anyhow!("theme: {e}"))?;
+    let pages = Arc::new(Pages::new(theme).map_err(|e| anyhow::anyhow!("theme: {e}"))?);
+    let postman = Arc::new(Postman::new(shared.clone(), transport(settings)?));
+    let mailer = Arc::new(WebMailer { pages: pages.clone(), postman: postman.clone() });
+    let ports = AccountsPorts { identities: shared.clone(), customers: shared.clone(), links: shared.clone(), counters: shared.clone(), mailer };
+    let a = &settings.accounts;
+    let journeys = JourneySettings {
+        policy: PasswordPolicy { min_length: a.password_min_length },
+        link_ttl: time::Duration::hours(a.link_ttl_hours),
+        upgrade_ttl: time::Duration::minutes(a.upgrade_ttl_minutes),
+        mails_per_hour: a.mails_per_hour,
+    };
+    let accounts = Accounts::new(ports, hasher(settings)?, journeys);
     let state = AppState {
         provider: Arc::new(provider),
         accounts,
-        pages: Arc::new(pages),
+        pages,
         readiness: Arc::new(StoreReadiness(store.clone())),
         settings: Arc::new(web),
     };
-    Ok(Built { state, store })
+    Ok(Built { state, store, postman })
+}
+
+/// The mail transport from the configuration.
+pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
+    let m = &settings.mail;
+    match m.transport {
+        MailTransport::Outbox => Transport::outbox(PathBuf::from(&m.outbox_dir), &m.from),
+        MailTransport::Smtp => {
+            let tls = match m.smtp_tls {
+                crate::settings::SmtpTls::None => SmtpTls::None,
+                crate::settings::SmtpTls::Starttls => SmtpTls::Starttls,
+                crate::settings::SmtpTls::Tls => SmtpTls::Tls,
+            };
+            let smtp = SmtpSettings { host: m.smtp_host.clone(), port: m.smtp_port, tls, username: m.smtp_username.clone(), password: m.smtp_password.clone() };
+            Transport::smtp(&smtp, &m.from)
+        }
+    }
+    .map_err(anyhow::Error::msg)
 }

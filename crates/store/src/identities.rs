@@ -13,7 +13,7 @@ use crate::convert::{db_err, from_ts, ts};
 use crate::entity::identity;
 use crate::Store;
 
-fn to_identity(m: identity::Model) -> Identity {
+pub(crate) fn to_identity(m: identity::Model) -> Identity {
     Identity {
         id: m.id,
         login_email: m.login_email,

@@ -3,10 +3,12 @@
 
 mod clients;
 mod convert;
+mod customers;
 pub mod entity;
 mod grants;
 mod identities;
 mod keys;
+mod mail_queue;
 mod sessions;
 
 use std::time::Duration;

@@ -9,6 +9,10 @@ use crate::WebSettings;
 pub const SESSION: &str = "gc_session";
 pub const INTERACTION: &str = "gc_interaction";
 pub const CSRF: &str = "gc_csrf";
+/// The upgrade in progress (step 2), by handle.
+pub const UPGRADE: &str = "gc_upgrade";
+/// The language the person chose with the switch.
+pub const LANG: &str = "gc_lang";
 
 /// The cookie's name as sent to browsers.
 pub fn name(settings: &WebSettings, base: &str) -> String {

@@ -4,6 +4,7 @@
 
 pub mod cookies;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod pages;
 mod request;

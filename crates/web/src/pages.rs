@@ -21,6 +21,29 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "error.html",
     "logout_confirm.html",
     "logged_out.html",
+    "upgrade_email.html",
+    "message.html",
+    "password.html",
+    "forgot.html",
+    "help.html",
+);
+
+macro_rules! embedded_mail {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../../themes/default/email/", $name)))),*]
+    };
+}
+
+const MAIL_TEMPLATES: &[(&str, &str)] = embedded_mail!(
+    "layout.html",
+    "upgrade_verify.html",
+    "upgrade_verify.txt",
+    "identifier_reminder.html",
+    "identifier_reminder.txt",
+    "password_reset.html",
+    "password_reset.txt",
+    "upgrade_start.html",
+    "upgrade_start.txt",
 );
 
 const LOCALES: &[(&str, &str)] = &[
@@ -29,6 +52,7 @@ const LOCALES: &[(&str, &str)] = &[
 ];
 
 const STYLE: &str = include_str!("../../../themes/default/static/style.css");
+const PASSWORD_JS: &str = include_str!("../../../themes/default/static/password.js");
 
 /// A page language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +62,14 @@ pub enum Lang {
 }
 
 impl Lang {
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "fr" => Some(Self::Fr),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Self::Fr => "fr",
@@ -84,8 +116,10 @@ impl IntoResponse for Page {
 /// The theme: templates, translations and the style sheet.
 pub struct Pages {
     env: Environment<'static>,
+    mail: Environment<'static>,
     messages: HashMap<&'static str, Value>,
     style: String,
+    script: String,
 }
 
 impl std::fmt::Debug for Pages {
@@ -115,12 +149,34 @@ impl Pages {
             let table: toml::Table = toml::from_str(&text).map_err(|e| format!("locale {lang}: {e}"))?;
             messages.insert(*lang, Value::from_serialize(&table));
         }
+        let mut mail = Environment::new();
+        mail.set_auto_escape_callback(|name| {
+            if name.ends_with(".txt") { minijinja::AutoEscape::None } else { minijinja::AutoEscape::Html }
+        });
+        for (name, source) in MAIL_TEMPLATES {
+            let text = read_override(&theme_dir, &format!("email/{name}")).unwrap_or_else(|| source.to_string());
+            mail.add_template_owned(*name, text).map_err(|e| format!("email template {name}: {e}"))?;
+        }
         let style = read_override(&theme_dir, "static/style.css").unwrap_or_else(|| STYLE.to_string());
-        Ok(Self { env, messages, style })
+        let script = read_override(&theme_dir, "static/password.js").unwrap_or_else(|| PASSWORD_JS.to_string());
+        Ok(Self { env, mail, messages, style, script })
     }
 
     pub fn style(&self) -> &str {
         &self.style
+    }
+
+    pub fn script(&self) -> &str {
+        &self.script
+    }
+
+    /// Renders an email: (subject, text, HTML).
+    pub fn render_mail(&self, template: &str, lang: Lang, vars: &serde_json::Value) -> Result<(String, String, String), String> {
+        let t = self.messages.get(lang.code()).cloned().unwrap_or_default();
+        let subject = self.text(lang, &format!("mail_{template}_subject"));
+        let ctx = context! { t => t, lang => lang.code(), subject => subject.clone(), ..Value::from_serialize(vars) };
+        let render = |name: String| self.mail.get_template(&name).and_then(|tpl| tpl.render(&ctx)).map_err(|e| format!("{name}: {e}"));
+        Ok((subject, render(format!("{template}.txt"))?, render(format!("{template}.html"))?))
     }
 
     /// Renders `name` with `ctx`, the translations `t` and `lang`.

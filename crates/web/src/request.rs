@@ -61,3 +61,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
         Ok(Self { ip, user_agent })
     }
 }
+
+/// The page language: the person's choice (switch cookie), then the relying party's
+/// `ui_locales`, then `Accept-Language`; French by default.
+pub fn page_lang(jar: &axum_extra::extract::cookie::CookieJar, settings: &crate::WebSettings, headers: &HeaderMap, ui_locales: Option<&str>) -> crate::pages::Lang {
+    crate::cookies::get(jar, settings, crate::cookies::LANG)
+        .and_then(|c| crate::pages::Lang::parse(&c))
+        .unwrap_or_else(|| crate::pages::Lang::negotiate(ui_locales, header_str(headers, header::ACCEPT_LANGUAGE)))
+}

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod client;
+mod customers;
 mod identity;
 mod keys;
 mod serve;
@@ -31,6 +32,9 @@ enum Command {
     /// Manage relying parties.
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// Customer accounts.
+    #[command(subcommand)]
+    Customers(customers::CustomersCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -63,6 +67,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::Client(c) => client::run(settings, c).await,
         Command::Keys(c) => keys::run(settings, c).await,
+        Command::Customers(c) => customers::run(settings, c).await,
         Command::Identity(c) => identity::run(settings, c).await,
     }
 }

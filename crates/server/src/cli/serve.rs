@@ -51,6 +51,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         print_demo(&settings, &secret);
     }
     tokio::spawn(purge_loop(built.state.provider.clone()));
+    tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(settings.mail.retry_seconds.max(1))));
     let app = gan_web::app(built.state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     tracing::info!("stopped");

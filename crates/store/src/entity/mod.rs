@@ -9,3 +9,8 @@ pub mod identity;
 pub mod interaction;
 pub mod signing_key;
 pub mod token;
+pub mod customer_account;
+pub mod identity_account;
+pub mod mail_queue;
+pub mod one_time_link;
+pub mod throttle;

@@ -6,18 +6,18 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{CookieJar, SameSite};
-use gan_accounts::SignInError;
+use gan_accounts::journeys::SignInOutcome;
 use gan_oidc::interaction::{InteractionView, Prompt};
 use gan_oidc::model::Authentication;
 use minijinja::context;
 
 use crate::pages::{Lang, Page};
-use crate::request::{form_fields, header_str, ClientMeta};
+use crate::request::{form_fields, ClientMeta};
 use crate::security::{csrf_ok, csrf_token};
 use crate::{cookies, AppState};
 
-fn lang_of(view: Option<&InteractionView>, headers: &HeaderMap) -> Lang {
-    Lang::negotiate(view.and_then(|v| v.ui_locales.as_deref()), header_str(headers, header::ACCEPT_LANGUAGE))
+fn lang_of(state: &AppState, jar: &CookieJar, view: Option<&InteractionView>, headers: &HeaderMap) -> Lang {
+    crate::request::page_lang(jar, &state.settings, headers, view.and_then(|v| v.ui_locales.as_deref()))
 }
 
 /// A translated message of the theme, by key.
@@ -42,6 +42,15 @@ async fn bound_view(state: &AppState, jar: &CookieJar, uid: &str) -> Result<Opti
 }
 
 fn login_page(state: &AppState, jar: CookieJar, view: &InteractionView, lang: Lang, status: StatusCode, error: Option<&str>, identifier: &str) -> Response {
+    login_page_full(state, jar, view, lang, status, error, None, identifier)
+}
+
+fn login_page_info(state: &AppState, jar: CookieJar, view: &InteractionView, lang: Lang, info: &str) -> Response {
+    login_page_full(state, jar, view, lang, StatusCode::OK, None, Some(info), "")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn login_page_full(state: &AppState, jar: CookieJar, view: &InteractionView, lang: Lang, status: StatusCode, error: Option<&str>, info: Option<&str>, identifier: &str) -> Response {
     let (jar, csrf) = csrf_token(jar, state);
     let page = state.pages.render(
         status,
@@ -52,7 +61,9 @@ fn login_page(state: &AppState, jar: CookieJar, view: &InteractionView, lang: La
             client_name => view.client_name,
             csrf_token => csrf,
             error => error,
+            info => info,
             identifier => identifier,
+            path => format!("/interaction/{}", view.uid),
         },
     );
     (jar, page).into_response()
@@ -61,10 +72,10 @@ fn login_page(state: &AppState, jar: CookieJar, view: &InteractionView, lang: La
 pub async fn show(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, Path(uid): Path<String>) -> Response {
     let view = match bound_view(&state, &jar, &uid).await {
         Ok(Some(v)) => v,
-        Ok(None) => return message(&state, lang_of(None, &headers), "error_interaction").into_response(),
+        Ok(None) => return message(&state, lang_of(&state, &jar, None, &headers), "error_interaction").into_response(),
         Err(page) => return page.into_response(),
     };
-    let lang = lang_of(Some(&view), &headers);
+    let lang = lang_of(&state, &jar, Some(&view), &headers);
     match view.prompt {
         Prompt::Login => {
             let hint = view.login_hint.clone().unwrap_or_default();
@@ -88,10 +99,10 @@ pub async fn login(State(state): State<AppState>, jar: CookieJar, headers: Heade
     let fields = form_fields(&headers, &body);
     let view = match bound_view(&state, &jar, &uid).await {
         Ok(Some(v)) => v,
-        Ok(None) => return message(&state, lang_of(None, &headers), "error_interaction").into_response(),
+        Ok(None) => return message(&state, lang_of(&state, &jar, None, &headers), "error_interaction").into_response(),
         Err(page) => return page.into_response(),
     };
-    let lang = lang_of(Some(&view), &headers);
+    let lang = lang_of(&state, &jar, Some(&view), &headers);
     if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
         return message(&state, lang, "error_csrf").into_response();
     }
@@ -101,16 +112,38 @@ pub async fn login(State(state): State<AppState>, jar: CookieJar, headers: Heade
     if identifier.is_empty() || password.is_empty() {
         return login_page(&state, jar, &view, lang, StatusCode::BAD_REQUEST, Some(&t("login_missing")), &identifier);
     }
-    let identity = match state.accounts.sign_in(&identifier, &password).await {
-        Ok(i) => i,
-        Err(SignInError::WrongCredentials | SignInError::Invalid(_) | SignInError::EmailTaken) => {
+    let outcome = state.accounts.sign_in_any(&identifier, &password, meta.ip.as_deref(), state.provider.now()).await;
+    let identity = match outcome {
+        Ok(SignInOutcome::Identity(i)) => i,
+        Ok(SignInOutcome::UpgradeStarted { handle }) => {
+            metrics::counter!("sign_in_total", "outcome" => "upgrade_started").increment(1);
+            let jar = jar.add(cookies::build(&state.settings, cookies::UPGRADE, handle, SameSite::Lax));
+            return (jar, Redirect::to("/upgrade/email")).into_response();
+        }
+        Ok(SignInOutcome::UseEmail { masked }) => {
+            let info = t("login_use_email").replace("{masked}", &masked);
+            return login_page_info(&state, jar, &view, lang, &info);
+        }
+        Ok(SignInOutcome::Wrong) => {
             metrics::counter!("sign_in_total", "outcome" => "failure").increment(1);
             return login_page(&state, jar, &view, lang, StatusCode::UNAUTHORIZED, Some(&t("login_failed")), &identifier);
         }
-        Err(SignInError::Locked) => {
+        Ok(SignInOutcome::Throttled { retry_after_seconds }) => {
+            metrics::counter!("sign_in_total", "outcome" => "throttled").increment(1);
+            let msg = t("login_throttled").replace("{s}", &retry_after_seconds.to_string());
+            let mut res = login_page(&state, jar, &view, lang, StatusCode::TOO_MANY_REQUESTS, Some(&msg), &identifier);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_seconds.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return res;
+        }
+        Ok(SignInOutcome::Locked) => {
             return login_page(&state, jar, &view, lang, StatusCode::UNAUTHORIZED, Some(&t("login_locked")), &identifier);
         }
-        Err(SignInError::Unavailable(_)) => return message(&state, lang, "error_unavailable").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in failed");
+            return message(&state, lang, "error_unavailable").into_response();
+        }
     };
     metrics::counter!("sign_in_total", "outcome" => "success").increment(1);
     let auth = Authentication {
@@ -146,10 +179,10 @@ pub async fn consent(State(state): State<AppState>, jar: CookieJar, headers: Hea
     let fields = form_fields(&headers, &body);
     let view = match bound_view(&state, &jar, &uid).await {
         Ok(Some(v)) => v,
-        Ok(None) => return message(&state, lang_of(None, &headers), "error_interaction").into_response(),
+        Ok(None) => return message(&state, lang_of(&state, &jar, None, &headers), "error_interaction").into_response(),
         Err(page) => return page.into_response(),
     };
-    let lang = lang_of(Some(&view), &headers);
+    let lang = lang_of(&state, &jar, Some(&view), &headers);
     if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
         return message(&state, lang, "error_csrf").into_response();
     }

@@ -1,9 +1,11 @@
 //! The router: every route, with paths from `gan_oidc::paths` where the protocol defines them.
 
+mod forgot;
 mod interaction;
 mod logout;
 mod ops;
 mod protocol;
+mod upgrade;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -33,7 +35,17 @@ pub fn router(state: AppState) -> Router {
         .route(paths::INTERACTION, get(interaction::show))
         .route("/interaction/{uid}/login", post(interaction::login))
         .route("/interaction/{uid}/consent", post(interaction::consent))
+        .route("/upgrade/email", get(upgrade::email_form).post(upgrade::email_submit))
+        .route(gan_accounts::journeys::VERIFY_PATH, get(upgrade::verify_form).post(upgrade::verify_submit))
+        .route("/upgrade/resend", post(upgrade::resend))
+        .route(gan_accounts::journeys::START_PATH, get(upgrade::start))
+        .route("/forgot/identifier", get(forgot::identifier_form).post(forgot::identifier_submit))
+        .route("/forgot/password", get(forgot::password_form).post(forgot::password_submit))
+        .route(gan_accounts::journeys::RESET_PATH, get(forgot::reset_form).post(forgot::reset_submit))
+        .route("/help", get(ops::help))
+        .route("/lang", get(ops::switch_lang))
         .route("/static/style.css", get(ops::style))
+        .route("/static/password.js", get(ops::script))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

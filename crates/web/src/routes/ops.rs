@@ -1,6 +1,11 @@
 //! Health, readiness, metrics, the style sheet and 404.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::response::Redirect;
+use axum_extra::extract::cookie::{CookieJar, SameSite};
+
+use crate::cookies;
+use crate::request::page_lang;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -33,6 +38,33 @@ pub async fn style(State(state): State<AppState>) -> Response {
         state.pages.style().to_string(),
     )
         .into_response()
+}
+
+pub async fn script(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        state.pages.script().to_string(),
+    )
+        .into_response()
+}
+
+pub async fn help(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
+    let lang = page_lang(&jar, &state.settings, &headers, None);
+    state.pages.render(StatusCode::OK, "help.html", lang, minijinja::context! { path => "/help" }).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct SwitchLang {
+    to: Option<String>,
+    back: Option<String>,
+}
+
+/// The language switch: remembers the choice and goes back (to a local path only).
+pub async fn switch_lang(State(state): State<AppState>, jar: CookieJar, Query(q): Query<SwitchLang>) -> Response {
+    let lang = q.to.as_deref().and_then(Lang::parse).unwrap_or(Lang::Fr);
+    let back = q.back.filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') && !b.contains("/\\")).unwrap_or_else(|| "/help".into());
+    let jar = jar.add(cookies::build(&state.settings, cookies::LANG, lang.code().to_string(), SameSite::Lax));
+    (jar, Redirect::to(&back)).into_response()
 }
 
 pub async fn not_found(State(state): State<AppState>, headers: HeaderMap) -> Response {
