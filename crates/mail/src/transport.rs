@@ -88,7 +88,8 @@ impl Transport {
         let message = self.build(mail)?;
         match self {
             Self::Outbox { dir, .. } => {
-                let path = dir.join(format!("{}-{}.eml", mail.created_at.unix_timestamp(), mail.id));
+                // Named by delivery time, so a folder listing is in sending order.
+                let path = dir.join(format!("{}-{}.eml", time::OffsetDateTime::now_utc().unix_timestamp_nanos(), mail.id));
                 let tmp = path.with_extension("tmp");
                 tokio::fs::write(&tmp, message.formatted()).await.map_err(|e| format!("outbox: {e}"))?;
                 tokio::fs::rename(&tmp, &path).await.map_err(|e| format!("outbox: {e}"))?;

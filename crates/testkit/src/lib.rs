@@ -99,13 +99,58 @@ pub struct TestServer {
     pub state: AppState,
     pub store: Store,
     pub clock: Arc<FixedClock>,
-    task: tokio::task::JoinHandle<()>,
+    /// Where the outbox transport writes messages.
+    pub outbox: std::path::PathBuf,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        self.task.abort();
+        for t in &self.tasks {
+            t.abort();
+        }
     }
+}
+
+/// A received message.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    /// The first link of the text part that starts with `prefix`.
+    pub fn link(&self, prefix: &str) -> Option<String> {
+        let at = self.text.find(prefix)?;
+        let rest = &self.text[at..];
+        let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+        Some(rest[..end].to_string())
+    }
+}
+
+/// Parses the `.eml` files of an outbox folder, oldest first.
+pub fn read_outbox(dir: &std::path::Path) -> Vec<Mail> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|p| {
+            let raw = std::fs::read(p).ok()?;
+            let msg = mail_parser::MessageParser::default().parse(&raw)?;
+            let to = msg.to()?.first()?.address()?.to_string();
+            Some(Mail {
+                to,
+                subject: msg.subject().unwrap_or_default().to_string(),
+                text: msg.body_text(0).map(|t| t.to_string()).unwrap_or_default(),
+                html: msg.body_html(0).map(|t| t.to_string()).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// Settings for a test server: cheap argon2, the given issuer and database.
@@ -130,17 +175,48 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let settings = test_settings(&base, &db.url, extra);
+        let outbox = std::env::temp_dir().join("gan-connect-tests").join(format!("outbox-{}", random_suffix()));
+        let outbox_str = outbox.display().to_string();
+        let mut extra: Vec<(&str, &str)> = extra.to_vec();
+        extra.push(("GAN_CONNECT__MAIL__OUTBOX_DIR", &outbox_str));
+        let settings = test_settings(&base, &db.url, &extra);
         let store = wiring::connect_store(&settings).await.unwrap();
         store.migrate().await.unwrap();
         let clock = Arc::new(FixedClock::new(time::OffsetDateTime::now_utc()));
         let sealer = wiring::sealer(&settings).unwrap();
         let built = wiring::build(&settings, store, clock.clone(), sealer).await.unwrap();
         let app = gan_web::app(built.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let task = tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        TestServer { base, state: built.state, store: built.store, clock, task }
+        let postman = tokio::spawn(built.postman.clone().run(std::time::Duration::from_millis(200)));
+        TestServer { base, state: built.state, store: built.store, clock, outbox, tasks: vec![server, postman] }
+    }
+
+    /// Waits (polling, with a deadline) for the `n`-th message to `to`.
+    pub async fn mail_to(&self, to: &str, n: usize) -> Mail {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let mails: Vec<Mail> = read_outbox(&self.outbox).into_iter().filter(|m| m.to == to).collect();
+            if mails.len() >= n {
+                return mails[n - 1].clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "no message #{n} to {to} within 10 s");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every message written so far.
+    pub fn mails(&self) -> Vec<Mail> {
+        read_outbox(&self.outbox)
+    }
+
+    /// Imports customers from CSV text.
+    pub async fn import(&self, csv: &str) -> gan_accounts::import::Parsed {
+        use gan_accounts::ports::CustomerStore;
+        let parsed = gan_accounts::import::parse(csv.as_bytes(), self.clock.now_value()).unwrap();
+        self.store.upsert_customers(&parsed.rows, self.clock.now_value()).await.unwrap();
+        parsed
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,328 @@
+//! The Gan Connect journeys through the real pages and mail: J1 (upgrade from the legacy login,
+//! resuming the relying party's request), J2 (email already used), J5 (forgotten credentials),
+//! links (used, expired, tampered), throttling. SQLite, and PostgreSQL when `DATABASE_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use gan_testkit::flows::{authorize_url, exchange};
+use gan_testkit::{each_backend, Browser, ClientSpec, Reply, TestServer};
+use sha2::Digest;
+
+const LEGACY: &str = "ancien mot de passe";
+const NEW_PASSWORD: &str = "Velo-rouge-2026";
+const TAKEN_MESSAGE: &str = "Email déjà utilisé, saisissez un nouvel email de connexion";
+
+fn legacy_hash(salt: &str) -> String {
+    let digest = sha2::Sha256::digest(format!("{salt}{LEGACY}").as_bytes());
+    format!("sha256${salt}${}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+async fn seed(server: &TestServer) {
+    let csv = format!(
+        "client_number,kind,label,contact_email,legacy_hash\n\
+         10000001,personal,Jean Dupont,famille.dupont@example.fr,{}\n\
+         10000002,professional,Boulangerie Dupont,famille.dupont@example.fr,{}\n\
+         10000003,personal,Marie Dupont,famille.dupont@example.fr,{}\n",
+        legacy_hash("a"),
+        legacy_hash("b"),
+        legacy_hash("c")
+    );
+    let parsed = server.import(&csv).await;
+    assert_eq!(parsed.rows.len(), 3);
+}
+
+/// Signs in at the sign-in page of a fresh authorization request.
+async fn sign_in_page(server: &TestServer, b: &mut Browser, identifier: &str, password: &str) -> Reply {
+    let r = b.get(&authorize_url(server, "portal", &[])).await;
+    let page = b.follow(r).await;
+    let action = page.form_action().unwrap();
+    let csrf = page.input("csrf_token").unwrap();
+    b.post_form(&action, &[("csrf_token", &csrf), ("identifier", identifier), ("password", password)]).await
+}
+
+/// Step 1 and step 2: legacy sign-in, then choose `email`; returns the step-2 answer.
+async fn upgrade_to_step_two(server: &TestServer, b: &mut Browser, number: &str, email: &str) -> Reply {
+    let r = sign_in_page(server, b, number, LEGACY).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location.as_deref(), Some(server.url("/upgrade/email").as_str()));
+    let form = b.get("/upgrade/email").await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains(number));
+    let csrf = form.input("csrf_token").unwrap();
+    b.post_form("/upgrade/email", &[("csrf_token", &csrf), ("email", email)]).await
+}
+
+async fn choose_password(b: &mut Browser, link: &str, password: &str) -> Reply {
+    let page = b.get(link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.input("csrf_token").unwrap();
+    let token = page.input("token").unwrap();
+    let action = page.form_action().unwrap();
+    b.post_form(&action, &[("csrf_token", &csrf), ("token", &token), ("password", password), ("password_confirm", password)]).await
+}
+
+#[tokio::test]
+async fn j1_upgrade_resumes_the_relying_party_and_retires_the_legacy_password() {
+    each_backend!(|server| {
+        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        seed(&server).await;
+        let mut b = Browser::new(&server.base);
+        let sent = upgrade_to_step_two(&server, &mut b, "10000001", "  Jean.Dupont@Example.FR ").await;
+        assert_eq!(sent.status, 200, "{}", sent.body);
+        assert!(sent.body.contains("j***@example.fr"), "the address is shown masked");
+
+        let mail = server.mail_to("jean.dupont@example.fr", 1).await;
+        assert!(!mail.html.is_empty() && !mail.text.is_empty(), "HTML and text parts");
+        let link = mail.link(&server.url("/upgrade/verify?token=")).expect("an absolute link under the issuer");
+
+        // The criteria are checked on the server too.
+        let page = b.get(&link).await;
+        let (csrf, token) = (page.input("csrf_token").unwrap(), page.input("token").unwrap());
+        for weak in ["court1", "jean.dupont12345", "abc10000001xyz", "azerty123456"] {
+            let r = b.post_form("/upgrade/verify", &[("csrf_token", &csrf), ("token", &token), ("password", weak), ("password_confirm", weak)]).await;
+            assert_eq!(r.status, 400, "{weak}");
+            assert!(r.body.contains("role=\"alert\""));
+        }
+        let mismatch = b.post_form("/upgrade/verify", &[("csrf_token", &csrf), ("token", &token), ("password", NEW_PASSWORD), ("password_confirm", "autre")]).await;
+        assert_eq!(mismatch.status, 400);
+
+        let done = choose_password(&mut b, &link, NEW_PASSWORD).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert!(done.location.as_deref().unwrap().contains("/authorize/resume/"), "the pending request resumes");
+        let back = b.follow(done).await;
+        let code = back.location_param("code").expect("back at the relying party with a code");
+        let (s, tokens) = exchange(&server, "portal", &secret, &code).await;
+        assert_eq!(s, 200);
+        let info: serde_json::Value = reqwest::Client::new()
+            .get(server.url("/userinfo"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["email"], "jean.dupont@example.fr");
+        assert!(!info["sub"].as_str().unwrap().contains("10000001"));
+
+        // The link is used up.
+        let again = b.get(&link).await;
+        assert_eq!(again.status, 410);
+        assert!(again.body.contains("role=\"alert\"") || again.body.contains("<h1>"));
+
+        // The legacy password no longer signs in; the page names the new identifier, masked.
+        let mut other = Browser::new(&server.base);
+        let r = sign_in_page(&server, &mut other, "10000001", LEGACY).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("j***@example.fr"), "{}", r.body);
+        assert!(!r.body.contains("jean.dupont@example.fr"));
+        // The email and new password do.
+        let r = sign_in_page(&server, &mut other, "jean.dupont@example.fr", NEW_PASSWORD).await;
+        assert_eq!(r.status, 303);
+        let r = other.follow(r).await;
+        assert!(r.location_param("code").is_some());
+
+        // Re-importing the file does not bring the legacy password back.
+        seed(&server).await;
+        let mut third = Browser::new(&server.base);
+        let r = sign_in_page(&server, &mut third, "10000001", LEGACY).await;
+        assert!(r.body.contains("j***@example.fr"));
+    });
+}
+
+#[tokio::test]
+async fn j2_an_email_already_used_gets_the_exact_message_and_help() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        seed(&server).await;
+        server.add_identity("pris@example.fr", "Un-mot-de-passe-1").await;
+        let mut b = Browser::new(&server.base);
+        let r = upgrade_to_step_two(&server, &mut b, "10000001", "  PRIS@Example.fr ").await;
+        assert_eq!(r.status, 409);
+        assert!(r.body.contains(TAKEN_MESSAGE), "{}", r.body);
+        assert!(r.body.contains("role=\"alert\""));
+        assert!(r.body.contains("Rattacher un compte"));
+        assert!(server.mails().is_empty(), "no message for a taken email");
+        let csrf = r.input("csrf_token").unwrap();
+        let ok = b.post_form("/upgrade/email", &[("csrf_token", &csrf), ("email", "autre@example.fr")]).await;
+        assert_eq!(ok.status, 200);
+    });
+}
+
+#[tokio::test]
+async fn two_browsers_racing_for_one_email_exactly_one_wins() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        seed(&server).await;
+        let mut a = Browser::new(&server.base);
+        let mut b = Browser::new(&server.base);
+        assert_eq!(upgrade_to_step_two(&server, &mut a, "10000001", "commun@example.fr").await.status, 200);
+        assert_eq!(upgrade_to_step_two(&server, &mut b, "10000003", "commun@example.fr").await.status, 200);
+        let link_a = server.mail_to("commun@example.fr", 1).await.link(&server.url("/upgrade/verify")).unwrap();
+        let link_b = server.mail_to("commun@example.fr", 2).await.link(&server.url("/upgrade/verify")).unwrap();
+        let page_a = a.get(&link_a).await;
+        let page_b = b.get(&link_b).await;
+        let form = |p: &Reply| (p.input("csrf_token").unwrap(), p.input("token").unwrap());
+        let (ca, ta) = form(&page_a);
+        let (cb, tb) = form(&page_b);
+        let form_a = [("csrf_token", ca.as_str()), ("token", ta.as_str()), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)];
+        let form_b = [("csrf_token", cb.as_str()), ("token", tb.as_str()), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)];
+        let fa = a.post_form("/upgrade/verify", &form_a);
+        let fb = b.post_form("/upgrade/verify", &form_b);
+        let (ra, rb) = tokio::join!(fa, fb);
+        let statuses = [ra.status, rb.status];
+        assert!(statuses.contains(&303), "{statuses:?}");
+        assert!(statuses.contains(&409), "{statuses:?}");
+        let loser = if ra.status == 409 { &ra } else { &rb };
+        assert!(loser.body.contains(TAKEN_MESSAGE));
+    });
+}
+
+#[tokio::test]
+async fn links_opened_elsewhere_expired_tampered_and_resent() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        seed(&server).await;
+        let mut b = Browser::new(&server.base);
+        upgrade_to_step_two(&server, &mut b, "10000001", "ailleurs@example.fr").await;
+        let link = server.mail_to("ailleurs@example.fr", 1).await.link(&server.url("/upgrade/verify")).unwrap();
+
+        let tampered = b.get(&format!("{link}x")).await;
+        assert_eq!(tampered.status, 404);
+        let missing = b.get("/upgrade/verify").await;
+        assert_eq!(missing.status, 404);
+
+        server.clock.advance(24 * 3600 + 1);
+        let expired = b.get(&link).await;
+        assert_eq!(expired.status, 410);
+        let csrf = expired.input("csrf_token").unwrap();
+        let token = expired.input("token").unwrap();
+        let resent = b.post_form("/upgrade/resend", &[("csrf_token", &csrf), ("token", &token)]).await;
+        assert_eq!(resent.status, 200);
+        let fresh = server.mail_to("ailleurs@example.fr", 2).await.link(&server.url("/upgrade/verify")).unwrap();
+        assert_ne!(fresh, link);
+
+        // Opened in another browser: the account is activated there.
+        let mut phone = Browser::new(&server.base);
+        let done = choose_password(&mut phone, &fresh, NEW_PASSWORD).await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        assert!(done.body.contains("ailleurs@example.fr"));
+    });
+}
+
+#[tokio::test]
+async fn j5_forgotten_identifier_and_password_never_reveal_anything() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        seed(&server).await;
+        server.add_identity("connu@example.fr", "Un-mot-de-passe-1").await;
+        let mut b = Browser::new(&server.base);
+
+        let known = post(&mut b, "/forgot/identifier", "email", "Famille.Dupont@example.fr").await;
+        let unknown = post(&mut b, "/forgot/identifier", "email", "personne@example.fr").await;
+        assert_eq!((known.status, unknown.status), (200, 200));
+        assert_eq!(strip(&known.body), strip(&unknown.body), "the same page either way");
+        let reminder = server.mail_to("famille.dupont@example.fr", 1).await;
+        for n in ["10000001", "10000002", "10000003"] {
+            assert!(reminder.text.contains(n), "{}", reminder.text);
+        }
+        assert!(!server.mails().iter().any(|m| m.to == "personne@example.fr"));
+
+        // Password reset for an email login.
+        let r = post(&mut b, "/forgot/password", "identifier", "connu@example.fr").await;
+        let nobody = post(&mut b, "/forgot/password", "identifier", "nobody@example.fr").await;
+        assert_eq!(strip(&r.body), strip(&nobody.body));
+        let link = server.mail_to("connu@example.fr", 1).await.link(&server.url("/password/reset")).unwrap();
+        let done = choose_password(&mut b, &link, "Nouveau-secret-42").await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        let r = sign_in_page(&server, &mut Browser::new(&server.base), "connu@example.fr", "Nouveau-secret-42").await;
+        assert_eq!(r.status, 303);
+        assert_eq!(b.get(&link).await.status, 410, "a reset link works once");
+
+        // A client number not yet upgraded: a link to the contact email, straight to step 2.
+        post(&mut b, "/forgot/password", "identifier", "10000002").await;
+        let start = server.mail_to("famille.dupont@example.fr", 2).await.link(&server.url("/upgrade/start")).unwrap();
+        let mut fresh = Browser::new(&server.base);
+        let r = fresh.get(&start).await;
+        assert_eq!(r.status, 303);
+        let form = fresh.follow(r).await;
+        assert_eq!(form.status, 200);
+        assert!(form.body.contains("10000002") && form.body.contains("name=\"email\""));
+        assert_eq!(fresh.get(&start).await.status, 410, "the start link works once");
+    });
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_across_servers_then_released() {
+    use gan_testkit::{backends, TestDb};
+    for backend in backends() {
+        let db = TestDb::create(&backend).await;
+        {
+            let a = TestServer::start(&db, &[]).await;
+            let b = TestServer::start(&db, &[]).await;
+            a.add_client(ClientSpec::portal("portal")).await;
+            seed(&a).await;
+            a.add_identity("cible@example.fr", "Un-mot-de-passe-1").await;
+            let mut browser = Browser::new(&a.base);
+            for _ in 0..3 {
+                let r = sign_in_page(&a, &mut browser, "cible@example.fr", "faux").await;
+                assert_eq!(r.status, 401);
+            }
+            // Blocked now, on the other server too, even with the right password.
+            let r = sign_in_page(&b, &mut Browser::new(&b.base), "cible@example.fr", "Un-mot-de-passe-1").await;
+            assert_eq!(r.status, 429, "{}", r.body);
+            assert!(r.headers.contains_key("retry-after"));
+            // The same answer for an identifier that does not exist.
+            let mut x = Browser::new(&a.base);
+            for _ in 0..3 {
+                sign_in_page(&a, &mut x, "inconnu@example.fr", "faux").await;
+            }
+            let r = sign_in_page(&a, &mut x, "inconnu@example.fr", "faux").await;
+            assert_eq!(r.status, 429);
+            // Client numbers too.
+            for _ in 0..3 {
+                sign_in_page(&a, &mut x, "10000001", "faux").await;
+            }
+            assert_eq!(sign_in_page(&a, &mut x, "10000001", LEGACY).await.status, 429);
+
+            a.clock.advance(5);
+            b.clock.advance(5);
+            let r = sign_in_page(&b, &mut Browser::new(&b.base), "cible@example.fr", "Un-mot-de-passe-1").await;
+            assert_eq!(r.status, 303, "released after the delay");
+        }
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn pages_are_french_by_default_english_on_request_and_help_is_linked() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        let mut b = Browser::new(&server.base);
+        let r = b.get(&authorize_url(&server, "portal", &[])).await;
+        let page = b.follow(r).await;
+        assert!(page.body.contains("lang=\"fr\""));
+        assert!(page.body.contains("Identifiant oublié ou inconnu") && page.body.contains("Mot de passe oublié ou inconnu"));
+        assert!(page.body.contains("href=\"/help\""));
+        let help = b.get("/help").await;
+        assert_eq!(help.status, 200);
+        assert!(help.body.contains("Aide à la connexion"));
+        let switched = b.get("/lang?to=en&back=/help").await;
+        assert_eq!(switched.status, 303);
+        let help = b.get("/help").await;
+        assert!(help.body.contains("lang=\"en\"") && help.body.contains("Sign-in help"));
+        let evil = b.get("/lang?to=en&back=//evil.example/").await;
+        assert_eq!(evil.location.as_deref(), Some(server.url("/help").as_str()), "no open redirect");
+    });
+}
+
+async fn post(b: &mut Browser, path: &str, field: &str, value: &str) -> Reply {
+    let form = b.get(path).await;
+    assert_eq!(form.status, 200);
+    let csrf = form.input("csrf_token").unwrap();
+    b.post_form(path, &[("csrf_token", &csrf), (field, value)]).await
+}
+
+fn strip(body: &str) -> String {
+    body.lines().filter(|l| !l.contains("csrf_token")).collect::<Vec<_>>().join("\n")
+}
