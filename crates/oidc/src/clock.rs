@@ -27,6 +27,10 @@ impl FixedClock {
         Self(AtomicI64::new(at.unix_timestamp()))
     }
 
+    pub fn set(&self, at: OffsetDateTime) {
+        self.0.store(at.unix_timestamp(), Ordering::SeqCst);
+    }
+
     pub fn advance(&self, seconds: i64) {
         self.0.fetch_add(seconds, Ordering::SeqCst);
     }

@@ -260,6 +260,8 @@ async fn failed_sign_ins_are_throttled_across_servers_then_released() {
         {
             let a = TestServer::start(&db, &[]).await;
             let b = TestServer::start(&db, &[]).await;
+            // One time for both servers, as with synchronised hosts.
+            b.clock.set(gan_oidc::clock::Clock::now(a.clock.as_ref()));
             a.add_client(ClientSpec::portal("portal")).await;
             seed(&a).await;
             a.add_identity("cible@example.fr", "Un-mot-de-passe-1").await;
