@@ -42,6 +42,8 @@ pub trait MailQueue: Send + Sync {
     async fn claim(&self, mail: &QueuedMail, lease_until: OffsetDateTime) -> Result<bool, QueueError>;
     async fn sent(&self, id: &str, now: OffsetDateTime) -> Result<(), QueueError>;
     async fn failed(&self, id: &str, attempts: u32, next_attempt_at: OffsetDateTime, error: &str) -> Result<(), QueueError>;
+    /// The newest messages, sent or not (for the demo mailbox).
+    async fn recent(&self, limit: u64) -> Result<Vec<QueuedMail>, QueueError>;
 }
 
 /// A message to queue.
@@ -98,6 +100,11 @@ impl Postman {
         self.queue.enqueue(&mail).await?;
         self.kick.notify_one();
         Ok(())
+    }
+
+    /// The newest messages, sent or not.
+    pub async fn recent(&self, limit: u64) -> Result<Vec<QueuedMail>, QueueError> {
+        self.queue.recent(limit).await
     }
 
     /// Delivers what is due; returns (sent, failed).

@@ -160,6 +160,7 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
         pages,
         readiness: Arc::new(StoreReadiness(store.clone())),
         settings: Arc::new(web),
+        mailbox: None,
     };
     Ok(Built { state, store, postman })
 }

@@ -10,6 +10,19 @@ use crate::convert::{from_ts, ts};
 use crate::entity::mail_queue;
 use crate::Store;
 
+fn to_mail(m: mail_queue::Model) -> QueuedMail {
+    QueuedMail {
+        id: m.id,
+        to: m.recipient,
+        subject: m.subject,
+        text: m.body_text,
+        html: m.body_html,
+        attempts: u32::try_from(m.attempts).unwrap_or(0),
+        next_attempt_at: from_ts(m.next_attempt_at),
+        created_at: from_ts(m.created_at),
+    }
+}
+
 fn err(e: sea_orm::DbErr) -> QueueError {
     QueueError::Unavailable(e.to_string())
 }
@@ -34,6 +47,18 @@ impl MailQueue for Store {
         Ok(())
     }
 
+    async fn recent(&self, limit: u64) -> Result<Vec<QueuedMail>, QueueError> {
+        Ok(mail_queue::Entity::find()
+            .order_by_desc(mail_queue::Column::CreatedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(err)?
+            .into_iter()
+            .map(to_mail)
+            .collect())
+    }
+
     async fn due(&self, now: OffsetDateTime, limit: u64) -> Result<Vec<QueuedMail>, QueueError> {
         Ok(mail_queue::Entity::find()
             .filter(mail_queue::Column::Status.eq("pending"))
@@ -44,16 +69,7 @@ impl MailQueue for Store {
             .await
             .map_err(err)?
             .into_iter()
-            .map(|m| QueuedMail {
-                id: m.id,
-                to: m.recipient,
-                subject: m.subject,
-                text: m.body_text,
-                html: m.body_html,
-                attempts: u32::try_from(m.attempts).unwrap_or(0),
-                next_attempt_at: from_ts(m.next_attempt_at),
-                created_at: from_ts(m.created_at),
-            })
+            .map(to_mail)
             .collect())
     }
 

@@ -53,6 +53,8 @@ pub struct AppState {
     pub pages: Arc<Pages>,
     pub readiness: Arc<dyn Readiness>,
     pub settings: Arc<WebSettings>,
+    /// Demo mode only: the messages the server sent, shown at `/demo/mailbox`.
+    pub mailbox: Option<Arc<gan_mail::Postman>>,
 }
 
 /// The whole application.

@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "password.html",
     "forgot.html",
     "help.html",
+    "mailbox.html",
 );
 
 macro_rules! embedded_mail {

@@ -36,7 +36,13 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     let built = wiring::build(&settings, store, Arc::new(gan_oidc::clock::SystemClock), sealer).await?;
     let _ = gan_web::metrics::handle();
     let demo = args.demo || settings.server.demo;
-    let demo_secret = if demo { Some(seed_demo(&built.state).await?) } else { None };
+    let mut built = built;
+    let demo_secret = if demo {
+        built.state.mailbox = Some(built.postman.clone());
+        Some(seed_demo(&built.state, &built.store).await?)
+    } else {
+        None
+    };
 
     let listener = tokio::net::TcpListener::bind(&settings.server.listen)
         .await
@@ -91,7 +97,30 @@ async fn shutdown() {
 }
 
 /// The demo relying party (a fresh secret at every start) and the demo identity.
-async fn seed_demo(state: &AppState) -> anyhow::Result<String> {
+/// Demo customers: (client number, kind, label, legacy password).
+pub const DEMO_CUSTOMERS: [(&str, &str, &str, &str); 3] = [
+    ("90000001", "personal", "Claire Demo", "demo-ancien-1"),
+    ("90000002", "professional", "Demo Boulangerie", "demo-ancien-2"),
+    ("90000003", "personal", "Luc Demo", "demo-ancien-3"),
+];
+
+async fn seed_demo(state: &AppState, store: &gan_store::Store) -> anyhow::Result<String> {
+    use gan_accounts::ports::CustomerStore;
+    let now = state.provider.now();
+    let mut csv = String::from("client_number,kind,label,contact_email,legacy_hash\n");
+    for (number, kind, label, password) in DEMO_CUSTOMERS {
+        let hash = bcrypt::hash(password, 8).map_err(|e| anyhow::anyhow!("demo hash: {e}"))?;
+        csv.push_str(&format!("{number},{kind},{label},famille.demo@example.fr,{hash}\n"));
+    }
+    let parsed = gan_accounts::import::parse(csv.as_bytes(), now).map_err(anyhow::Error::msg)?;
+    // Existing demo customers (perhaps upgraded already) are left as they are.
+    let mut fresh = Vec::new();
+    for row in parsed.rows {
+        if store.find_customer(&row.client_number).await?.is_none() {
+            fresh.push(row);
+        }
+    }
+    store.upsert_customers(&fresh, now).await?;
     tracing::warn!("DEMO MODE IS ON: a demo client and a demo identity with a published password exist. Never use demo mode in production.");
     let secret = new_handle("");
     let client = Client {
@@ -129,6 +158,11 @@ fn print_demo(settings: &Settings, secret: &str) {
     println!("  relying party: client_id={DEMO_CLIENT} client_secret={secret}");
     println!("                 redirect_uri={DEMO_REDIRECT} (client_secret_basic, PKCE S256)");
     println!("  identity:      {DEMO_EMAIL} / {DEMO_PASSWORD}");
+    println!("  customers with a legacy login (client number / password), to try the upgrade:");
+    for (number, kind, label, password) in DEMO_CUSTOMERS {
+        println!("                 {number} / {password}   ({kind}, {label})");
+    }
+    println!("  messages sent: {issuer}/demo/mailbox");
     println!("  try it: open");
     println!("    {issuer}/authorize?response_type=code&client_id={DEMO_CLIENT}&redirect_uri={}&scope=openid%20email&state=demo&code_challenge={challenge}&code_challenge_method=S256", url_encode(DEMO_REDIRECT));
     println!("  sign in, copy `code` from the address bar, then:");

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/forgot/password", get(forgot::password_form).post(forgot::password_submit))
         .route(gan_accounts::journeys::RESET_PATH, get(forgot::reset_form).post(forgot::reset_submit))
         .route("/help", get(ops::help))
+        .route("/demo/mailbox", get(ops::mailbox))
         .route("/lang", get(ops::switch_lang))
         .route("/static/style.css", get(ops::style))
         .route("/static/password.js", get(ops::script))

@@ -53,6 +53,24 @@ pub async fn help(State(state): State<AppState>, jar: CookieJar, headers: Header
     state.pages.render(StatusCode::OK, "help.html", lang, minijinja::context! { path => "/help" }).into_response()
 }
 
+/// Demo mode: the messages the server sent, newest first, with their links clickable.
+pub async fn mailbox(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
+    let lang = page_lang(&jar, &state.settings, &headers, None);
+    let Some(postman) = &state.mailbox else { return not_found(State(state), headers).await };
+    let Ok(mails) = postman.recent(50).await else {
+        return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
+    };
+    let rows: Vec<serde_json::Value> = mails
+        .iter()
+        .map(|m| {
+            let links: Vec<&str> = m.text.split_whitespace().filter(|w| w.starts_with("http://") || w.starts_with("https://")).collect();
+            serde_json::json!({ "to": m.to, "subject": m.subject, "text": m.text, "links": links,
+                "at": m.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() })
+        })
+        .collect();
+    state.pages.render(StatusCode::OK, "mailbox.html", lang, minijinja::context! { path => "/demo/mailbox", mails => rows }).into_response()
+}
+
 #[derive(serde::Deserialize)]
 pub struct SwitchLang {
     to: Option<String>,
