@@ -328,3 +328,28 @@ async fn post(b: &mut Browser, path: &str, field: &str, value: &str) -> Reply {
 fn strip(body: &str) -> String {
     body.lines().filter(|l| !l.contains("csrf_token")).collect::<Vec<_>>().join("\n")
 }
+
+#[tokio::test]
+async fn email_sending_forms_are_rate_limited_per_address() {
+    each_backend!(|server| {
+        seed(&server).await;
+        let mut b = Browser::new(&server.base);
+        for _ in 0..7 {
+            let r = post(&mut b, "/forgot/identifier", "email", "famille.dupont@example.fr").await;
+            assert_eq!(r.status, 200, "the page is the same, limited or not");
+        }
+        // Messages are queued during the request, so the queue tells at once what was accepted.
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let queued = gan_store::entity::mail_queue::Entity::find()
+            .filter(gan_store::entity::mail_queue::Column::Recipient.eq("famille.dupont@example.fr"))
+            .count(&server.store.db)
+            .await
+            .unwrap();
+        assert_eq!(queued, 5);
+        server.mail_to("famille.dupont@example.fr", 5).await;
+        // The window passes: messages flow again.
+        server.clock.advance(3601);
+        post(&mut b, "/forgot/identifier", "email", "famille.dupont@example.fr").await;
+        server.mail_to("famille.dupont@example.fr", 6).await;
+    });
+}

@@ -221,6 +221,24 @@ mod tests {
     }
 
     #[test]
+    fn a_theme_folder_overrides_texts_styles_and_templates() {
+        let dir = std::env::temp_dir().join(format!("gc-theme-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(dir.join("locales"));
+        let _ = std::fs::create_dir_all(dir.join("static"));
+        let fr = LOCALES[0].1.replace("brand = \"Gan Connect\"", "brand = \"Assureur Exemple\"");
+        let _ = std::fs::write(dir.join("locales/fr.toml"), fr);
+        let _ = std::fs::write(dir.join("static/style.css"), "body{color:red}");
+        let pages = Pages::new(Some(dir.clone())).map_err(|e| e.to_string());
+        let Ok(pages) = pages else { unreachable!() };
+        let page = pages.error(StatusCode::BAD_REQUEST, Lang::Fr, "x");
+        assert!(page.html.contains("Assureur Exemple"));
+        assert_eq!(pages.style(), "body{color:red}");
+        let english = pages.error(StatusCode::BAD_REQUEST, Lang::En, "x");
+        assert!(english.html.contains("Gan Connect"), "files not in the folder stay embedded");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn embedded_theme_renders_and_escapes() {
         let pages = Pages::new(None).map_err(|e| e.to_string());
         let Ok(pages) = pages else { unreachable!() };
