@@ -9,6 +9,24 @@ use gan_testkit::{backends, Browser, ClientSpec, TestDb, TestServer, REDIRECT};
 const EMAIL: &str = "two@example.fr";
 const PASSWORD: &str = "a-good-password-1";
 
+/// Sends the same token request `n` times at once, spread over the servers.
+async fn race(servers: &[&str], secret: &str, form: &[(&str, &str)], n: usize) -> Vec<serde_json::Value> {
+    let form: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (url, secret, form) = (format!("{}/token", servers[i % servers.len()]), secret.to_string(), form.clone());
+            tokio::spawn(async move {
+                reqwest::Client::new().post(url).basic_auth("portal", Some(secret)).form(&form).send().await.unwrap().json::<serde_json::Value>().await.unwrap()
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 #[tokio::test]
 async fn a_flow_started_on_one_server_finishes_on_another() {
     for backend in backends() {
@@ -70,26 +88,9 @@ async fn concurrent_redemptions_of_one_code_and_one_refresh_token() {
             let back = browser.sign_in(&authorize_url(&a, "portal", &[]), EMAIL, PASSWORD).await;
             let code = back.location_param("code").unwrap();
 
-            let mut tasks = Vec::new();
-            for i in 0..8 {
-                let server = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
-                let (code, secret) = (code.clone(), secret.clone());
-                tasks.push(tokio::spawn(async move {
-                    reqwest::Client::new()
-                        .post(format!("{server}/token"))
-                        .basic_auth("portal", Some(secret))
-                        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
-                        .send()
-                        .await
-                        .unwrap()
-                        .json::<serde_json::Value>()
-                        .await
-                        .unwrap()
-                }));
-            }
+            let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
             let mut winners = Vec::new();
-            for t in tasks {
-                let body = t.await.unwrap();
+            for body in race(&[&a.base, &b.base], &secret, &form, 8).await {
                 if body.get("access_token").is_some() {
                     winners.push(body);
                 } else {
@@ -102,29 +103,8 @@ async fn concurrent_redemptions_of_one_code_and_one_refresh_token() {
             let back = browser.sign_in(&authorize_url(&a, "portal", &[]), EMAIL, PASSWORD).await;
             let (_, tokens) = exchange(&a, "portal", &secret, &back.location_param("code").unwrap()).await;
             let rt = tokens["refresh_token"].as_str().unwrap().to_string();
-            let mut tasks = Vec::new();
-            for i in 0..6 {
-                let server = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
-                let (rt, secret) = (rt.clone(), secret.clone());
-                tasks.push(tokio::spawn(async move {
-                    reqwest::Client::new()
-                        .post(format!("{server}/token"))
-                        .basic_auth("portal", Some(secret))
-                        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
-                        .send()
-                        .await
-                        .unwrap()
-                        .json::<serde_json::Value>()
-                        .await
-                        .unwrap()
-                }));
-            }
-            let mut rotated = 0;
-            for t in tasks {
-                if t.await.unwrap().get("refresh_token").is_some() {
-                    rotated += 1;
-                }
-            }
+            let form = [("grant_type", "refresh_token"), ("refresh_token", rt.as_str())];
+            let rotated = race(&[&a.base, &b.base], &secret, &form, 6).await.iter().filter(|b| b.get("refresh_token").is_some()).count();
             assert_eq!(rotated, 1, "exactly one rotation ({backend:?})");
             // Then reuse was detected: the whole family is revoked.
             let (s, _, _) = token(&a, "portal", &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt)]).await;

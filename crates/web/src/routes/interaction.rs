@@ -1,6 +1,8 @@
 //! The UI side of the interaction boundary: the sign-in and consent pages. They authenticate the
 //! person with the accounts domain and hand the result back to the engine.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -95,17 +97,25 @@ pub async fn show(State(state): State<AppState>, jar: CookieJar, headers: Header
     }
 }
 
+/// A form posted to an interaction: bound to this browser, live, with a valid CSRF token.
+async fn posted_form(state: &AppState, jar: &CookieJar, headers: &HeaderMap, uid: &str, body: &[u8]) -> Result<(HashMap<String, String>, InteractionView, Lang), Page> {
+    let fields = form_fields(headers, body);
+    let view = match bound_view(state, jar, uid).await? {
+        Some(v) => v,
+        None => return Err(message(state, lang_of(state, jar, None, headers), "error_interaction")),
+    };
+    let lang = lang_of(state, jar, Some(&view), headers);
+    if !csrf_ok(jar, state, fields.get("csrf_token").map(String::as_str)) {
+        return Err(message(state, lang, "error_csrf"));
+    }
+    Ok((fields, view, lang))
+}
+
 pub async fn login(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, meta: ClientMeta, Path(uid): Path<String>, body: Bytes) -> Response {
-    let fields = form_fields(&headers, &body);
-    let view = match bound_view(&state, &jar, &uid).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return message(&state, lang_of(&state, &jar, None, &headers), "error_interaction").into_response(),
+    let (fields, view, lang) = match posted_form(&state, &jar, &headers, &uid, &body).await {
+        Ok(parts) => parts,
         Err(page) => return page.into_response(),
     };
-    let lang = lang_of(&state, &jar, Some(&view), &headers);
-    if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
-        return message(&state, lang, "error_csrf").into_response();
-    }
     let identifier = fields.get("identifier").map(|s| s.trim()).unwrap_or_default().to_string();
     let password = fields.get("password").cloned().unwrap_or_default();
     let t = |key: &str| state.pages.text(lang, key);
@@ -176,16 +186,10 @@ pub async fn login(State(state): State<AppState>, jar: CookieJar, headers: Heade
 }
 
 pub async fn consent(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, Path(uid): Path<String>, body: Bytes) -> Response {
-    let fields = form_fields(&headers, &body);
-    let view = match bound_view(&state, &jar, &uid).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return message(&state, lang_of(&state, &jar, None, &headers), "error_interaction").into_response(),
+    let (fields, _view, lang) = match posted_form(&state, &jar, &headers, &uid, &body).await {
+        Ok(parts) => parts,
         Err(page) => return page.into_response(),
     };
-    let lang = lang_of(&state, &jar, Some(&view), &headers);
-    if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
-        return message(&state, lang, "error_csrf").into_response();
-    }
     let allow = match fields.get("decision").map(String::as_str) {
         Some("allow") => true,
         Some("deny") => false,
