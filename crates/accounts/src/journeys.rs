@@ -98,6 +98,21 @@ impl Accounts {
         Ok(())
     }
 
+    /// `Throttled` when the identifier or the IP is blocked; `Wrong` otherwise (not a verdict).
+    pub(crate) async fn throttled(&self, id_key: &str, ip: Option<&str>, now: OffsetDateTime) -> Result<SignInOutcome, SignInError> {
+        let ip_key = ip.map(throttle::ip_key);
+        for key in std::iter::once(id_key).chain(ip_key.as_deref()) {
+            if let Some(retry_after_seconds) = self.blocked(key, now).await? {
+                return Ok(SignInOutcome::Throttled { retry_after_seconds });
+            }
+        }
+        Ok(SignInOutcome::Wrong)
+    }
+
+    pub(crate) async fn record_failure(&self, id_key: &str, ip: Option<&str>, now: OffsetDateTime) -> Result<(), SignInError> {
+        self.failed(id_key, ip.map(throttle::ip_key).as_deref(), now).await.map(|_| ())
+    }
+
     async fn failed(&self, id_key: &str, ip_key: Option<&str>, now: OffsetDateTime) -> Result<SignInOutcome, SignInError> {
         self.fail(id_key, 1, now).await?;
         if let Some(k) = ip_key {
@@ -113,10 +128,8 @@ impl Accounts {
         let normalized = if is_email { email::normalize(identifier) } else { normalize_client_number(identifier).unwrap_or_else(|| identifier.trim().to_uppercase()) };
         let id_key = throttle::identifier_key(&normalized);
         let ip_key = ip.map(throttle::ip_key);
-        for key in std::iter::once(&id_key).chain(ip_key.as_ref()) {
-            if let Some(retry_after_seconds) = self.blocked(key, now).await? {
-                return Ok(SignInOutcome::Throttled { retry_after_seconds });
-            }
+        if let throttled @ SignInOutcome::Throttled { .. } = self.throttled(&id_key, ip, now).await? {
+            return Ok(throttled);
         }
         if is_email {
             return match self.sign_in(&normalized, password).await {
@@ -149,7 +162,7 @@ impl Accounts {
         Ok(SignInOutcome::UpgradeStarted { handle })
     }
 
-    async fn legacy_password_ok(&self, account: &CustomerAccount, password: &str) -> bool {
+    pub(crate) async fn legacy_password_ok(&self, account: &CustomerAccount, password: &str) -> bool {
         let Some(Ok(hash)) = account.legacy_hash.as_deref().map(LegacyHash::parse) else { return false };
         let password = password.to_string();
         self.hasher.blocking(move || hash.verify(&password)).await.unwrap_or(false)

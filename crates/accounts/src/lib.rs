@@ -1,6 +1,7 @@
 //! Gan Connect's own domain: identities (one login email, one password) and, in later steps,
 //! customer accounts, legacy credentials, upgrade and attach. Storage sits behind [`ports`].
 
+pub mod attach;
 pub mod customer;
 pub mod email;
 pub mod identity;

@@ -48,6 +48,9 @@ pub trait CustomerStore: Send + Sync {
     async fn upsert_customers(&self, batch: &[CustomerAccount], now: OffsetDateTime) -> Result<UpsertCounts, AccountsStoreError>;
     /// In one transaction: uses the link, creates the identity, attaches the account, removes
     /// its legacy hash. `LinkUsed`, `EmailTaken` or `AccountTaken` when another request won.
+    /// In one transaction: attaches a legacy account to an identity and retires its legacy
+    /// password. `AccountTaken` when it is (or just became) someone's.
+    async fn attach(&self, identity_id: &str, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError>;
     async fn complete_upgrade(&self, link_hash: &str, identity: &Identity, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError>;
 }
 

@@ -45,11 +45,14 @@ pub struct JourneySettings {
     pub upgrade_ttl: Duration,
     /// Messages per address per hour from the email-sending forms.
     pub mails_per_hour: u32,
+    /// Accounts of each kind one identity may hold (design.md J3).
+    pub max_personal: usize,
+    pub max_professional: usize,
 }
 
 impl Default for JourneySettings {
     fn default() -> Self {
-        Self { policy: PasswordPolicy::default(), link_ttl: Duration::hours(24), upgrade_ttl: Duration::minutes(30), mails_per_hour: 5 }
+        Self { policy: PasswordPolicy::default(), link_ttl: Duration::hours(24), upgrade_ttl: Duration::minutes(30), mails_per_hour: 5, max_personal: 1, max_professional: 1 }
     }
 }
 

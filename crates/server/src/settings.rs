@@ -77,6 +77,8 @@ pub struct AccountsSettings {
     pub link_ttl_hours: i64,
     pub upgrade_ttl_minutes: i64,
     pub mails_per_hour: u32,
+    pub max_personal_accounts: usize,
+    pub max_professional_accounts: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

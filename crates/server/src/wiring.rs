@@ -152,6 +152,8 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
         link_ttl: time::Duration::hours(a.link_ttl_hours),
         upgrade_ttl: time::Duration::minutes(a.upgrade_ttl_minutes),
         mails_per_hour: a.mails_per_hour,
+        max_personal: a.max_personal_accounts,
+        max_professional: a.max_professional_accounts,
     };
     let accounts = Accounts::new(ports, hasher(settings)?, journeys);
     let state = AppState {

@@ -37,8 +37,42 @@ fn purpose_of(s: &str) -> Option<LinkPurpose> {
         .find(|p| p.as_str() == s)
 }
 
+/// Attaches a legacy account inside a transaction and retires its legacy password.
+async fn attach_in(txn: &sea_orm::DatabaseTransaction, identity_id: &str, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
+    let attached = identity_account::ActiveModel {
+        client_number: Set(client_number.to_string()),
+        identity_id: Set(identity_id.to_string()),
+        attached_at: Set(ts(now)),
+    };
+    match identity_account::Entity::insert(attached).exec(txn).await {
+        Ok(_) => {}
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Err(AccountsStoreError::AccountTaken),
+        Err(e) => return Err(unavailable(e)),
+    }
+    let retired = customer_account::Entity::update_many()
+        .col_expr(customer_account::Column::LegacyHash, Expr::value(Option::<String>::None))
+        .col_expr(customer_account::Column::Status, Expr::value(AccountStatus::Upgraded.as_str()))
+        .col_expr(customer_account::Column::UpdatedAt, Expr::value(ts(now)))
+        .filter(customer_account::Column::ClientNumber.eq(client_number))
+        .filter(customer_account::Column::Status.eq(AccountStatus::Legacy.as_str()))
+        .exec(txn)
+        .await
+        .map_err(unavailable)?;
+    if retired.rows_affected != 1 {
+        return Err(AccountsStoreError::AccountTaken);
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl CustomerStore for Store {
+    async fn attach(&self, identity_id: &str, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
+        let txn = self.db.begin().await.map_err(unavailable)?;
+        attach_in(&txn, identity_id, client_number, now).await?;
+        txn.commit().await.map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn find_customer(&self, client_number: &str) -> Result<Option<CustomerAccount>, AccountsStoreError> {
         Ok(customer_account::Entity::find_by_id(client_number).one(&self.db).await.map_err(unavailable)?.map(to_customer))
     }
@@ -166,28 +200,7 @@ impl CustomerStore for Store {
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Err(AccountsStoreError::EmailTaken),
             Err(e) => return Err(unavailable(e)),
         }
-        let attached = identity_account::ActiveModel {
-            client_number: Set(client_number.to_string()),
-            identity_id: Set(identity.id.clone()),
-            attached_at: Set(ts(now)),
-        };
-        match identity_account::Entity::insert(attached).exec(&txn).await {
-            Ok(_) => {}
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Err(AccountsStoreError::AccountTaken),
-            Err(e) => return Err(unavailable(e)),
-        }
-        let retired = customer_account::Entity::update_many()
-            .col_expr(customer_account::Column::LegacyHash, Expr::value(Option::<String>::None))
-            .col_expr(customer_account::Column::Status, Expr::value(AccountStatus::Upgraded.as_str()))
-            .col_expr(customer_account::Column::UpdatedAt, Expr::value(ts(now)))
-            .filter(customer_account::Column::ClientNumber.eq(client_number))
-            .filter(customer_account::Column::Status.eq(AccountStatus::Legacy.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(unavailable)?;
-        if retired.rows_affected != 1 {
-            return Err(AccountsStoreError::AccountTaken);
-        }
+        attach_in(&txn, &identity.id, client_number, now).await?;
         txn.commit().await.map_err(unavailable)?;
         Ok(())
     }

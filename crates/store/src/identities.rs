@@ -75,7 +75,7 @@ impl IdentityStore for Store {
 
 #[async_trait]
 impl ClaimsSource for Store {
-    async fn claims(&self, identity_id: &str, _scopes: &Scopes, _client: &Client) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
+    async fn claims(&self, identity_id: &str, scopes: &Scopes, client: &Client) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
         let Some(row) = identity::Entity::find_by_id(identity_id).one(&self.db).await.map_err(db_err)? else {
             return Ok(None);
         };
@@ -85,6 +85,17 @@ impl ClaimsSource for Store {
         let mut claims = serde_json::Map::new();
         claims.insert("email".into(), row.login_email.into());
         claims.insert("email_verified".into(), row.email_verified_at.is_some().into());
+        if scopes.contains(gan_oidc::scope::ACCOUNTS) {
+            use gan_accounts::ports::CustomerStore;
+            let accounts = self.accounts_of(identity_id).await.map_err(|e| gan_oidc::error::StoreError::Unavailable(e.to_string()))?;
+            // A client restricted to some account kinds only ever sees those.
+            let visible: Vec<serde_json::Value> = accounts
+                .iter()
+                .filter(|a| client.account_kinds.is_empty() || client.account_kinds.iter().any(|k| k == a.kind.as_str()))
+                .map(|a| serde_json::json!({ "client_number": a.client_number, "kind": a.kind.as_str(), "label": a.label }))
+                .collect();
+            claims.insert("accounts".into(), visible.into());
+        }
         Ok(Some(claims))
     }
 }

@@ -238,7 +238,7 @@ impl TestServer {
             auth_method: spec.auth_method,
             jwks: spec.jwks.clone(),
             id_token_alg: spec.alg,
-            account_kinds: vec![],
+            account_kinds: spec.account_kinds.clone(),
             first_party: spec.first_party,
             require_pkce: true,
             enabled: true,
@@ -266,6 +266,8 @@ pub struct ClientSpec {
     pub jwks: Option<serde_json::Value>,
     pub alg: SigningAlg,
     pub first_party: bool,
+    /// Account kinds the client may see (empty: all).
+    pub account_kinds: Vec<String>,
 }
 
 pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -284,6 +286,7 @@ impl ClientSpec {
             jwks: None,
             alg: SigningAlg::RS256,
             first_party: true,
+            account_kinds: vec![],
         }
     }
 
@@ -299,6 +302,7 @@ impl ClientSpec {
             jwks: None,
             alg: SigningAlg::RS256,
             first_party: false,
+            account_kinds: vec![],
         }
     }
 }

@@ -353,3 +353,80 @@ async fn email_sending_forms_are_rate_limited_per_address() {
         server.mail_to("famille.dupont@example.fr", 6).await;
     });
 }
+
+/// The `accounts` claim of a fresh token for `client_id`, for the browser's signed-in identity.
+async fn accounts_claim(server: &TestServer, b: &mut Browser, client_id: &str, secret: &str) -> Vec<String> {
+    let url = authorize_url(server, client_id, &[]).replace("scope=openid+email+offline_access", "scope=openid+accounts");
+    let r = b.get(&url).await;
+    let code = r.location_param("code").unwrap_or_else(|| panic!("{:?} {}", r.location, r.body));
+    let (s, tokens) = exchange(server, client_id, secret, &code).await;
+    assert_eq!(s, 200);
+    use base64::Engine;
+    let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap();
+    let id: serde_json::Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let info: serde_json::Value = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(id["accounts"], info["accounts"], "the same accounts in the ID token and at userinfo");
+    id["accounts"].as_array().unwrap().iter().map(|a| format!("{}:{}", a["client_number"].as_str().unwrap(), a["kind"].as_str().unwrap())).collect()
+}
+
+#[tokio::test]
+async fn j3_attach_an_account_and_the_accounts_claim() {
+    each_backend!(|server| {
+        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let mut pro = ClientSpec::portal("pro-portal");
+        pro.account_kinds = vec!["professional".into()];
+        let pro_secret = server.add_client(pro).await.unwrap();
+        seed(&server).await;
+        let mut b = Browser::new(&server.base);
+        upgrade_to_step_two(&server, &mut b, "10000001", "jean@example.fr").await;
+        let link = server.mail_to("jean@example.fr", 1).await.link(&server.url("/upgrade/verify")).unwrap();
+        let done = choose_password(&mut b, &link, NEW_PASSWORD).await;
+        b.follow(done).await;
+        assert_eq!(accounts_claim(&server, &mut b, "portal", &secret).await, vec!["10000001:personal"]);
+
+        let page = b.get("/account").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("10000001") && page.body.contains("Rattacher un compte"));
+        let csrf = page.input("csrf_token").unwrap();
+        let post = |number: &str, password: &str| vec![("csrf_token".to_string(), csrf.clone()), ("client_number".to_string(), number.to_string()), ("password".to_string(), password.to_string())];
+        let wrong = b.post_form("/account/attach", &as_refs(&post("10000002", "faux"))).await;
+        assert_eq!(wrong.status, 401);
+        let ok = b.post_form("/account/attach", &as_refs(&post("10000002", LEGACY))).await;
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert!(ok.body.contains("10000002"));
+        let mut got = accounts_claim(&server, &mut b, "portal", &secret).await;
+        got.sort();
+        assert_eq!(got, vec!["10000001:personal", "10000002:professional"], "a token issued after attaching lists both");
+        assert_eq!(accounts_claim(&server, &mut b, "pro-portal", &pro_secret).await, vec!["10000002:professional"], "a kind-restricted client sees only its kind");
+
+        let limit = b.post_form("/account/attach", &as_refs(&post("10000003", LEGACY))).await;
+        assert_eq!(limit.status, 409, "one personal account per login by default");
+        let mine = b.post_form("/account/attach", &as_refs(&post("10000002", LEGACY))).await;
+        assert_eq!(mine.status, 200);
+
+        // Someone else cannot take an attached account.
+        let mut other = Browser::new(&server.base);
+        upgrade_to_step_two(&server, &mut other, "10000003", "marie@example.fr").await;
+        let link = server.mail_to("marie@example.fr", 1).await.link(&server.url("/upgrade/verify")).unwrap();
+        choose_password(&mut other, &link, NEW_PASSWORD).await;
+        let page = other.get("/account").await;
+        let csrf2 = page.input("csrf_token").unwrap();
+        let taken = other.post_form("/account/attach", &[("csrf_token", csrf2.as_str()), ("client_number", "10000002"), ("password", LEGACY)]).await;
+        assert_eq!(taken.status, 409);
+
+        let anonymous = Browser::new(&server.base).get("/account").await;
+        assert_eq!(anonymous.status, 401);
+    });
+}
+
+fn as_refs(form: &[(String, String)]) -> Vec<(&str, &str)> {
+    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}

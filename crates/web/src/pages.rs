@@ -27,6 +27,7 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "forgot.html",
     "help.html",
     "mailbox.html",
+    "account.html",
 );
 
 macro_rules! embedded_mail {

@@ -82,10 +82,11 @@ impl Provider {
         target: &str,
         client: &Client,
     ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, EngineError> {
-        let all = Scopes::from_iter(scope::USER_SCOPES.iter().copied());
-        let Some(mut available) = self.claims.claims(identity_id, &all, client).await? else { return Ok(None) };
         let mut wanted: Vec<String> = scopes.iter().flat_map(|s| scope::claims_of(s).iter().map(|c| c.to_string())).collect();
         wanted.extend(requested(claims_request, target));
+        // Ask the identity domain only for what will be released.
+        let needed = Scopes::from_iter(scope::USER_SCOPES.iter().copied().filter(|s| scope::claims_of(s).iter().any(|c| wanted.iter().any(|w| w == c))));
+        let Some(mut available) = self.claims.claims(identity_id, &needed, client).await? else { return Ok(None) };
         available.retain(|k, _| wanted.iter().any(|w| w == k));
         Ok(Some(available))
     }

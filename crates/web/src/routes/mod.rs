@@ -1,5 +1,6 @@
 //! The router: every route, with paths from `gan_oidc::paths` where the protocol defines them.
 
+mod account;
 mod forgot;
 mod interaction;
 mod logout;
@@ -42,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .route("/forgot/identifier", get(forgot::identifier_form).post(forgot::identifier_submit))
         .route("/forgot/password", get(forgot::password_form).post(forgot::password_submit))
         .route(gan_accounts::journeys::RESET_PATH, get(forgot::reset_form).post(forgot::reset_submit))
+        .route("/account", get(account::show))
+        .route("/account/attach", post(account::attach))
         .route("/help", get(ops::help))
         .route("/demo/mailbox", get(ops::mailbox))
         .route("/lang", get(ops::switch_lang))

@@ -1,0 +1,65 @@
+//! J3: "Rattacher un compte" — a signed-in customer attaches another customer account with its
+//! client number and legacy password.
+
+use time::OffsetDateTime;
+
+use crate::customer::{normalize_client_number, AccountKind, AccountStatus, CustomerAccount};
+use crate::journeys::SignInOutcome;
+use crate::ports::AccountsStoreError;
+use crate::service::{Accounts, SignInError};
+use crate::throttle;
+
+#[derive(Debug)]
+pub enum AttachOutcome {
+    Attached(CustomerAccount),
+    /// Unknown client number or wrong password: never told apart.
+    WrongCredentials,
+    /// Attached to another identity, or upgraded on its own.
+    Taken,
+    AlreadyMine,
+    LimitReached(AccountKind),
+    Throttled { retry_after_seconds: i64 },
+}
+
+impl Accounts {
+    fn limit(&self, kind: AccountKind) -> usize {
+        match kind {
+            AccountKind::Personal => self.settings.max_personal,
+            AccountKind::Professional => self.settings.max_professional,
+        }
+    }
+
+    /// Attaches the account `client_number` to `identity_id` if its legacy password is right.
+    pub async fn attach_account(&self, identity_id: &str, client_number: &str, password: &str, ip: Option<&str>, now: OffsetDateTime) -> Result<AttachOutcome, SignInError> {
+        let number = normalize_client_number(client_number).unwrap_or_else(|| client_number.trim().to_uppercase());
+        let key = throttle::identifier_key(&number);
+        if let SignInOutcome::Throttled { retry_after_seconds } = self.throttled(&key, ip, now).await? {
+            return Ok(AttachOutcome::Throttled { retry_after_seconds });
+        }
+        let Some(account) = self.ports.customers.find_customer(&number).await? else {
+            let _ = self.hasher.verify(password, None).await;
+            self.record_failure(&key, ip, now).await?;
+            return Ok(AttachOutcome::WrongCredentials);
+        };
+        if let Some(owner) = self.ports.customers.owner_of(&number).await? {
+            return Ok(if owner.id == identity_id { AttachOutcome::AlreadyMine } else { AttachOutcome::Taken });
+        }
+        if account.status == AccountStatus::Upgraded {
+            return Ok(AttachOutcome::Taken);
+        }
+        if !self.legacy_password_ok(&account, password).await {
+            self.record_failure(&key, ip, now).await?;
+            return Ok(AttachOutcome::WrongCredentials);
+        }
+        self.ports.counters.clear_counter(&key).await?;
+        let held = self.ports.customers.accounts_of(identity_id).await?.iter().filter(|a| a.kind == account.kind).count();
+        if held >= self.limit(account.kind) {
+            return Ok(AttachOutcome::LimitReached(account.kind));
+        }
+        match self.ports.customers.attach(identity_id, &number, now).await {
+            Ok(()) => Ok(AttachOutcome::Attached(account)),
+            Err(AccountsStoreError::AccountTaken) => Ok(AttachOutcome::Taken),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
