@@ -158,7 +158,7 @@ impl Accounts {
             return self.failed(&id_key, ip_key.as_deref(), now).await;
         }
         self.ports.counters.clear_counter(&id_key).await?;
-        let handle = self.new_link(LinkPurpose::UpgradeSession, LinkData { client_number: Some(account.client_number), ..Default::default() }, self.settings.upgrade_ttl, now).await?;
+        let handle = self.issue_link(LinkPurpose::UpgradeSession, LinkData { client_number: Some(account.client_number), ..Default::default() }, self.settings.upgrade_ttl, now).await?;
         Ok(SignInOutcome::UpgradeStarted { handle })
     }
 
@@ -168,7 +168,7 @@ impl Accounts {
         self.hasher.blocking(move || hash.verify(&password)).await.unwrap_or(false)
     }
 
-    async fn new_link(&self, purpose: LinkPurpose, data: LinkData, ttl: time::Duration, now: OffsetDateTime) -> Result<String, SignInError> {
+    pub(crate) async fn issue_link(&self, purpose: LinkPurpose, data: LinkData, ttl: time::Duration, now: OffsetDateTime) -> Result<String, SignInError> {
         let token = new_token();
         let record = LinkRecord { token_hash: hash_token(&token), purpose, data, created_at: now, expires_at: now + ttl, used_at: None };
         self.ports.links.insert_link(&record).await?;
@@ -201,7 +201,7 @@ impl Accounts {
         Ok(count <= self.settings.mails_per_hour)
     }
 
-    async fn mail(&self, to: &str, template: &'static str, lang: &str, vars: serde_json::Value, now: OffsetDateTime) -> Result<(), SignInError> {
+    pub(crate) async fn send_mail(&self, to: &str, template: &'static str, lang: &str, vars: serde_json::Value, now: OffsetDateTime) -> Result<(), SignInError> {
         if !self.may_mail(to, now).await? {
             tracing::warn!(template, "mail rate limit reached for an address; message not sent");
             return Ok(());
@@ -224,10 +224,10 @@ impl Accounts {
             return Ok(ChooseEmail::Taken);
         }
         let data = LinkData { client_number: Some(account.client_number.clone()), email: Some(login.clone()), interaction_hash, lang: Some(lang.to_string()), ..Default::default() };
-        let token = self.new_link(LinkPurpose::VerifyEmail, data, self.settings.link_ttl, now).await?;
+        let token = self.issue_link(LinkPurpose::VerifyEmail, data, self.settings.link_ttl, now).await?;
         let link = format!("{}{VERIFY_PATH}?token={token}", base_url.trim_end_matches('/'));
         let vars = serde_json::json!({ "link": link, "client_number": account.client_number, "hours": self.settings.link_ttl.whole_hours() });
-        self.mail(&login, "upgrade_verify", lang, vars, now).await?;
+        self.send_mail(&login, "upgrade_verify", lang, vars, now).await?;
         Ok(ChooseEmail::Sent { masked: email::mask(&login) })
     }
 
@@ -236,10 +236,10 @@ impl Accounts {
         let LinkState::Expired(old) = self.link(token, LinkPurpose::VerifyEmail, now).await? else { return Ok(false) };
         let (Some(login), Some(number)) = (old.data.email.clone(), old.data.client_number.clone()) else { return Ok(false) };
         let lang = old.data.lang.clone().unwrap_or_else(|| "fr".into());
-        let fresh = self.new_link(LinkPurpose::VerifyEmail, old.data, self.settings.link_ttl, now).await?;
+        let fresh = self.issue_link(LinkPurpose::VerifyEmail, old.data, self.settings.link_ttl, now).await?;
         let link = format!("{}{VERIFY_PATH}?token={fresh}", base_url.trim_end_matches('/'));
         let vars = serde_json::json!({ "link": link, "client_number": number, "hours": self.settings.link_ttl.whole_hours() });
-        self.mail(&login, "upgrade_verify", &lang, vars, now).await?;
+        self.send_mail(&login, "upgrade_verify", &lang, vars, now).await?;
         Ok(true)
     }
 
@@ -275,7 +275,7 @@ impl Accounts {
             .iter()
             .map(|a| serde_json::json!({ "client_number": a.client_number, "label": a.label, "kind": a.kind.as_str(), "upgraded": a.status == AccountStatus::Upgraded }))
             .collect();
-        self.mail(&address, "identifier_reminder", lang, serde_json::json!({ "accounts": list }), now).await
+        self.send_mail(&address, "identifier_reminder", lang, serde_json::json!({ "accounts": list }), now).await
     }
 
     /// "Mot de passe oublié": a reset link for an email login; for a client number not yet
@@ -284,9 +284,9 @@ impl Accounts {
         let base = base_url.trim_end_matches('/');
         let reset = |identity: Identity| async move {
             let data = LinkData { identity_id: Some(identity.id.clone()), email: Some(identity.login_email.clone()), lang: Some(lang.to_string()), ..Default::default() };
-            let token = self.new_link(LinkPurpose::PasswordReset, data, time::Duration::hours(1), now).await?;
+            let token = self.issue_link(LinkPurpose::PasswordReset, data, time::Duration::hours(1), now).await?;
             let vars = serde_json::json!({ "link": format!("{base}{RESET_PATH}?token={token}") });
-            self.mail(&identity.login_email, "password_reset", lang, vars, now).await
+            self.send_mail(&identity.login_email, "password_reset", lang, vars, now).await
         };
         if identifier.contains('@') {
             if let Some(identity) = self.store.find_identity_by_email(&email::normalize(identifier)).await? {
@@ -303,9 +303,9 @@ impl Accounts {
             return Ok(());
         }
         let data = LinkData { client_number: Some(number.clone()), lang: Some(lang.to_string()), ..Default::default() };
-        let token = self.new_link(LinkPurpose::UpgradeStart, data, self.settings.link_ttl, now).await?;
+        let token = self.issue_link(LinkPurpose::UpgradeStart, data, self.settings.link_ttl, now).await?;
         let vars = serde_json::json!({ "link": format!("{base}{START_PATH}?token={token}"), "client_number": number });
-        self.mail(&account.contact_email, "upgrade_start", lang, vars, now).await
+        self.send_mail(&account.contact_email, "upgrade_start", lang, vars, now).await
     }
 
     /// Opens step 2 from an "upgrade start" link; the link is used up.
@@ -316,7 +316,7 @@ impl Accounts {
             return Ok(Err(LinkState::Used));
         }
         let data = LinkData { client_number: link.data.client_number, ..Default::default() };
-        Ok(Ok(self.new_link(LinkPurpose::UpgradeSession, data, self.settings.upgrade_ttl, now).await?))
+        Ok(Ok(self.issue_link(LinkPurpose::UpgradeSession, data, self.settings.upgrade_ttl, now).await?))
     }
 
     /// A new password from a reset link.

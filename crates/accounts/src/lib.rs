@@ -9,6 +9,7 @@ pub mod import;
 pub mod journeys;
 pub mod legacy;
 pub mod links;
+pub mod manage;
 pub mod password;
 pub mod policy;
 pub mod ports;

@@ -13,6 +13,8 @@ pub enum LinkPurpose {
     /// From "mot de passe oublié" for a client number not yet upgraded: leads to step 2.
     UpgradeStart,
     PasswordReset,
+    /// "Modifier mon email de connexion": the link sent to the new address.
+    EmailChange,
 }
 
 impl LinkPurpose {
@@ -22,6 +24,7 @@ impl LinkPurpose {
             Self::VerifyEmail => "verify_email",
             Self::UpgradeStart => "upgrade_start",
             Self::PasswordReset => "password_reset",
+            Self::EmailChange => "email_change",
         }
     }
 }

@@ -51,6 +51,8 @@ pub trait CustomerStore: Send + Sync {
     /// In one transaction: attaches a legacy account to an identity and retires its legacy
     /// password. `AccountTaken` when it is (or just became) someone's.
     async fn attach(&self, identity_id: &str, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError>;
+    /// In one transaction: uses the link and changes the login email (unique).
+    async fn change_login_email(&self, link_hash: &str, identity_id: &str, new_email: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError>;
     async fn complete_upgrade(&self, link_hash: &str, identity: &Identity, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError>;
 }
 

@@ -59,6 +59,10 @@ pub trait GrantStore: Send + Sync {
     async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
     async fn end_session(&self, id_hash: &str) -> StoreResult<()>;
     async fn end_session_by_sid(&self, sid: &str) -> StoreResult<()>;
+    /// Live sessions of an identity, newest first.
+    async fn sessions_of(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<Vec<Session>>;
+    /// Ends every session of an identity but `except_sid`.
+    async fn end_sessions_of(&self, identity_id: &str, except_sid: Option<&str>) -> StoreResult<()>;
 
     async fn find_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<Scopes>>;
     async fn save_consent(&self, identity_id: &str, client_id: &str, scopes: &Scopes) -> StoreResult<()>;

@@ -32,7 +32,7 @@ fn to_customer(m: customer_account::Model) -> CustomerAccount {
 }
 
 fn purpose_of(s: &str) -> Option<LinkPurpose> {
-    [LinkPurpose::UpgradeSession, LinkPurpose::VerifyEmail, LinkPurpose::UpgradeStart, LinkPurpose::PasswordReset]
+    [LinkPurpose::UpgradeSession, LinkPurpose::VerifyEmail, LinkPurpose::UpgradeStart, LinkPurpose::PasswordReset, LinkPurpose::EmailChange]
         .into_iter()
         .find(|p| p.as_str() == s)
 }
@@ -172,6 +172,34 @@ impl CustomerStore for Store {
         }
         txn.commit().await.map_err(unavailable)?;
         Ok(counts)
+    }
+
+    async fn change_login_email(&self, link_hash: &str, identity_id: &str, new_email: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
+        let txn = self.db.begin().await.map_err(unavailable)?;
+        let used = one_time_link::Entity::update_many()
+            .col_expr(one_time_link::Column::UsedAt, Expr::value(ts(now)))
+            .filter(one_time_link::Column::TokenHash.eq(link_hash))
+            .filter(one_time_link::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        if used.rows_affected != 1 {
+            return Err(AccountsStoreError::LinkUsed);
+        }
+        let changed = identity::Entity::update_many()
+            .col_expr(identity::Column::LoginEmail, Expr::value(new_email))
+            .col_expr(identity::Column::EmailVerifiedAt, Expr::value(ts(now)))
+            .col_expr(identity::Column::UpdatedAt, Expr::value(ts(now)))
+            .filter(identity::Column::Id.eq(identity_id))
+            .exec(&txn)
+            .await;
+        match changed {
+            Ok(_) => {}
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Err(AccountsStoreError::EmailTaken),
+            Err(e) => return Err(unavailable(e)),
+        }
+        txn.commit().await.map_err(unavailable)?;
+        Ok(())
     }
 
     async fn complete_upgrade(&self, link_hash: &str, identity: &Identity, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {

@@ -255,6 +255,12 @@ impl gan_oidc::ports::GrantStore for Store {
     async fn end_session_by_sid(&self, sid: &str) -> StoreResult<()> {
         self.close_session(crate::entity::browser_session::Column::Sid, sid).await
     }
+    async fn sessions_of(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<Vec<gan_oidc::model::Session>> {
+        self.live_sessions(identity_id, now).await
+    }
+    async fn end_sessions_of(&self, identity_id: &str, except_sid: Option<&str>) -> StoreResult<()> {
+        self.close_sessions_of(identity_id, except_sid).await
+    }
     async fn find_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<gan_oidc::scope::Scopes>> {
         self.get_consent(identity_id, client_id).await
     }

@@ -75,6 +75,33 @@ impl Store {
         Ok(())
     }
 
+    pub(crate) async fn live_sessions(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<Vec<Session>> {
+        use sea_orm::QueryOrder;
+        browser_session::Entity::find()
+            .filter(browser_session::Column::IdentityId.eq(identity_id))
+            .filter(browser_session::Column::EndedAt.is_null())
+            .filter(browser_session::Column::ExpiresAt.gt(ts(now)))
+            .order_by_desc(browser_session::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(to_session)
+            .collect()
+    }
+
+    pub(crate) async fn close_sessions_of(&self, identity_id: &str, except_sid: Option<&str>) -> StoreResult<()> {
+        let mut q = browser_session::Entity::update_many()
+            .col_expr(browser_session::Column::EndedAt, Expr::value(ts(OffsetDateTime::now_utc())))
+            .filter(browser_session::Column::IdentityId.eq(identity_id))
+            .filter(browser_session::Column::EndedAt.is_null());
+        if let Some(sid) = except_sid {
+            q = q.filter(browser_session::Column::Sid.ne(sid));
+        }
+        q.exec(&self.db).await.map_err(db_err)?;
+        Ok(())
+    }
+
     pub(crate) async fn get_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<Scopes>> {
         Ok(consent::Entity::find_by_id((identity_id.to_string(), client_id.to_string()))
             .one(&self.db)

@@ -430,3 +430,69 @@ async fn j3_attach_an_account_and_the_accounts_claim() {
 fn as_refs(form: &[(String, String)]) -> Vec<(&str, &str)> {
     form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
+
+/// Signs `email` in at the portal in a fresh browser (a session of its own).
+async fn signed_in_browser(server: &TestServer, email: &str, password: &str) -> Browser {
+    let mut b = Browser::new(&server.base);
+    let r = sign_in_page(server, &mut b, email, password).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    b.follow(r).await;
+    b
+}
+
+async fn account_post(b: &mut Browser, path: &str, fields: &[(&str, &str)]) -> Reply {
+    let page = b.get("/account").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.input("csrf_token").unwrap();
+    let mut form = vec![("csrf_token", csrf.as_str())];
+    form.extend_from_slice(fields);
+    b.post_form(path, &form).await
+}
+
+#[tokio::test]
+async fn j4_password_email_and_sessions() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        server.add_identity("gerer@example.fr", "Ancien-mot-2026").await;
+        server.add_identity("occupe@example.fr", "Autre-mot-2026").await;
+        let mut laptop = signed_in_browser(&server, "gerer@example.fr", "Ancien-mot-2026").await;
+        let mut phone = signed_in_browser(&server, "gerer@example.fr", "Ancien-mot-2026").await;
+        let page = laptop.get("/account").await;
+        assert_eq!(page.body.matches("name=\"sid\"").count(), 1, "the other session can be ended from here");
+
+        // Password change: the current password is required; other sessions end.
+        let wrong = account_post(&mut laptop, "/account/password", &[("current_password", "faux"), ("password", "Nouveau-mot-2027"), ("password_confirm", "Nouveau-mot-2027")]).await;
+        assert_eq!(wrong.status, 401);
+        let weak = account_post(&mut laptop, "/account/password", &[("current_password", "Ancien-mot-2026"), ("password", "court"), ("password_confirm", "court")]).await;
+        assert_eq!(weak.status, 400);
+        let ok = account_post(&mut laptop, "/account/password", &[("current_password", "Ancien-mot-2026"), ("password", "Nouveau-mot-2027"), ("password_confirm", "Nouveau-mot-2027")]).await;
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert_eq!(phone.get("/account").await.status, 401, "the other session was ended");
+        assert_eq!(sign_in_page(&server, &mut Browser::new(&server.base), "gerer@example.fr", "Nouveau-mot-2027").await.status, 303);
+
+        // Email change: uniqueness, then a link to the new address; nothing changes before.
+        let taken = account_post(&mut laptop, "/account/email", &[("email", " OCCUPE@example.fr"), ("current_password", "Nouveau-mot-2027")]).await;
+        assert_eq!(taken.status, 409);
+        assert!(taken.body.contains(TAKEN_MESSAGE));
+        let sent = account_post(&mut laptop, "/account/email", &[("email", "nouveau@example.fr"), ("current_password", "Nouveau-mot-2027")]).await;
+        assert_eq!(sent.status, 200, "{}", sent.body);
+        assert_eq!(sign_in_page(&server, &mut Browser::new(&server.base), "gerer@example.fr", "Nouveau-mot-2027").await.status, 303, "unchanged until the link is opened");
+        let mut tablet = signed_in_browser(&server, "gerer@example.fr", "Nouveau-mot-2027").await;
+        let link = server.mail_to("nouveau@example.fr", 1).await.link(&server.url("/account/email/verify")).unwrap();
+        let done = laptop.get(&link).await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        let notice = server.mail_to("gerer@example.fr", 1).await;
+        assert!(notice.text.contains("n***@example.fr"), "a notice to the old address");
+        assert_eq!(tablet.get("/account").await.status, 401, "sessions elsewhere end");
+        assert_eq!(laptop.get("/account").await.status, 200, "this one stays");
+        assert_eq!(sign_in_page(&server, &mut Browser::new(&server.base), "nouveau@example.fr", "Nouveau-mot-2027").await.status, 303);
+        assert_eq!(sign_in_page(&server, &mut Browser::new(&server.base), "gerer@example.fr", "Nouveau-mot-2027").await.status, 401);
+        assert_eq!(laptop.get(&link).await.status, 410, "single use");
+
+        // End all other sessions.
+        let mut other = signed_in_browser(&server, "nouveau@example.fr", "Nouveau-mot-2027").await;
+        let r = account_post(&mut laptop, "/account/sessions/end-others", &[]).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(other.get("/account").await.status, 401);
+    });
+}

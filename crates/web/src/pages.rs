@@ -46,6 +46,10 @@ const MAIL_TEMPLATES: &[(&str, &str)] = embedded_mail!(
     "password_reset.txt",
     "upgrade_start.html",
     "upgrade_start.txt",
+    "email_change.html",
+    "email_change.txt",
+    "email_changed_notice.html",
+    "email_changed_notice.txt",
 );
 
 const LOCALES: &[(&str, &str)] = &[

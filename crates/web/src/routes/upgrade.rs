@@ -18,7 +18,7 @@ use crate::security::{csrf_ok, csrf_token};
 use crate::{cookies, AppState};
 
 #[derive(serde::Deserialize)]
-pub struct TokenQuery {
+pub(super) struct TokenQuery {
     pub(super) token: Option<String>,
 }
 
