@@ -48,11 +48,13 @@ pub struct JourneySettings {
     /// Accounts of each kind one identity may hold (design.md J3).
     pub max_personal: usize,
     pub max_professional: usize,
+    /// Sensitive actions need a password check younger than this.
+    pub reauth_after: Duration,
 }
 
 impl Default for JourneySettings {
     fn default() -> Self {
-        Self { policy: PasswordPolicy::default(), link_ttl: Duration::hours(24), upgrade_ttl: Duration::minutes(30), mails_per_hour: 5, max_personal: 1, max_professional: 1 }
+        Self { policy: PasswordPolicy::default(), link_ttl: Duration::hours(24), upgrade_ttl: Duration::minutes(30), mails_per_hour: 5, max_personal: 1, max_professional: 1, reauth_after: Duration::minutes(10) }
     }
 }
 
@@ -104,6 +106,11 @@ impl Accounts {
         };
         self.store.insert_identity(&identity).await?;
         Ok(identity)
+    }
+
+    /// Re-authentication: is `password` this identity's?
+    pub async fn password_matches(&self, identity: &Identity, password: &str) -> bool {
+        !matches!(self.hasher.verify(password, Some(&identity.password_hash)).await, Verdict::Wrong)
     }
 
     /// Checks an email and password; upgrades the stored hash when parameters changed.

@@ -59,6 +59,8 @@ pub trait GrantStore: Send + Sync {
     async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
     async fn end_session(&self, id_hash: &str) -> StoreResult<()>;
     async fn end_session_by_sid(&self, sid: &str) -> StoreResult<()>;
+    /// Records a fresh password check on a session (re-authentication).
+    async fn reauthenticated(&self, id_hash: &str, auth_time: OffsetDateTime) -> StoreResult<()>;
     /// Live sessions of an identity, newest first.
     async fn sessions_of(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<Vec<Session>>;
     /// Ends every session of an identity but `except_sid`.

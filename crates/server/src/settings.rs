@@ -79,6 +79,7 @@ pub struct AccountsSettings {
     pub mails_per_hour: u32,
     pub max_personal_accounts: usize,
     pub max_professional_accounts: usize,
+    pub reauth_minutes: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,6 +175,7 @@ impl Settings {
             ("keys.reload_seconds", self.keys.reload_seconds),
             ("accounts.link_ttl_hours", self.accounts.link_ttl_hours),
             ("accounts.upgrade_ttl_minutes", self.accounts.upgrade_ttl_minutes),
+            ("accounts.reauth_minutes", self.accounts.reauth_minutes),
         ];
         for (name, v) in positive {
             if v <= 0 {

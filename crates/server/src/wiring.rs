@@ -154,6 +154,7 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
         mails_per_hour: a.mails_per_hour,
         max_personal: a.max_personal_accounts,
         max_professional: a.max_professional_accounts,
+        reauth_after: time::Duration::minutes(a.reauth_minutes),
     };
     let accounts = Accounts::new(ports, hasher(settings)?, journeys);
     let state = AppState {

@@ -255,6 +255,9 @@ impl gan_oidc::ports::GrantStore for Store {
     async fn end_session_by_sid(&self, sid: &str) -> StoreResult<()> {
         self.close_session(crate::entity::browser_session::Column::Sid, sid).await
     }
+    async fn reauthenticated(&self, id_hash: &str, auth_time: OffsetDateTime) -> StoreResult<()> {
+        self.set_auth_time(id_hash, auth_time).await
+    }
     async fn sessions_of(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<Vec<gan_oidc::model::Session>> {
         self.live_sessions(identity_id, now).await
     }

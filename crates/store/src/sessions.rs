@@ -75,6 +75,18 @@ impl Store {
         Ok(())
     }
 
+    pub(crate) async fn set_auth_time(&self, id_hash: &str, auth_time: OffsetDateTime) -> StoreResult<()> {
+        let Some(mut session) = self.get_session(id_hash).await? else { return Ok(()) };
+        session.auth.auth_time = auth_time;
+        browser_session::Entity::update_many()
+            .col_expr(browser_session::Column::Data, Expr::value(to_json(&session.auth)?))
+            .filter(browser_session::Column::IdHash.eq(id_hash))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     pub(crate) async fn live_sessions(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<Vec<Session>> {
         use sea_orm::QueryOrder;
         browser_session::Entity::find()

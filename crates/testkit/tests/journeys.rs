@@ -496,3 +496,51 @@ async fn j4_password_email_and_sessions() {
         assert_eq!(other.get("/account").await.status, 401);
     });
 }
+
+#[tokio::test]
+async fn attach_needs_a_recent_sign_in_races_have_one_winner_and_limits_are_configurable() {
+    use gan_testkit::{backends, TestDb};
+    for backend in backends() {
+        let db = TestDb::create(&backend).await;
+        {
+            let server = TestServer::start(&db, &[("GAN_CONNECT__ACCOUNTS__MAX_PERSONAL_ACCOUNTS", "2")]).await;
+            server.add_client(ClientSpec::portal("portal")).await;
+            seed(&server).await;
+            server.add_identity("un@example.fr", "Premier-mot-2026").await;
+            server.add_identity("deux@example.fr", "Second-mot-2026").await;
+            let mut one = signed_in_browser(&server, "un@example.fr", "Premier-mot-2026").await;
+            let mut two = signed_in_browser(&server, "deux@example.fr", "Second-mot-2026").await;
+
+            // Two identities attach the same account at once: exactly one wins.
+            let p1 = one.get("/account").await.input("csrf_token").unwrap();
+            let p2 = two.get("/account").await.input("csrf_token").unwrap();
+            let f1 = [("csrf_token", p1.as_str()), ("client_number", "10000001"), ("password", LEGACY)];
+            let f2 = [("csrf_token", p2.as_str()), ("client_number", "10000001"), ("password", LEGACY)];
+            let (r1, r2) = tokio::join!(one.post_form("/account/attach", &f1), two.post_form("/account/attach", &f2));
+            let mut statuses = [r1.status, r2.status];
+            statuses.sort();
+            assert_eq!(statuses, [200, 409], "exactly one attach wins");
+
+            // The limit is configurable: two personal accounts here.
+            let winner = if r1.status == 200 { &mut one } else { &mut two };
+            let again = account_post(winner, "/account/attach", &[("client_number", "10000003"), ("password", LEGACY)]).await;
+            assert_eq!(again.status, 200, "{}", again.body);
+
+            // Eleven minutes later, attaching asks for the password again.
+            server.clock.advance(11 * 60);
+            let mut late = signed_in_browser(&server, "deux@example.fr", "Second-mot-2026").await;
+            server.clock.advance(11 * 60);
+            let asked = account_post(&mut late, "/account/attach", &[("client_number", "10000002"), ("password", LEGACY)]).await;
+            assert_eq!(asked.status, 401);
+            assert!(asked.body.contains("action=\"/account/reauth\""));
+            let csrf = asked.input("csrf_token").unwrap();
+            let wrong = late.post_form("/account/reauth", &[("csrf_token", csrf.as_str()), ("password", "faux")]).await;
+            assert_eq!(wrong.status, 401);
+            let ok = late.post_form("/account/reauth", &[("csrf_token", csrf.as_str()), ("password", "Second-mot-2026")]).await;
+            assert_eq!(ok.status, 303);
+            let attached = account_post(&mut late, "/account/attach", &[("client_number", "10000002"), ("password", LEGACY)]).await;
+            assert_eq!(attached.status, 200, "{}", attached.body);
+        }
+        db.drop_db().await;
+    }
+}

@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "help.html",
     "mailbox.html",
     "account.html",
+    "reauth.html",
 );
 
 macro_rules! embedded_mail {

@@ -99,6 +99,9 @@ pub async fn attach(State(state): State<AppState>, jar: CookieJar, headers: Head
         Ok(None) => return signed_out(&state, lang),
         Err(()) => return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response(),
     };
+    if needs_reauth(&state, &session) {
+        return reauth_page(&state, jar, lang, None);
+    }
     let number = fields.get("client_number").map(|s| s.trim().to_string()).unwrap_or_default();
     let password = fields.get("password").cloned().unwrap_or_default();
     let t = |k: &str| state.pages.text(lang, k);
@@ -137,6 +140,31 @@ async fn posted(state: &AppState, jar: &CookieJar, headers: &HeaderMap, body: &[
         Ok(None) => Err(signed_out(state, lang)),
         Err(()) => Err(state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response()),
     }
+}
+
+/// Sensitive actions: a sign-in older than the window asks for the password again.
+fn needs_reauth(state: &AppState, session: &Session) -> bool {
+    state.provider.now() - session.auth.auth_time > state.accounts.settings.reauth_after
+}
+
+fn reauth_page(state: &AppState, jar: CookieJar, lang: Lang, error: Option<String>) -> Response {
+    let (jar, csrf) = csrf_token(jar, state);
+    let html = state.pages.render(StatusCode::UNAUTHORIZED, "reauth.html", lang, context! { path => "/account", csrf_token => csrf, error => error });
+    (jar, html).into_response()
+}
+
+pub async fn reauth(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, body: Bytes) -> Response {
+    let (fields, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !state.accounts.password_matches(&identity, &field(&fields, "password")).await {
+        return reauth_page(&state, jar, lang, Some(state.pages.text(lang, "wrong_current_password")));
+    }
+    if state.provider.grants.reauthenticated(&session.id_hash, state.provider.now()).await.is_err() {
+        return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
+    }
+    (jar, axum::response::Redirect::to("/account")).into_response()
 }
 
 fn field(fields: &std::collections::HashMap<String, String>, name: &str) -> String {
@@ -212,6 +240,9 @@ pub async fn end_session(State(state): State<AppState>, jar: CookieJar, headers:
         Ok(p) => p,
         Err(r) => return r,
     };
+    if needs_reauth(&state, &session) {
+        return reauth_page(&state, jar, lang, None);
+    }
     let sid = field(&fields, "sid");
     let now = state.provider.now();
     // Only one's own sessions: the sid must be among them.
@@ -233,6 +264,9 @@ pub async fn end_other_sessions(State(state): State<AppState>, jar: CookieJar, h
         Ok(p) => p,
         Err(r) => return r,
     };
+    if needs_reauth(&state, &session) {
+        return reauth_page(&state, jar, lang, None);
+    }
     if state.provider.grants.end_sessions_of(&identity.id, Some(&session.sid)).await.is_err() {
         return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
     }

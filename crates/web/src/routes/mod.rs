@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account", get(account::show))
         .route("/account/attach", post(account::attach))
         .route("/account/password", post(account::change_password))
+        .route("/account/reauth", post(account::reauth))
         .route("/account/email", post(account::change_email))
         .route(gan_accounts::manage::EMAIL_CHANGE_PATH, get(account::confirm_email))
         .route("/account/sessions/end", post(account::end_session))
