@@ -88,4 +88,8 @@ pub trait ClaimsSource: Send + Sync {
     /// Claims of the identity that the given scopes release; `None` when the identity is gone or
     /// locked. `client` lets the domain filter per relying party.
     async fn claims(&self, identity_id: &str, scopes: &Scopes, client: &Client) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>>;
+
+    /// May this identity use this client at all? (A client restricted to some account kinds
+    /// is refused to a person holding none of them.)
+    async fn eligible(&self, identity_id: &str, client: &Client) -> StoreResult<bool>;
 }

@@ -75,6 +75,15 @@ impl IdentityStore for Store {
 
 #[async_trait]
 impl ClaimsSource for Store {
+    async fn eligible(&self, identity_id: &str, client: &Client) -> StoreResult<bool> {
+        if client.account_kinds.is_empty() {
+            return Ok(true);
+        }
+        use gan_accounts::ports::CustomerStore;
+        let accounts = self.accounts_of(identity_id).await.map_err(|e| gan_oidc::error::StoreError::Unavailable(e.to_string()))?;
+        Ok(accounts.iter().any(|a| client.account_kinds.iter().any(|k| k == a.kind.as_str())))
+    }
+
     async fn claims(&self, identity_id: &str, scopes: &Scopes, client: &Client) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
         let Some(row) = identity::Entity::find_by_id(identity_id).one(&self.db).await.map_err(db_err)? else {
             return Ok(None);

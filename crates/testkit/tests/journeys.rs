@@ -391,6 +391,10 @@ async fn j3_attach_an_account_and_the_accounts_claim() {
         let done = choose_password(&mut b, &link, NEW_PASSWORD).await;
         b.follow(done).await;
         assert_eq!(accounts_claim(&server, &mut b, "portal", &secret).await, vec!["10000001:personal"]);
+        // No professional account yet: the professional portal gets a clear page, not an empty claim.
+        let refused = b.get(&authorize_url(&server, "pro-portal", &[])).await;
+        assert_eq!(refused.status, 403, "{:?}", refused.location);
+        assert!(refused.body.contains("role=\"alert\"") && refused.body.contains("Gérer mon compte"), "{}", refused.body);
 
         let page = b.get("/account").await;
         assert_eq!(page.status, 200);

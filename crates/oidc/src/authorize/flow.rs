@@ -20,6 +20,8 @@ pub enum AuthorizeOutcome {
     Interact { uid: String, location: String },
     /// Our own error page: the client or its redirect URI could not be verified, or we failed.
     Page(OAuthError),
+    /// The person holds no customer account of the kinds this client serves.
+    Ineligible { client_name: String },
 }
 
 impl Provider {
@@ -136,6 +138,12 @@ impl Provider {
                 let Some(session) = session else {
                     return Err(EngineError::OAuth(OAuthError::bare(ErrorCode::ServerError)));
                 };
+                if !self.claims.eligible(&session.auth.identity_id, client).await? {
+                    if let Some(i) = &interaction {
+                        self.grants.delete_interaction(&i.uid_hash).await?;
+                    }
+                    return Ok(AuthorizeOutcome::Ineligible { client_name: client.name.clone() });
+                }
                 if let Some(i) = &interaction {
                     self.grants.delete_interaction(&i.uid_hash).await?;
                     if i.consent_given && !client.first_party {

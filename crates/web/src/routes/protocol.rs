@@ -43,6 +43,11 @@ pub(super) fn outcome(state: &AppState, jar: CookieJar, headers: &HeaderMap, res
             (jar, Redirect::to(&location)).into_response()
         }
         AuthorizeOutcome::Page(error) => error_page(state, headers, None, &error).into_response(),
+        AuthorizeOutcome::Ineligible { client_name } => {
+            let lang = crate::request::page_lang(&jar, &state.settings, headers, None);
+            let text = state.pages.text(lang, "ineligible").replace("{client}", &client_name);
+            state.pages.error(StatusCode::FORBIDDEN, lang, &text).into_response()
+        }
     }
 }
 
