@@ -69,7 +69,7 @@ async fn page(state: &AppState, jar: CookieJar, lang: Lang, status: StatusCode, 
         status,
         "account.html",
         lang,
-        context! { path => "/account", email => identity.login_email, accounts => rows, sessions => sessions, notice => fb.notice, error => fb.error,
+        context! { path => "/account", signed_in => true, email => identity.login_email, accounts => rows, sessions => sessions, notice => fb.notice, error => fb.error,
             client_number => fb.client_number, new_email => fb.new_email, csrf_token => csrf },
     );
     (jar, html).into_response()
@@ -149,7 +149,7 @@ fn needs_reauth(state: &AppState, session: &Session) -> bool {
 
 fn reauth_page(state: &AppState, jar: CookieJar, lang: Lang, error: Option<String>) -> Response {
     let (jar, csrf) = csrf_token(jar, state);
-    let html = state.pages.render(StatusCode::UNAUTHORIZED, "reauth.html", lang, context! { path => "/account", csrf_token => csrf, error => error });
+    let html = state.pages.render(StatusCode::UNAUTHORIZED, "reauth.html", lang, context! { path => "/account", signed_in => true, csrf_token => csrf, error => error });
     (jar, html).into_response()
 }
 

@@ -90,7 +90,7 @@ pub async fn show(State(state): State<AppState>, jar: CookieJar, headers: Header
                 StatusCode::OK,
                 "consent.html",
                 lang,
-                context! { action => format!("/interaction/{uid}/consent"), client_name => view.client_name, scopes => scopes, csrf_token => csrf },
+                context! { action => format!("/interaction/{uid}/consent"), client_name => view.client_name, scopes => scopes, csrf_token => csrf, signed_in => true },
             );
             (jar, page).into_response()
         }
