@@ -150,6 +150,7 @@ impl Provider {
                         self.grants.save_consent(&session.auth.identity_id, &client.id, &request.scopes()).await?;
                     }
                 }
+                self.grants.touch_session(&session.id_hash, now).await?;
                 let code = self.issue_code(&request, session, now).await?;
                 Ok(AuthorizeOutcome::Redirect(success_redirect(&request.redirect_uri, &code, request.state.as_deref(), &issuer)))
             }
