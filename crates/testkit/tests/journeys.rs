@@ -463,6 +463,21 @@ async fn j4_password_email_and_sessions() {
         let mut phone = signed_in_browser(&server, "gerer@example.fr", "Ancien-mot-2026").await;
         let page = laptop.get("/account").await;
         assert_eq!(page.body.matches("name=\"sid\"").count(), 1, "the other session can be ended from here");
+        // End that one session from the list (a third browser shows it stays targeted).
+        server.clock.advance(1);
+        let mut spare = signed_in_browser(&server, "gerer@example.fr", "Ancien-mot-2026").await;
+        let page = laptop.get("/account").await;
+        assert_eq!(page.body.matches("name=\"sid\"").count(), 2);
+        let spare_sid = {
+            // The newest other session is listed first.
+            page.input("sid").unwrap()
+        };
+        let ended = account_post(&mut laptop, "/account/sessions/end", &[("sid", spare_sid.as_str())]).await;
+        assert_eq!(ended.status, 200);
+        assert_eq!(spare.get("/account").await.status, 401, "that session is over");
+        assert_eq!(phone.get("/account").await.status, 200, "the others are not");
+        let foreign = account_post(&mut laptop, "/account/sessions/end", &[("sid", "not-mine")]).await;
+        assert_eq!(foreign.status, 200, "an unknown sid ends nothing");
 
         // Password change: the current password is required; other sessions end.
         let wrong = account_post(&mut laptop, "/account/password", &[("current_password", "faux"), ("password", "Nouveau-mot-2027"), ("password_confirm", "Nouveau-mot-2027")]).await;
