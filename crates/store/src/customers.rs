@@ -37,6 +37,18 @@ fn purpose_of(s: &str) -> Option<LinkPurpose> {
         .find(|p| p.as_str() == s)
 }
 
+/// Marks a link used if it was not: `true` for the one caller that did it.
+async fn use_link_in(db: &impl sea_orm::ConnectionTrait, token_hash: &str, now: OffsetDateTime) -> Result<bool, AccountsStoreError> {
+    let r = one_time_link::Entity::update_many()
+        .col_expr(one_time_link::Column::UsedAt, Expr::value(ts(now)))
+        .filter(one_time_link::Column::TokenHash.eq(token_hash))
+        .filter(one_time_link::Column::UsedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(unavailable)?;
+    Ok(r.rows_affected == 1)
+}
+
 /// Attaches a legacy account inside a transaction and retires its legacy password.
 async fn attach_in(txn: &sea_orm::DatabaseTransaction, identity_id: &str, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
     let attached = identity_account::ActiveModel {
@@ -176,14 +188,7 @@ impl CustomerStore for Store {
 
     async fn change_login_email(&self, link_hash: &str, identity_id: &str, new_email: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
-        let used = one_time_link::Entity::update_many()
-            .col_expr(one_time_link::Column::UsedAt, Expr::value(ts(now)))
-            .filter(one_time_link::Column::TokenHash.eq(link_hash))
-            .filter(one_time_link::Column::UsedAt.is_null())
-            .exec(&txn)
-            .await
-            .map_err(unavailable)?;
-        if used.rows_affected != 1 {
+        if !use_link_in(&txn, link_hash, now).await? {
             return Err(AccountsStoreError::LinkUsed);
         }
         let changed = identity::Entity::update_many()
@@ -204,14 +209,7 @@ impl CustomerStore for Store {
 
     async fn complete_upgrade(&self, link_hash: &str, identity: &Identity, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
-        let used = one_time_link::Entity::update_many()
-            .col_expr(one_time_link::Column::UsedAt, Expr::value(ts(now)))
-            .filter(one_time_link::Column::TokenHash.eq(link_hash))
-            .filter(one_time_link::Column::UsedAt.is_null())
-            .exec(&txn)
-            .await
-            .map_err(unavailable)?;
-        if used.rows_affected != 1 {
+        if !use_link_in(&txn, link_hash, now).await? {
             return Err(AccountsStoreError::LinkUsed);
         }
         let row = identity::ActiveModel {
@@ -259,14 +257,7 @@ impl LinkStore for Store {
     }
 
     async fn use_link(&self, token_hash: &str, now: OffsetDateTime) -> Result<bool, AccountsStoreError> {
-        let r = one_time_link::Entity::update_many()
-            .col_expr(one_time_link::Column::UsedAt, Expr::value(ts(now)))
-            .filter(one_time_link::Column::TokenHash.eq(token_hash))
-            .filter(one_time_link::Column::UsedAt.is_null())
-            .exec(&self.db)
-            .await
-            .map_err(unavailable)?;
-        Ok(r.rows_affected == 1)
+        use_link_in(&self.db, token_hash, now).await
     }
 }
 
