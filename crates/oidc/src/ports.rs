@@ -37,6 +37,7 @@ pub trait GrantStore: Send + Sync {
     async fn delete_interaction(&self, uid_hash: &str) -> StoreResult<()>;
 
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    async fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>>;
     /// Marks the code used, atomically: of concurrent callers exactly one gets `Now`.
     async fn consume_code(&self, code_hash: &str, now: OffsetDateTime) -> StoreResult<Consumed<AuthorizationCode>>;
 

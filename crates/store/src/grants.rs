@@ -102,6 +102,13 @@ impl Store {
         Ok(())
     }
 
+    pub(crate) async fn get_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
+        let Some(row) = auth_code::Entity::find_by_id(code_hash).one(&self.db).await.map_err(db_err)? else { return Ok(None) };
+        let mut record: AuthorizationCode = from_json(&row.data)?;
+        record.consumed_at = row.consumed_at.map(from_ts);
+        Ok(Some(record))
+    }
+
     pub(crate) async fn use_code(&self, code_hash: &str, now: OffsetDateTime) -> StoreResult<Consumed<AuthorizationCode>> {
         let updated = auth_code::Entity::update_many()
             .col_expr(auth_code::Column::ConsumedAt, Expr::value(ts(now)))
@@ -221,6 +228,9 @@ impl gan_oidc::ports::GrantStore for Store {
     }
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
         self.put_code(code).await
+    }
+    async fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
+        self.get_code(code_hash).await
     }
     async fn consume_code(&self, code_hash: &str, now: OffsetDateTime) -> StoreResult<Consumed<AuthorizationCode>> {
         self.use_code(code_hash, now).await

@@ -98,6 +98,10 @@ async fn concurrent_redemptions_of_one_code_and_one_refresh_token() {
                 }
             }
             assert_eq!(winners.len(), 1, "exactly one redemption succeeds ({backend:?})");
+            // The replays revoked what the code produced, even the winner's tokens that were
+            // written while they raced.
+            let winner_token = winners[0]["access_token"].as_str().unwrap();
+            assert!(!active(&a, "portal", &secret, winner_token).await, "replay revokes the winner's tokens ({backend:?})");
 
             // Fresh tokens for the refresh race (the replays above revoked the first grant).
             let back = browser.sign_in(&authorize_url(&a, "portal", &[]), EMAIL, PASSWORD).await;

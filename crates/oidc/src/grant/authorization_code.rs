@@ -1,5 +1,8 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6): single-use codes; a replay
 //! revokes every token issued from the code.
+//!
+//! The tokens are stored before the code is marked used, so a replay that races the first
+//! exchange still finds — and revokes — everything the code produced.
 
 use super::{Issue, TokenResponse};
 use crate::authorize::Params;
@@ -14,15 +17,13 @@ impl Provider {
     pub(super) async fn grant_authorization_code(&self, client: &Client, params: &Params) -> Result<TokenResponse, EngineError> {
         let code = params.get("code").ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
         let now = self.now();
-        let record = match self.grants.consume_code(&hash_handle(code), now).await? {
-            Consumed::Now(r) => r,
-            Consumed::Already(r) => {
-                tracing::warn!(client_id = %r.client_id, grant_id = %r.grant_id, "authorization code replayed: revoking its tokens");
-                self.grants.revoke_grant(&r.grant_id, now).await?;
-                return Err(OAuthError::invalid_grant("the code was already used").into());
-            }
-            Consumed::Missing => return Err(OAuthError::invalid_grant("unknown code").into()),
+        let code_hash = hash_handle(code);
+        let Some(record) = self.grants.find_code(&code_hash).await? else {
+            return Err(OAuthError::invalid_grant("unknown code").into());
         };
+        if record.consumed_at.is_some() {
+            return self.code_replayed(&record.client_id, &record.grant_id, now).await;
+        }
         if record.client_id != client.id {
             return Err(OAuthError::invalid_grant("the code was issued to another client").into());
         }
@@ -52,6 +53,19 @@ impl Provider {
             with_refresh,
         };
         let (response, _) = self.issue(issue, true).await?;
-        Ok(response)
+        match self.grants.consume_code(&code_hash, now).await? {
+            Consumed::Now(_) => Ok(response),
+            Consumed::Already(r) => self.code_replayed(&r.client_id, &r.grant_id, now).await,
+            Consumed::Missing => {
+                self.grants.revoke_grant(&record.grant_id, now).await?;
+                Err(OAuthError::invalid_grant("unknown code").into())
+            }
+        }
+    }
+
+    async fn code_replayed(&self, client_id: &str, grant_id: &str, now: time::OffsetDateTime) -> Result<TokenResponse, EngineError> {
+        tracing::warn!(client_id, grant_id, "authorization code replayed: revoking its tokens");
+        self.grants.revoke_grant(grant_id, now).await?;
+        Err(OAuthError::invalid_grant("the code was already used").into())
     }
 }
