@@ -20,6 +20,7 @@ pub enum LegacyHash {
 /// Bounds that keep a hostile hash from costing minutes of CPU.
 const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
 const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
+const MAX_BCRYPT_COST: u32 = 15;
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
@@ -35,6 +36,10 @@ impl LegacyHash {
         if raw.starts_with("$2a$") || raw.starts_with("$2b$") || raw.starts_with("$2y$") {
             if raw.len() != 60 {
                 return Err("bcrypt hash must be 60 characters".into());
+            }
+            let cost: u32 = raw.get(4..6).and_then(|c| c.parse().ok()).ok_or_else(|| "bcrypt cost must be two digits".to_string())?;
+            if !(4..=MAX_BCRYPT_COST).contains(&cost) {
+                return Err(format!("bcrypt cost {cost} out of range (4 to {MAX_BCRYPT_COST})"));
             }
             return Ok(Self::Bcrypt(raw.to_string()));
         }
@@ -137,7 +142,7 @@ mod tests {
 
     #[test]
     fn malformed_hashes_are_refused_not_panicking() {
-        for raw in ["", "$2b$10$short", "pbkdf2_sha256$x$y$z", "pbkdf2_sha256$0$s$AAAA", "pbkdf2_sha256$99999999$s$AAAA", "sha256$s$zz", "sha256$nohex", "$argon2id$v=19$m=999999999,t=1,p=1$c2FsdA$aGFzaA", "md5$x$y", "$argon2id$garbage"] {
+        for raw in ["", "$2b$10$short", "pbkdf2_sha256$x$y$z", "pbkdf2_sha256$0$s$AAAA", "pbkdf2_sha256$99999999$s$AAAA", "sha256$s$zz", "sha256$nohex", "$argon2id$v=19$m=999999999,t=1,p=1$c2FsdA$aGFzaA", "md5$x$y", "$argon2id$garbage", "$2b$31$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"] {
             assert!(LegacyHash::parse(raw).is_err(), "{raw}");
         }
     }
