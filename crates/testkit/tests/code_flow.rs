@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use gan_oidc::model::SigningAlg;
+use gan_testkit::flows::jwt_part;
 use gan_testkit::{each_backend, Browser, ClientSpec, TestServer, POST_LOGOUT, REDIRECT};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::{
@@ -133,12 +134,6 @@ fn alg_of(alg: SigningAlg) -> openidconnect::core::CoreJwsSigningAlgorithm {
 
 fn url_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn jwt_part(jwt: &str, i: usize) -> serde_json::Value {
-    use base64::Engine;
-    let part = jwt.split('.').nth(i).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
 fn jwt_claims(jwt: &str) -> serde_json::Value {

@@ -361,9 +361,7 @@ async fn accounts_claim(server: &TestServer, b: &mut Browser, client_id: &str, s
     let code = r.location_param("code").unwrap_or_else(|| panic!("{:?} {}", r.location, r.body));
     let (s, tokens) = exchange(server, client_id, secret, &code).await;
     assert_eq!(s, 200);
-    use base64::Engine;
-    let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap();
-    let id: serde_json::Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let id = gan_testkit::flows::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
     let info: serde_json::Value = reqwest::Client::new()
         .get(server.url("/userinfo"))
         .bearer_auth(tokens["access_token"].as_str().unwrap())

@@ -129,12 +129,7 @@ async fn key_rotation_publishes_before_signing_and_keeps_old_keys() {
         assert_eq!(during.len(), 6, "new keys are published at once");
         let new_rs = added.iter().find(|k| k.alg.as_str() == "RS256").unwrap().kid.clone();
 
-        let kid_of = |jwt: &str| {
-            use base64::Engine;
-            let h = jwt.split('.').next().unwrap();
-            let v: serde_json::Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap();
-            v["kid"].as_str().unwrap().to_string()
-        };
+        let kid_of = |jwt: &str| gan_testkit::flows::jwt_part(jwt, 0)["kid"].as_str().unwrap().to_string();
         let mut b = Browser::new(&server.base);
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
         let (_, t) = exchange(&server, "portal", &secret, &c).await;
