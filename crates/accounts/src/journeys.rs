@@ -220,7 +220,7 @@ impl Accounts {
             return Ok(ChooseEmail::Invalid);
         }
         let login = email::normalize(chosen);
-        if self.store.find_identity_by_email(&login).await?.is_some() {
+        if self.ports.identities.find_identity_by_email(&login).await?.is_some() {
             return Ok(ChooseEmail::Taken);
         }
         let data = LinkData { client_number: Some(account.client_number.clone()), email: Some(login.clone()), interaction_hash, lang: Some(lang.to_string()), ..Default::default() };
@@ -289,7 +289,7 @@ impl Accounts {
             self.send_mail(&identity.login_email, "password_reset", lang, vars, now).await
         };
         if identifier.contains('@') {
-            if let Some(identity) = self.store.find_identity_by_email(&email::normalize(identifier)).await? {
+            if let Some(identity) = self.ports.identities.find_identity_by_email(&email::normalize(identifier)).await? {
                 return reset(identity).await;
             }
             return Ok(());
@@ -324,7 +324,7 @@ impl Accounts {
         let state = self.link(token, LinkPurpose::PasswordReset, now).await.map_err(|e| CompleteError::Unavailable(e.to_string()))?;
         let LinkState::Valid(link) = state else { return Err(CompleteError::Link(state)) };
         let identity_id = link.data.identity_id.clone().unwrap_or_default();
-        let identity = self.store.find_identity(&identity_id).await?.ok_or(CompleteError::Link(LinkState::Unknown))?;
+        let identity = self.ports.identities.find_identity(&identity_id).await?.ok_or(CompleteError::Link(LinkState::Unknown))?;
         let numbers = self.ports.customers.accounts_of(&identity.id).await?;
         let numbers: Vec<&str> = numbers.iter().map(|a| a.client_number.as_str()).collect();
         let violations = self.settings.policy.check(password, confirm, &identity.login_email, &numbers);
@@ -335,7 +335,7 @@ impl Accounts {
         if !self.ports.links.use_link(&link.token_hash, now).await? {
             return Err(CompleteError::Link(LinkState::Used));
         }
-        self.store.set_password_hash(&identity.id, &hash).await?;
+        self.ports.identities.set_password_hash(&identity.id, &hash).await?;
         Ok(identity)
     }
 }

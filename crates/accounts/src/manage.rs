@@ -46,7 +46,7 @@ impl Accounts {
             return Ok(PasswordChange::Policy(violations));
         }
         let hash = self.hasher.hash(password).await.map_err(|e| SignInError::Unavailable(e.to_string()))?;
-        self.store.set_password_hash(&identity.id, &hash).await?;
+        self.ports.identities.set_password_hash(&identity.id, &hash).await?;
         Ok(PasswordChange::Changed)
     }
 
@@ -59,7 +59,7 @@ impl Accounts {
             return Ok(EmailChange::Invalid);
         }
         let login = email::normalize(new_email);
-        if self.store.find_identity_by_email(&login).await?.is_some() {
+        if self.ports.identities.find_identity_by_email(&login).await?.is_some() {
             return Ok(EmailChange::Taken);
         }
         let data = LinkData { identity_id: Some(identity.id.clone()), email: Some(login.clone()), lang: Some(lang.to_string()), ..Default::default() };
@@ -78,7 +78,7 @@ impl Accounts {
         let (Some(id), Some(new_email)) = (link.data.identity_id.clone(), link.data.email.clone()) else {
             return Err(CompleteError::Link(LinkState::Unknown));
         };
-        let before = self.store.find_identity(&id).await?.ok_or(CompleteError::Link(LinkState::Unknown))?;
+        let before = self.ports.identities.find_identity(&id).await?.ok_or(CompleteError::Link(LinkState::Unknown))?;
         self.ports.customers.change_login_email(&link.token_hash, &id, &new_email, now).await?;
         let lang = link.data.lang.clone().unwrap_or_else(|| "fr".into());
         let vars = serde_json::json!({ "masked": email::mask(&new_email) });

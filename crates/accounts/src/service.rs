@@ -70,7 +70,6 @@ pub struct AccountsPorts {
 
 #[derive(Clone)]
 pub struct Accounts {
-    pub store: Arc<dyn IdentityStore>,
     pub ports: AccountsPorts,
     pub hasher: Hasher,
     pub settings: JourneySettings,
@@ -86,7 +85,7 @@ pub(crate) fn new_identity_id() -> String {
 
 impl Accounts {
     pub fn new(ports: AccountsPorts, hasher: Hasher, settings: JourneySettings) -> Self {
-        Self { store: ports.identities.clone(), ports, hasher, settings }
+        Self { ports, hasher, settings }
     }
 
     /// Creates an identity with a verified login email (for administrators, demos and tests; the
@@ -104,7 +103,7 @@ impl Accounts {
             status: IdentityStatus::Active,
             created_at: now,
         };
-        self.store.insert_identity(&identity).await?;
+        self.ports.identities.insert_identity(&identity).await?;
         Ok(identity)
     }
 
@@ -115,14 +114,14 @@ impl Accounts {
 
     /// Checks an email and password; upgrades the stored hash when parameters changed.
     pub async fn sign_in(&self, login_email: &str, password: &str) -> Result<Identity, SignInError> {
-        let found = self.store.find_identity_by_email(&email::normalize(login_email)).await?;
+        let found = self.ports.identities.find_identity_by_email(&email::normalize(login_email)).await?;
         let verdict = self.hasher.verify(password, found.as_ref().map(|i| i.password_hash.as_str())).await;
         let Some(identity) = found else { return Err(SignInError::WrongCredentials) };
         match verdict {
             Verdict::Wrong => Err(SignInError::WrongCredentials),
             _ if identity.status == IdentityStatus::Locked => Err(SignInError::Locked),
             Verdict::RightRehashed(new_hash) => {
-                self.store.set_password_hash(&identity.id, &new_hash).await?;
+                self.ports.identities.set_password_hash(&identity.id, &new_hash).await?;
                 Ok(identity)
             }
             Verdict::Right => Ok(identity),

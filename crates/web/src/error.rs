@@ -5,7 +5,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gan_oidc::{EngineError, ErrorCode, OAuthError};
 
-use crate::pages::Page;
 
 #[derive(Debug)]
 pub enum WebError {
@@ -13,8 +12,6 @@ pub enum WebError {
     OAuth { error: OAuthError, basic_challenge: bool },
     /// A bearer-token error (userinfo, RFC 6750 §3).
     Bearer(Option<OAuthError>),
-    /// An HTML error page.
-    Page(Page),
 }
 
 impl WebError {
@@ -73,7 +70,6 @@ impl IntoResponse for WebError {
                 }
                 no_store(res)
             }
-            Self::Page(page) => page.into_response(),
         }
     }
 }

@@ -23,7 +23,7 @@ async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<(Identity
     let cookie = cookies::get(jar, &state.settings, cookies::SESSION);
     let Some(session) = state.provider.session(cookie.as_deref()).await.map_err(|_| ())? else { return Ok(None) };
     state.provider.grants.touch_session(&session.id_hash, state.provider.now()).await.map_err(|_| ())?;
-    let identity = state.accounts.store.find_identity(&session.auth.identity_id).await.map_err(|_| ())?;
+    let identity = state.accounts.ports.identities.find_identity(&session.auth.identity_id).await.map_err(|_| ())?;
     Ok(identity.map(|i| (i, session)))
 }
 

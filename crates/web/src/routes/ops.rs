@@ -10,7 +10,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::pages::Lang;
-use crate::request::header_str;
 use crate::AppState;
 
 pub async fn healthz() -> impl IntoResponse {
@@ -56,7 +55,7 @@ pub async fn help(State(state): State<AppState>, jar: CookieJar, headers: Header
 /// Demo mode: the messages the server sent, newest first, with their links clickable.
 pub async fn mailbox(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
     let lang = page_lang(&jar, &state.settings, &headers, None);
-    let Some(postman) = &state.mailbox else { return not_found(State(state), headers).await };
+    let Some(postman) = &state.mailbox else { return not_found(State(state), jar, headers).await };
     let Ok(mails) = postman.recent(50).await else {
         return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
     };
@@ -85,8 +84,8 @@ pub async fn switch_lang(State(state): State<AppState>, jar: CookieJar, Query(q)
     (jar, Redirect::to(&back)).into_response()
 }
 
-pub async fn not_found(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let lang = Lang::negotiate(None, header_str(&headers, header::ACCEPT_LANGUAGE));
+pub async fn not_found(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
+    let lang = page_lang(&jar, &state.settings, &headers, None);
     let detail = match lang {
         Lang::Fr => "Cette page n'existe pas.",
         Lang::En => "This page does not exist.",
