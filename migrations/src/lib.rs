@@ -5,12 +5,13 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_core;
 mod m0002_customers;
+mod m0003_admin;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_core::Migration), Box::new(m0002_customers::Migration)]
+        vec![Box::new(m0001_core::Migration), Box::new(m0002_customers::Migration), Box::new(m0003_admin::Migration)]
     }
 }

@@ -1,6 +1,7 @@
 //! J3: "Rattacher un compte" — a signed-in customer attaches another customer account with its
 //! client number and legacy password.
 
+use gan_audit::{Actor, AuditEvent, EventType};
 use time::OffsetDateTime;
 
 use crate::customer::{normalize_client_number, AccountKind, AccountStatus, CustomerAccount};
@@ -31,6 +32,26 @@ impl Accounts {
 
     /// Attaches the account `client_number` to `identity_id` if its legacy password is right.
     pub async fn attach_account(&self, identity_id: &str, client_number: &str, password: &str, ip: Option<&str>, now: OffsetDateTime) -> Result<AttachOutcome, SignInError> {
+        let outcome = self.try_attach(identity_id, client_number, password, ip, now).await?;
+        let number = normalize_client_number(client_number).unwrap_or_else(|| client_number.trim().to_uppercase());
+        let reason = match &outcome {
+            AttachOutcome::Attached(_) => None,
+            AttachOutcome::WrongCredentials => Some("wrong_credentials"),
+            AttachOutcome::AlreadyMine => Some("already_attached_here"),
+            AttachOutcome::Taken => Some("attached_elsewhere"),
+            AttachOutcome::LimitReached(_) => Some("limit_reached"),
+            AttachOutcome::Throttled { .. } => Some("throttled"),
+        };
+        let actor = Actor::identity(identity_id);
+        let event = match reason {
+            None => AuditEvent::success(EventType::AccountAttached, actor, now),
+            Some(r) => AuditEvent::failure(EventType::AccountAttached, actor, now).with("reason", r),
+        };
+        self.audit(event.identity(identity_id).client_number(number)).await;
+        Ok(outcome)
+    }
+
+    async fn try_attach(&self, identity_id: &str, client_number: &str, password: &str, ip: Option<&str>, now: OffsetDateTime) -> Result<AttachOutcome, SignInError> {
         let number = normalize_client_number(client_number).unwrap_or_else(|| client_number.trim().to_uppercase());
         let key = throttle::identifier_key(&number);
         if let SignInOutcome::Throttled { retry_after_seconds } = self.throttled(&key, ip, now).await? {

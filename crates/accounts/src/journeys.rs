@@ -2,6 +2,7 @@
 //! login email (step 2, J2), the verification link and the password (step 3), and forgotten
 //! credentials (J5). Never reveals whether an account exists where the design says so.
 
+use gan_audit::{Actor, AuditEvent, EventType};
 use time::OffsetDateTime;
 
 use crate::customer::{normalize_client_number, AccountStatus, CustomerAccount};
@@ -95,6 +96,15 @@ impl Accounts {
         let failures = self.ports.counters.counter(key).await?.map(|(n, _)| n).unwrap_or(0) + 1;
         let until = now + throttle::block_for(failures / scale);
         self.ports.counters.set_counter(key, failures, until, now).await?;
+        if failures == throttle::LOCK_AFTER * scale {
+            let mut event = AuditEvent::failure(EventType::SignInLocked, Actor::anonymous(), now).with("minutes", throttle::LOCK.whole_minutes());
+            event = match throttle::identifier_of(key) {
+                Some(id) if id.contains('@') => event.with("scope", "identifier").with("identifier", email::mask(id)),
+                Some(number) => event.with("scope", "identifier").client_number(number),
+                None => event.with("scope", "address"),
+            };
+            self.audit(event).await;
+        }
         Ok(())
     }
 
@@ -124,6 +134,44 @@ impl Accounts {
 
     /// Step 1: an email with its password, or a client number with its legacy password.
     pub async fn sign_in_any(&self, identifier: &str, password: &str, ip: Option<&str>, now: OffsetDateTime) -> Result<SignInOutcome, SignInError> {
+        let outcome = self.check_sign_in(identifier, password, ip, now).await?;
+        let number = (!identifier.contains('@')).then(|| normalize_client_number(identifier)).flatten();
+        let failure = |reason: &str| {
+            let event = AuditEvent::failure(EventType::SignInFailed, Actor::anonymous(), now).with("reason", reason);
+            match &number {
+                Some(n) => event.client_number(n),
+                None => event.with("identifier", email::mask(&email::normalize(identifier))),
+            }
+        };
+        let event = match &outcome {
+            SignInOutcome::Identity(i) => AuditEvent::success(EventType::SignInSucceeded, Actor::identity(&i.id), now).identity(&i.id).with("method", "password"),
+            SignInOutcome::UpgradeStarted { .. } => {
+                AuditEvent::success(EventType::UpgradeStarted, Actor::anonymous(), now).client_number(number.clone().unwrap_or_default()).with("method", "legacy_password")
+            }
+            SignInOutcome::UseEmail { .. } => failure("client_number_upgraded"),
+            SignInOutcome::Wrong => match self.identity_named(identifier).await {
+                Some(id) => failure("wrong_credentials").identity(id),
+                None => failure("wrong_credentials"),
+            },
+            SignInOutcome::Throttled { .. } => failure("throttled"),
+            SignInOutcome::Locked => match self.identity_named(identifier).await {
+                Some(id) => failure("identity_locked").identity(id),
+                None => failure("identity_locked"),
+            },
+        };
+        self.audit(event).await;
+        Ok(outcome)
+    }
+
+    /// The identity an email identifier names, for the audit trail of a failure.
+    async fn identity_named(&self, identifier: &str) -> Option<String> {
+        if !identifier.contains('@') {
+            return None;
+        }
+        self.ports.identities.find_identity_by_email(&email::normalize(identifier)).await.ok().flatten().map(|i| i.id)
+    }
+
+    async fn check_sign_in(&self, identifier: &str, password: &str, ip: Option<&str>, now: OffsetDateTime) -> Result<SignInOutcome, SignInError> {
         let is_email = identifier.contains('@');
         let normalized = if is_email { email::normalize(identifier) } else { normalize_client_number(identifier).unwrap_or_else(|| identifier.trim().to_uppercase()) };
         let id_key = throttle::identifier_key(&normalized);
@@ -221,8 +269,10 @@ impl Accounts {
         }
         let login = email::normalize(chosen);
         if self.ports.identities.find_identity_by_email(&login).await?.is_some() {
+            self.audit(AuditEvent::failure(EventType::UpgradeEmailChosen, Actor::anonymous(), now).client_number(&account.client_number).with("reason", "email_taken")).await;
             return Ok(ChooseEmail::Taken);
         }
+        self.audit(AuditEvent::success(EventType::UpgradeEmailChosen, Actor::anonymous(), now).client_number(&account.client_number).with("email", email::mask(&login))).await;
         let data = LinkData { client_number: Some(account.client_number.clone()), email: Some(login.clone()), interaction_hash, lang: Some(lang.to_string()), ..Default::default() };
         let token = self.issue_link(LinkPurpose::VerifyEmail, data, self.settings.link_ttl, now).await?;
         let link = format!("{}{VERIFY_PATH}?token={token}", base_url.trim_end_matches('/'));
@@ -234,13 +284,24 @@ impl Accounts {
     /// Sends a fresh verification link for an expired (never used) one.
     pub async fn resend_verification(&self, token: &str, base_url: &str, now: OffsetDateTime) -> Result<bool, SignInError> {
         let LinkState::Expired(old) = self.link(token, LinkPurpose::VerifyEmail, now).await? else { return Ok(false) };
-        let (Some(login), Some(number)) = (old.data.email.clone(), old.data.client_number.clone()) else { return Ok(false) };
-        let lang = old.data.lang.clone().unwrap_or_else(|| "fr".into());
-        let fresh = self.issue_link(LinkPurpose::VerifyEmail, old.data, self.settings.link_ttl, now).await?;
+        if old.data.email.is_none() || old.data.client_number.is_none() {
+            return Ok(false);
+        }
+        self.send_verification(old.data, base_url, now).await?;
+        Ok(true)
+    }
+
+    /// Sends a fresh verification link for an upgrade (`data` names the account and the chosen
+    /// login email).
+    pub async fn send_verification(&self, data: LinkData, base_url: &str, now: OffsetDateTime) -> Result<(), SignInError> {
+        let (Some(login), Some(number)) = (data.email.clone(), data.client_number.clone()) else {
+            return Err(SignInError::Invalid("the link names no account or email".into()));
+        };
+        let lang = data.lang.clone().unwrap_or_else(|| "fr".into());
+        let fresh = self.issue_link(LinkPurpose::VerifyEmail, data, self.settings.link_ttl, now).await?;
         let link = format!("{}{VERIFY_PATH}?token={fresh}", base_url.trim_end_matches('/'));
         let vars = serde_json::json!({ "link": link, "client_number": number, "hours": self.settings.link_ttl.whole_hours() });
-        self.send_mail(&login, "upgrade_verify", &lang, vars, now).await?;
-        Ok(true)
+        self.send_mail(&login, "upgrade_verify", &lang, vars, now).await
     }
 
     /// Step 3: the password for the login email of a verification link. Creates the identity,
@@ -258,6 +319,9 @@ impl Accounts {
         let hash = self.hasher.hash(password).await.map_err(|e| CompleteError::Unavailable(e.to_string()))?;
         let identity = Identity { id: new_identity_id(), login_email: login, email_verified_at: Some(now), password_hash: hash, status: IdentityStatus::Active, created_at: now };
         self.ports.customers.complete_upgrade(&link.token_hash, &identity, &number, now).await?;
+        let actor = Actor::identity(&identity.id);
+        self.audit(AuditEvent::success(EventType::EmailVerified, actor.clone(), now).identity(&identity.id).client_number(&number).with("purpose", "upgrade")).await;
+        self.audit(AuditEvent::success(EventType::UpgradeCompleted, actor, now).identity(&identity.id).client_number(&number)).await;
         Ok(Completed { identity, interaction_hash: link.data.interaction_hash })
     }
 
@@ -336,6 +400,7 @@ impl Accounts {
             return Err(CompleteError::Link(LinkState::Used));
         }
         self.ports.identities.set_password_hash(&identity.id, &hash).await?;
+        self.audit(AuditEvent::success(EventType::PasswordReset, Actor::identity(&identity.id), now).identity(&identity.id)).await;
         Ok(identity)
     }
 }

@@ -1,6 +1,7 @@
 //! J4: "Gérer mon compte" — change the password, change the login email (verified by a link to
 //! the new address, with a notice to the old one).
 
+use gan_audit::{Actor, AuditEvent, EventType};
 use time::OffsetDateTime;
 
 use crate::email;
@@ -35,8 +36,9 @@ impl Accounts {
     }
 
     /// A new password, with the current one. The caller ends the other sessions.
-    pub async fn change_password(&self, identity: &Identity, current: &str, password: &str, confirm: &str) -> Result<PasswordChange, SignInError> {
+    pub async fn change_password(&self, identity: &Identity, current: &str, password: &str, confirm: &str, now: OffsetDateTime) -> Result<PasswordChange, SignInError> {
         if !self.password_right(identity, current).await {
+            self.audit(AuditEvent::failure(EventType::PasswordChanged, Actor::identity(&identity.id), now).identity(&identity.id).with("reason", "wrong_current_password")).await;
             return Ok(PasswordChange::WrongPassword);
         }
         let accounts = self.ports.customers.accounts_of(&identity.id).await?;
@@ -47,6 +49,7 @@ impl Accounts {
         }
         let hash = self.hasher.hash(password).await.map_err(|e| SignInError::Unavailable(e.to_string()))?;
         self.ports.identities.set_password_hash(&identity.id, &hash).await?;
+        self.audit(AuditEvent::success(EventType::PasswordChanged, Actor::identity(&identity.id), now).identity(&identity.id)).await;
         Ok(PasswordChange::Changed)
     }
 
@@ -80,6 +83,9 @@ impl Accounts {
         };
         let before = self.ports.identities.find_identity(&id).await?.ok_or(CompleteError::Link(LinkState::Unknown))?;
         self.ports.customers.change_login_email(&link.token_hash, &id, &new_email, now).await?;
+        let actor = Actor::identity(&id);
+        self.audit(AuditEvent::success(EventType::EmailVerified, actor.clone(), now).identity(&id).with("purpose", "email_change")).await;
+        self.audit(AuditEvent::success(EventType::LoginEmailChanged, actor, now).identity(&id).with("from", email::mask(&before.login_email)).with("to", email::mask(&new_email))).await;
         let lang = link.data.lang.clone().unwrap_or_else(|| "fr".into());
         let vars = serde_json::json!({ "masked": email::mask(&new_email) });
         if let Err(e) = self.send_mail(&before.login_email, "email_changed_notice", &lang, vars, now).await {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use gan_audit::{AuditEvent, Auditor};
 use time::{Duration, OffsetDateTime};
 
 use crate::email;
@@ -66,6 +67,7 @@ pub struct AccountsPorts {
     pub links: Arc<dyn LinkStore>,
     pub counters: Arc<dyn CounterStore>,
     pub mailer: Arc<dyn Mailer>,
+    pub audit: Arc<Auditor>,
 }
 
 #[derive(Clone)]
@@ -105,6 +107,11 @@ impl Accounts {
         };
         self.ports.identities.insert_identity(&identity).await?;
         Ok(identity)
+    }
+
+    /// Records an audit event (tagged with the current request by the auditor).
+    pub(crate) async fn audit(&self, event: AuditEvent) {
+        self.ports.audit.record(event).await;
     }
 
     /// Re-authentication: is `password` this identity's?

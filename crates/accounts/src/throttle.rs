@@ -23,6 +23,11 @@ pub fn identifier_key(normalized: &str) -> String {
     format!("signin:id:{normalized}")
 }
 
+/// The identifier an identifier key is about (`None` for an address key).
+pub fn identifier_of(key: &str) -> Option<&str> {
+    key.strip_prefix("signin:id:")
+}
+
 pub fn ip_key(ip: &str) -> String {
     format!("signin:ip:{ip}")
 }

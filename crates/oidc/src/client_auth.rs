@@ -11,7 +11,7 @@ use crate::error::{EngineError, OAuthError};
 use crate::keys::verifier_for;
 use crate::model::{AuthMethod, Client};
 use crate::ports::{ClientStore, GrantStore};
-use crate::secret::{constant_time_eq, hash_handle};
+use crate::secret::hash_handle;
 
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -88,8 +88,7 @@ pub async fn authenticate(
     match presented(authorization, params)? {
         Presented::Secret { client_id, secret, method } => {
             let client = known(clients, &client_id, method).await?;
-            let expected = client.secret_hash.as_deref().unwrap_or_default();
-            if expected.is_empty() || !constant_time_eq(hash_handle(&secret).as_bytes(), expected.as_bytes()) {
+            if !client.secret_matches(&hash_handle(&secret), now) {
                 return Err(OAuthError::invalid_client().into());
             }
             Ok(client)

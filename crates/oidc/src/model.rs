@@ -69,6 +69,9 @@ pub struct Client {
     pub name: String,
     /// SHA-256 of the secret (secrets are high-entropy, generated or checked for length).
     pub secret_hash: Option<String>,
+    /// The secret before the last rotation, accepted until `previous_secret_expires_at`.
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_expires_at: Option<OffsetDateTime>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
@@ -88,6 +91,15 @@ pub struct Client {
 impl Client {
     pub fn is_public(&self) -> bool {
         self.auth_method == AuthMethod::None
+    }
+
+    /// Does the hash of a presented secret match the secret, or the previous one during its
+    /// grace period? (Constant time.)
+    pub fn secret_matches(&self, presented_hash: &str, now: OffsetDateTime) -> bool {
+        let eq = |expected: &str| !expected.is_empty() && crate::secret::constant_time_eq(presented_hash.as_bytes(), expected.as_bytes());
+        let current = self.secret_hash.as_deref().is_some_and(eq);
+        let previous = self.previous_secret_expires_at.is_some_and(|until| until > now) && self.previous_secret_hash.as_deref().is_some_and(eq);
+        current | previous
     }
 
     pub fn allows_grant(&self, grant: &str) -> bool {

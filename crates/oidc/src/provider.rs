@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use gan_audit::{Actor, AuditEvent, Auditor, EventType};
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
@@ -20,6 +21,7 @@ pub struct Provider {
     pub grants: Arc<dyn GrantStore>,
     pub claims: Arc<dyn ClaimsSource>,
     pub clock: Arc<dyn Clock>,
+    pub audit: Arc<Auditor>,
     sealer: KeySealer,
     keyring: RwLock<Arc<KeyRing>>,
     discovery: Arc<str>,
@@ -31,6 +33,7 @@ pub struct Ports {
     pub grants: Arc<dyn GrantStore>,
     pub claims: Arc<dyn ClaimsSource>,
     pub clock: Arc<dyn Clock>,
+    pub audit: Arc<Auditor>,
 }
 
 impl Provider {
@@ -53,6 +56,7 @@ impl Provider {
             grants: ports.grants,
             claims: ports.claims,
             clock: ports.clock,
+            audit: ports.audit,
             sealer,
             keyring: RwLock::new(Arc::new(ring)),
             discovery,
@@ -137,8 +141,34 @@ impl Provider {
         Ok(session.filter(|s| s.expires_at > now))
     }
 
-    /// Ends the session behind a cookie.
+    /// Ends the session behind a cookie (logout).
     pub async fn end_session_cookie(&self, cookie: &str) -> Result<(), StoreError> {
-        self.grants.end_session(&hash_handle(cookie)).await
+        let hash = hash_handle(cookie);
+        let Some(session) = self.grants.find_session(&hash).await? else { return Ok(()) };
+        self.grants.end_session(&hash).await?;
+        self.session_ended(&session.auth.identity_id, "logout", Some(&session.sid)).await;
+        Ok(())
+    }
+
+    /// Ends every session of an identity but `except_sid`; `reason` goes to the audit trail.
+    pub async fn end_sessions_of(&self, identity_id: &str, except_sid: Option<&str>, reason: &str) -> Result<(), StoreError> {
+        self.grants.end_sessions_of(identity_id, except_sid).await?;
+        self.session_ended(identity_id, reason, None).await;
+        Ok(())
+    }
+
+    /// Ends one session of an identity, named by its `sid`.
+    pub async fn end_session_sid(&self, identity_id: &str, sid: &str, reason: &str) -> Result<(), StoreError> {
+        self.grants.end_session_by_sid(sid).await?;
+        self.session_ended(identity_id, reason, Some(sid)).await;
+        Ok(())
+    }
+
+    async fn session_ended(&self, identity_id: &str, reason: &str, sid: Option<&str>) {
+        let mut event = AuditEvent::success(EventType::SessionEnded, Actor::identity(identity_id), self.now()).identity(identity_id).with("reason", reason);
+        if let Some(sid) = sid {
+            event = event.with("sid", sid);
+        }
+        self.audit.record(event).await;
     }
 }

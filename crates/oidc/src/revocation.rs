@@ -2,6 +2,8 @@
 //! tokens issued with it. Unknown tokens, and tokens of other clients, are answered 200 with
 //! nothing done, as the RFC asks.
 
+use gan_audit::{Actor, AuditEvent, EventType};
+
 use crate::authorize::Params;
 use crate::error::{EngineError, OAuthError};
 use crate::model::TokenKind;
@@ -18,10 +20,24 @@ impl Provider {
         if record.client_id != caller.id {
             return Ok(());
         }
-        match record.kind {
-            TokenKind::Refresh => self.grants.revoke_grant(&record.grant_id, now).await?,
-            TokenKind::Access => self.grants.revoke_token(&hash, now).await?,
+        let kind = match record.kind {
+            TokenKind::Refresh => {
+                self.grants.revoke_grant(&record.grant_id, now).await?;
+                "refresh_token"
+            }
+            TokenKind::Access => {
+                self.grants.revoke_token(&hash, now).await?;
+                "access_token"
+            }
+        };
+        let mut event = AuditEvent::success(EventType::TokenRevoked, Actor::client(&caller.id), now)
+            .client(&caller.id)
+            .with("token_type", kind)
+            .with("grant_id", record.grant_id.clone());
+        if let Some(id) = &record.identity_id {
+            event = event.identity(id);
         }
+        self.audit.record(event).await;
         Ok(())
     }
 }

@@ -56,6 +56,8 @@ fn authorization_request(c: &mut Criterion) {
         id: "portal".into(),
         name: "Portal".into(),
         secret_hash: None,
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
         redirect_uris: vec!["https://portal.example.fr/cb".into()],
         post_logout_redirect_uris: vec![],
         scopes: ["openid", "email", "profile", "offline_access", "accounts"].iter().map(|s| s.to_string()).collect(),

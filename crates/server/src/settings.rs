@@ -17,6 +17,7 @@ pub struct Settings {
     pub passwords: Passwords,
     pub accounts: AccountsSettings,
     pub mail: Mail,
+    pub admin: AdminSettings,
     pub theme: Theme,
     pub log: Log,
 }
@@ -94,6 +95,13 @@ pub struct Mail {
     pub smtp_password: String,
     pub from: String,
     pub retry_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    pub secret_grace_hours: i64,
+    pub audit_retention_days: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

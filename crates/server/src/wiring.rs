@@ -10,6 +10,8 @@ use base64::Engine;
 use gan_accounts::password::{HashCost, Hasher};
 use gan_accounts::policy::PasswordPolicy;
 use gan_accounts::{Accounts, AccountsPorts, JourneySettings};
+use gan_admin::{Admin, AdminSettings};
+use gan_audit::Auditor;
 use gan_mail::{Postman, SmtpSettings, SmtpTls, Transport};
 use gan_web::mail::WebMailer;
 use gan_oidc::clock::Clock;
@@ -139,13 +141,14 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
         ..WebSettings::for_issuer(&config.issuer)
     };
     let shared = Arc::new(store.clone());
-    let ports = Ports { clients: shared.clone(), grants: shared.clone(), claims: shared.clone(), clock };
+    let audit = Auditor::start(shared.clone());
+    let ports = Ports { clients: shared.clone(), grants: shared.clone(), claims: shared.clone(), clock, audit: audit.clone() };
     let provider = Provider::start(config, ports, sealer).await.context("cannot start the provider")?;
     let theme = (!settings.theme.dir.is_empty()).then(|| PathBuf::from(&settings.theme.dir));
     let pages = Arc::new(Pages::new(theme).map_err(|e| anyhow::anyhow!("theme: {e}"))?);
     let postman = Arc::new(Postman::new(shared.clone(), transport(settings)?));
     let mailer = Arc::new(WebMailer { pages: pages.clone(), postman: postman.clone() });
-    let ports = AccountsPorts { identities: shared.clone(), customers: shared.clone(), links: shared.clone(), counters: shared.clone(), mailer };
+    let ports = AccountsPorts { identities: shared.clone(), customers: shared.clone(), links: shared.clone(), counters: shared.clone(), mailer, audit };
     let a = &settings.accounts;
     let journeys = JourneySettings {
         policy: PasswordPolicy { min_length: a.password_min_length },
@@ -157,9 +160,13 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
         reauth_after: time::Duration::minutes(a.reauth_minutes),
     };
     let accounts = Accounts::new(ports, hasher(settings)?, journeys);
+    let provider = Arc::new(provider);
+    let admin_settings = AdminSettings { secret_grace: time::Duration::hours(settings.admin.secret_grace_hours), base_url: provider.config.issuer_str() };
+    let admin = Arc::new(Admin::new(provider.clone(), accounts.clone(), shared.clone(), admin_settings));
     let state = AppState {
-        provider: Arc::new(provider),
+        provider,
         accounts,
+        admin,
         pages,
         readiness: Arc::new(StoreReadiness(store.clone())),
         settings: Arc::new(web),

@@ -19,7 +19,7 @@ fn unavailable(e: sea_orm::DbErr) -> AccountsStoreError {
     AccountsStoreError::Unavailable(e.to_string())
 }
 
-fn to_customer(m: customer_account::Model) -> CustomerAccount {
+pub(crate) fn to_customer(m: customer_account::Model) -> CustomerAccount {
     CustomerAccount {
         client_number: m.client_number,
         kind: AccountKind::parse(&m.kind).unwrap_or(AccountKind::Personal),
@@ -242,6 +242,7 @@ impl LinkStore for Store {
             created_at: Set(ts(link.created_at)),
             expires_at: Set(ts(link.expires_at)),
             used_at: Set(None),
+            client_number: Set(link.data.client_number.clone()),
         };
         one_time_link::Entity::insert(row).exec(&self.db).await.map_err(unavailable)?;
         Ok(())

@@ -1,6 +1,8 @@
 //! sea-orm storage for Gan Connect (SQLite embedded, PostgreSQL in production). Implements the
 //! ports of the `oidc` and `accounts` engines; nothing above this crate sees sea-orm.
 
+mod admin;
+mod audit;
 mod clients;
 mod convert;
 mod customers;

@@ -231,6 +231,8 @@ impl TestServer {
             id: spec.id.clone(),
             name: format!("Client {}", spec.id),
             secret_hash: secret.as_deref().map(hash_handle),
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
             redirect_uris: spec.redirect_uris.clone(),
             post_logout_redirect_uris: spec.post_logout_redirect_uris.clone(),
             scopes: spec.scopes.clone(),

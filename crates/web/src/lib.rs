@@ -2,6 +2,8 @@
 //! the result. Protocol routes, the sign-in and consent pages, cookies, CSRF, security headers,
 //! health and metrics.
 
+pub mod admin;
+pub mod context;
 pub mod cookies;
 pub mod error;
 pub mod mail;
@@ -50,6 +52,7 @@ impl WebSettings {
 pub struct AppState {
     pub provider: Arc<Provider>,
     pub accounts: Accounts,
+    pub admin: Arc<gan_admin::Admin>,
     pub pages: Arc<Pages>,
     pub readiness: Arc<dyn Readiness>,
     pub settings: Arc<WebSettings>,

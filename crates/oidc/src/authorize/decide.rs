@@ -103,6 +103,8 @@ mod tests {
             id: "c".into(),
             name: "C".into(),
             secret_hash: None,
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             scopes: vec![],

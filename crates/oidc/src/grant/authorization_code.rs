@@ -4,6 +4,8 @@
 //! The tokens are stored before the code is marked used, so a replay that races the first
 //! exchange still finds — and revokes — everything the code produced.
 
+use gan_audit::{Actor, AuditEvent, EventType};
+
 use super::{Issue, TokenResponse};
 use crate::authorize::Params;
 use crate::error::{EngineError, OAuthError};
@@ -22,7 +24,7 @@ impl Provider {
             return Err(OAuthError::invalid_grant("unknown code").into());
         };
         if record.consumed_at.is_some() {
-            return self.code_replayed(&record.client_id, &record.grant_id, now).await;
+            return self.code_replayed(&record, now).await;
         }
         if record.client_id != client.id {
             return Err(OAuthError::invalid_grant("the code was issued to another client").into());
@@ -44,6 +46,7 @@ impl Provider {
         let with_refresh = scopes.contains(scope::OFFLINE_ACCESS) && client.allows_grant(GRANT_REFRESH_TOKEN);
         let issue = Issue {
             client,
+            grant_type: crate::model::GRANT_AUTHORIZATION_CODE,
             grant_id: record.grant_id.clone(),
             scopes,
             auth: Some(record.auth.clone()),
@@ -55,7 +58,7 @@ impl Provider {
         let (response, _) = self.issue(issue, true).await?;
         match self.grants.consume_code(&code_hash, now).await? {
             Consumed::Now(_) => Ok(response),
-            Consumed::Already(r) => self.code_replayed(&r.client_id, &r.grant_id, now).await,
+            Consumed::Already(r) => self.code_replayed(&r, now).await,
             Consumed::Missing => {
                 self.grants.revoke_grant(&record.grant_id, now).await?;
                 Err(OAuthError::invalid_grant("unknown code").into())
@@ -63,9 +66,14 @@ impl Provider {
         }
     }
 
-    async fn code_replayed(&self, client_id: &str, grant_id: &str, now: time::OffsetDateTime) -> Result<TokenResponse, EngineError> {
-        tracing::warn!(client_id, grant_id, "authorization code replayed: revoking its tokens");
-        self.grants.revoke_grant(grant_id, now).await?;
+    async fn code_replayed(&self, code: &crate::model::AuthorizationCode, now: time::OffsetDateTime) -> Result<TokenResponse, EngineError> {
+        tracing::warn!(client_id = code.client_id, grant_id = code.grant_id, "authorization code replayed: revoking its tokens");
+        self.grants.revoke_grant(&code.grant_id, now).await?;
+        let event = AuditEvent::failure(EventType::CodeReplay, Actor::client(&code.client_id), now)
+            .client(&code.client_id)
+            .identity(&code.auth.identity_id)
+            .with("grant_id", code.grant_id.clone());
+        self.audit.record(event).await;
         Err(OAuthError::invalid_grant("the code was already used").into())
     }
 }

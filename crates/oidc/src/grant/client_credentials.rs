@@ -30,6 +30,7 @@ impl Provider {
         };
         let issue = Issue {
             client,
+            grant_type: crate::model::GRANT_CLIENT_CREDENTIALS,
             grant_id: new_handle("")[..22].to_string(),
             scopes,
             auth: None,

@@ -5,6 +5,7 @@ mod authorization_code;
 mod client_credentials;
 mod refresh_token;
 
+use gan_audit::{Actor, AuditEvent, EventType};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -33,6 +34,7 @@ pub struct TokenResponse {
 /// What a grant decided to issue.
 pub(crate) struct Issue<'a> {
     pub client: &'a Client,
+    pub grant_type: &'static str,
     pub grant_id: String,
     pub scopes: Scopes,
     /// The person, for user grants.
@@ -132,6 +134,15 @@ impl Provider {
                 self.grants.insert_token(r).await?;
             }
         }
+        let mut event = AuditEvent::success(EventType::TokenIssued, Actor::client(&issue.client.id), now)
+            .client(&issue.client.id)
+            .with("grant_type", issue.grant_type)
+            .with("scope", issue.scopes.to_string())
+            .with("grant_id", issue.grant_id.clone());
+        if let Some(id) = identity_id {
+            event = event.identity(id);
+        }
+        self.audit.record(event).await;
         let response = TokenResponse {
             access_token,
             token_type: "Bearer",

@@ -1,10 +1,12 @@
 //! `grant_type=refresh_token` (RFC 6749 §6): rotation on every use; presenting an already
 //! rotated token revokes the whole family.
 
+use gan_audit::{Actor, AuditEvent, EventType};
+
 use super::{Issue, TokenResponse};
 use crate::authorize::Params;
 use crate::error::{EngineError, ErrorCode, OAuthError};
-use crate::model::{Client, TokenKind};
+use crate::model::{Client, TokenKind, TokenRecord};
 use crate::ports::Consumed;
 use crate::scope::Scopes;
 use crate::secret::hash_handle;
@@ -24,7 +26,7 @@ impl Provider {
             return Err(OAuthError::invalid_grant("the refresh token was issued to another client").into());
         }
         if current.consumed_at.is_some() {
-            return self.reuse_detected(&current.grant_id, now).await;
+            return self.reuse_detected(&current, now).await;
         }
         if current.revoked_at.is_some() || current.expires_at <= now {
             return Err(OAuthError::invalid_grant("the refresh token is no longer valid").into());
@@ -43,6 +45,7 @@ impl Provider {
         let auth = current.auth.clone().ok_or_else(|| OAuthError::invalid_grant("not a user grant"))?;
         let issue = Issue {
             client,
+            grant_type: crate::model::GRANT_REFRESH_TOKEN,
             grant_id: current.grant_id.clone(),
             scopes,
             auth: Some(auth),
@@ -54,14 +57,21 @@ impl Provider {
         let (response, records) = self.issue(issue, false).await?;
         match self.grants.rotate_refresh(&hash, now, &records).await? {
             Consumed::Now(_) => Ok(response),
-            Consumed::Already(t) => self.reuse_detected(&t.grant_id, now).await,
+            Consumed::Already(t) => self.reuse_detected(&t, now).await,
             Consumed::Missing => Err(OAuthError::invalid_grant("unknown refresh token").into()),
         }
     }
 
-    async fn reuse_detected(&self, grant_id: &str, now: time::OffsetDateTime) -> Result<TokenResponse, EngineError> {
-        tracing::warn!(grant_id, "refresh token reused: revoking the family");
-        self.grants.revoke_grant(grant_id, now).await?;
+    async fn reuse_detected(&self, token: &TokenRecord, now: time::OffsetDateTime) -> Result<TokenResponse, EngineError> {
+        tracing::warn!(grant_id = token.grant_id, "refresh token reused: revoking the family");
+        self.grants.revoke_grant(&token.grant_id, now).await?;
+        let mut event = AuditEvent::failure(EventType::RefreshReuse, Actor::client(&token.client_id), now)
+            .client(&token.client_id)
+            .with("grant_id", token.grant_id.clone());
+        if let Some(id) = &token.identity_id {
+            event = event.identity(id);
+        }
+        self.audit.record(event).await;
         Err(OAuthError::invalid_grant("the refresh token was already used").into())
     }
 }

@@ -1,14 +1,13 @@
-//! `gan-connect client …`: register and list relying parties.
+//! `gan-connect client …`: relying parties (the same operations as the admin API).
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, Subcommand};
+use gan_admin::{Admin, ClientInput, ClientPatch, ClientView};
 use gan_connect::settings::Settings;
-use gan_oidc::model::{AuthMethod, Client, SigningAlg, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN};
-use gan_oidc::ports::ClientStore;
-use gan_oidc::secret::{hash_handle, new_handle};
-use gan_store::Store;
+
+use super::output;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -18,6 +17,28 @@ pub enum ClientCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Show one relying party.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a relying party: each option given replaces that setting.
+    Update(UpdateArgs),
+    /// Make a new secret (printed once); the old one works for admin.secret_grace_hours more.
+    RotateSecret {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a relying party and revoke its tokens.
+    Disable {
+        id: String,
+    },
+    /// Delete a relying party with its tokens and consents.
+    Delete {
+        id: String,
     },
 }
 
@@ -61,161 +82,154 @@ pub struct AddArgs {
     /// A first-party client: no consent page.
     #[arg(long)]
     first_party: bool,
+    #[arg(long)]
+    json: bool,
 }
 
-/// A redirect URI must be absolute, without fragment; http only for loopback hosts.
-fn check_uri(uri: &str) -> anyhow::Result<()> {
-    let url = url::Url::parse(uri).with_context(|| format!("{uri} is not an absolute URI"))?;
-    if url.fragment().is_some() {
-        bail!("{uri}: redirect URIs cannot have a fragment");
-    }
-    if url.scheme() == "http" && !matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) {
-        tracing::warn!(uri, "http redirect URI outside loopback: use https in production");
-    }
-    Ok(())
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    id: String,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    redirect_uris: Option<Vec<String>>,
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    post_logout_redirect_uris: Option<Vec<String>>,
+    #[arg(long = "scope", value_name = "S")]
+    scopes: Option<Vec<String>>,
+    #[arg(long = "account-kind", value_name = "KIND")]
+    account_kinds: Option<Vec<String>>,
+    #[arg(long = "grant-type", value_name = "G")]
+    grant_types: Option<Vec<String>>,
+    #[arg(long = "id-token-alg")]
+    id_token_alg: Option<String>,
+    /// true or false.
+    #[arg(long = "first-party", value_name = "BOOL")]
+    first_party: Option<bool>,
+    /// true (enable) or false (disable, revoking the client's tokens).
+    #[arg(long, value_name = "BOOL")]
+    enabled: Option<bool>,
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<std::path::PathBuf>,
+    #[arg(long)]
+    json: bool,
 }
 
-fn build_client(a: AddArgs, secret_from_stdin: Option<String>) -> anyhow::Result<(Client, Option<String>)> {
-    if a.id.trim().is_empty() || a.id.len() > 100 || a.id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        bail!("--id must be 1 to 100 visible characters");
-    }
-    for uri in a.redirect_uris.iter().chain(&a.post_logout_redirect_uris) {
-        check_uri(uri)?;
-    }
-    let auth_method = match (&a.auth_method, a.public) {
-        (Some(m), _) => AuthMethod::parse(m).with_context(|| format!("unknown --auth-method {m}"))?,
-        (None, true) => AuthMethod::None,
-        (None, false) if a.jwks.is_some() => AuthMethod::PrivateKeyJwt,
-        (None, false) => AuthMethod::ClientSecretBasic,
+fn read_jwks(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).context("--jwks is not JSON")
+}
+
+fn input(a: AddArgs, secret: Option<String>) -> anyhow::Result<ClientInput> {
+    let auth_method = match (a.auth_method, a.public) {
+        (Some(m), true) if m != "none" => anyhow::bail!("--public clients use --auth-method none"),
+        (_, true) => Some("none".to_string()),
+        (m, false) => m,
     };
-    if a.public && auth_method != AuthMethod::None {
-        bail!("--public clients use --auth-method none");
-    }
-    let jwks = match &a.jwks {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let v: serde_json::Value = serde_json::from_str(&text).context("--jwks is not JSON")?;
-            if !v.get("keys").is_some_and(|k| k.is_array()) {
-                bail!("--jwks must be a JWK set ({{\"keys\": [...]}})");
-            }
-            Some(v)
-        }
-        None => None,
-    };
-    if auth_method == AuthMethod::PrivateKeyJwt && jwks.is_none() {
-        bail!("private_key_jwt needs --jwks FILE");
-    }
-    let needs_secret = matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost);
-    let (secret_hash, printed) = match (needs_secret, secret_from_stdin) {
-        (false, Some(_)) => bail!("--secret-stdin only applies to client_secret_basic and client_secret_post"),
-        (false, None) => (None, None),
-        (true, Some(s)) if s.chars().count() < 32 => bail!("the secret must have at least 32 characters"),
-        (true, Some(s)) => (Some(hash_handle(&s)), None),
-        (true, None) => {
-            let s = new_handle("");
-            (Some(hash_handle(&s)), Some(s))
-        }
-    };
-    let grant_types = if !a.grant_types.is_empty() {
-        for g in &a.grant_types {
-            if ![GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_CLIENT_CREDENTIALS].contains(&g.as_str()) {
-                bail!("unknown --grant-type {g}");
-            }
-        }
-        a.grant_types.clone()
-    } else if a.redirect_uris.is_empty() {
-        vec![GRANT_CLIENT_CREDENTIALS.to_string()]
-    } else {
-        vec![GRANT_AUTHORIZATION_CODE.to_string(), GRANT_REFRESH_TOKEN.to_string()]
-    };
-    if grant_types.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) && a.redirect_uris.is_empty() {
-        bail!("authorization_code needs at least one --redirect-uri");
-    }
-    if auth_method == AuthMethod::None && grant_types.iter().any(|g| g == GRANT_CLIENT_CREDENTIALS) {
-        bail!("public clients cannot use client_credentials");
-    }
-    for k in &a.account_kinds {
-        if !["personal", "professional"].contains(&k.as_str()) {
-            bail!("unknown --account-kind {k} (personal or professional)");
-        }
-    }
-    let scopes = if a.scopes.is_empty() {
-        ["openid", "profile", "email", "offline_access", "accounts"].iter().map(|s| s.to_string()).collect()
-    } else {
-        a.scopes.clone()
-    };
-    let id_token_alg = SigningAlg::parse(&a.id_token_alg).with_context(|| format!("unknown --id-token-alg {}", a.id_token_alg))?;
-    let client = Client {
-        id: a.id,
-        name: a.name,
-        secret_hash,
+    Ok(ClientInput {
+        client_id: a.id,
+        client_name: a.name,
         redirect_uris: a.redirect_uris,
         post_logout_redirect_uris: a.post_logout_redirect_uris,
-        scopes,
-        grant_types,
-        auth_method,
-        jwks,
-        id_token_alg,
+        scopes: (!a.scopes.is_empty()).then_some(a.scopes),
+        grant_types: (!a.grant_types.is_empty()).then_some(a.grant_types),
+        token_endpoint_auth_method: auth_method,
+        jwks: a.jwks.as_deref().map(read_jwks).transpose()?,
+        id_token_signed_response_alg: Some(a.id_token_alg),
         account_kinds: a.account_kinds,
         first_party: a.first_party,
-        require_pkce: true,
-        enabled: true,
-        created_at: time::OffsetDateTime::now_utc(),
-    };
-    Ok((client, printed))
+        client_secret: secret,
+    })
+}
+
+fn show(c: &ClientView) {
+    output::record(&[
+        ("client_id", c.client_id.clone()),
+        ("name", c.client_name.clone()),
+        ("enabled", c.enabled.to_string()),
+        ("auth method", c.token_endpoint_auth_method.clone()),
+        ("redirect URIs", c.redirect_uris.join(" ")),
+        ("post-logout URIs", c.post_logout_redirect_uris.join(" ")),
+        ("scopes", c.scopes.join(" ")),
+        ("grant types", c.grant_types.join(" ")),
+        ("account kinds", if c.account_kinds.is_empty() { "all".into() } else { c.account_kinds.join(" ") }),
+        ("ID token alg", c.id_token_signed_response_alg.clone()),
+        ("first party", c.first_party.to_string()),
+        ("created", output::time(Some(c.created_at))),
+        ("old secret until", output::time(c.previous_secret_expires_at)),
+    ]);
+}
+
+fn print_secret(id: &str, secret: Option<&str>) {
+    println!("client_id: {id}");
+    if let Some(s) = secret {
+        println!("client_secret: {s}");
+        eprintln!("(the secret is shown once: store it now)");
+    }
 }
 
 pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<ExitCode> {
-    let store = gan_connect::wiring::connect_store(&settings).await?;
-    store.migrate().await?;
+    super::with_admin(&settings, |admin| async move { exec(&admin, command).await }).await
+}
+
+async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode> {
     match command {
         ClientCommand::Add(a) => {
             let secret = if a.secret_stdin { Some(super::read_stdin_line()?) } else { None };
-            let (client, printed) = build_client(a, secret)?;
-            add(&store, &client).await?;
-            println!("client_id: {}", client.id);
-            if let Some(s) = printed {
-                println!("client_secret: {s}");
-                eprintln!("(the secret is shown once: store it now)");
+            let json = a.json;
+            let created = admin.create_client(input(a, secret)?).await?;
+            if json {
+                output::json(&created)?;
+            } else {
+                print_secret(&created.client.client_id, created.client_secret.as_deref());
             }
-            Ok(ExitCode::SUCCESS)
         }
         ClientCommand::List { json } => {
-            let clients = store.list_clients().await?;
+            let clients = admin.list_clients().await?;
             if json {
-                let rows: Vec<serde_json::Value> = clients.iter().map(describe).collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                output::json(&clients)?;
             } else {
-                println!("{:<24} {:<28} {:<20} {:<8} REDIRECT URIS", "CLIENT ID", "NAME", "AUTH", "ENABLED");
-                for c in &clients {
-                    println!("{:<24} {:<28} {:<20} {:<8} {}", c.id, c.name, c.auth_method.as_str(), c.enabled, c.redirect_uris.join(" "));
-                }
+                let rows = clients.iter().map(|c| vec![c.client_id.clone(), c.client_name.clone(), c.token_endpoint_auth_method.clone(), c.enabled.to_string(), c.redirect_uris.join("\n")]);
+                output::table(&["CLIENT ID", "NAME", "AUTH", "ENABLED", "REDIRECT URIS"], rows);
             }
-            Ok(ExitCode::SUCCESS)
+        }
+        ClientCommand::Show { id, json } => {
+            let c = admin.get_client(&id).await?;
+            if json { output::json(&c)? } else { show(&c) }
+        }
+        ClientCommand::Update(u) => {
+            let patch = ClientPatch {
+                client_name: u.name,
+                redirect_uris: u.redirect_uris,
+                post_logout_redirect_uris: u.post_logout_redirect_uris,
+                scopes: u.scopes,
+                grant_types: u.grant_types,
+                account_kinds: u.account_kinds,
+                id_token_signed_response_alg: u.id_token_alg,
+                first_party: u.first_party,
+                enabled: u.enabled,
+                jwks: u.jwks.as_deref().map(read_jwks).transpose()?,
+            };
+            let c = admin.update_client(&u.id, patch).await?;
+            if u.json { output::json(&c)? } else { show(&c) }
+        }
+        ClientCommand::RotateSecret { id, json } => {
+            let rotated = admin.rotate_client_secret(&id).await?;
+            if json {
+                output::json(&rotated)?;
+            } else {
+                print_secret(&id, rotated.client_secret.as_deref());
+                println!("the previous secret works until {}", output::time(rotated.client.previous_secret_expires_at));
+            }
+        }
+        ClientCommand::Disable { id } => {
+            admin.disable_client(&id).await?;
+            println!("client {id} disabled; its tokens are revoked");
+        }
+        ClientCommand::Delete { id } => {
+            admin.delete_client(&id).await?;
+            println!("client {id} deleted");
         }
     }
-}
-
-async fn add(store: &Store, client: &Client) -> anyhow::Result<()> {
-    if store.find_client(&client.id).await?.is_some() {
-        bail!("a client with id {} already exists", client.id);
-    }
-    store.save_client(client).await?;
-    Ok(())
-}
-
-fn describe(c: &Client) -> serde_json::Value {
-    serde_json::json!({
-        "client_id": c.id,
-        "name": c.name,
-        "auth_method": c.auth_method.as_str(),
-        "redirect_uris": c.redirect_uris,
-        "post_logout_redirect_uris": c.post_logout_redirect_uris,
-        "scopes": c.scopes,
-        "grant_types": c.grant_types,
-        "account_kinds": c.account_kinds,
-        "id_token_signed_response_alg": c.id_token_alg.as_str(),
-        "first_party": c.first_party,
-        "enabled": c.enabled,
-    })
+    Ok(ExitCode::SUCCESS)
 }

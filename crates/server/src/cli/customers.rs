@@ -1,12 +1,16 @@
-//! `gan-connect customers import FILE.csv`.
+//! `gan-connect customers …`: import customer accounts, look one up, lock or unlock an
+//! identity, detach an account.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
 use gan_accounts::import;
-use gan_accounts::ports::{CustomerStore, UpsertCounts};
+use gan_accounts::ports::UpsertCounts;
+use gan_admin::{Admin, IdentityView};
 use gan_connect::settings::Settings;
+
+use super::output;
 
 #[derive(Debug, Subcommand)]
 pub enum CustomersCommand {
@@ -15,13 +19,126 @@ pub enum CustomersCommand {
     Import {
         file: std::path::PathBuf,
     },
+    /// Find customers by client number, login or contact email, or part of a name; with one
+    /// match, show it whole (identity, accounts, sessions, recent sign-ins).
+    Show {
+        query: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lock an identity (by id or login email): no sign-in, sessions ended, tokens revoked.
+    Lock {
+        identity: String,
+    },
+    /// Unlock an identity (by id or login email).
+    Unlock {
+        identity: String,
+    },
+    /// Detach a customer account from its identity.
+    Detach {
+        client_number: String,
+    },
 }
 
 pub async fn run(settings: Settings, command: CustomersCommand) -> anyhow::Result<ExitCode> {
-    let CustomersCommand::Import { file } = command;
+    super::with_admin(&settings, |admin| async move { manage(&admin, command).await }).await
+}
+
+/// An identity id from an id or a login email.
+async fn identity_id(admin: &Admin, raw: &str) -> anyhow::Result<String> {
+    if !raw.contains('@') {
+        return Ok(raw.to_string());
+    }
+    let found = admin.accounts.ports.identities.find_identity_by_email(&gan_accounts::email::normalize(raw)).await?;
+    found.map(|i| i.id).with_context(|| format!("no identity has the login email {raw}"))
+}
+
+fn show_identity(i: &IdentityView) {
+    output::record(&[
+        ("identity", i.id.clone()),
+        ("login email", i.login_email.clone()),
+        ("status", i.status.clone()),
+        ("verified", output::time(i.email_verified_at)),
+        ("created", output::time(Some(i.created_at))),
+    ]);
+    println!();
+    output::table(&["CLIENT NUMBER", "KIND", "LABEL", "CONTACT EMAIL"], i.accounts.iter().map(|a| vec![a.client_number.clone(), a.kind.clone(), a.label.clone(), a.contact_email.clone()]));
+    output::table(
+        &["SESSION", "STARTED", "LAST SEEN", "IP", "DEVICE"],
+        i.sessions.iter().map(|s| vec![s.sid.clone(), output::time(Some(s.created_at)), output::time(Some(s.last_seen_at)), s.ip.clone().unwrap_or_default(), s.user_agent.clone().unwrap_or_default()]),
+    );
+    output::table(
+        &["SIGN-IN", "OUTCOME", "IP", "DETAIL"],
+        i.recent_sign_ins.iter().map(|e| vec![output::time(Some(e.at)), e.outcome.as_str().to_string(), e.ip.clone().unwrap_or_default(), e.detail.to_string()]),
+    );
+}
+
+async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        CustomersCommand::Import { file } => return import_file(admin, file).await,
+        CustomersCommand::Show { query, json } => {
+            let page = admin.search_customers(&query, None, 50).await?;
+            if let [only] = page.items.as_slice() {
+                let detail = admin.customer(&only.client_number).await?;
+                let identity = match &only.identity_id {
+                    Some(id) => Some(admin.identity(id).await?),
+                    None => None,
+                };
+                if json {
+                    return output::json(&serde_json::json!({ "customer": detail, "identity": identity })).map(|_| ExitCode::SUCCESS);
+                }
+                let c = &detail.customer;
+                output::record(&[
+                    ("client number", c.client_number.clone()),
+                    ("kind", c.kind.clone()),
+                    ("label", c.label.clone()),
+                    ("contact email", c.contact_email.clone()),
+                    ("status", c.status.clone()),
+                    ("legacy password", c.has_legacy_password.to_string()),
+                ]);
+                if let Some(a) = &detail.pending_activation {
+                    let state = if a.expired { "expired" } else { "waiting" };
+                    println!("activation    {state}: link sent {} to {}", output::time(Some(a.sent_at)), a.login_email.clone().unwrap_or_default());
+                }
+                if let Some(i) = &identity {
+                    println!();
+                    show_identity(i);
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            if json {
+                output::json(&page)?;
+            } else if page.items.is_empty() {
+                println!("no customer matches {query}");
+            } else {
+                let rows = page.items.iter().map(|c| vec![c.client_number.clone(), c.kind.clone(), c.label.clone(), c.contact_email.clone(), c.status.clone(), c.login_email.clone().unwrap_or_default()]);
+                output::table(&["CLIENT NUMBER", "KIND", "LABEL", "CONTACT EMAIL", "STATUS", "LOGIN EMAIL"], rows);
+                if page.next_cursor.is_some() {
+                    eprintln!("(first 50 matches; narrow the search)");
+                }
+            }
+        }
+        CustomersCommand::Lock { identity } => {
+            let id = identity_id(admin, &identity).await?;
+            admin.lock_identity(&id).await?;
+            println!("identity {id} locked; its sessions are ended and its tokens revoked");
+        }
+        CustomersCommand::Unlock { identity } => {
+            let id = identity_id(admin, &identity).await?;
+            admin.unlock_identity(&id).await?;
+            println!("identity {id} unlocked");
+        }
+        CustomersCommand::Detach { client_number } => {
+            let detail = admin.detach_account(&client_number).await?;
+            println!("account {} detached", detail.customer.client_number);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_file(admin: &Admin, file: std::path::PathBuf) -> anyhow::Result<ExitCode> {
     let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-    let store = gan_connect::wiring::connect_store(&settings).await?;
-    store.migrate().await?;
+    let store = &admin.accounts.ports.customers;
     let now = time::OffsetDateTime::now_utc();
     let parsed = match import::parse(std::io::BufReader::new(reader), now) {
         Ok(p) => p,

@@ -1,9 +1,11 @@
 //! Command-line interface.
 
+mod audit;
 mod client;
 mod customers;
 mod identity;
 mod keys;
+mod output;
 mod serve;
 
 use std::path::PathBuf;
@@ -41,6 +43,9 @@ enum Command {
     /// Manage identities (login email + password).
     #[command(subcommand)]
     Identity(identity::IdentityCommand),
+    /// Read the audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn init_logs(settings: &Settings) {
@@ -69,6 +74,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Keys(c) => keys::run(settings, c).await,
         Command::Customers(c) => customers::run(settings, c).await,
         Command::Identity(c) => identity::run(settings, c).await,
+        Command::Audit(c) => audit::run(settings, c).await,
     }
 }
 
@@ -78,6 +84,22 @@ pub(crate) async fn built(settings: &Settings) -> anyhow::Result<wiring::Built> 
     store.migrate().await?;
     let sealer = wiring::sealer(settings)?;
     wiring::build(settings, store, std::sync::Arc::new(gan_oidc::clock::SystemClock), sealer).await
+}
+
+/// Runs an admin operation with the operator (`cli:$USER`) as the actor of its audit events,
+/// and waits for those events to be stored.
+pub(crate) async fn with_admin<F, Fut>(settings: &Settings, f: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(std::sync::Arc<gan_admin::Admin>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
+    let built = built(settings).await?;
+    let admin = built.state.admin.clone();
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "operator".into());
+    let context = gan_audit::Context { ip: None, correlation_id: Some(format!("cli-{}", std::process::id())), actor: Some(gan_audit::Actor::admin(format!("cli:{user}"))) };
+    let result = gan_audit::scope(context, f(admin.clone())).await;
+    admin.audit.flush().await;
+    result
 }
 
 /// Reads one line (without its newline) from standard input.

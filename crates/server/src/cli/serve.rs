@@ -56,17 +56,20 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     if let Some(secret) = demo_secret {
         print_demo(&settings, &secret);
     }
-    tokio::spawn(purge_loop(built.state.provider.clone()));
+    let retention = time::Duration::days(settings.admin.audit_retention_days.max(1));
+    tokio::spawn(purge_loop(built.state.provider.clone(), retention));
+    let audit = built.state.provider.audit.clone();
     tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(settings.mail.retry_seconds.max(1))));
     let app = gan_web::app(built.state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    audit.flush().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every ten minutes, removes expired interactions, codes, sessions and tokens. Several processes
-/// may do it at once: the deletes are idempotent.
-async fn purge_loop(provider: Arc<gan_oidc::Provider>) {
+/// Every ten minutes, removes expired interactions, codes, sessions and tokens, and audit events
+/// past their retention. Several processes may do it at once: the deletes are idempotent.
+async fn purge_loop(provider: Arc<gan_oidc::Provider>, audit_retention: time::Duration) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -74,6 +77,11 @@ async fn purge_loop(provider: Arc<gan_oidc::Provider>) {
             Ok(n) if n > 0 => tracing::info!(removed = n, "expired records purged"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "purge of expired records failed"),
+        }
+        match provider.audit.purge(provider.now() - audit_retention).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "audit events past retention purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purge of old audit events failed"),
         }
     }
 }
@@ -127,6 +135,8 @@ async fn seed_demo(state: &AppState, store: &gan_store::Store) -> anyhow::Result
         id: DEMO_CLIENT.into(),
         name: "Portail de démonstration".into(),
         secret_hash: Some(hash_handle(&secret)),
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
         redirect_uris: vec![DEMO_REDIRECT.into()],
         post_logout_redirect_uris: vec!["http://127.0.0.1:9090/".into()],
         scopes: ["openid", "profile", "email", "offline_access", "accounts"].iter().map(|s| s.to_string()).collect(),

@@ -20,6 +20,8 @@ pub struct Model {
     pub enabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

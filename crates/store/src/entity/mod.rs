@@ -14,3 +14,4 @@ pub mod identity_account;
 pub mod mail_queue;
 pub mod one_time_link;
 pub mod throttle;
+pub mod audit_event;

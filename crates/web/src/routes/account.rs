@@ -178,10 +178,10 @@ pub async fn change_password(State(state): State<AppState>, jar: CookieJar, head
         Err(r) => return r,
     };
     let t = |k: &str| state.pages.text(lang, k);
-    let result = state.accounts.change_password(&identity, &field(&fields, "current_password"), &field(&fields, "password"), &field(&fields, "password_confirm")).await;
+    let result = state.accounts.change_password(&identity, &field(&fields, "current_password"), &field(&fields, "password"), &field(&fields, "password_confirm"), state.provider.now()).await;
     let (status, fb) = match result {
         Ok(PasswordChange::Changed) => {
-            if state.provider.grants.end_sessions_of(&identity.id, Some(&session.sid)).await.is_err() {
+            if state.provider.end_sessions_of(&identity.id, Some(&session.sid), "password_changed").await.is_err() {
                 return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &t("error_unavailable")).into_response();
             }
             (StatusCode::OK, Feedback { notice: Some(t("change_password_done")), ..Default::default() })
@@ -223,7 +223,7 @@ pub async fn confirm_email(State(state): State<AppState>, jar: CookieJar, header
         Ok((before, new_email)) => {
             // Sessions elsewhere end; this browser's session (if it is this identity's) stays.
             let current = signed_in(&state, &jar).await.ok().flatten().filter(|(i, _)| i.id == before.id).map(|(_, s)| s.sid);
-            if state.provider.grants.end_sessions_of(&before.id, current.as_deref()).await.is_err() {
+            if state.provider.end_sessions_of(&before.id, current.as_deref(), "login_email_changed").await.is_err() {
                 return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &t("error_unavailable")).into_response();
             }
             super::upgrade::message(&state, StatusCode::OK, lang, "change_email_title", vec![t("change_email_done").replace("{email}", &new_email)]).into_response()
@@ -250,7 +250,7 @@ pub async fn end_session(State(state): State<AppState>, jar: CookieJar, headers:
     let mine = state.provider.grants.sessions_of(&identity.id, now).await.map(|all| all.iter().any(|s| s.sid == sid && s.sid != session.sid));
     match mine {
         Ok(true) => {
-            if state.provider.grants.end_session_by_sid(&sid).await.is_err() {
+            if state.provider.end_session_sid(&identity.id, &sid, "ended_by_user").await.is_err() {
                 return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
             }
         }
@@ -268,7 +268,7 @@ pub async fn end_other_sessions(State(state): State<AppState>, jar: CookieJar, h
     if needs_reauth(&state, &session) {
         return reauth_page(&state, jar, lang, None);
     }
-    if state.provider.grants.end_sessions_of(&identity.id, Some(&session.sid)).await.is_err() {
+    if state.provider.end_sessions_of(&identity.id, Some(&session.sid), "ended_by_user").await.is_err() {
         return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
     }
     page(&state, jar, lang, StatusCode::OK, &identity, &session, Feedback { notice: Some(state.pages.text(lang, "sessions_ended")), ..Default::default() }).await

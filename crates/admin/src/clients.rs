@@ -1,0 +1,376 @@
+//! Relying parties: register, change, rotate the secret, disable, delete.
+
+use gan_audit::EventType;
+use gan_oidc::model::{AuthMethod, Client, SigningAlg, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN};
+use gan_oidc::secret::{hash_handle, new_handle};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::{Admin, AdminError, AdminResult};
+
+const DEFAULT_SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "accounts"];
+const GRANTS: [&str; 3] = [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_CLIENT_CREDENTIALS];
+const KINDS: [&str; 2] = ["personal", "professional"];
+
+/// A relying party to register. Names follow OpenID Connect Dynamic Client Registration.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientInput {
+    /// 1 to 100 visible characters, unique.
+    pub client_id: String,
+    pub client_name: String,
+    /// Exact redirect URIs (absolute, no fragment).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Allowed scopes; default `openid profile email offline_access accounts`.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// Default: `authorization_code` and `refresh_token`, or `client_credentials` without
+    /// redirect URIs.
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` or `none`.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// The public JWK set, for `private_key_jwt`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// `RS256` (default), `ES256` or `EdDSA`.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    /// Account kinds this client sees (`personal`, `professional`); empty: all.
+    #[serde(default)]
+    pub account_kinds: Vec<String>,
+    /// First-party clients skip the consent page.
+    #[serde(default)]
+    pub first_party: bool,
+    /// A secret of at least 32 characters; generated (and returned once) when absent.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+/// Changes to a relying party: only the fields present change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    pub client_name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub account_kinds: Option<Vec<String>>,
+    pub id_token_signed_response_alg: Option<String>,
+    pub first_party: Option<bool>,
+    pub enabled: Option<bool>,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+}
+
+/// A relying party as admins see it (never its secret).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClientView {
+    pub client_id: String,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub id_token_signed_response_alg: String,
+    pub account_kinds: Vec<String>,
+    pub first_party: bool,
+    pub enabled: bool,
+    pub has_jwks: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Until when the secret before the last rotation still works.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub previous_secret_expires_at: Option<OffsetDateTime>,
+}
+
+/// A client with its secret, shown once (at creation or rotation).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedClient {
+    pub client: ClientView,
+    pub client_secret: Option<String>,
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> Self {
+        Self {
+            client_id: c.id.clone(),
+            client_name: c.name.clone(),
+            redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            scopes: c.scopes.clone(),
+            grant_types: c.grant_types.clone(),
+            token_endpoint_auth_method: c.auth_method.as_str().to_string(),
+            id_token_signed_response_alg: c.id_token_alg.as_str().to_string(),
+            account_kinds: c.account_kinds.clone(),
+            first_party: c.first_party,
+            enabled: c.enabled,
+            has_jwks: c.jwks.is_some(),
+            created_at: c.created_at,
+            previous_secret_expires_at: c.previous_secret_expires_at,
+        }
+    }
+}
+
+fn check_uri(field: &str, uri: &str) -> AdminResult<()> {
+    let url = url::Url::parse(uri).map_err(|_| AdminError::invalid(field, format!("{uri} is not an absolute URI")))?;
+    if url.fragment().is_some() {
+        return Err(AdminError::invalid(field, format!("{uri} has a fragment")));
+    }
+    if !matches!(url.scheme(), "https" | "http") && !url.scheme().contains('.') {
+        return Err(AdminError::invalid(field, format!("{uri}: use https (or a reverse-domain scheme for native apps)")));
+    }
+    if url.scheme() == "http" && !matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) {
+        tracing::warn!(uri, "http redirect URI outside loopback: use https in production");
+    }
+    Ok(())
+}
+
+/// A scope token (RFC 6749 §3.3): printable ASCII without space, `"` or `\`.
+fn check_scope(scope: &str) -> AdminResult<()> {
+    let ok = !scope.is_empty() && scope.len() <= 100 && scope.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\');
+    if ok { Ok(()) } else { Err(AdminError::invalid("scopes", format!("{scope:?} is not a scope token"))) }
+}
+
+fn check_jwks(jwks: &serde_json::Value) -> AdminResult<()> {
+    if jwks.get("keys").is_some_and(|k| k.is_array()) {
+        Ok(())
+    } else {
+        Err(AdminError::invalid("jwks", "must be a JWK set ({\"keys\": [...]})"))
+    }
+}
+
+fn parse_alg(alg: &str) -> AdminResult<SigningAlg> {
+    SigningAlg::parse(alg).ok_or_else(|| AdminError::invalid("id_token_signed_response_alg", format!("{alg} is not one of RS256, ES256, EdDSA")))
+}
+
+/// The rules every stored client follows, whoever wrote it.
+pub fn validate(c: &Client) -> AdminResult<()> {
+    if c.id.trim().is_empty() || c.id.chars().count() > 100 || c.id.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+        return Err(AdminError::invalid("client_id", "must be 1 to 100 visible characters"));
+    }
+    if c.name.trim().is_empty() || c.name.chars().count() > 200 || c.name.chars().any(char::is_control) {
+        return Err(AdminError::invalid("client_name", "must be 1 to 200 characters"));
+    }
+    for uri in &c.redirect_uris {
+        check_uri("redirect_uris", uri)?;
+    }
+    for uri in &c.post_logout_redirect_uris {
+        check_uri("post_logout_redirect_uris", uri)?;
+    }
+    for s in &c.scopes {
+        check_scope(s)?;
+    }
+    if let Some(g) = c.grant_types.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+        return Err(AdminError::invalid("grant_types", format!("unknown grant type {g}")));
+    }
+    if c.grant_types.is_empty() {
+        return Err(AdminError::invalid("grant_types", "at least one grant type"));
+    }
+    if c.allows_grant(GRANT_AUTHORIZATION_CODE) && c.redirect_uris.is_empty() {
+        return Err(AdminError::invalid("redirect_uris", "authorization_code needs at least one redirect URI"));
+    }
+    if c.is_public() && c.allows_grant(GRANT_CLIENT_CREDENTIALS) {
+        return Err(AdminError::invalid("grant_types", "public clients cannot use client_credentials"));
+    }
+    if let Some(k) = c.account_kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
+        return Err(AdminError::invalid("account_kinds", format!("unknown account kind {k} (personal or professional)")));
+    }
+    if let Some(jwks) = &c.jwks {
+        check_jwks(jwks)?;
+    }
+    if c.auth_method == AuthMethod::PrivateKeyJwt && c.jwks.is_none() {
+        return Err(AdminError::invalid("jwks", "private_key_jwt needs a JWK set"));
+    }
+    Ok(())
+}
+
+/// A client from its registration, with the generated secret if one was made.
+pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Option<String>)> {
+    let auth_method = match &input.token_endpoint_auth_method {
+        Some(m) => AuthMethod::parse(m).ok_or_else(|| AdminError::invalid("token_endpoint_auth_method", format!("unknown method {m}")))?,
+        None if input.jwks.is_some() => AuthMethod::PrivateKeyJwt,
+        None => AuthMethod::ClientSecretBasic,
+    };
+    let uses_secret = matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost);
+    let (secret_hash, shown) = match (uses_secret, input.client_secret) {
+        (false, Some(_)) => return Err(AdminError::invalid("client_secret", "only client_secret_basic and client_secret_post use a secret")),
+        (false, None) => (None, None),
+        (true, Some(s)) if s.chars().count() < 32 => return Err(AdminError::invalid("client_secret", "must have at least 32 characters")),
+        (true, Some(s)) => (Some(hash_handle(&s)), None),
+        (true, None) => {
+            let s = new_handle("");
+            (Some(hash_handle(&s)), Some(s))
+        }
+    };
+    let grant_types = input.grant_types.unwrap_or_else(|| {
+        let defaults: &[&str] = if input.redirect_uris.is_empty() { &[GRANT_CLIENT_CREDENTIALS] } else { &[GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN] };
+        defaults.iter().map(|g| g.to_string()).collect()
+    });
+    let client = Client {
+        id: input.client_id,
+        name: input.client_name,
+        secret_hash,
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
+        redirect_uris: input.redirect_uris,
+        post_logout_redirect_uris: input.post_logout_redirect_uris,
+        scopes: input.scopes.unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()),
+        grant_types,
+        auth_method,
+        jwks: input.jwks,
+        id_token_alg: parse_alg(input.id_token_signed_response_alg.as_deref().unwrap_or("RS256"))?,
+        account_kinds: input.account_kinds,
+        first_party: input.first_party,
+        require_pkce: true,
+        enabled: true,
+        created_at: now,
+    };
+    validate(&client)?;
+    Ok((client, shown))
+}
+
+impl Admin {
+    pub async fn list_clients(&self) -> AdminResult<Vec<ClientView>> {
+        Ok(self.provider.clients.list_clients().await?.iter().map(ClientView::from).collect())
+    }
+
+    async fn client(&self, id: &str) -> AdminResult<Client> {
+        self.provider.clients.find_client(id).await?.ok_or(AdminError::NotFound("client"))
+    }
+
+    pub async fn get_client(&self, id: &str) -> AdminResult<ClientView> {
+        Ok(ClientView::from(&self.client(id).await?))
+    }
+
+    pub async fn create_client(&self, input: ClientInput) -> AdminResult<CreatedClient> {
+        let (client, secret) = build(input, self.now())?;
+        if self.provider.clients.find_client(&client.id).await?.is_some() {
+            return Err(AdminError::Conflict(format!("a client with id {} already exists", client.id)));
+        }
+        self.provider.clients.save_client(&client).await?;
+        let event = self.event(EventType::ClientCreated).client(&client.id).with("auth_method", client.auth_method.as_str());
+        self.record(event).await;
+        Ok(CreatedClient { client: ClientView::from(&client), client_secret: secret })
+    }
+
+    pub async fn update_client(&self, id: &str, patch: ClientPatch) -> AdminResult<ClientView> {
+        let mut c = self.client(id).await?;
+        let mut changed: Vec<&str> = Vec::new();
+        macro_rules! set {
+            ($field:ident, $target:expr, $name:literal) => {
+                if let Some(v) = patch.$field {
+                    $target = v;
+                    changed.push($name);
+                }
+            };
+        }
+        set!(client_name, c.name, "client_name");
+        set!(redirect_uris, c.redirect_uris, "redirect_uris");
+        set!(post_logout_redirect_uris, c.post_logout_redirect_uris, "post_logout_redirect_uris");
+        set!(scopes, c.scopes, "scopes");
+        set!(grant_types, c.grant_types, "grant_types");
+        set!(account_kinds, c.account_kinds, "account_kinds");
+        set!(first_party, c.first_party, "first_party");
+        set!(enabled, c.enabled, "enabled");
+        if let Some(alg) = patch.id_token_signed_response_alg {
+            c.id_token_alg = parse_alg(&alg)?;
+            changed.push("id_token_signed_response_alg");
+        }
+        if let Some(jwks) = patch.jwks {
+            c.jwks = Some(jwks);
+            changed.push("jwks");
+        }
+        validate(&c)?;
+        self.provider.clients.save_client(&c).await?;
+        if !c.enabled {
+            self.store.revoke_client_tokens(&c.id, self.now()).await?;
+        }
+        self.record(self.event(EventType::ClientUpdated).client(&c.id).with("fields", changed)).await;
+        Ok(ClientView::from(&c))
+    }
+
+    /// A new secret; the old one keeps working for the configured grace period.
+    pub async fn rotate_client_secret(&self, id: &str) -> AdminResult<CreatedClient> {
+        let mut c = self.client(id).await?;
+        if !matches!(c.auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost) {
+            return Err(AdminError::Conflict(format!("client {id} does not authenticate with a secret")));
+        }
+        let secret = new_handle("");
+        let until = self.now() + self.settings.secret_grace;
+        c.previous_secret_hash = c.secret_hash.take();
+        c.previous_secret_expires_at = Some(until);
+        c.secret_hash = Some(hash_handle(&secret));
+        self.provider.clients.save_client(&c).await?;
+        self.record(self.event(EventType::ClientSecretRotated).client(&c.id).with("previous_valid_until", until.unix_timestamp())).await;
+        Ok(CreatedClient { client: ClientView::from(&c), client_secret: Some(secret) })
+    }
+
+    /// Disables a client and revokes its tokens.
+    pub async fn disable_client(&self, id: &str) -> AdminResult<ClientView> {
+        let mut c = self.client(id).await?;
+        c.enabled = false;
+        self.provider.clients.save_client(&c).await?;
+        let revoked = self.store.revoke_client_tokens(&c.id, self.now()).await?;
+        self.record(self.event(EventType::ClientDisabled).client(&c.id).with("tokens_revoked", revoked)).await;
+        Ok(ClientView::from(&c))
+    }
+
+    pub async fn delete_client(&self, id: &str) -> AdminResult<()> {
+        if !self.store.delete_client(id).await? {
+            return Err(AdminError::NotFound("client"));
+        }
+        self.record(self.event(EventType::ClientDeleted).client(id)).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn input() -> ClientInput {
+        ClientInput { client_id: "portal".into(), client_name: "Portal".into(), redirect_uris: vec!["https://rp.example/cb".into()], ..Default::default() }
+    }
+
+    #[test]
+    fn defaults_and_generated_secret() {
+        let (c, secret) = build(input(), OffsetDateTime::UNIX_EPOCH).unwrap();
+        assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
+        assert_eq!(c.grant_types, vec!["authorization_code", "refresh_token"]);
+        assert!(c.secret_matches(&hash_handle(&secret.unwrap()), OffsetDateTime::UNIX_EPOCH));
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        let cases: Vec<(ClientInput, &str)> = vec![
+            (ClientInput { client_id: "a b".into(), ..input() }, "client_id"),
+            (ClientInput { client_name: " ".into(), ..input() }, "client_name"),
+            (ClientInput { redirect_uris: vec!["/relative".into()], ..input() }, "redirect_uris"),
+            (ClientInput { redirect_uris: vec!["https://rp.example/cb#x".into()], ..input() }, "redirect_uris"),
+            (ClientInput { redirect_uris: vec![], grant_types: Some(vec!["authorization_code".into()]), ..input() }, "redirect_uris"),
+            (ClientInput { grant_types: Some(vec!["password".into()]), ..input() }, "grant_types"),
+            (ClientInput { token_endpoint_auth_method: Some("none".into()), grant_types: Some(vec!["client_credentials".into()]), ..input() }, "grant_types"),
+            (ClientInput { token_endpoint_auth_method: Some("private_key_jwt".into()), ..input() }, "jwks"),
+            (ClientInput { client_secret: Some("short".into()), ..input() }, "client_secret"),
+            (ClientInput { account_kinds: vec!["vip".into()], ..input() }, "account_kinds"),
+            (ClientInput { scopes: Some(vec!["a b".into()]), ..input() }, "scopes"),
+            (ClientInput { id_token_signed_response_alg: Some("HS256".into()), ..input() }, "id_token_signed_response_alg"),
+        ];
+        for (case, field) in cases {
+            match build(case, OffsetDateTime::UNIX_EPOCH) {
+                Err(AdminError::Invalid { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("expected an error on {field}, got {other:?}"),
+            }
+        }
+    }
+}

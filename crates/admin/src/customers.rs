@@ -1,0 +1,242 @@
+//! Helping customers: find them, see an identity, lock it, detach an account, deal with an
+//! activation in progress, end sessions.
+
+use gan_accounts::customer::{normalize_client_number, CustomerAccount};
+use gan_accounts::{email, IdentityStatus};
+use gan_audit::{AuditFilter, EventType};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::ports::{CustomerRow, CustomerSearch};
+use crate::{Admin, AdminError, AdminResult, Page};
+
+/// A customer account, with the identity it is attached to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CustomerView {
+    pub client_number: String,
+    /// `personal` or `professional`.
+    pub kind: String,
+    pub label: String,
+    pub contact_email: String,
+    /// `legacy` (not upgraded) or `upgraded`.
+    pub status: String,
+    pub has_legacy_password: bool,
+    pub identity_id: Option<String>,
+    pub login_email: Option<String>,
+}
+
+impl From<CustomerRow> for CustomerView {
+    fn from(r: CustomerRow) -> Self {
+        Self {
+            client_number: r.account.client_number,
+            kind: r.account.kind.as_str().to_string(),
+            label: r.account.label,
+            contact_email: r.account.contact_email,
+            status: r.account.status.as_str().to_string(),
+            has_legacy_password: r.account.legacy_hash.is_some(),
+            identity_id: r.identity_id,
+            login_email: r.login_email,
+        }
+    }
+}
+
+/// An account attached to an identity.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccountView {
+    pub client_number: String,
+    pub kind: String,
+    pub label: String,
+    pub contact_email: String,
+}
+
+impl From<&CustomerAccount> for AccountView {
+    fn from(a: &CustomerAccount) -> Self {
+        Self { client_number: a.client_number.clone(), kind: a.kind.as_str().to_string(), label: a.label.clone(), contact_email: a.contact_email.clone() }
+    }
+}
+
+/// A live browser session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionView {
+    pub sid: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// An identity with its accounts, sessions and recent sign-ins.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IdentityView {
+    pub id: String,
+    pub login_email: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub email_verified_at: Option<OffsetDateTime>,
+    /// `active` or `locked`.
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub accounts: Vec<AccountView>,
+    pub sessions: Vec<SessionView>,
+    /// The last successful and failed sign-ins, newest first.
+    pub recent_sign_ins: Vec<gan_audit::AuditEvent>,
+}
+
+/// An upgrade waiting for its verification link to be opened.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActivationView {
+    pub client_number: String,
+    /// The login email chosen, masked.
+    pub login_email: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub expired: bool,
+}
+
+/// A customer account with its activation in progress, if any.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CustomerDetail {
+    pub customer: CustomerView,
+    pub pending_activation: Option<ActivationView>,
+}
+
+/// The largest page.
+pub const MAX_LIMIT: u64 = 200;
+
+fn number(raw: &str) -> AdminResult<String> {
+    normalize_client_number(raw).ok_or_else(|| AdminError::invalid("client_number", "4 to 32 letters or digits"))
+}
+
+impl Admin {
+    /// Customers whose client number, login email, contact email or name matches `q`.
+    pub async fn search_customers(&self, q: &str, cursor: Option<String>, limit: u64) -> AdminResult<Page<CustomerView>> {
+        let q = q.trim();
+        if q.is_empty() || q.chars().count() > 255 {
+            return Err(AdminError::invalid("q", "1 to 255 characters"));
+        }
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(AdminError::invalid("limit", format!("1 to {MAX_LIMIT}")));
+        }
+        let q = if q.contains('@') { email::normalize(q) } else { q.to_string() };
+        let mut rows = self.store.search_customers(&CustomerSearch { q, after: cursor, limit }).await?;
+        let more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(|r| r.account.client_number.clone()) } else { None };
+        Ok(Page { items: rows.into_iter().map(CustomerView::from).collect(), next_cursor })
+    }
+
+    /// One customer account and its activation in progress.
+    pub async fn customer(&self, client_number: &str) -> AdminResult<CustomerDetail> {
+        let n = number(client_number)?;
+        let account = self.accounts.ports.customers.find_customer(&n).await?.ok_or(AdminError::NotFound("customer"))?;
+        let owner = self.accounts.ports.customers.owner_of(&n).await?;
+        let customer = CustomerView::from(CustomerRow { account, identity_id: owner.as_ref().map(|o| o.id.clone()), login_email: owner.map(|o| o.login_email) });
+        let now = self.now();
+        let pending_activation = self.store.pending_activation(&n).await?.map(|link| ActivationView {
+            client_number: n.clone(),
+            login_email: link.data.email.as_deref().map(email::mask),
+            sent_at: link.created_at,
+            expires_at: link.expires_at,
+            expired: link.expires_at <= now,
+        });
+        Ok(CustomerDetail { customer, pending_activation })
+    }
+
+    pub async fn identity(&self, id: &str) -> AdminResult<IdentityView> {
+        let identity = self.accounts.ports.identities.find_identity(id).await?.ok_or(AdminError::NotFound("identity"))?;
+        let accounts = self.accounts.ports.customers.accounts_of(id).await?;
+        let sessions = self.provider.grants.sessions_of(id, self.now()).await?;
+        let mut recent = Vec::new();
+        for t in [EventType::SignInSucceeded, EventType::SignInFailed] {
+            let filter = AuditFilter { identity_id: Some(id.to_string()), event_type: Some(t), limit: 10, ..Default::default() };
+            recent.extend(self.audit.query(&filter).await?.events);
+        }
+        recent.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(IdentityView {
+            id: identity.id,
+            login_email: identity.login_email,
+            email_verified_at: identity.email_verified_at,
+            status: identity.status.as_str().to_string(),
+            created_at: identity.created_at,
+            accounts: accounts.iter().map(AccountView::from).collect(),
+            sessions: sessions
+                .into_iter()
+                .map(|s| SessionView { sid: s.sid, created_at: s.created_at, last_seen_at: s.last_seen_at, expires_at: s.expires_at, ip: s.ip, user_agent: s.user_agent })
+                .collect(),
+            recent_sign_ins: recent,
+        })
+    }
+
+    /// Locks an identity: no sign-in, its sessions end and its tokens are revoked.
+    pub async fn lock_identity(&self, id: &str) -> AdminResult<IdentityView> {
+        let now = self.now();
+        if !self.store.set_identity_status(id, IdentityStatus::Locked, now).await? {
+            return Err(AdminError::NotFound("identity"));
+        }
+        self.provider.end_sessions_of(id, None, "identity_locked").await?;
+        let revoked = self.store.revoke_identity_tokens(id, now).await?;
+        self.record(self.event(EventType::IdentityLocked).identity(id).with("tokens_revoked", revoked)).await;
+        self.identity(id).await
+    }
+
+    pub async fn unlock_identity(&self, id: &str) -> AdminResult<IdentityView> {
+        if !self.store.set_identity_status(id, IdentityStatus::Active, self.now()).await? {
+            return Err(AdminError::NotFound("identity"));
+        }
+        self.record(self.event(EventType::IdentityUnlocked).identity(id)).await;
+        self.identity(id).await
+    }
+
+    /// Ends every session of an identity and revokes its tokens.
+    pub async fn end_sessions(&self, id: &str) -> AdminResult<()> {
+        if self.accounts.ports.identities.find_identity(id).await?.is_none() {
+            return Err(AdminError::NotFound("identity"));
+        }
+        self.provider.end_sessions_of(id, None, "ended_by_admin").await?;
+        self.store.revoke_identity_tokens(id, self.now()).await?;
+        Ok(())
+    }
+
+    /// Detaches an account from its identity.
+    pub async fn detach_account(&self, client_number: &str) -> AdminResult<CustomerDetail> {
+        let n = number(client_number)?;
+        let Some(identity_id) = self.store.detach_account(&n, self.now()).await? else {
+            return Err(AdminError::NotFound("attached account"));
+        };
+        self.record(self.event(EventType::AccountDetached).identity(identity_id).client_number(&n)).await;
+        self.customer(&n).await
+    }
+
+    /// Sends the verification link of an activation in progress again (a fresh one; the old
+    /// links stop working).
+    pub async fn resend_activation(&self, client_number: &str) -> AdminResult<CustomerDetail> {
+        let n = number(client_number)?;
+        let link = self.store.pending_activation(&n).await?.ok_or(AdminError::NotFound("pending activation"))?;
+        let now = self.now();
+        self.store.cancel_activation(&n, now).await?;
+        self.accounts
+            .send_verification(link.data, &self.settings.base_url, now)
+            .await
+            .map_err(|e| AdminError::Unavailable(e.to_string()))?;
+        self.record(self.event(EventType::ActivationResent).client_number(&n)).await;
+        self.customer(&n).await
+    }
+
+    /// Cancels an activation in progress: its links stop working.
+    pub async fn cancel_activation(&self, client_number: &str) -> AdminResult<CustomerDetail> {
+        let n = number(client_number)?;
+        if self.store.cancel_activation(&n, self.now()).await? == 0 {
+            return Err(AdminError::NotFound("pending activation"));
+        }
+        self.record(self.event(EventType::ActivationCancelled).client_number(&n)).await;
+        self.customer(&n).await
+    }
+}
+

@@ -1,0 +1,122 @@
+//! Administration: what support staff and operators do to relying parties, customers, keys and
+//! the audit trail. The admin API and the CLI both call this crate, so an operation validates,
+//! acts and leaves the same audit event whichever way it comes.
+
+mod clients;
+mod customers;
+mod keys;
+mod ports;
+
+use std::sync::Arc;
+
+use gan_accounts::Accounts;
+use gan_audit::{Actor, AuditEvent, Auditor, EventType};
+use gan_oidc::Provider;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use clients::{ClientInput, ClientPatch, ClientView, CreatedClient};
+pub use customers::{AccountView, ActivationView, CustomerDetail, CustomerView, IdentityView, SessionView, MAX_LIMIT};
+pub use keys::KeyView;
+pub use ports::{AdminStore, CustomerRow, CustomerSearch};
+
+/// Why an admin operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A value the caller sent is wrong; `field` names it as the API spells it.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl AdminError {
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        Self::Invalid { field: field.to_string(), reason: reason.into() }
+    }
+}
+
+impl From<gan_oidc::error::StoreError> for AdminError {
+    fn from(e: gan_oidc::error::StoreError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<gan_oidc::EngineError> for AdminError {
+    fn from(e: gan_oidc::EngineError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<gan_accounts::ports::AccountsStoreError> for AdminError {
+    fn from(e: gan_accounts::ports::AccountsStoreError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<gan_audit::AuditStoreError> for AdminError {
+    fn from(e: gan_audit::AuditStoreError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+pub type AdminResult<T> = Result<T, AdminError>;
+
+/// A page of a collection and the cursor of the next one (`null` on the last page).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+pub type CustomerPage = Page<CustomerView>;
+pub type AuditEventPage = Page<gan_audit::AuditEvent>;
+
+/// Settings of administration.
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    /// How long a rotated client secret keeps working.
+    pub secret_grace: time::Duration,
+    /// The public URL links in messages start with.
+    pub base_url: String,
+}
+
+/// The admin service.
+pub struct Admin {
+    pub provider: Arc<Provider>,
+    pub accounts: Accounts,
+    pub store: Arc<dyn AdminStore>,
+    pub audit: Arc<Auditor>,
+    pub settings: AdminSettings,
+}
+
+impl Admin {
+    pub fn new(provider: Arc<Provider>, accounts: Accounts, store: Arc<dyn AdminStore>, settings: AdminSettings) -> Self {
+        let audit = provider.audit.clone();
+        Self { provider, accounts, store, audit, settings }
+    }
+
+    fn now(&self) -> time::OffsetDateTime {
+        self.provider.now()
+    }
+
+    /// An event whose actor is the admin of the current request (the API or the CLI sets it).
+    fn event(&self, event_type: EventType) -> AuditEvent {
+        let actor = gan_audit::current().actor.unwrap_or_else(|| Actor::admin("unknown"));
+        AuditEvent::success(event_type, actor, self.now())
+    }
+
+    async fn record(&self, event: AuditEvent) {
+        self.audit.record(event).await;
+    }
+
+    /// Audit events, newest first (or oldest first after `filter.after`).
+    pub async fn audit_events(&self, filter: &gan_audit::AuditFilter) -> AdminResult<Page<gan_audit::AuditEvent>> {
+        let page = self.audit.query(filter).await?;
+        Ok(Page { items: page.events, next_cursor: page.next })
+    }
+}

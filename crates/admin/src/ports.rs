@@ -1,0 +1,45 @@
+//! What administration needs from storage beyond the engines' ports.
+
+use async_trait::async_trait;
+use gan_accounts::IdentityStatus;
+use gan_oidc::ports::StoreResult;
+use time::OffsetDateTime;
+
+/// A customer search: `q` matched against client numbers, login and contact emails (exactly,
+/// normalised) and names (substring, case-insensitive); keyset pages by client number.
+#[derive(Debug, Clone)]
+pub struct CustomerSearch {
+    pub q: String,
+    /// Return client numbers after this one.
+    pub after: Option<String>,
+    pub limit: u64,
+}
+
+/// A customer account as the search lists it, with its identity if attached.
+#[derive(Debug, Clone)]
+pub struct CustomerRow {
+    pub account: gan_accounts::customer::CustomerAccount,
+    pub identity_id: Option<String>,
+    pub login_email: Option<String>,
+}
+
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    /// One more row than `limit` when there is a next page.
+    async fn search_customers(&self, search: &CustomerSearch) -> StoreResult<Vec<CustomerRow>>;
+    async fn set_identity_status(&self, identity_id: &str, status: IdentityStatus, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Revokes every live token of an identity; returns how many.
+    async fn revoke_identity_tokens(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<u64>;
+    /// Revokes every live token of a client; returns how many.
+    async fn revoke_client_tokens(&self, client_id: &str, now: OffsetDateTime) -> StoreResult<u64>;
+    /// Deletes a client with its tokens and consents; `false` when there was none.
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+    /// Detaches an account from its identity, in one transaction; the account goes back to
+    /// `legacy` (without a legacy password: its owner restarts from "mot de passe oublié").
+    /// Returns the identity it was attached to.
+    async fn detach_account(&self, client_number: &str, now: OffsetDateTime) -> StoreResult<Option<String>>;
+    /// The newest unused verification link of an upgrade in progress for this account.
+    async fn pending_activation(&self, client_number: &str) -> StoreResult<Option<gan_accounts::links::LinkRecord>>;
+    /// Marks every unused upgrade link of this account used; returns how many.
+    async fn cancel_activation(&self, client_number: &str, now: OffsetDateTime) -> StoreResult<u64>;
+}

@@ -1,0 +1,28 @@
+//! The request an event happens in, carried by the task that serves it.
+
+use std::future::Future;
+
+use crate::event::Actor;
+
+/// Where a request comes from.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub ip: Option<String>,
+    pub correlation_id: Option<String>,
+    /// Who acts, when the caller knows it better than the engine (an admin client, the CLI).
+    pub actor: Option<Actor>,
+}
+
+tokio::task_local! {
+    static CONTEXT: Context;
+}
+
+/// Runs `fut` with `context` as the current request context.
+pub async fn scope<F: Future>(context: Context, fut: F) -> F::Output {
+    CONTEXT.scope(context, fut).await
+}
+
+/// The current request context (empty outside a request).
+pub fn current() -> Context {
+    CONTEXT.try_with(Context::clone).unwrap_or_default()
+}
