@@ -111,7 +111,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Common { token_url }.modify(&mut doc);
     doc.servers = Some(vec![utoipa::openapi::Server::new(issuer.trim_end_matches('/'))]);
     let json: std::sync::Arc<str> = doc.to_json().unwrap_or_default().into();
-    let protected = api.layer(middleware::from_fn_with_state(state.clone(), authorize)).fallback(not_found);
+    let protected = api.route("/admin/api/v1/{*rest}", axum::routing::any(not_found)).layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route(OPENAPI_PATH, axum::routing::get(move || {
             let json = json.clone();
