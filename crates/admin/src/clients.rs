@@ -18,7 +18,9 @@ const KINDS: [&str; 2] = ["personal", "professional"];
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
     /// 1 to 100 visible characters, unique.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\s\x00-\x1f\x7f]+$")]
     pub client_id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub client_name: String,
     /// Exact redirect URIs (absolute, no fragment).
     #[serde(default)]
@@ -243,7 +245,16 @@ impl Admin {
         Ok(self.provider.clients.list_clients().await?.iter().map(ClientView::from).collect())
     }
 
+    /// Refuses to cut off the admin client making the request.
+    fn not_self(id: &str) -> AdminResult<()> {
+        if crate::acting_client().as_deref() == Some(id) {
+            return Err(AdminError::Conflict("an admin client cannot disable or delete itself".into()));
+        }
+        Ok(())
+    }
+
     async fn client(&self, id: &str) -> AdminResult<Client> {
+        let id = crate::named(id, "client")?;
         self.provider.clients.find_client(id).await?.ok_or(AdminError::NotFound("client"))
     }
 
@@ -263,6 +274,9 @@ impl Admin {
     }
 
     pub async fn update_client(&self, id: &str, patch: ClientPatch) -> AdminResult<ClientView> {
+        if patch.enabled == Some(false) {
+            Self::not_self(id)?;
+        }
         let mut c = self.client(id).await?;
         let mut changed: Vec<&str> = Vec::new();
         macro_rules! set {
@@ -316,6 +330,7 @@ impl Admin {
 
     /// Disables a client and revokes its tokens.
     pub async fn disable_client(&self, id: &str) -> AdminResult<ClientView> {
+        Self::not_self(id)?;
         let mut c = self.client(id).await?;
         c.enabled = false;
         self.provider.clients.save_client(&c).await?;
@@ -325,6 +340,8 @@ impl Admin {
     }
 
     pub async fn delete_client(&self, id: &str) -> AdminResult<()> {
+        let id = crate::named(id, "client")?;
+        Self::not_self(id)?;
         if !self.store.delete_client(id).await? {
             return Err(AdminError::NotFound("client"));
         }

@@ -117,10 +117,7 @@ fn number(raw: &str) -> AdminResult<String> {
 impl Admin {
     /// Customers whose client number, login email, contact email or name matches `q`.
     pub async fn search_customers(&self, q: &str, cursor: Option<String>, limit: u64) -> AdminResult<Page<CustomerView>> {
-        let q = q.trim();
-        if q.is_empty() || q.chars().count() > 255 {
-            return Err(AdminError::invalid("q", "1 to 255 characters"));
-        }
+        let q = crate::text_param(q.trim(), "q")?;
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(AdminError::invalid("limit", format!("1 to {MAX_LIMIT}")));
         }
@@ -150,6 +147,7 @@ impl Admin {
     }
 
     pub async fn identity(&self, id: &str) -> AdminResult<IdentityView> {
+        let id = crate::named(id, "identity")?;
         let identity = self.accounts.ports.identities.find_identity(id).await?.ok_or(AdminError::NotFound("identity"))?;
         let accounts = self.accounts.ports.customers.accounts_of(id).await?;
         let sessions = self.provider.grants.sessions_of(id, self.now()).await?;
@@ -176,6 +174,7 @@ impl Admin {
 
     /// Locks an identity: no sign-in, its sessions end and its tokens are revoked.
     pub async fn lock_identity(&self, id: &str) -> AdminResult<IdentityView> {
+        let id = crate::named(id, "identity")?;
         let now = self.now();
         if !self.store.set_identity_status(id, IdentityStatus::Locked, now).await? {
             return Err(AdminError::NotFound("identity"));
@@ -187,6 +186,7 @@ impl Admin {
     }
 
     pub async fn unlock_identity(&self, id: &str) -> AdminResult<IdentityView> {
+        let id = crate::named(id, "identity")?;
         if !self.store.set_identity_status(id, IdentityStatus::Active, self.now()).await? {
             return Err(AdminError::NotFound("identity"));
         }
@@ -196,6 +196,7 @@ impl Admin {
 
     /// Ends every session of an identity and revokes its tokens.
     pub async fn end_sessions(&self, id: &str) -> AdminResult<()> {
+        let id = crate::named(id, "identity")?;
         if self.accounts.ports.identities.find_identity(id).await?.is_none() {
             return Err(AdminError::NotFound("identity"));
         }

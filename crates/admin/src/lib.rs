@@ -66,6 +66,28 @@ impl From<gan_audit::AuditStoreError> for AdminError {
 
 pub type AdminResult<T> = Result<T, AdminError>;
 
+/// An identifier from a path: nothing by that name can exist when it is empty, too long or
+/// holds control characters (which some databases refuse outright).
+pub(crate) fn named<'a>(id: &'a str, what: &'static str) -> AdminResult<&'a str> {
+    if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
+        return Err(AdminError::NotFound(what));
+    }
+    Ok(id)
+}
+
+/// The client the current admin request authenticated as (it may not disable or delete itself).
+pub(crate) fn acting_client() -> Option<String> {
+    gan_audit::current().actor.filter(|a| a.kind == gan_audit::ActorKind::Admin).and_then(|a| a.id)
+}
+
+/// A free-text parameter: 1 to 255 characters, no control characters.
+pub fn text_param<'a>(value: &'a str, field: &str) -> AdminResult<&'a str> {
+    if value.is_empty() || value.chars().count() > 255 || value.chars().any(char::is_control) {
+        return Err(AdminError::invalid(field, "1 to 255 characters, without control characters"));
+    }
+    Ok(value)
+}
+
 /// A page of a collection and the cursor of the next one (`null` on the last page).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {

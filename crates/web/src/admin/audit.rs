@@ -40,6 +40,11 @@ pub async fn query(State(state): State<AppState>, ApiQuery(p): ApiQuery<AuditPar
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Problem::invalid("limit", format!("1 to {MAX_LIMIT}")));
     }
+    for (field, value) in [("identity_id", &p.identity_id), ("client_number", &p.client_number), ("client_id", &p.client_id), ("cursor", &p.cursor)] {
+        if let Some(v) = value {
+            gan_admin::text_param(v, field)?;
+        }
+    }
     let filter = AuditFilter {
         identity_id: p.identity_id,
         client_number: p.client_number,

@@ -39,14 +39,14 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
 
 /// Changes the fields present in the body (`enabled: false` also revokes the client's tokens).
 #[utoipa::path(patch, path = "/admin/api/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)), request_body = ClientPatch,
-    responses((status = 200, body = ClientView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ClientView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(State(state): State<AppState>, Path(id): Path<String>, ApiJson(patch): ApiJson<ClientPatch>) -> Result<Json<ClientView>, Problem> {
     Ok(Json(state.admin.update_client(&id, patch).await?))
 }
 
 /// Deletes a relying party with its tokens and consents.
 #[utoipa::path(delete, path = "/admin/api/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     state.admin.delete_client(&id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -62,7 +62,7 @@ pub async fn rotate_secret(State(state): State<AppState>, Path(id): Path<String>
 
 /// Disables a relying party and revokes its tokens.
 #[utoipa::path(post, path = "/admin/api/v1/clients/{client_id}/disable", tag = "clients", params(("client_id" = String, Path)),
-    responses((status = 200, body = ClientView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ClientView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn disable(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ClientView>, Problem> {
     Ok(Json(state.admin.disable_client(&id).await?))
 }

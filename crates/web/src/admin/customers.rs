@@ -19,6 +19,7 @@ pub fn path_segment(s: &str) -> String {
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// A client number, a login or contact email (exact), or part of a name.
+    #[param(min_length = 1, max_length = 255)]
     pub q: String,
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -31,12 +32,15 @@ pub struct SearchParams {
 /// ordered by client number.
 #[utoipa::path(get, path = "/admin/api/v1/customers", tag = "customers", params(SearchParams), responses((status = 200, body = CustomerPage)))]
 pub async fn search(State(state): State<AppState>, ApiQuery(p): ApiQuery<SearchParams>) -> Result<Json<CustomerPage>, Problem> {
+    if let Some(c) = &p.cursor {
+        gan_admin::text_param(c, "cursor")?;
+    }
     Ok(Json(state.admin.search_customers(&p.q, p.cursor, p.limit.unwrap_or(50)).await?))
 }
 
 const NOT_FOUND: &str = "application/problem+json";
 
-#[utoipa::path(get, path = "/admin/api/v1/customers/{client_number}", tag = "customers", params(("client_number" = String, Path)),
+#[utoipa::path(get, path = "/admin/api/v1/customers/{client_number}", tag = "customers", params(("client_number" = String, Path, pattern = "^[0-9A-Za-z]{4,32}$")),
     responses((status = 200, body = CustomerDetail), (status = 404, body = Problem, content_type = NOT_FOUND)))]
 pub async fn get(State(state): State<AppState>, Path(n): Path<String>) -> Result<Json<CustomerDetail>, Problem> {
     Ok(Json(state.admin.customer(&n).await?))
@@ -44,21 +48,21 @@ pub async fn get(State(state): State<AppState>, Path(n): Path<String>) -> Result
 
 /// Detaches the account from its identity; it goes back to `legacy`, without a legacy
 /// password (its holder restarts from "Mot de passe oublié").
-#[utoipa::path(post, path = "/admin/api/v1/customers/{client_number}/detach", tag = "customers", params(("client_number" = String, Path)),
+#[utoipa::path(post, path = "/admin/api/v1/customers/{client_number}/detach", tag = "customers", params(("client_number" = String, Path, pattern = "^[0-9A-Za-z]{4,32}$")),
     responses((status = 200, body = CustomerDetail), (status = 404, body = Problem, content_type = NOT_FOUND)))]
 pub async fn detach(State(state): State<AppState>, Path(n): Path<String>) -> Result<Json<CustomerDetail>, Problem> {
     Ok(Json(state.admin.detach_account(&n).await?))
 }
 
 /// Sends a fresh verification link for the activation in progress; older links stop working.
-#[utoipa::path(post, path = "/admin/api/v1/customers/{client_number}/activation/resend", tag = "customers", params(("client_number" = String, Path)),
+#[utoipa::path(post, path = "/admin/api/v1/customers/{client_number}/activation/resend", tag = "customers", params(("client_number" = String, Path, pattern = "^[0-9A-Za-z]{4,32}$")),
     responses((status = 200, body = CustomerDetail), (status = 404, body = Problem, content_type = NOT_FOUND)))]
 pub async fn resend_activation(State(state): State<AppState>, Path(n): Path<String>) -> Result<Json<CustomerDetail>, Problem> {
     Ok(Json(state.admin.resend_activation(&n).await?))
 }
 
 /// Cancels the activation in progress: its links stop working.
-#[utoipa::path(delete, path = "/admin/api/v1/customers/{client_number}/activation", tag = "customers", params(("client_number" = String, Path)),
+#[utoipa::path(delete, path = "/admin/api/v1/customers/{client_number}/activation", tag = "customers", params(("client_number" = String, Path, pattern = "^[0-9A-Za-z]{4,32}$")),
     responses((status = 200, body = CustomerDetail), (status = 404, body = Problem, content_type = NOT_FOUND)))]
 pub async fn cancel_activation(State(state): State<AppState>, Path(n): Path<String>) -> Result<Json<CustomerDetail>, Problem> {
     Ok(Json(state.admin.cancel_activation(&n).await?))
