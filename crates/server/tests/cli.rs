@@ -1,0 +1,122 @@
+//! The operator's CLI, run as a process: the same operations as the admin API, tables by
+//! default and JSON with `--json`, and the audit events they leave (actor `cli:<user>`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+struct Cli {
+    dir: std::path::PathBuf,
+}
+
+impl Cli {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("gan-cli-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir }
+    }
+
+    /// Runs `gan-connect ARGS` with `stdin`; returns (success, stdout, stderr).
+    fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gan-connect"))
+            .args(args)
+            .env("GAN_CONNECT__DATABASE__URL", format!("sqlite://{}/gan.db?mode=rwc", self.dir.display()))
+            .env("GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE", self.dir.join("kek"))
+            .env("GAN_CONNECT__MAIL__OUTBOX_DIR", self.dir.join("outbox"))
+            .env("GAN_CONNECT__LOG__LEVEL", "error")
+            .env("USER", "alice")
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.run(args, "");
+        assert!(ok, "gan-connect {args:?} failed: {err}");
+        out
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+}
+
+#[test]
+fn clients_customers_keys_and_audit_from_the_command_line() {
+    let cli = Cli::new();
+
+    // client add / list / show / update / rotate-secret / disable / delete.
+    let (ok, out, _) = cli.run(&["client", "add", "--id", "portal", "--name", "Espace client", "--redirect-uri", "https://portal.example/cb", "--secret-stdin"], "s3cret-s3cret-s3cret-s3cret-s3cret-0\n");
+    assert!(ok);
+    assert_eq!(out.trim(), "client_id: portal");
+    let (ok, _, err) = cli.run(&["client", "add", "--id", "bad", "--name", "Bad", "--redirect-uri", "not a uri"], "");
+    assert!(!ok);
+    assert!(err.contains("redirect_uris"), "{err}");
+    let table = cli.ok(&["client", "list"]);
+    assert!(table.contains("CLIENT ID") && table.contains("portal"));
+    assert_eq!(cli.json(&["client", "list", "--json"])[0]["client_id"], "portal");
+    let updated = cli.json(&["client", "update", "portal", "--name", "Portail", "--account-kind", "personal", "--json"]);
+    assert_eq!(updated["client_name"], "Portail");
+    assert_eq!(updated["account_kinds"][0], "personal");
+    assert!(cli.ok(&["client", "show", "portal"]).contains("Portail"));
+    let rotated = cli.json(&["client", "rotate-secret", "portal", "--json"]);
+    assert!(rotated["client_secret"].as_str().unwrap().len() >= 32);
+    assert!(rotated["client"]["previous_secret_expires_at"].is_string());
+    assert!(cli.ok(&["client", "disable", "portal"]).contains("disabled"));
+    assert_eq!(cli.json(&["client", "show", "portal", "--json"])["enabled"], false);
+    cli.ok(&["client", "delete", "portal"]);
+    let (ok, _, err) = cli.run(&["client", "show", "portal"], "");
+    assert!(!ok && err.contains("not found"), "{err}");
+
+    // customers import / show / lock / unlock / detach.
+    let csv = cli.dir.join("customers.csv");
+    std::fs::write(&csv, "client_number,kind,label,contact_email,legacy_hash\n40000001,personal,Jeanne Petit,jeanne@example.fr,sha256$salt$0000000000000000000000000000000000000000000000000000000000000000\n").unwrap();
+    assert!(cli.ok(&["customers", "import", csv.to_str().unwrap()]).contains("created: 1"));
+    let (ok, out, _) = cli.run(&["identity", "add", "--email", "jeanne.login@example.fr"], "Pomme-verte-2026\n");
+    assert!(ok);
+    let sub = out.trim().trim_start_matches("sub: ").to_string();
+    let shown = cli.json(&["customers", "show", "Petit", "--json"]);
+    assert_eq!(shown["customer"]["customer"]["client_number"], "40000001");
+    assert!(cli.ok(&["customers", "lock", "jeanne.login@example.fr"]).contains("locked"));
+    assert!(cli.ok(&["customers", "unlock", &sub]).contains("unlocked"));
+    let (ok, _, err) = cli.run(&["customers", "detach", "40000001"], "");
+    assert!(!ok && err.contains("not found"), "{err}");
+
+    // keys list / rotate.
+    assert_eq!(cli.json(&["keys", "list", "--json"]).as_array().unwrap().len(), 3);
+    assert_eq!(cli.json(&["keys", "rotate", "--json"]).as_array().unwrap().len(), 6);
+
+    // audit query / tail: every change above, by cli:alice.
+    let events: Vec<Value> = cli.ok(&["audit", "query", "--json", "--limit", "200"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    for kind in ["client.created", "client.updated", "client.secret_rotated", "client.disabled", "client.deleted", "identity.locked", "identity.unlocked", "keys.rotated"] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    assert!(events.iter().filter(|e| e["event_type"] == "client.created").all(|e| e["actor"]["id"] == "cli:alice"));
+    let locked = cli.ok(&["audit", "query", "--type", "identity.locked", "--identity", &sub]);
+    assert!(locked.contains("identity.locked") && locked.contains("cli:alice"));
+    let tail = cli.ok(&["audit", "tail", "-n", "2"]);
+    assert!(tail.contains("keys.rotated"), "{tail}");
+    let (ok, _, err) = cli.run(&["audit", "query", "--type", "nonsense"], "");
+    assert!(!ok && err.contains("unknown event type"), "{err}");
+}
