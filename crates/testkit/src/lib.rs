@@ -250,6 +250,14 @@ impl TestServer {
         secret
     }
 
+    /// The types of the audit events matching `filter`, oldest first.
+    pub async fn audit_types(&self, filter: gan_audit::AuditFilter) -> Vec<&'static str> {
+        let filter = gan_audit::AuditFilter { limit: 200, ..filter };
+        let mut events = self.state.admin.audit_events(&filter).await.unwrap().items;
+        events.reverse();
+        events.iter().map(|e| e.event_type.as_str()).collect()
+    }
+
     /// Creates an identity; returns its `sub`.
     pub async fn add_identity(&self, email: &str, password: &str) -> String {
         self.state.accounts.create_identity(email, password, self.clock.now_value()).await.unwrap().id

@@ -127,6 +127,16 @@ async fn j1_upgrade_resumes_the_relying_party_and_retires_the_legacy_password() 
         let mut third = Browser::new(&server.base);
         let r = sign_in_page(&server, &mut third, "10000001", LEGACY).await;
         assert!(r.body.contains("j***@example.fr"));
+
+        // The trail of the account: each upgrade step, then the refused legacy sign-ins.
+        let by_number = gan_audit::AuditFilter { client_number: Some("10000001".into()), ..Default::default() };
+        assert_eq!(
+            server.audit_types(by_number).await,
+            ["upgrade.started", "upgrade.email_chosen", "email.verified", "upgrade.completed", "signin.failed", "signin.failed"]
+        );
+        let sub = info["sub"].as_str().unwrap().to_string();
+        let by_identity = gan_audit::AuditFilter { identity_id: Some(sub), ..Default::default() };
+        assert_eq!(server.audit_types(by_identity).await, ["email.verified", "upgrade.completed", "token.issued", "signin.succeeded"]);
     });
 }
 
@@ -511,6 +521,13 @@ async fn j4_password_email_and_sessions() {
         let r = account_post(&mut laptop, "/account/sessions/end-others", &[]).await;
         assert_eq!(r.status, 200);
         assert_eq!(other.get("/account").await.status, 401);
+
+        // Each change is in the trail, failures included.
+        let sub = server.state.accounts.ports.identities.find_identity_by_email("nouveau@example.fr").await.unwrap().unwrap().id;
+        let types = server.audit_types(gan_audit::AuditFilter { identity_id: Some(sub), ..Default::default() }).await;
+        let changes: Vec<&str> = types.iter().copied().filter(|t| !t.starts_with("signin.") && *t != "session.ended").collect();
+        assert_eq!(changes, ["password.changed", "password.changed", "email.verified", "login_email.changed"]);
+        assert_eq!(types.iter().filter(|t| **t == "session.ended").count(), 4, "{types:?}");
     });
 }
 
