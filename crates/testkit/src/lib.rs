@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser;
+pub mod faults;
 pub mod flows;
 
 use std::net::SocketAddr;
@@ -101,6 +102,8 @@ pub struct TestServer {
     pub clock: Arc<FixedClock>,
     /// Where the outbox transport writes messages.
     pub outbox: std::path::PathBuf,
+    /// The server's mail queue (its own loop delivers every 200 ms; tests may drive it too).
+    pub postman: Arc<gan_mail::Postman>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -172,6 +175,11 @@ pub fn test_settings(issuer: &str, db_url: &str, extra: &[(&str, &str)]) -> Sett
 impl TestServer {
     /// Starts a server over `db` (migrating it) on a random loopback port.
     pub async fn start(db: &TestDb, extra: &[(&str, &str)]) -> TestServer {
+        Self::start_url(&db.url, extra).await
+    }
+
+    /// Starts a server over the database at `db_url` (migrating it).
+    pub async fn start_url(db_url: &str, extra: &[(&str, &str)]) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
@@ -179,7 +187,7 @@ impl TestServer {
         let outbox_str = outbox.display().to_string();
         let mut extra: Vec<(&str, &str)> = extra.to_vec();
         extra.push(("GAN_CONNECT__MAIL__OUTBOX_DIR", &outbox_str));
-        let settings = test_settings(&base, &db.url, &extra);
+        let settings = test_settings(&base, db_url, &extra);
         let store = wiring::connect_store(&settings).await.unwrap();
         store.migrate().await.unwrap();
         let clock = Arc::new(FixedClock::new(time::OffsetDateTime::now_utc()));
@@ -190,7 +198,7 @@ impl TestServer {
             let _ = axum::serve(listener, app).await;
         });
         let postman = tokio::spawn(built.postman.clone().run(std::time::Duration::from_millis(200)));
-        TestServer { base, state: built.state, store: built.store, clock, outbox, tasks: vec![server, postman] }
+        TestServer { base, state: built.state, store: built.store, clock, outbox, postman: built.postman, tasks: vec![server, postman] }
     }
 
     /// Waits (polling, with a deadline) for the `n`-th message to `to`.

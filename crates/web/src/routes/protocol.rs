@@ -59,7 +59,11 @@ pub(super) fn error_page(state: &AppState, headers: &HeaderMap, ui_locales: Opti
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };
-    let detail = error.description.clone().unwrap_or_else(|| error.code.as_str().to_string());
+    let detail = match error.code {
+        // The person can do nothing but wait: say so, in their language.
+        ErrorCode::TemporarilyUnavailable | ErrorCode::ServerError => state.pages.text(lang, "error_unavailable"),
+        _ => error.description.clone().unwrap_or_else(|| error.code.as_str().to_string()),
+    };
     state.pages.error(status, lang, &detail)
 }
 
