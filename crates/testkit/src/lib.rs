@@ -8,7 +8,6 @@ mod browser;
 pub mod faults;
 pub mod flows;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use gan_connect::settings::Settings;
@@ -193,9 +192,9 @@ impl TestServer {
         let clock = Arc::new(FixedClock::new(time::OffsetDateTime::now_utc()));
         let sealer = wiring::sealer(&settings).unwrap();
         let built = wiring::build(&settings, store, clock.clone(), sealer).await.unwrap();
-        let app = gan_web::app(built.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let app = gan_web::app(built.state.clone());
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = gan_web::serve::serve(listener, app, std::future::pending()).await;
         });
         let postman = tokio::spawn(built.postman.clone().run(std::time::Duration::from_millis(200)));
         TestServer { base, state: built.state, store: built.store, clock, outbox, postman: built.postman, tasks: vec![server, postman] }

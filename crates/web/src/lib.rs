@@ -12,6 +12,7 @@ pub mod pages;
 mod request;
 mod routes;
 pub mod security;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;

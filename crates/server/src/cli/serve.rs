@@ -1,6 +1,5 @@
 //! `gan-connect serve`.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -60,8 +59,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     tokio::spawn(purge_loop(built.state.provider.clone(), retention));
     let audit = built.state.provider.audit.clone();
     tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(settings.mail.retry_seconds.max(1))));
-    let app = gan_web::app(built.state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    gan_web::serve::serve(listener, gan_web::app(built.state), shutdown()).await?;
     audit.flush().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

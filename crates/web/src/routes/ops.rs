@@ -79,9 +79,16 @@ pub struct SwitchLang {
 /// The language switch: remembers the choice and goes back (to a local path only).
 pub async fn switch_lang(State(state): State<AppState>, jar: CookieJar, Query(q): Query<SwitchLang>) -> Response {
     let lang = q.to.as_deref().and_then(Lang::parse).unwrap_or(Lang::Fr);
-    let back = q.back.filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') && !b.contains("/\\")).unwrap_or_else(|| "/help".into());
+    let back = q.back.filter(|b| is_local_path(b)).unwrap_or_else(|| "/help".into());
     let jar = jar.add(cookies::build(&state.settings, cookies::LANG, lang.code().to_string(), SameSite::Lax));
     (jar, Redirect::to(&back)).into_response()
+}
+
+/// A path on this site, and nothing a browser could read as another origin: visible ASCII
+/// only (browsers drop tabs and newlines, so `/\t/evil` would become `//evil`), no backslash,
+/// not protocol-relative.
+fn is_local_path(b: &str) -> bool {
+    b.starts_with('/') && !b.starts_with("//") && b.chars().all(|c| c.is_ascii_graphic() && c != '\\')
 }
 
 pub async fn not_found(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
@@ -91,4 +98,18 @@ pub async fn not_found(State(state): State<AppState>, jar: CookieJar, headers: H
         Lang::En => "This page does not exist.",
     };
     state.pages.error(StatusCode::NOT_FOUND, lang, detail).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert!(is_local_path("/help"));
+        assert!(is_local_path("/interaction/abc?x=1"));
+        for evil in ["//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "https://evil.example", "/ /evil", "/\u{3000}/evil", ""] {
+            assert!(!is_local_path(evil), "{evil:?}");
+        }
+    }
 }
