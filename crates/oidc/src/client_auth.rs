@@ -17,7 +17,7 @@ pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-t
 
 /// What the client presented.
 #[derive(Debug, PartialEq, Eq)]
-enum Presented {
+pub enum Presented {
     Secret { client_id: String, secret: String, method: AuthMethod },
     Assertion { client_id: Option<String>, assertion: String },
     IdOnly { client_id: String },
@@ -41,8 +41,9 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((form_decode(id)?, form_decode(secret)?))
 }
 
-fn presented(authorization: Option<&str>, params: &Params) -> Result<Presented, OAuthError> {
-    let basic = authorization.filter(|h| h.len() > 6 && h[..6].eq_ignore_ascii_case("basic "));
+/// The credentials a request presents (public for the fuzz targets).
+pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Presented, OAuthError> {
+    let basic = authorization.filter(|h| h.len() > 6 && h.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("basic ")));
     let body_secret = params.get("client_secret");
     let assertion = params.get("client_assertion");
     let methods = usize::from(basic.is_some()) + usize::from(body_secret.is_some()) + usize::from(assertion.is_some());
@@ -131,7 +132,7 @@ fn unverified_issuer(jwt: &str) -> Option<String> {
 
 /// Checks an RFC 7523 client assertion: signature by a registered key, `iss` = `sub` =
 /// client_id, an accepted `aud`, and a live, bounded `exp`.
-fn verify_assertion(client: &Client, jwt: &str, audiences: &[String], now: OffsetDateTime) -> Option<serde_json::Map<String, serde_json::Value>> {
+pub fn verify_assertion(client: &Client, jwt: &str, audiences: &[String], now: OffsetDateTime) -> Option<serde_json::Map<String, serde_json::Value>> {
     let keys = client.jwks.as_ref()?.get("keys")?.as_array()?;
     // Each registered key verifies with its own `alg`, or its key type's usual one.
     let verifiers: Vec<(Option<String>, String, Box<dyn josekit::jws::JwsVerifier>)> = keys
@@ -186,6 +187,13 @@ fn numeric_date(v: &serde_json::Value) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_header_with_multibyte_characters_is_not_basic() {
+        // Found by the token_request fuzz target: slicing at byte 6 inside a character panicked.
+        let params = super::Params::from_urlencoded("grant_type=client_credentials").unwrap_or_else(|_| super::Params::new(vec![]));
+        assert!(super::presented(Some("Basiс é"), &params).is_err(), "not Basic, and no client_id: refused, without a panic");
+    }
+
     use super::*;
 
     #[test]

@@ -8,7 +8,7 @@
 pub mod claims;
 mod client;
 pub mod decide;
-mod id_token_hint;
+pub mod id_token_hint;
 pub mod params;
 mod pkce;
 mod prompt;
