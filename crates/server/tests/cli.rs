@@ -3,10 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
+
+mod support;
 
 struct Cli {
     dir: std::path::PathBuf,
@@ -21,22 +20,15 @@ impl Cli {
 
     /// Runs `gan-connect ARGS` with `stdin`; returns (success, stdout, stderr).
     fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gan-connect"))
-            .args(args)
-            .env("GAN_CONNECT__DATABASE__URL", format!("sqlite://{}/gan.db?mode=rwc", self.dir.display()))
-            .env("GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE", self.dir.join("kek"))
-            .env("GAN_CONNECT__MAIL__OUTBOX_DIR", self.dir.join("outbox"))
-            .env("GAN_CONNECT__LOG__LEVEL", "error")
-            .env("USER", "alice")
-            .env_remove("DATABASE_URL")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        let env = [
+            ("GAN_CONNECT__DATABASE__URL", format!("sqlite://{}/gan.db?mode=rwc", self.dir.display())),
+            ("GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE", self.dir.join("kek").display().to_string()),
+            ("GAN_CONNECT__MAIL__OUTBOX_DIR", self.dir.join("outbox").display().to_string()),
+            ("GAN_CONNECT__LOG__LEVEL", "error".to_string()),
+            ("USER", "alice".to_string()),
+        ]
+        .map(|(k, v)| (k.to_string(), v));
+        support::gan_connect(args, &env, stdin)
     }
 
     fn ok(&self, args: &[&str]) -> String {
