@@ -42,6 +42,13 @@ pub trait GrantStore: Send + Sync {
     async fn consume_code(&self, code_hash: &str, now: OffsetDateTime) -> StoreResult<Consumed<AuthorizationCode>>;
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    /// Inserts the tokens of one response (access, refresh) at once.
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
+        for t in tokens {
+            self.insert_token(t).await?;
+        }
+        Ok(())
+    }
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
     /// Marks a refresh token exchanged, atomically, and stores its successors in the same
     /// transaction; of concurrent callers exactly one gets `Now`.

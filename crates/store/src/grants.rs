@@ -238,6 +238,14 @@ impl gan_oidc::ports::GrantStore for Store {
     async fn insert_token(&self, t: &TokenRecord) -> StoreResult<()> {
         self.put_token(t).await
     }
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let rows = tokens.iter().map(token_row).collect::<StoreResult<Vec<_>>>()?;
+        token::Entity::insert_many(rows).exec(&self.db).await.map_err(db_err)?;
+        Ok(())
+    }
     async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
         self.get_token(hash).await
     }

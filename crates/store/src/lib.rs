@@ -13,6 +13,8 @@ mod keys;
 mod mail_queue;
 mod sessions;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gan_migration::{Migrator, MigratorTrait};
@@ -24,7 +26,13 @@ pub use convert::db_err;
 #[derive(Clone, Debug)]
 pub struct Store {
     pub db: DatabaseConnection,
+    /// Statements executed on behalf of requests so far (background work aside): tests count the
+    /// queries of a flow with it.
+    queries: Arc<AtomicU64>,
 }
+
+/// A statement slower than this is logged.
+const SLOW_QUERY: Duration = Duration::from_millis(200);
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -56,8 +64,25 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
             });
-        let db = Database::connect(opts).await?;
-        Ok(Self { db })
+        let mut db = Database::connect(opts).await?;
+        let queries = Arc::new(AtomicU64::new(0));
+        let counter = queries.clone();
+        db.set_metric_callback(move |info| {
+            // Background work (the audit writer, the mail queue's postman) is not a request's.
+            let sql = &info.statement.sql;
+            if !sql.contains("audit_event") && !sql.contains("mail_queue") {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            if info.elapsed > SLOW_QUERY {
+                tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, failed = info.failed, sql = %info.statement.sql, "slow query");
+            }
+        });
+        Ok(Self { db, queries })
+    }
+
+    /// Statements executed on behalf of requests so far.
+    pub fn queries(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
     }
 
     /// Applies pending migrations (idempotent).

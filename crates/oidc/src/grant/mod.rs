@@ -130,9 +130,7 @@ impl Provider {
             _ => None,
         };
         if store {
-            for r in &records {
-                self.grants.insert_token(r).await?;
-            }
+            self.grants.insert_tokens(&records).await?;
         }
         let mut event = AuditEvent::success(EventType::TokenIssued, Actor::client(&issue.client.id), now)
             .client(&issue.client.id)
