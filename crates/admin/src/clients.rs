@@ -345,6 +345,7 @@ impl Admin {
         if !self.store.delete_client(id).await? {
             return Err(AdminError::NotFound("client"));
         }
+        self.provider.clients.forget(id);
         self.record(self.event(EventType::ClientDeleted).client(id)).await;
         Ok(())
     }

@@ -7,6 +7,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod client_cache;
 pub mod clock;
 pub mod config;
 pub mod discovery;

@@ -26,6 +26,8 @@ pub trait ClientStore: Send + Sync {
     async fn find_client(&self, id: &str) -> StoreResult<Option<Client>>;
     async fn save_client(&self, client: &Client) -> StoreResult<()>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// Drops any copy of this client kept in memory (after a change made around this port).
+    fn forget(&self, _id: &str) {}
 }
 
 /// Pending authorization requests, codes, tokens, sessions, consents and keys.

@@ -31,6 +31,7 @@ pub struct Server {
     pub demo: bool,
     pub body_limit_bytes: usize,
     pub request_timeout_seconds: u64,
+    pub client_cache_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

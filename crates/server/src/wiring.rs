@@ -14,6 +14,7 @@ use gan_admin::{Admin, AdminSettings};
 use gan_audit::Auditor;
 use gan_mail::{Postman, SmtpSettings, SmtpTls, Transport};
 use gan_web::mail::WebMailer;
+use gan_oidc::client_cache::CachedClients;
 use gan_oidc::clock::Clock;
 use gan_oidc::keys::KeySealer;
 use gan_oidc::provider::Ports;
@@ -142,7 +143,8 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
     };
     let shared = Arc::new(store.clone());
     let audit = Auditor::start(shared.clone());
-    let ports = Ports { clients: shared.clone(), grants: shared.clone(), claims: shared.clone(), clock, audit: audit.clone() };
+    let clients = Arc::new(CachedClients::new(shared.clone(), Duration::from_secs(settings.server.client_cache_seconds)));
+    let ports = Ports { clients, grants: shared.clone(), claims: shared.clone(), clock, audit: audit.clone() };
     let provider = Provider::start(config, ports, sealer).await.context("cannot start the provider")?;
     let theme = (!settings.theme.dir.is_empty()).then(|| PathBuf::from(&settings.theme.dir));
     let pages = Arc::new(Pages::new(theme).map_err(|e| anyhow::anyhow!("theme: {e}"))?);

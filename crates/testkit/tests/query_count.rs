@@ -7,8 +7,9 @@
 use gan_testkit::flows::{authorize_url, exchange};
 use gan_testkit::{each_backend, Browser, ClientSpec};
 
-/// Measured: 27 on SQLite (2 + 2 + 10 + 7 + 6), 26 on PostgreSQL; lower it when a step gets cheaper.
-const BUDGET: u64 = 27;
+/// Measured: 23 on SQLite (2 + 1 + 9 + 6 + 5), 22 on PostgreSQL (clients cached); lower it when a
+/// step gets cheaper.
+const BUDGET: u64 = 23;
 
 #[tokio::test]
 async fn a_full_code_flow_stays_within_its_query_budget() {
