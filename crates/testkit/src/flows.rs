@@ -75,6 +75,13 @@ pub async fn active(server: &TestServer, client_id: &str, secret: &str, token: &
     body["active"].as_bool().unwrap()
 }
 
+/// The userinfo answer for an access token (status 200 expected).
+pub async fn userinfo(server: &TestServer, access_token: &str) -> serde_json::Value {
+    let res = reqwest::Client::new().get(server.url("/userinfo")).bearer_auth(access_token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
 /// Part `i` of a compact JWS (0 header, 1 claims) as JSON, unverified.
 pub fn jwt_part(jwt: &str, i: usize) -> serde_json::Value {
     use base64::Engine;

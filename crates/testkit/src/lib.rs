@@ -324,6 +324,13 @@ impl ClientSpec {
     }
 }
 
+/// A legacy hash in the import's salted SHA-256 format: `sha256$SALT$hex(sha256(SALT + password))`.
+pub fn legacy_sha256(salt: &str, password: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{salt}{password}").as_bytes());
+    format!("sha256${salt}${}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
 /// Extension to read the fixed clock.
 pub trait ClockExt {
     fn now_value(&self) -> time::OffsetDateTime;

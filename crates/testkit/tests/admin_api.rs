@@ -212,9 +212,7 @@ async fn relying_parties_are_managed_and_each_change_is_audited() {
 const LEGACY: &str = "ancien mot de passe";
 
 fn legacy_hash(salt: &str) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{salt}{LEGACY}").as_bytes());
-    format!("sha256${salt}${}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    gan_testkit::legacy_sha256(salt, LEGACY)
 }
 
 async fn seed(server: &TestServer) {

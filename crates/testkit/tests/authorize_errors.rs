@@ -224,15 +224,7 @@ async fn the_claims_parameter_releases_individual_claims_where_asked() {
         let id = gan_testkit::flows::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
         assert_eq!(id["email"], "k@example.fr", "essential claim in the ID token");
         assert!(id.get("email_verified").is_none());
-        let info: serde_json::Value = reqwest::Client::new()
-            .get(server.url("/userinfo"))
-            .bearer_auth(tokens["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let info = gan_testkit::flows::userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
         assert_eq!(info["email_verified"], true, "requested for userinfo");
         assert!(info.get("email").is_none(), "not requested for userinfo, and no email scope");
     });

@@ -6,15 +6,13 @@
 
 use gan_testkit::flows::{authorize_url, exchange};
 use gan_testkit::{each_backend, Browser, ClientSpec, Reply, TestServer};
-use sha2::Digest;
 
 const LEGACY: &str = "ancien mot de passe";
 const NEW_PASSWORD: &str = "Velo-rouge-2026";
 const TAKEN_MESSAGE: &str = "Email déjà utilisé, saisissez un nouvel email de connexion";
 
 fn legacy_hash(salt: &str) -> String {
-    let digest = sha2::Sha256::digest(format!("{salt}{LEGACY}").as_bytes());
-    format!("sha256${salt}${}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    gan_testkit::legacy_sha256(salt, LEGACY)
 }
 
 async fn seed(server: &TestServer) {
@@ -93,15 +91,7 @@ async fn j1_upgrade_resumes_the_relying_party_and_retires_the_legacy_password() 
         let code = back.location_param("code").expect("back at the relying party with a code");
         let (s, tokens) = exchange(&server, "portal", &secret, &code).await;
         assert_eq!(s, 200);
-        let info: serde_json::Value = reqwest::Client::new()
-            .get(server.url("/userinfo"))
-            .bearer_auth(tokens["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let info = gan_testkit::flows::userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
         assert_eq!(info["email"], "jean.dupont@example.fr");
         assert!(!info["sub"].as_str().unwrap().contains("10000001"));
 
@@ -372,15 +362,7 @@ async fn accounts_claim(server: &TestServer, b: &mut Browser, client_id: &str, s
     let (s, tokens) = exchange(server, client_id, secret, &code).await;
     assert_eq!(s, 200);
     let id = gan_testkit::flows::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
-    let info: serde_json::Value = reqwest::Client::new()
-        .get(server.url("/userinfo"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = gan_testkit::flows::userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(id["accounts"], info["accounts"], "the same accounts in the ID token and at userinfo");
     id["accounts"].as_array().unwrap().iter().map(|a| format!("{}:{}", a["client_number"].as_str().unwrap(), a["kind"].as_str().unwrap())).collect()
 }
