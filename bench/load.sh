@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Load benchmark of the release binary: discovery, JWKS, token (client_credentials),
-# introspection (of a live token; answers checked for "active":true) and userinfo.
+# Load benchmark of the release binary, on SQLite or PostgreSQL:
+#   wrk:      discovery, JWKS, token (client_credentials), introspection (of a live token; answers
+#             checked for "active":true), userinfo;
+#   gan-load: token (refresh_token, each connection following its rotation chain), the full
+#             sign-in flow (authorize → sign-in page → form POST → back to the client → token)
+#             beside the argon2 ceiling measured in the same run, and introspection at a fixed
+#             rate while sign-ins saturate argon2.
 #
 #   bench/load.sh [sqlite|postgres] [seconds] [connections]
 #
-# Needs wrk (apt-get install wrk) and curl. The server and wrk share this machine's cores:
-# the figures are for both together. PostgreSQL: DATABASE_URL (default the local test server).
+# PROFILE=DIR also records a flat perf profile of the server during each wrk run (DIR/<endpoint>.txt).
+# SCALE=N (default 1000) first imports N customer accounts (CSV, timed) and seeds N identities
+# and N live access tokens, so that SCALE=1000000 shows the latencies at a million of each.
+# Needs wrk (apt-get install wrk), curl, openssl, python3; psql for PostgreSQL. The server and the
+# load tools share this machine's cores: the figures are for both together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"; secs="${2:-10}"; conns="${3:-64}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/gan-target}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release --locked -p gan-connect >&2
+cargo build --release --locked -p gan-connect -p gan-load >&2
 bin="$CARGO_TARGET_DIR/release/gan-connect"
+load="$CARGO_TARGET_DIR/release/gan-load"
+scale="${SCALE:-1000}"
 
 work=$(mktemp -d); trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -53,6 +63,50 @@ code=$(printf %s "$back" | sed -n 's/.*[?&]code=\([^&]*\).*/\1/p')
 user_token=$(curl -s -u "portal:$portal_secret" -d grant_type=authorization_code -d "code=$code" -d redirect_uri=http://127.0.0.1:9/cb -d "code_verifier=$verifier" "$base/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 cc_token=$(curl -s -u "partner:$partner_secret" -d grant_type=client_credentials "$base/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
+# Scale: N customer accounts through the real CSV import (timed), then N identities and N live
+# access tokens copied in SQL from the bench identity and the live token above.
+python3 - "$work/customers.csv" "$scale" <<'PY'
+import hashlib, sys
+path, n = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    f.write("client_number,kind,label,contact_email,legacy_hash\n")
+    for i in range(n):
+        salt = "s%d" % i
+        f.write("%d,personal,Client %d,c%d@example.fr,sha256$%s$%s\n" % (30000000 + i, i, i, salt, hashlib.sha256((salt + "legacy").encode()).hexdigest()))
+PY
+import_start=$(date +%s.%N)
+"$bin" customers import "$work/customers.csv" > "$work/import.log"
+import_secs=$(python3 -c "import sys; print('%.1f' % ($(date +%s.%N) - $import_start))")
+if [ "$backend" = postgres ]; then
+  psql "$GAN_CONNECT__DATABASE__URL" -q <<SQL
+INSERT INTO identity (id, login_email, email_verified_at, password_hash, status, created_at, updated_at)
+  SELECT 'seed-' || i, 'seed-' || i || '@example.fr', email_verified_at, password_hash, status, created_at, updated_at
+  FROM generate_series(1, $scale) AS i, identity WHERE login_email = 'bench@example.fr';
+INSERT INTO token (token_hash, kind, grant_id, client_id, identity_id, scope, data, created_at, expires_at, consumed_at, revoked_at)
+  SELECT lpad(to_hex(i), 64, '0'), kind, 'seed-' || i, client_id, identity_id, scope, data, created_at, expires_at, consumed_at, revoked_at
+  FROM generate_series(1, $scale) AS i, (SELECT * FROM token WHERE kind = 'access' AND identity_id IS NOT NULL LIMIT 1) AS t;
+ANALYZE;
+SQL
+else
+  python3 - "$work/bench.db" "$scale" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+n = int(sys.argv[2])
+db.executescript(f"""
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+INSERT INTO identity (id, login_email, email_verified_at, password_hash, status, created_at, updated_at)
+  SELECT 'seed-' || i, 'seed-' || i || '@example.fr', email_verified_at, password_hash, status, created_at, updated_at
+  FROM n, identity WHERE login_email = 'bench@example.fr';
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+INSERT INTO token (token_hash, kind, grant_id, client_id, identity_id, scope, data, created_at, expires_at, consumed_at, revoked_at)
+  SELECT printf('%064x', i), kind, 'seed-' || i, client_id, identity_id, scope, data, created_at, expires_at, consumed_at, revoked_at
+  FROM n, (SELECT * FROM token WHERE kind = 'access' AND identity_id IS NOT NULL LIMIT 1);
+ANALYZE;
+""")
+db.commit()
+PY
+fi
+
 basic=$(printf %s "partner:$partner_secret" | openssl base64 -A)
 cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
@@ -74,9 +128,23 @@ response = function(status, headers, body) if status ~= 200 then bad = bad + 1 e
 done = function(summary, latency, requests) io.write("unexpected_answers " .. bad .. "\n") end
 LUA
 
+perf_pid=""; perf_file=""
+profile_start() { # a flat CPU profile of the server for the next $secs seconds (PROFILE=DIR)
+  [ -n "${PROFILE:-}" ] || return 0
+  perf_file="$PROFILE/$(printf %s "$1" | tr -cs 'a-z0-9' '_')"
+  mkdir -p "$PROFILE"; perf record -q -F 999 -p "$pid" -o "$perf_file.data" -- sleep "$secs" 2>/dev/null & perf_pid=$!
+}
+profile_stop() {
+  [ -n "$perf_pid" ] || return 0
+  wait "$perf_pid" || true; perf_pid=""
+  perf report -q -i "$perf_file.data" --stdio --no-children --sort dso,symbol 2>/dev/null | grep -v '^$' | sed 's/  */ /g' | head -60 > "$perf_file.txt" || true
+}
+
 run() { # name url script [env...]
   local name=$1 url=$2 script=$3; shift 3
+  profile_start "$name"
   local out; out=$(env "$@" wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$script" "$url")
+  profile_stop
   local rps p50 p99 max errs bad
   rps=$(printf %s "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(printf %s "$out" | awk '$1=="50%" {print $2}')
@@ -98,6 +166,13 @@ run "jwks" "$base/jwks" "$work/get.lua"
 run "token (client_credentials)" "$base/token" "$work/post.lua" BODY="grant_type=client_credentials" EXPECT='"access_token"'
 run "introspection (live token)" "$base/introspect" "$work/post.lua" BODY="token=$user_token" EXPECT='"active":true'
 run "userinfo" "$base/userinfo" "$work/get.lua" BEARER="$user_token"
+flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --connections "$conns" --seconds "$secs")
+profile_start refresh; "$load" refresh "${flow[@]}"; profile_stop
+argon2=$("$load" argon2 --seconds "$secs")
+profile_start signin; "$load" signin "${flow[@]}" --argon2-limit "$argon2"; profile_stop
+"$load" probe "${flow[@]}" --introspect-client partner --introspect-secret "$partner_secret" --token "$user_token" --rate 200
 peak_rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
 echo
+echo "argon2 limit: $argon2 verifications/s (argon2id m=19 MiB t=2 p=1, one worker per core, measured by gan-load beside the idle server)"
+echo "data: $scale customer accounts (CSV import: ${import_secs} s; $(tail -1 "$work/import.log")), $scale more identities, $scale more live access tokens"
 echo "server RSS: idle $((idle_rss / 1024)) MiB, peak $((peak_rss / 1024)) MiB (client_credentials token used: ${cc_token:0:8}…)"
