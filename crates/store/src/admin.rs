@@ -8,7 +8,7 @@ use gan_accounts::IdentityStatus;
 use gan_admin::{AdminStore, CustomerRow, CustomerSearch};
 use gan_oidc::ports::StoreResult;
 use sea_orm::sea_query::{Expr, Func, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
 use crate::convert::{db_err, from_ts, ts};

@@ -6,7 +6,7 @@ use gan_accounts::links::{LinkData, LinkPurpose, LinkRecord};
 use gan_accounts::ports::{AccountsStoreError, CounterStore, CustomerStore, LinkStore, UpsertCounts};
 use gan_accounts::Identity;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use time::OffsetDateTime;
 
 use crate::convert::{from_ts, ts};
@@ -50,7 +50,7 @@ async fn use_link_in(db: &impl sea_orm::ConnectionTrait, token_hash: &str, now: 
 }
 
 /// Attaches a legacy account inside a transaction and retires its legacy password.
-async fn attach_in(txn: &sea_orm::DatabaseTransaction, identity_id: &str, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
+async fn attach_in(txn: &crate::Txn, identity_id: &str, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
     let attached = identity_account::ActiveModel {
         client_number: Set(client_number.to_string()),
         identity_id: Set(identity_id.to_string()),

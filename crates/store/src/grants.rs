@@ -8,7 +8,7 @@ use gan_oidc::interaction::Interaction;
 use gan_oidc::model::{Authentication, AuthorizationCode, TokenKind, TokenRecord};
 use gan_oidc::ports::{Consumed, StoreResult};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

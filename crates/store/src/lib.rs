@@ -7,6 +7,7 @@ mod clients;
 mod convert;
 mod customers;
 pub mod entity;
+mod gate;
 mod grants;
 mod identities;
 mod keys;
@@ -18,14 +19,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gan_migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, Statement};
 
 pub use convert::db_err;
+pub use gate::{Db, Txn};
 
 /// The database behind every port.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pub db: DatabaseConnection,
+    /// The pool; on SQLite, writes take turns (see `gate`).
+    pub db: Db,
     /// Statements executed on behalf of requests so far (background work aside): tests count the
     /// queries of a flow with it.
     queries: Arc<AtomicU64>,
@@ -77,7 +80,7 @@ impl Store {
                 tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, failed = info.failed, sql = %info.statement.sql, "slow query");
             }
         });
-        Ok(Self { db, queries })
+        Ok(Self { db: Db::new(db), queries })
     }
 
     /// Statements executed on behalf of requests so far.
@@ -87,7 +90,7 @@ impl Store {
 
     /// Applies pending migrations (idempotent).
     pub async fn migrate(&self) -> Result<(), sea_orm::DbErr> {
-        Migrator::up(&self.db, None).await
+        Migrator::up(self.db.pool(), None).await
     }
 
     /// Is the database reachable?

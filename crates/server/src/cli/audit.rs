@@ -117,7 +117,10 @@ pub async fn run(settings: Settings, command: AuditCommand) -> anyhow::Result<Ex
                 latest.reverse();
                 print(&latest, json)?;
                 let mut last = latest.last().map(|e| e.id.clone()).unwrap_or_default();
-                while follow {
+                if !follow {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                loop {
                     tokio::select! {
                         _ = tokio::signal::ctrl_c() => break,
                         _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
