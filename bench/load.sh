@@ -128,6 +128,7 @@ response = function(status, headers, body) if status ~= 200 then bad = bad + 1 e
 done = function(summary, latency, requests) io.write("unexpected_answers " .. bad .. "\n") end
 LUA
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # the server's user + system time, 1/100 s
 perf_pid=""; perf_file=""
 profile_start() { # a flat CPU profile of the server for the next $secs seconds (PROFILE=DIR)
   [ -n "${PROFILE:-}" ] || return 0
@@ -143,7 +144,9 @@ profile_stop() {
 run() { # name url script [env...]
   local name=$1 url=$2 script=$3; shift 3
   profile_start "$name"
+  local cpu0; cpu0=$(cpu_ticks)
   local out; out=$(env "$@" wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$script" "$url")
+  local cpu1; cpu1=$(cpu_ticks)
   profile_stop
   local rps p50 p99 max errs bad
   rps=$(printf %s "$out" | awk '/Requests\/sec/ {print $2}')
@@ -152,21 +155,23 @@ run() { # name url script [env...]
   max=$(printf %s "$out" | awk '$1=="Latency" {print $4}')
   errs=$(printf %s "$out" | awk '/Socket errors/ {gsub(",",""); print $4+$6+$8+$10}'); errs=${errs:-0}
   bad=$(printf %s "$out" | awk '/unexpected_answers/ {print $2}')
-  printf '| %-34s | %10s | %8s | %8s | %8s | %6s | %6s |\n' "$name" "$rps" "$p50" "$p99" "$max" "$errs" "$bad"
+  local total; total=$(printf %s "$out" | awk '/requests in/ {print $1}')
+  local cpu; cpu=$(awk -v t=$((cpu1 - cpu0)) -v n="$total" 'BEGIN {printf "%.3f", t * 10 / (n > 0 ? n : 1)}')
+  printf '| %-34s | %10s | %8s | %8s | %8s | %6s | %6s | %7s |\n' "$name" "$rps" "$p50" "$p99" "$max" "$errs" "$bad" "$cpu"
 }
 
 echo
 echo "Gan Connect load benchmark — backend $backend, wrk -t2 -c$conns -d${secs}s, $(nproc) cores shared by server and wrk"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB"
 echo
-echo "| endpoint                           |      req/s |      p50 |      p99 |      max | sockerr | bad |"
-echo "|------------------------------------|-----------:|---------:|---------:|---------:|-------:|-------:|"
+echo "| endpoint                           |      req/s |      p50 |      p99 |      max | sockerr |    bad | server CPU ms/req |"
+echo "|------------------------------------|-----------:|---------:|---------:|---------:|-------:|-------:|--------:|"
 run "discovery" "$base/.well-known/openid-configuration" "$work/get.lua"
 run "jwks" "$base/jwks" "$work/get.lua"
 run "token (client_credentials)" "$base/token" "$work/post.lua" BODY="grant_type=client_credentials" EXPECT='"access_token"'
 run "introspection (live token)" "$base/introspect" "$work/post.lua" BODY="token=$user_token" EXPECT='"active":true'
 run "userinfo" "$base/userinfo" "$work/get.lua" BEARER="$user_token"
-flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --connections "$conns" --seconds "$secs")
+flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --connections "$conns" --seconds "$secs" --server-pid "$pid")
 profile_start refresh; "$load" refresh "${flow[@]}"; profile_stop
 argon2=$("$load" argon2 --seconds "$secs")
 profile_start signin; "$load" signin "${flow[@]}" --argon2-limit "$argon2"; profile_stop

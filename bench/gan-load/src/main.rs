@@ -83,6 +83,9 @@ struct Load {
     connections: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// The server's process id: the row then says how much CPU the server spent per request.
+    #[arg(long)]
+    server_pid: Option<u32>,
     /// The argon2 ceiling (from `gan-load argon2`): the sign-in row then says how close it came.
     #[arg(long)]
     argon2_limit: Option<f64>,
@@ -134,13 +137,15 @@ struct Tally {
     /// Answers that were not the expected one.
     bad: u64,
     elapsed: Duration,
+    /// CPU time the server spent meanwhile (user + system, all threads).
+    server_cpu: Option<Duration>,
 }
 
 impl Tally {
     fn new() -> Self {
         // 1 µs to 60 s at 3 significant digits: constant, valid bounds.
         let latency = Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|_| unreachable!("valid constant bounds"));
-        Self { latency, ok: 0, errors: 0, bad: 0, elapsed: Duration::ZERO }
+        Self { latency, ok: 0, errors: 0, bad: 0, elapsed: Duration::ZERO, server_cpu: None }
     }
 
     fn record(&mut self, started: Instant, outcome: anyhow::Result<bool>) {
@@ -160,8 +165,40 @@ impl Tally {
     }
 
     fn per_second(&self) -> f64 {
-        (self.ok + self.bad + self.errors) as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        self.requests() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+
+    fn requests(&self) -> u64 {
+        self.ok + self.bad + self.errors
+    }
+}
+
+/// The span of a scenario: wall time, and the server's CPU time when its pid is known.
+struct Clock {
+    started: Instant,
+    pid: Option<u32>,
+    cpu: Option<Duration>,
+}
+
+impl Clock {
+    fn start(site: &Site) -> Self {
+        let pid = site.load.server_pid;
+        Self { started: Instant::now(), pid, cpu: pid.and_then(cpu_time) }
+    }
+
+    fn finish(&self, tally: &mut Tally) {
+        tally.elapsed = self.started.elapsed();
+        tally.server_cpu = self.pid.and_then(cpu_time).zip(self.cpu).map(|(end, start)| end.saturating_sub(start));
+    }
+}
+
+/// User + system CPU time of a process, from /proc (Linux; clock ticks of 1/100 s).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses: utime and stime are the 12th and 13th.
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let ticks = rest.next()?.parse::<u64>().ok()? + rest.next()?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 fn ms(micros: u64) -> String {
@@ -169,8 +206,9 @@ fn ms(micros: u64) -> String {
 }
 
 fn print_row(name: &str, t: &Tally, remark: Option<String>) {
+    let cpu = t.server_cpu.map(|c| format!("{:.3}", c.as_secs_f64() * 1000.0 / t.requests().max(1) as f64)).unwrap_or_else(|| "-".into());
     println!(
-        "| {:<34} | {:>10.2} | {:>8} | {:>8} | {:>8} | {:>6} | {:>6} |{}",
+        "| {:<34} | {:>10.2} | {:>8} | {:>8} | {:>8} | {:>6} | {:>6} | {:>7} |{}",
         name,
         t.per_second(),
         ms(t.latency.value_at_quantile(0.5)),
@@ -178,6 +216,7 @@ fn print_row(name: &str, t: &Tally, remark: Option<String>) {
         ms(t.latency.max()),
         t.errors,
         t.bad,
+        cpu,
         remark.map(|r| format!(" {r}")).unwrap_or_default()
     );
 }
@@ -188,8 +227,8 @@ where
     F: Fn(Arc<Site>) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
 {
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(site.load.seconds);
+    let clock = Clock::start(site);
+    let deadline = clock.started + Duration::from_secs(site.load.seconds);
     let tasks: Vec<_> = (0..workers)
         .map(|_| {
             let (site, step) = (site.clone(), step.clone());
@@ -204,18 +243,18 @@ where
             })
         })
         .collect();
-    gather(tasks, started).await
+    gather(tasks, &clock).await
 }
 
-/// The workers' tallies as one, over the time since `started`.
-async fn gather(tasks: Vec<tokio::task::JoinHandle<Tally>>, started: Instant) -> Tally {
+/// The workers' tallies as one, over the clock's span.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<Tally>>, clock: &Clock) -> Tally {
     let mut all = Tally::new();
     for task in tasks {
         if let Ok(t) = task.await {
             all.merge(&t);
         }
     }
-    all.elapsed = started.elapsed();
+    clock.finish(&mut all);
     all
 }
 
@@ -230,8 +269,8 @@ async fn refresh(site: &Arc<Site>) -> Tally {
     for seed in seeds {
         chains.push(seed.await.ok().flatten());
     }
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(site.load.seconds);
+    let clock = Clock::start(site);
+    let deadline = clock.started + Duration::from_secs(site.load.seconds);
     let tasks: Vec<_> = chains
         .into_iter()
         .map(|mut current| {
@@ -253,7 +292,7 @@ async fn refresh(site: &Arc<Site>) -> Tally {
             })
         })
         .collect();
-    gather(tasks, started).await
+    gather(tasks, &clock).await
 }
 
 struct Probe {
@@ -297,7 +336,7 @@ impl Probe {
         if let Ok(t) = tally.lock() {
             all.merge(&t);
         }
-        all.elapsed = started.elapsed();
+        all.elapsed = started.elapsed(); // the server's CPU is the sign-ins' row
         all
     }
 }

@@ -167,7 +167,7 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
     let admin = Arc::new(Admin::new(provider.clone(), accounts.clone(), shared.clone(), admin_settings));
     let state = AppState {
         provider,
-        accounts,
+        accounts: Arc::new(accounts),
         admin,
         pages,
         readiness: Arc::new(StoreReadiness(store.clone())),

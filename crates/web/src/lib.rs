@@ -52,7 +52,7 @@ impl WebSettings {
 #[derive(Clone)]
 pub struct AppState {
     pub provider: Arc<Provider>,
-    pub accounts: Accounts,
+    pub accounts: Arc<Accounts>,
     pub admin: Arc<gan_admin::Admin>,
     pub pages: Arc<Pages>,
     pub readiness: Arc<dyn Readiness>,
