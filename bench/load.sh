@@ -128,6 +128,8 @@ response = function(status, headers, body) if status ~= 200 then bad = bad + 1 e
 done = function(summary, latency, requests) io.write("unexpected_answers " .. bad .. "\n") end
 LUA
 
+rss_trail=""
+rss_mib() { echo "$(( $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") / 1024 ))"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # the server's user + system time, 1/100 s
 perf_pid=""; perf_file=""
 profile_start() { # a flat CPU profile of the server for the next $secs seconds (PROFILE=DIR)
@@ -148,6 +150,7 @@ run() { # name url script [env...]
   local out; out=$(env "$@" wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$script" "$url")
   local cpu1; cpu1=$(cpu_ticks)
   profile_stop
+  rss_trail="$rss_trail $name:$(rss_mib)"
   local rps p50 p99 max errs bad
   rps=$(printf %s "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(printf %s "$out" | awk '$1=="50%" {print $2}')
@@ -172,12 +175,12 @@ run "token (client_credentials)" "$base/token" "$work/post.lua" BODY="grant_type
 run "introspection (live token)" "$base/introspect" "$work/post.lua" BODY="token=$user_token" EXPECT='"active":true'
 run "userinfo" "$base/userinfo" "$work/get.lua" BEARER="$user_token"
 flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --connections "$conns" --seconds "$secs" --server-pid "$pid")
-profile_start refresh; "$load" refresh "${flow[@]}"; profile_stop
+profile_start refresh; "$load" refresh "${flow[@]}"; profile_stop; rss_trail="$rss_trail refresh:$(rss_mib)"
 argon2=$("$load" argon2 --seconds "$secs")
-profile_start signin; "$load" signin "${flow[@]}" --argon2-limit "$argon2"; profile_stop
+profile_start signin; "$load" signin "${flow[@]}" --argon2-limit "$argon2"; profile_stop; rss_trail="$rss_trail sign-in:$(rss_mib)"
 "$load" probe "${flow[@]}" --introspect-client partner --introspect-secret "$partner_secret" --token "$user_token" --rate 200
 peak_rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
 echo
 echo "argon2 limit: $argon2 verifications/s (argon2id m=19 MiB t=2 p=1, one worker per core, measured by gan-load beside the idle server)"
 echo "data: $scale customer accounts (CSV import: ${import_secs} s; $(tail -1 "$work/import.log")), $scale more identities, $scale more live access tokens"
-echo "server RSS: idle $((idle_rss / 1024)) MiB, peak $((peak_rss / 1024)) MiB (client_credentials token used: ${cc_token:0:8}…)"
+echo "server RSS: idle $((idle_rss / 1024)) MiB, peak $((peak_rss / 1024)) MiB; MiB after each scenario:$rss_trail"
