@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"; secs="${2:-10}"; conns="${3:-64}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/gan-target}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release --locked -p gan-connect -p gan-load >&2
+scripts/build-release >&2
 bin="$CARGO_TARGET_DIR/release/gan-connect"
 load="$CARGO_TARGET_DIR/release/gan-load"
 scale="${SCALE:-1000}"

@@ -5,7 +5,7 @@
 //! load benchmark; `workers` threads hold `workers` buffers at most.
 
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -43,7 +43,8 @@ pub struct Hasher {
     /// The queue of the hashing threads; they end when the last `Hasher` clone is dropped.
     jobs: Sender<Job>,
     /// Verified against when the account does not exist, so timing reveals nothing.
-    dummy: Arc<String>,
+    /// Made on first use, on a hashing thread (its 19 MiB buffer is not held from start-up).
+    dummy: Arc<OnceLock<String>>,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -66,11 +67,6 @@ impl Hasher {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| HashError::Params(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        let dummy = argon
-            .hash_password(b"not a password of anyone", &salt)
-            .map_err(|e| HashError::Hash(e.to_string()))?
-            .to_string();
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..workers.max(1) {
@@ -80,7 +76,7 @@ impl Hasher {
                 .spawn(move || work(&queue))
                 .map_err(|e| HashError::Hash(format!("cannot start a hashing thread: {e}")))?;
         }
-        Ok(Self { argon, cost, jobs, dummy: Arc::new(dummy) })
+        Ok(Self { argon, cost, jobs, dummy: Arc::default() })
     }
 
     fn hash_now(&self, password: &str) -> Result<String, HashError> {
@@ -144,7 +140,7 @@ impl Hasher {
         let exists = stored.is_some();
         let verdict = self
             .run(move |h| {
-                let target = stored.unwrap_or_else(|| h.dummy.to_string());
+                let target = stored.unwrap_or_else(|| h.dummy.get_or_init(|| h.hash_now("not a password of anyone").unwrap_or_default()).clone());
                 Some(h.verify_now(&password, &target))
             })
             .await
