@@ -74,7 +74,6 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::model::{AuthMethod, SigningAlg};
 
     #[derive(Default)]
     struct Counting {
@@ -98,25 +97,7 @@ mod tests {
     }
 
     fn client(name: &str) -> Client {
-        Client {
-            id: "rp".into(),
-            name: name.into(),
-            secret_hash: None,
-            previous_secret_hash: None,
-            previous_secret_expires_at: None,
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            scopes: vec![],
-            grant_types: vec![],
-            auth_method: AuthMethod::None,
-            jwks: None,
-            id_token_alg: SigningAlg::RS256,
-            account_kinds: vec![],
-            first_party: false,
-            require_pkce: true,
-            enabled: true,
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
-        }
+        Client::bare("rp", name)
     }
 
     #[tokio::test]

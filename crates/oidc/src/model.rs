@@ -111,6 +111,32 @@ impl Client {
     }
 }
 
+#[cfg(test)]
+impl Client {
+    /// A public client with nothing allowed, for this crate's unit tests to adjust.
+    pub(crate) fn bare(id: &str, name: &str) -> Self {
+        Client {
+            id: id.into(),
+            name: name.into(),
+            secret_hash: None,
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            scopes: vec![],
+            grant_types: vec![],
+            auth_method: AuthMethod::None,
+            jwks: None,
+            id_token_alg: SigningAlg::RS256,
+            account_kinds: vec![],
+            first_party: false,
+            require_pkce: true,
+            enabled: true,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+}
+
 /// What the person did to authenticate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authentication {

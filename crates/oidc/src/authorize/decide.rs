@@ -76,7 +76,7 @@ pub fn decide(s: &Situation<'_>) -> Decision {
 mod tests {
     use super::*;
     use crate::authorize::PromptSet;
-    use crate::model::{AuthMethod, Authentication, SigningAlg};
+    use crate::model::Authentication;
 
     fn request(prompt: PromptSet, max_age: Option<i64>) -> AuthorizationRequest {
         AuthorizationRequest {
@@ -99,25 +99,7 @@ mod tests {
     }
 
     fn client(first_party: bool) -> Client {
-        Client {
-            id: "c".into(),
-            name: "C".into(),
-            secret_hash: None,
-            previous_secret_hash: None,
-            previous_secret_expires_at: None,
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            scopes: vec![],
-            grant_types: vec![],
-            auth_method: AuthMethod::None,
-            jwks: None,
-            id_token_alg: SigningAlg::RS256,
-            account_kinds: vec![],
-            first_party,
-            require_pkce: true,
-            enabled: true,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-        }
+        Client { first_party, ..Client::bare("c", "C") }
     }
 
     fn session(auth_time: OffsetDateTime) -> Session {
