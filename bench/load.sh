@@ -9,7 +9,7 @@
 #
 #   bench/load.sh [sqlite|postgres] [seconds] [connections]
 #
-# PROFILE=DIR also records a flat perf profile of the server during each wrk run (DIR/<endpoint>.txt).
+# PROFILE=DIR also records a flat perf profile of the server during each scenario (DIR/<scenario>.txt).
 # SCALE=N (default 1000) first imports N customer accounts (CSV, timed) and seeds N identities
 # and N live access tokens, so that SCALE=1000000 shows the latencies at a million of each.
 # Needs wrk (apt-get install wrk), curl, openssl, python3; psql for PostgreSQL. The server and the
@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"; secs="${2:-10}"; conns="${3:-64}"
+case "$backend" in sqlite|postgres) ;; *) echo "backend must be sqlite or postgres, not: $backend" >&2; exit 2 ;; esac
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/gan-target}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 scripts/build-release >&2
@@ -142,15 +143,18 @@ profile_stop() {
   wait "$perf_pid" || true; perf_pid=""
   perf report -q -i "$perf_file.data" --stdio --no-children --sort dso,symbol 2>/dev/null | grep -v '^$' | sed 's/  */ /g' | head -60 > "$perf_file.txt" || true
 }
+scenario() { # name command...: runs the command under the profile and notes the RSS after it
+  local name=$1; shift
+  profile_start "$name"; "$@"; profile_stop
+  rss_trail="$rss_trail $name:$(rss_mib)"
+}
 
 run() { # name url script [env...]
   local name=$1 url=$2 script=$3; shift 3
-  profile_start "$name"
   local cpu0; cpu0=$(cpu_ticks)
-  local out; out=$(env "$@" wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$script" "$url")
+  scenario "$name" env "$@" wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$script" "$url" > "$work/wrk.out"
+  local out; out=$(cat "$work/wrk.out")
   local cpu1; cpu1=$(cpu_ticks)
-  profile_stop
-  rss_trail="$rss_trail $name:$(rss_mib)"
   local rps p50 p99 max errs bad
   rps=$(printf %s "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(printf %s "$out" | awk '$1=="50%" {print $2}')
@@ -175,9 +179,9 @@ run "token (client_credentials)" "$base/token" "$work/post.lua" BODY="grant_type
 run "introspection (live token)" "$base/introspect" "$work/post.lua" BODY="token=$user_token" EXPECT='"active":true'
 run "userinfo" "$base/userinfo" "$work/get.lua" BEARER="$user_token"
 flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --connections "$conns" --seconds "$secs" --server-pid "$pid")
-profile_start refresh; "$load" refresh "${flow[@]}"; profile_stop; rss_trail="$rss_trail refresh:$(rss_mib)"
+scenario refresh "$load" refresh "${flow[@]}"
 argon2=$("$load" argon2 --seconds "$secs")
-profile_start signin; "$load" signin "${flow[@]}" --argon2-limit "$argon2"; profile_stop; rss_trail="$rss_trail sign-in:$(rss_mib)"
+scenario sign-in "$load" signin "${flow[@]}" --argon2-limit "$argon2"
 "$load" probe "${flow[@]}" --introspect-client partner --introspect-secret "$partner_secret" --token "$user_token" --rate 200
 peak_rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
 echo
