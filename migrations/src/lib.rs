@@ -12,6 +12,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_core::Migration), Box::new(m0002_customers::Migration), Box::new(m0003_admin::Migration)]
+        vec![
+            Box::new(m0001_core::Migration),
+            Box::new(m0002_customers::Migration),
+            Box::new(m0003_admin::Migration),
+        ]
     }
 }

@@ -13,7 +13,11 @@ fn text_null(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).text().null().to_owned()
 }
 fn key(name: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(name).string_len(128).not_null().primary_key().to_owned()
+    ColumnDef::new(name)
+        .string_len(128)
+        .not_null()
+        .primary_key()
+        .to_owned()
 }
 fn string(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).string_len(255).not_null().to_owned()
@@ -31,7 +35,11 @@ fn flag(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).boolean().not_null().to_owned()
 }
 
-fn index(name: &str, table: impl IntoIden + 'static, cols: &[&'static str]) -> IndexCreateStatement {
+fn index(
+    name: &str,
+    table: impl IntoIden + 'static,
+    cols: &[&'static str],
+) -> IndexCreateStatement {
     let mut i = Index::create().name(name).table(table).to_owned();
     for c in cols {
         i.col(Alias::new(*c));
@@ -88,7 +96,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_interaction_expires", Interaction::Table, &["expires_at"])).await?;
+        m.create_index(index(
+            "ix_interaction_expires",
+            Interaction::Table,
+            &["expires_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -102,7 +115,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_auth_code_expires", AuthCode::Table, &["expires_at"])).await?;
+        m.create_index(index(
+            "ix_auth_code_expires",
+            AuthCode::Table,
+            &["expires_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -121,9 +139,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_token_grant", Token::Table, &["grant_id"])).await?;
-        m.create_index(index("ix_token_identity", Token::Table, &["identity_id"])).await?;
-        m.create_index(index("ix_token_expires", Token::Table, &["expires_at"])).await?;
+        m.create_index(index("ix_token_grant", Token::Table, &["grant_id"]))
+            .await?;
+        m.create_index(index("ix_token_identity", Token::Table, &["identity_id"]))
+            .await?;
+        m.create_index(index("ix_token_expires", Token::Table, &["expires_at"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -141,7 +162,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_session_identity", BrowserSession::Table, &["identity_id"])).await?;
+        m.create_index(index(
+            "ix_session_identity",
+            BrowserSession::Table,
+            &["identity_id"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -150,7 +176,11 @@ impl MigrationTrait for Migration {
                 .col(string(Consent::ClientId))
                 .col(text(Consent::Scopes))
                 .col(ts(Consent::UpdatedAt))
-                .primary_key(Index::create().col(Consent::IdentityId).col(Consent::ClientId))
+                .primary_key(
+                    Index::create()
+                        .col(Consent::IdentityId)
+                        .col(Consent::ClientId),
+                )
                 .to_owned(),
         )
         .await?;
@@ -176,7 +206,11 @@ impl MigrationTrait for Migration {
                 .col(string(ClientAssertionJti::ClientId))
                 .col(string(ClientAssertionJti::Jti))
                 .col(ts(ClientAssertionJti::ExpiresAt))
-                .primary_key(Index::create().col(ClientAssertionJti::ClientId).col(ClientAssertionJti::Jti))
+                .primary_key(
+                    Index::create()
+                        .col(ClientAssertionJti::ClientId)
+                        .col(ClientAssertionJti::Jti),
+                )
                 .to_owned(),
         )
         .await?;

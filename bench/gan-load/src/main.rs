@@ -16,7 +16,10 @@ use hdrhistogram::Histogram;
 use sha2::Digest as _;
 
 #[derive(Parser)]
-#[command(name = "gan-load", about = "Load scenarios of the Gan Connect benchmark that wrk cannot script")]
+#[command(
+    name = "gan-load",
+    about = "Load scenarios of the Gan Connect benchmark that wrk cannot script"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -96,31 +99,70 @@ const VERIFIER: &str = "gan-load-verifier-0123456789-abcdefghijklmnopqrstuvwxyz"
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Argon2 { memory_kib, iterations, parallelism, workers, seconds } => {
-            let cost = gan_accounts::password::HashCost { memory_kib, iterations, parallelism };
+        Command::Argon2 {
+            memory_kib,
+            iterations,
+            parallelism,
+            workers,
+            seconds,
+        } => {
+            let cost = gan_accounts::password::HashCost {
+                memory_kib,
+                iterations,
+                parallelism,
+            };
             let per_second = argon2_limit(cost, workers, Duration::from_secs(seconds)).await?;
             println!("{per_second:.1}");
         }
         Command::Signin(load) => {
             let site = Site::new(load)?;
-            let tally = run_for(&site, site.load.connections, |site| async move { site.sign_in(SCOPE).await.map(|t| t.is_some()) }).await;
+            let tally = run_for(&site, site.load.connections, |site| async move {
+                site.sign_in(SCOPE).await.map(|t| t.is_some())
+            })
+            .await;
             let limit = site.load.argon2_limit;
-            print_row("full sign-in (5 requests/flow)", &tally, limit.map(|l| format!("{:.0}% of argon2 limit {l:.1}/s", 100.0 * tally.per_second() / l)));
+            print_row(
+                "full sign-in (5 requests/flow)",
+                &tally,
+                limit.map(|l| {
+                    format!(
+                        "{:.0}% of argon2 limit {l:.1}/s",
+                        100.0 * tally.per_second() / l
+                    )
+                }),
+            );
         }
         Command::Refresh(load) => {
             let site = Site::new(load)?;
             let tally = refresh(&site).await;
             print_row("token (refresh_token, rotating)", &tally, None);
         }
-        Command::Probe { load, introspect_client, introspect_secret, token, rate } => {
+        Command::Probe {
+            load,
+            introspect_client,
+            introspect_secret,
+            token,
+            rate,
+        } => {
             let site = Site::new(load)?;
-            let probe = Probe { client: introspect_client, secret: introspect_secret, token, rate };
+            let probe = Probe {
+                client: introspect_client,
+                secret: introspect_secret,
+                token,
+                rate,
+            };
             let (sign_ins, probes) = tokio::join!(
-                run_for(&site, site.load.connections, |site| async move { site.sign_in(SCOPE).await.map(|t| t.is_some()) }),
+                run_for(&site, site.load.connections, |site| async move {
+                    site.sign_in(SCOPE).await.map(|t| t.is_some())
+                }),
                 probe.run(&site),
             );
             print_row("full sign-in (beside the probe)", &sign_ins, None);
-            print_row(&format!("introspection at {rate}/s during sign-ins"), &probes, None);
+            print_row(
+                &format!("introspection at {rate}/s during sign-ins"),
+                &probes,
+                None,
+            );
         }
     }
     Ok(())
@@ -144,12 +186,22 @@ struct Tally {
 impl Tally {
     fn new() -> Self {
         // 1 µs to 60 s at 3 significant digits: constant, valid bounds.
-        let latency = Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|_| unreachable!("valid constant bounds"));
-        Self { latency, ok: 0, errors: 0, bad: 0, elapsed: Duration::ZERO, server_cpu: None }
+        let latency = Histogram::new_with_bounds(1, 60_000_000, 3)
+            .unwrap_or_else(|_| unreachable!("valid constant bounds"));
+        Self {
+            latency,
+            ok: 0,
+            errors: 0,
+            bad: 0,
+            elapsed: Duration::ZERO,
+            server_cpu: None,
+        }
     }
 
     fn record(&mut self, started: Instant, outcome: anyhow::Result<bool>) {
-        let _ = self.latency.record(started.elapsed().as_micros().max(1) as u64);
+        let _ = self
+            .latency
+            .record(started.elapsed().as_micros().max(1) as u64);
         match outcome {
             Ok(true) => self.ok += 1,
             Ok(false) => self.bad += 1,
@@ -183,12 +235,20 @@ struct Clock {
 impl Clock {
     fn start(site: &Site) -> Self {
         let pid = site.load.server_pid;
-        Self { started: Instant::now(), pid, cpu: pid.and_then(cpu_time) }
+        Self {
+            started: Instant::now(),
+            pid,
+            cpu: pid.and_then(cpu_time),
+        }
     }
 
     fn finish(&self, tally: &mut Tally) {
         tally.elapsed = self.started.elapsed();
-        tally.server_cpu = self.pid.and_then(cpu_time).zip(self.cpu).map(|(end, start)| end.saturating_sub(start));
+        tally.server_cpu = self
+            .pid
+            .and_then(cpu_time)
+            .zip(self.cpu)
+            .map(|(end, start)| end.saturating_sub(start));
     }
 }
 
@@ -206,7 +266,15 @@ fn ms(micros: u64) -> String {
 }
 
 fn print_row(name: &str, t: &Tally, remark: Option<String>) {
-    let cpu = t.server_cpu.map(|c| format!("{:.3}", c.as_secs_f64() * 1000.0 / t.requests().max(1) as f64)).unwrap_or_else(|| "-".into());
+    let cpu = t
+        .server_cpu
+        .map(|c| {
+            format!(
+                "{:.3}",
+                c.as_secs_f64() * 1000.0 / t.requests().max(1) as f64
+            )
+        })
+        .unwrap_or_else(|| "-".into());
     println!(
         "| {:<34} | {:>10.2} | {:>8} | {:>8} | {:>8} | {:>6} | {:>6} | {:>7} |{}",
         name,
@@ -262,9 +330,15 @@ async fn gather(tasks: Vec<tokio::task::JoinHandle<Tally>>, clock: &Clock) -> Ta
 /// deadline; a broken chain counts as a bad answer and the worker signs in again.
 async fn refresh(site: &Arc<Site>) -> Tally {
     let first = |site: Arc<Site>| async move {
-        site.sign_in("openid email offline_access").await.ok().flatten().and_then(|t| t["refresh_token"].as_str().map(str::to_string))
+        site.sign_in("openid email offline_access")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|t| t["refresh_token"].as_str().map(str::to_string))
     };
-    let seeds: Vec<_> = (0..site.load.connections).map(|_| tokio::spawn(first(site.clone()))).collect();
+    let seeds: Vec<_> = (0..site.load.connections)
+        .map(|_| tokio::spawn(first(site.clone())))
+        .collect();
     let mut chains = Vec::new();
     for seed in seeds {
         chains.push(seed.await.ok().flatten());
@@ -284,8 +358,14 @@ async fn refresh(site: &Arc<Site>) -> Tally {
                         continue;
                     };
                     let t = Instant::now();
-                    let answer = site.token(&[("grant_type", "refresh_token"), ("refresh_token", &token)]).await;
-                    current = answer.as_ref().ok().and_then(|a| a.as_ref()).and_then(|a| a["refresh_token"].as_str().map(str::to_string));
+                    let answer = site
+                        .token(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
+                        .await;
+                    current = answer
+                        .as_ref()
+                        .ok()
+                        .and_then(|a| a.as_ref())
+                        .and_then(|a| a["refresh_token"].as_str().map(str::to_string));
                     tally.record(t, answer.map(|a| a.is_some()));
                 }
                 tally
@@ -313,11 +393,18 @@ impl Probe {
         while due < deadline {
             tokio::time::sleep_until(due.into()).await;
             let (site, tally) = (site.clone(), tally.clone());
-            let (client, secret, token) = (self.client.clone(), self.secret.clone(), self.token.clone());
+            let (client, secret, token) =
+                (self.client.clone(), self.secret.clone(), self.token.clone());
             let scheduled = due;
             in_flight.push(tokio::spawn(async move {
                 let outcome = async {
-                    let res = site.http.post(format!("{}/introspect", site.load.base)).basic_auth(client, Some(secret)).form(&[("token", token)]).send().await?;
+                    let res = site
+                        .http
+                        .post(format!("{}/introspect", site.load.base))
+                        .basic_auth(client, Some(secret))
+                        .form(&[("token", token)])
+                        .send()
+                        .await?;
                     let ok = res.status() == 200;
                     let body = res.text().await?;
                     Ok(ok && body.contains("\"active\":true"))
@@ -342,8 +429,18 @@ impl Probe {
 }
 
 /// argon2id verifications per second, `workers` at a time, as the server's bounded pool runs them.
-async fn argon2_limit(cost: gan_accounts::password::HashCost, workers: usize, span: Duration) -> anyhow::Result<f64> {
-    let workers = if workers == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) } else { workers };
+async fn argon2_limit(
+    cost: gan_accounts::password::HashCost,
+    workers: usize,
+    span: Duration,
+) -> anyhow::Result<f64> {
+    let workers = if workers == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        workers
+    };
     let hasher = gan_accounts::password::Hasher::new(cost, workers)?;
     let stored = hasher.hash("a password of the benchmark").await?;
     let started = Instant::now();
@@ -354,7 +451,9 @@ async fn argon2_limit(cost: gan_accounts::password::HashCost, workers: usize, sp
             tokio::spawn(async move {
                 let mut done = 0u64;
                 while Instant::now() < deadline {
-                    hasher.verify("a password of the benchmark", Some(&stored)).await;
+                    hasher
+                        .verify("a password of the benchmark", Some(&stored))
+                        .await;
                     done += 1;
                 }
                 done
@@ -389,8 +488,13 @@ impl Site {
             .timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(load.connections * 2)
             .build()?;
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(VERIFIER));
-        Ok(Arc::new(Self { http, load, challenge }))
+        let challenge =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(VERIFIER));
+        Ok(Arc::new(Self {
+            http,
+            load,
+            challenge,
+        }))
     }
 
     fn authorize_url(&self, scope: &str) -> anyhow::Result<String> {
@@ -407,29 +511,66 @@ impl Site {
     }
 
     /// Sends with the flow's cookies and keeps the ones the provider sets.
-    async fn send(&self, jar: &mut HashMap<String, String>, req: reqwest::RequestBuilder) -> anyhow::Result<Reply> {
-        let cookie = jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let res = if cookie.is_empty() { req } else { req.header("cookie", cookie) }.send().await?;
+    async fn send(
+        &self,
+        jar: &mut HashMap<String, String>,
+        req: reqwest::RequestBuilder,
+    ) -> anyhow::Result<Reply> {
+        let cookie = jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let res = if cookie.is_empty() {
+            req
+        } else {
+            req.header("cookie", cookie)
+        }
+        .send()
+        .await?;
         for set in res.headers().get_all("set-cookie") {
-            if let Some((name, value)) = set.to_str().ok().and_then(|s| s.split(';').next()).and_then(|p| p.split_once('=')) {
+            if let Some((name, value)) = set
+                .to_str()
+                .ok()
+                .and_then(|s| s.split(';').next())
+                .and_then(|p| p.split_once('='))
+            {
                 jar.insert(name.to_string(), value.to_string());
             }
         }
         let status = res.status().as_u16();
-        let location = res.headers().get("location").and_then(|l| l.to_str().ok()).map(|l| self.absolute(l));
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(|l| self.absolute(l));
         let body = res.text().await?;
-        Ok(Reply { status, location, body })
+        Ok(Reply {
+            status,
+            location,
+            body,
+        })
     }
 
     fn absolute(&self, url: &str) -> String {
-        if url.starts_with('/') { format!("{}{url}", self.load.base) } else { url.to_string() }
+        if url.starts_with('/') {
+            format!("{}{url}", self.load.base)
+        } else {
+            url.to_string()
+        }
     }
 
     /// Follows redirects while they stay on the provider.
-    async fn follow(&self, jar: &mut HashMap<String, String>, mut reply: Reply) -> anyhow::Result<Reply> {
+    async fn follow(
+        &self,
+        jar: &mut HashMap<String, String>,
+        mut reply: Reply,
+    ) -> anyhow::Result<Reply> {
         for _ in 0..10 {
             match reply.location.clone() {
-                Some(next) if (300..400).contains(&reply.status) && next.starts_with(&self.load.base) => {
+                Some(next)
+                    if (300..400).contains(&reply.status) && next.starts_with(&self.load.base) =>
+                {
                     reply = self.send(jar, self.http.get(next)).await?;
                 }
                 _ => break,
@@ -442,25 +583,53 @@ impl Site {
     /// answer was not the expected one.
     async fn sign_in(&self, scope: &str) -> anyhow::Result<Option<serde_json::Value>> {
         let mut jar = HashMap::new();
-        let first = self.send(&mut jar, self.http.get(self.authorize_url(scope)?)).await?;
+        let first = self
+            .send(&mut jar, self.http.get(self.authorize_url(scope)?))
+            .await?;
         let page = self.follow(&mut jar, first).await?;
-        let (Some(action), Some(csrf)) = (form_action(&page.body), input_value(&page.body, "csrf_token")) else { return Ok(None) };
-        let form = [("csrf_token", csrf.as_str()), ("identifier", self.load.email.as_str()), ("password", self.load.password.as_str())];
-        let posted = self.send(&mut jar, self.http.post(self.absolute(&action)).form(&form)).await?;
+        let (Some(action), Some(csrf)) = (
+            form_action(&page.body),
+            input_value(&page.body, "csrf_token"),
+        ) else {
+            return Ok(None);
+        };
+        let form = [
+            ("csrf_token", csrf.as_str()),
+            ("identifier", self.load.email.as_str()),
+            ("password", self.load.password.as_str()),
+        ];
+        let posted = self
+            .send(&mut jar, self.http.post(self.absolute(&action)).form(&form))
+            .await?;
         let back = self.follow(&mut jar, posted).await?;
         let code = back
             .location
             .filter(|l| l.starts_with(&self.load.redirect_uri))
             .and_then(|l| url::Url::parse(&l).ok())
-            .and_then(|u| u.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()));
+            .and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "code")
+                    .map(|(_, v)| v.into_owned())
+            });
         let Some(code) = code else { return Ok(None) };
-        let grant = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &self.load.redirect_uri), ("code_verifier", VERIFIER)];
+        let grant = [
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &self.load.redirect_uri),
+            ("code_verifier", VERIFIER),
+        ];
         self.token(&grant).await
     }
 
     /// A token request with client_secret_basic; the answer when it is a 200 with tokens.
     async fn token(&self, form: &[(&str, &str)]) -> anyhow::Result<Option<serde_json::Value>> {
-        let res = self.http.post(format!("{}/token", self.load.base)).basic_auth(&self.load.client, Some(&self.load.secret)).form(form).send().await?;
+        let res = self
+            .http
+            .post(format!("{}/token", self.load.base))
+            .basic_auth(&self.load.client, Some(&self.load.secret))
+            .form(form)
+            .send()
+            .await?;
         let status = res.status();
         let body: serde_json::Value = res.json().await.context("token answer")?;
         Ok((status == 200 && body["access_token"].is_string()).then_some(body))
@@ -483,7 +652,12 @@ fn form_action(html: &str) -> Option<String> {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/").replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
@@ -493,7 +667,10 @@ mod tests {
     #[test]
     fn reads_the_sign_in_form() {
         let page = r#"<form method="post" action="&#x2f;interaction&#x2f;abc?x=1&amp;y=2"><input type="hidden" name="csrf_token" value="t&#x2f;k"></form>"#;
-        assert_eq!(form_action(page).as_deref(), Some("/interaction/abc?x=1&y=2"));
+        assert_eq!(
+            form_action(page).as_deref(),
+            Some("/interaction/abc?x=1&y=2")
+        );
         assert_eq!(input_value(page, "csrf_token").as_deref(), Some("t/k"));
         assert_eq!(input_value(page, "missing"), None);
     }

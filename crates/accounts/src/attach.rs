@@ -19,7 +19,9 @@ pub enum AttachOutcome {
     Taken,
     AlreadyMine,
     LimitReached(AccountKind),
-    Throttled { retry_after_seconds: i64 },
+    Throttled {
+        retry_after_seconds: i64,
+    },
 }
 
 impl Accounts {
@@ -31,9 +33,19 @@ impl Accounts {
     }
 
     /// Attaches the account `client_number` to `identity_id` if its legacy password is right.
-    pub async fn attach_account(&self, identity_id: &str, client_number: &str, password: &str, ip: Option<&str>, now: OffsetDateTime) -> Result<AttachOutcome, SignInError> {
-        let outcome = self.try_attach(identity_id, client_number, password, ip, now).await?;
-        let number = normalize_client_number(client_number).unwrap_or_else(|| client_number.trim().to_uppercase());
+    pub async fn attach_account(
+        &self,
+        identity_id: &str,
+        client_number: &str,
+        password: &str,
+        ip: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<AttachOutcome, SignInError> {
+        let outcome = self
+            .try_attach(identity_id, client_number, password, ip, now)
+            .await?;
+        let number = normalize_client_number(client_number)
+            .unwrap_or_else(|| client_number.trim().to_uppercase());
         let reason = match &outcome {
             AttachOutcome::Attached(_) => None,
             AttachOutcome::WrongCredentials => Some("wrong_credentials"),
@@ -45,17 +57,33 @@ impl Accounts {
         let actor = Actor::identity(identity_id);
         let event = match reason {
             None => AuditEvent::success(EventType::AccountAttached, actor, now),
-            Some(r) => AuditEvent::failure(EventType::AccountAttached, actor, now).with("reason", r),
+            Some(r) => {
+                AuditEvent::failure(EventType::AccountAttached, actor, now).with("reason", r)
+            }
         };
-        self.audit(event.identity(identity_id).client_number(number)).await;
+        self.audit(event.identity(identity_id).client_number(number))
+            .await;
         Ok(outcome)
     }
 
-    async fn try_attach(&self, identity_id: &str, client_number: &str, password: &str, ip: Option<&str>, now: OffsetDateTime) -> Result<AttachOutcome, SignInError> {
-        let number = normalize_client_number(client_number).unwrap_or_else(|| client_number.trim().to_uppercase());
+    async fn try_attach(
+        &self,
+        identity_id: &str,
+        client_number: &str,
+        password: &str,
+        ip: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<AttachOutcome, SignInError> {
+        let number = normalize_client_number(client_number)
+            .unwrap_or_else(|| client_number.trim().to_uppercase());
         let key = throttle::identifier_key(&number);
-        if let SignInOutcome::Throttled { retry_after_seconds } = self.throttled(&key, ip, now).await? {
-            return Ok(AttachOutcome::Throttled { retry_after_seconds });
+        if let SignInOutcome::Throttled {
+            retry_after_seconds,
+        } = self.throttled(&key, ip, now).await?
+        {
+            return Ok(AttachOutcome::Throttled {
+                retry_after_seconds,
+            });
         }
         let Some(account) = self.ports.customers.find_customer(&number).await? else {
             let _ = self.hasher.verify(password, None).await;
@@ -63,7 +91,11 @@ impl Accounts {
             return Ok(AttachOutcome::WrongCredentials);
         };
         if let Some(owner) = self.ports.customers.owner_of(&number).await? {
-            return Ok(if owner.id == identity_id { AttachOutcome::AlreadyMine } else { AttachOutcome::Taken });
+            return Ok(if owner.id == identity_id {
+                AttachOutcome::AlreadyMine
+            } else {
+                AttachOutcome::Taken
+            });
         }
         if account.status == AccountStatus::Upgraded {
             return Ok(AttachOutcome::Taken);
@@ -73,7 +105,14 @@ impl Accounts {
             return Ok(AttachOutcome::WrongCredentials);
         }
         self.ports.counters.clear_counter(&key).await?;
-        let held = self.ports.customers.accounts_of(identity_id).await?.iter().filter(|a| a.kind == account.kind).count();
+        let held = self
+            .ports
+            .customers
+            .accounts_of(identity_id)
+            .await?
+            .iter()
+            .filter(|a| a.kind == account.kind)
+            .count();
         if held >= self.limit(account.kind) {
             return Ok(AttachOutcome::LimitReached(account.kind));
         }

@@ -44,7 +44,11 @@ impl AccountStatus {
     }
 
     pub fn parse(s: &str) -> Self {
-        if s == "upgraded" { Self::Upgraded } else { Self::Legacy }
+        if s == "upgraded" {
+            Self::Upgraded
+        } else {
+            Self::Legacy
+        }
     }
 }
 
@@ -63,7 +67,12 @@ pub struct CustomerAccount {
 
 /// Client numbers: digits and letters, 4 to 32 characters, compared upper-case.
 pub fn normalize_client_number(raw: &str) -> Option<String> {
-    let n: String = raw.trim().chars().filter(|c| *c != ' ').collect::<String>().to_uppercase();
+    let n: String = raw
+        .trim()
+        .chars()
+        .filter(|c| *c != ' ')
+        .collect::<String>()
+        .to_uppercase();
     ((4..=32).contains(&n.len()) && n.chars().all(|c| c.is_ascii_alphanumeric())).then_some(n)
 }
 
@@ -73,7 +82,10 @@ mod tests {
 
     #[test]
     fn client_numbers() {
-        assert_eq!(normalize_client_number(" 12 34 567 ").as_deref(), Some("1234567"));
+        assert_eq!(
+            normalize_client_number(" 12 34 567 ").as_deref(),
+            Some("1234567")
+        );
         assert_eq!(normalize_client_number("ab1234").as_deref(), Some("AB1234"));
         assert_eq!(normalize_client_number("12"), None);
         assert_eq!(normalize_client_number("12-34"), None);

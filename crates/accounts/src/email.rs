@@ -8,7 +8,9 @@ pub fn normalize(email: &str) -> String {
 /// A light syntax check: one `@`, a non-empty local part, a dotted domain, no spaces.
 pub fn looks_valid(email: &str) -> bool {
     let e = email.trim();
-    let Some((local, domain)) = e.split_once('@') else { return false };
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -35,7 +37,10 @@ mod tests {
 
     #[test]
     fn normalise_validate_mask() {
-        assert_eq!(normalize("  Jean.Dupont@Example.FR "), "jean.dupont@example.fr");
+        assert_eq!(
+            normalize("  Jean.Dupont@Example.FR "),
+            "jean.dupont@example.fr"
+        );
         assert!(looks_valid("a@b.fr"));
         assert!(!looks_valid("a@b"));
         assert!(!looks_valid("a b@c.fr"));

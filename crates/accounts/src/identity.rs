@@ -19,7 +19,11 @@ impl IdentityStatus {
     }
 
     pub fn parse(s: &str) -> Self {
-        if s == "active" { Self::Active } else { Self::Locked }
+        if s == "active" {
+            Self::Active
+        } else {
+            Self::Locked
+        }
     }
 }
 

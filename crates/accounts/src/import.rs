@@ -10,7 +10,13 @@ use crate::customer::{normalize_client_number, AccountKind, AccountStatus, Custo
 use crate::email;
 use crate::legacy::LegacyHash;
 
-pub const COLUMNS: [&str; 5] = ["client_number", "kind", "label", "contact_email", "legacy_hash"];
+pub const COLUMNS: [&str; 5] = [
+    "client_number",
+    "kind",
+    "label",
+    "contact_email",
+    "legacy_hash",
+];
 
 /// A row that was not imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,14 +34,25 @@ pub struct Parsed {
 
 /// Reads the whole file. Fails only when the file cannot be read as CSV with the expected header.
 pub fn parse<R: Read>(input: R, now: OffsetDateTime) -> Result<Parsed, String> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(input);
-    let header = reader.headers().map_err(|e| format!("cannot read the header: {e}"))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(input);
+    let header = reader
+        .headers()
+        .map_err(|e| format!("cannot read the header: {e}"))?
+        .clone();
     let mut index = HashMap::new();
     for name in COLUMNS {
         let at = header
             .iter()
             .position(|h| h.trim_start_matches('\u{feff}') == name)
-            .ok_or_else(|| format!("the header lacks the column {name} (expected {})", COLUMNS.join(",")))?;
+            .ok_or_else(|| {
+                format!(
+                    "the header lacks the column {name} (expected {})",
+                    COLUMNS.join(",")
+                )
+            })?;
         index.insert(name, at);
     }
     let mut parsed = Parsed::default();
@@ -45,16 +62,32 @@ pub fn parse<R: Read>(input: R, now: OffsetDateTime) -> Result<Parsed, String> {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                parsed.rejected.push(Rejected { line, reason: format!("unreadable row: {e}") });
+                parsed.rejected.push(Rejected {
+                    line,
+                    reason: format!("unreadable row: {e}"),
+                });
                 continue;
             }
         };
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let field = |name: &str| record.get(index[name]).unwrap_or_default();
-        match row(field("client_number"), field("kind"), field("label"), field("contact_email"), field("legacy_hash"), now) {
+        match row(
+            field("client_number"),
+            field("kind"),
+            field("label"),
+            field("contact_email"),
+            field("legacy_hash"),
+            now,
+        ) {
             Ok(account) => {
                 if let Some(first) = seen.get(&account.client_number) {
-                    parsed.rejected.push(Rejected { line, reason: format!("client number {} already on line {first}", account.client_number) });
+                    parsed.rejected.push(Rejected {
+                        line,
+                        reason: format!(
+                            "client number {} already on line {first}",
+                            account.client_number
+                        ),
+                    });
                     continue;
                 }
                 seen.insert(account.client_number.clone(), line);
@@ -66,9 +99,18 @@ pub fn parse<R: Read>(input: R, now: OffsetDateTime) -> Result<Parsed, String> {
     Ok(parsed)
 }
 
-fn row(client_number: &str, kind: &str, label: &str, contact: &str, hash: &str, now: OffsetDateTime) -> Result<CustomerAccount, String> {
-    let client_number = normalize_client_number(client_number).ok_or_else(|| format!("invalid client number {client_number:?}"))?;
-    let kind = AccountKind::parse(kind).ok_or_else(|| format!("kind must be personal or professional, not {kind:?}"))?;
+fn row(
+    client_number: &str,
+    kind: &str,
+    label: &str,
+    contact: &str,
+    hash: &str,
+    now: OffsetDateTime,
+) -> Result<CustomerAccount, String> {
+    let client_number = normalize_client_number(client_number)
+        .ok_or_else(|| format!("invalid client number {client_number:?}"))?;
+    let kind = AccountKind::parse(kind)
+        .ok_or_else(|| format!("kind must be personal or professional, not {kind:?}"))?;
     if label.is_empty() || label.chars().count() > 255 {
         return Err("label must have 1 to 255 characters".into());
     }

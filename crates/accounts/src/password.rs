@@ -20,7 +20,11 @@ pub struct HashCost {
 
 impl Default for HashCost {
     fn default() -> Self {
-        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -76,7 +80,12 @@ impl Hasher {
                 .spawn(move || work(&queue))
                 .map_err(|e| HashError::Hash(format!("cannot start a hashing thread: {e}")))?;
         }
-        Ok(Self { argon, cost, jobs, dummy: Arc::default() })
+        Ok(Self {
+            argon,
+            cost,
+            jobs,
+            dummy: Arc::default(),
+        })
     }
 
     fn hash_now(&self, password: &str) -> Result<String, HashError> {
@@ -88,8 +97,14 @@ impl Hasher {
     }
 
     fn verify_now(&self, password: &str, stored: &str) -> Verdict {
-        let Ok(parsed) = PasswordHash::new(stored) else { return Verdict::Wrong };
-        if self.argon.verify_password(password.as_bytes(), &parsed).is_err() {
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return Verdict::Wrong;
+        };
+        if self
+            .argon
+            .verify_password(password.as_bytes(), &parsed)
+            .is_err()
+        {
             return Verdict::Wrong;
         }
         let current = Params::try_from(&parsed).ok().map(|p| HashCost {
@@ -116,7 +131,10 @@ impl Hasher {
     }
 
     /// Runs CPU-heavy work (legacy hash checks too) on the hashing threads, in turn.
-    pub async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
         let (done, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = done.send(f());
@@ -140,12 +158,20 @@ impl Hasher {
         let exists = stored.is_some();
         let verdict = self
             .run(move |h| {
-                let target = stored.unwrap_or_else(|| h.dummy.get_or_init(|| h.hash_now("not a password of anyone").unwrap_or_default()).clone());
+                let target = stored.unwrap_or_else(|| {
+                    h.dummy
+                        .get_or_init(|| h.hash_now("not a password of anyone").unwrap_or_default())
+                        .clone()
+                });
                 Some(h.verify_now(&password, &target))
             })
             .await
             .unwrap_or(Verdict::Wrong);
-        if exists { verdict } else { Verdict::Wrong }
+        if exists {
+            verdict
+        } else {
+            Verdict::Wrong
+        }
     }
 }
 
@@ -185,7 +211,11 @@ mod tests {
     use super::*;
 
     fn cheap() -> HashCost {
-        HashCost { memory_kib: 1024, iterations: 1, parallelism: 1 }
+        HashCost {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        }
     }
 
     #[tokio::test]
@@ -194,12 +224,27 @@ mod tests {
         let Ok(h) = h else { unreachable!() };
         let stored = h.hash("correct horse").await.unwrap_or_default();
         assert!(stored.starts_with("$argon2id$"));
-        assert_eq!(h.verify("correct horse", Some(&stored)).await, Verdict::Right);
+        assert_eq!(
+            h.verify("correct horse", Some(&stored)).await,
+            Verdict::Right
+        );
         assert_eq!(h.verify("wrong", Some(&stored)).await, Verdict::Wrong);
         assert_eq!(h.verify("anything", None).await, Verdict::Wrong);
         assert_eq!(h.verify("x", Some("not a hash")).await, Verdict::Wrong);
-        let stronger = Hasher::new(HashCost { memory_kib: 2048, ..cheap() }, 1).map_err(|e| e.to_string());
-        let Ok(stronger) = stronger else { unreachable!() };
-        assert!(matches!(stronger.verify("correct horse", Some(&stored)).await, Verdict::RightRehashed(_)));
+        let stronger = Hasher::new(
+            HashCost {
+                memory_kib: 2048,
+                ..cheap()
+            },
+            1,
+        )
+        .map_err(|e| e.to_string());
+        let Ok(stronger) = stronger else {
+            unreachable!()
+        };
+        assert!(matches!(
+            stronger.verify("correct horse", Some(&stored)).await,
+            Verdict::RightRehashed(_)
+        ));
     }
 }

@@ -43,25 +43,45 @@ impl Default for PasswordPolicy {
 
 fn is_common(password: &str) -> bool {
     let lower = password.to_lowercase();
-    COMMON.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).any(|c| c == lower)
+    COMMON
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .any(|c| c == lower)
 }
 
 impl PasswordPolicy {
     /// Every rule `password` breaks; empty when it is acceptable.
-    pub fn check(&self, password: &str, confirm: &str, email: &str, client_numbers: &[&str]) -> Vec<Violation> {
+    pub fn check(
+        &self,
+        password: &str,
+        confirm: &str,
+        email: &str,
+        client_numbers: &[&str],
+    ) -> Vec<Violation> {
         let mut v = Vec::new();
         if password.chars().count() < self.min_length {
             v.push(Violation::TooShort);
         }
-        if !(password.chars().any(char::is_alphabetic) && password.chars().any(|c| c.is_ascii_digit())) {
+        if !(password.chars().any(char::is_alphabetic)
+            && password.chars().any(|c| c.is_ascii_digit()))
+        {
             v.push(Violation::LettersAndDigits);
         }
         let lower = password.to_lowercase();
-        let local = email.split('@').next().unwrap_or_default().trim().to_lowercase();
+        let local = email
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase();
         if local.chars().count() >= 3 && lower.contains(&local) {
             v.push(Violation::ContainsEmail);
         }
-        if client_numbers.iter().any(|n| !n.is_empty() && lower.contains(&n.to_lowercase())) {
+        if client_numbers
+            .iter()
+            .any(|n| !n.is_empty() && lower.contains(&n.to_lowercase()))
+        {
             v.push(Violation::ContainsClientNumber);
         }
         if is_common(password) {
@@ -81,12 +101,42 @@ mod tests {
     #[test]
     fn rules() {
         let p = PasswordPolicy::default();
-        assert!(p.check("Ch0colat-Noisette", "Ch0colat-Noisette", "jean@example.fr", &["12345678"]).is_empty());
-        assert_eq!(p.check("court1", "court1", "j@x.fr", &[]), vec![Violation::TooShort]);
-        assert_eq!(p.check("seulementdeslettres", "seulementdeslettres", "j@x.fr", &[]), vec![Violation::LettersAndDigits]);
-        assert_eq!(p.check("jean.dupont2026!", "jean.dupont2026!", "Jean.Dupont@example.fr", &[]), vec![Violation::ContainsEmail]);
-        assert_eq!(p.check("abc12345678xyz", "abc12345678xyz", "j@x.fr", &["12345678"]), vec![Violation::ContainsClientNumber]);
-        assert_eq!(p.check("azerty123456", "azerty123456", "j@x.fr", &[]), vec![Violation::Common]);
-        assert_eq!(p.check("Ch0colat-Noisette", "autre", "j@x.fr", &[]), vec![Violation::Mismatch]);
+        assert!(p
+            .check(
+                "Ch0colat-Noisette",
+                "Ch0colat-Noisette",
+                "jean@example.fr",
+                &["12345678"]
+            )
+            .is_empty());
+        assert_eq!(
+            p.check("court1", "court1", "j@x.fr", &[]),
+            vec![Violation::TooShort]
+        );
+        assert_eq!(
+            p.check("seulementdeslettres", "seulementdeslettres", "j@x.fr", &[]),
+            vec![Violation::LettersAndDigits]
+        );
+        assert_eq!(
+            p.check(
+                "jean.dupont2026!",
+                "jean.dupont2026!",
+                "Jean.Dupont@example.fr",
+                &[]
+            ),
+            vec![Violation::ContainsEmail]
+        );
+        assert_eq!(
+            p.check("abc12345678xyz", "abc12345678xyz", "j@x.fr", &["12345678"]),
+            vec![Violation::ContainsClientNumber]
+        );
+        assert_eq!(
+            p.check("azerty123456", "azerty123456", "j@x.fr", &[]),
+            vec![Violation::Common]
+        );
+        assert_eq!(
+            p.check("Ch0colat-Noisette", "autre", "j@x.fr", &[]),
+            vec![Violation::Mismatch]
+        );
     }
 }

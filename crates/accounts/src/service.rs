@@ -8,7 +8,9 @@ use time::{Duration, OffsetDateTime};
 use crate::email;
 use crate::password::{Hasher, Verdict};
 use crate::policy::PasswordPolicy;
-use crate::ports::{AccountsStoreError, CounterStore, CustomerStore, IdentityStore, LinkStore, Mailer};
+use crate::ports::{
+    AccountsStoreError, CounterStore, CustomerStore, IdentityStore, LinkStore, Mailer,
+};
 use crate::{Identity, IdentityStatus};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +57,15 @@ pub struct JourneySettings {
 
 impl Default for JourneySettings {
     fn default() -> Self {
-        Self { policy: PasswordPolicy::default(), link_ttl: Duration::hours(24), upgrade_ttl: Duration::minutes(30), mails_per_hour: 5, max_personal: 1, max_professional: 1, reauth_after: Duration::minutes(10) }
+        Self {
+            policy: PasswordPolicy::default(),
+            link_ttl: Duration::hours(24),
+            upgrade_ttl: Duration::minutes(30),
+            mails_per_hour: 5,
+            max_personal: 1,
+            max_professional: 1,
+            reauth_after: Duration::minutes(10),
+        }
     }
 }
 
@@ -82,21 +92,37 @@ pub(crate) fn new_identity_id() -> String {
     use rand::RngCore;
     let mut b = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut b);
-    format!("gc-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+    format!(
+        "gc-{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
 }
 
 impl Accounts {
     pub fn new(ports: AccountsPorts, hasher: Hasher, settings: JourneySettings) -> Self {
-        Self { ports, hasher, settings }
+        Self {
+            ports,
+            hasher,
+            settings,
+        }
     }
 
     /// Creates an identity with a verified login email (for administrators, demos and tests; the
     /// customer journeys create identities through the upgrade).
-    pub async fn create_identity(&self, login_email: &str, password: &str, now: OffsetDateTime) -> Result<Identity, SignInError> {
+    pub async fn create_identity(
+        &self,
+        login_email: &str,
+        password: &str,
+        now: OffsetDateTime,
+    ) -> Result<Identity, SignInError> {
         if !email::looks_valid(login_email) {
             return Err(SignInError::Invalid("not an email address".into()));
         }
-        let hash = self.hasher.hash(password).await.map_err(|e| SignInError::Invalid(e.to_string()))?;
+        let hash = self
+            .hasher
+            .hash(password)
+            .await
+            .map_err(|e| SignInError::Invalid(e.to_string()))?;
         let identity = Identity {
             id: new_identity_id(),
             login_email: email::normalize(login_email),
@@ -116,19 +142,40 @@ impl Accounts {
 
     /// Re-authentication: is `password` this identity's?
     pub async fn password_matches(&self, identity: &Identity, password: &str) -> bool {
-        !matches!(self.hasher.verify(password, Some(&identity.password_hash)).await, Verdict::Wrong)
+        !matches!(
+            self.hasher
+                .verify(password, Some(&identity.password_hash))
+                .await,
+            Verdict::Wrong
+        )
     }
 
     /// Checks an email and password; upgrades the stored hash when parameters changed.
-    pub async fn sign_in(&self, login_email: &str, password: &str) -> Result<Identity, SignInError> {
-        let found = self.ports.identities.find_identity_by_email(&email::normalize(login_email)).await?;
-        let verdict = self.hasher.verify(password, found.as_ref().map(|i| i.password_hash.as_str())).await;
-        let Some(identity) = found else { return Err(SignInError::WrongCredentials) };
+    pub async fn sign_in(
+        &self,
+        login_email: &str,
+        password: &str,
+    ) -> Result<Identity, SignInError> {
+        let found = self
+            .ports
+            .identities
+            .find_identity_by_email(&email::normalize(login_email))
+            .await?;
+        let verdict = self
+            .hasher
+            .verify(password, found.as_ref().map(|i| i.password_hash.as_str()))
+            .await;
+        let Some(identity) = found else {
+            return Err(SignInError::WrongCredentials);
+        };
         match verdict {
             Verdict::Wrong => Err(SignInError::WrongCredentials),
             _ if identity.status == IdentityStatus::Locked => Err(SignInError::Locked),
             Verdict::RightRehashed(new_hash) => {
-                self.ports.identities.set_password_hash(&identity.id, &new_hash).await?;
+                self.ports
+                    .identities
+                    .set_password_hash(&identity.id, &new_hash)
+                    .await?;
                 Ok(identity)
             }
             Verdict::Right => Ok(identity),

@@ -1,7 +1,10 @@
 //! Relying parties: register, change, rotate the secret, disable, delete.
 
 use gan_audit::EventType;
-use gan_oidc::model::{AuthMethod, Client, SigningAlg, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN};
+use gan_oidc::model::{
+    AuthMethod, Client, SigningAlg, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS,
+    GRANT_REFRESH_TOKEN,
+};
 use gan_oidc::secret::{hash_handle, new_handle};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -10,7 +13,11 @@ use utoipa::ToSchema;
 use crate::{Admin, AdminError, AdminResult};
 
 const DEFAULT_SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "accounts"];
-const GRANTS: [&str; 3] = [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_CLIENT_CREDENTIALS];
+const GRANTS: [&str; 3] = [
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_REFRESH_TOKEN,
+    GRANT_CLIENT_CREDENTIALS,
+];
 const KINDS: [&str; 2] = ["personal", "professional"];
 
 /// A relying party to register. Names follow OpenID Connect Dynamic Client Registration.
@@ -123,44 +130,84 @@ impl From<&Client> for ClientView {
 }
 
 fn check_uri(field: &str, uri: &str) -> AdminResult<()> {
-    let url = url::Url::parse(uri).map_err(|_| AdminError::invalid(field, format!("{uri} is not an absolute URI")))?;
+    let url = url::Url::parse(uri)
+        .map_err(|_| AdminError::invalid(field, format!("{uri} is not an absolute URI")))?;
     if url.fragment().is_some() {
         return Err(AdminError::invalid(field, format!("{uri} has a fragment")));
     }
     if !matches!(url.scheme(), "https" | "http") && !url.scheme().contains('.') {
-        return Err(AdminError::invalid(field, format!("{uri}: use https (or a reverse-domain scheme for native apps)")));
+        return Err(AdminError::invalid(
+            field,
+            format!("{uri}: use https (or a reverse-domain scheme for native apps)"),
+        ));
     }
-    if url.scheme() == "http" && !matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) {
-        tracing::warn!(uri, "http redirect URI outside loopback: use https in production");
+    if url.scheme() == "http"
+        && !matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+    {
+        tracing::warn!(
+            uri,
+            "http redirect URI outside loopback: use https in production"
+        );
     }
     Ok(())
 }
 
 /// A scope token (RFC 6749 §3.3): printable ASCII without space, `"` or `\`.
 fn check_scope(scope: &str) -> AdminResult<()> {
-    let ok = !scope.is_empty() && scope.len() <= 100 && scope.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\');
-    if ok { Ok(()) } else { Err(AdminError::invalid("scopes", format!("{scope:?} is not a scope token"))) }
+    let ok = !scope.is_empty()
+        && scope.len() <= 100
+        && scope
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\');
+    if ok {
+        Ok(())
+    } else {
+        Err(AdminError::invalid(
+            "scopes",
+            format!("{scope:?} is not a scope token"),
+        ))
+    }
 }
 
 fn check_jwks(jwks: &serde_json::Value) -> AdminResult<()> {
     if jwks.get("keys").is_some_and(|k| k.is_array()) {
         Ok(())
     } else {
-        Err(AdminError::invalid("jwks", "must be a JWK set ({\"keys\": [...]})"))
+        Err(AdminError::invalid(
+            "jwks",
+            "must be a JWK set ({\"keys\": [...]})",
+        ))
     }
 }
 
 fn parse_alg(alg: &str) -> AdminResult<SigningAlg> {
-    SigningAlg::parse(alg).ok_or_else(|| AdminError::invalid("id_token_signed_response_alg", format!("{alg} is not one of RS256, ES256, EdDSA")))
+    SigningAlg::parse(alg).ok_or_else(|| {
+        AdminError::invalid(
+            "id_token_signed_response_alg",
+            format!("{alg} is not one of RS256, ES256, EdDSA"),
+        )
+    })
 }
 
 /// The rules every stored client follows, whoever wrote it.
 pub fn validate(c: &Client) -> AdminResult<()> {
-    if c.id.trim().is_empty() || c.id.chars().count() > 100 || c.id.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
-        return Err(AdminError::invalid("client_id", "must be 1 to 100 visible characters"));
+    if c.id.trim().is_empty()
+        || c.id.chars().count() > 100
+        || c.id.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+    {
+        return Err(AdminError::invalid(
+            "client_id",
+            "must be 1 to 100 visible characters",
+        ));
     }
-    if c.name.trim().is_empty() || c.name.chars().count() > 200 || c.name.chars().any(char::is_control) {
-        return Err(AdminError::invalid("client_name", "must be 1 to 200 characters"));
+    if c.name.trim().is_empty()
+        || c.name.chars().count() > 200
+        || c.name.chars().any(char::is_control)
+    {
+        return Err(AdminError::invalid(
+            "client_name",
+            "must be 1 to 200 characters",
+        ));
     }
     for uri in &c.redirect_uris {
         check_uri("redirect_uris", uri)?;
@@ -172,25 +219,47 @@ pub fn validate(c: &Client) -> AdminResult<()> {
         check_scope(s)?;
     }
     if let Some(g) = c.grant_types.iter().find(|g| !GRANTS.contains(&g.as_str())) {
-        return Err(AdminError::invalid("grant_types", format!("unknown grant type {g}")));
+        return Err(AdminError::invalid(
+            "grant_types",
+            format!("unknown grant type {g}"),
+        ));
     }
     if c.grant_types.is_empty() {
-        return Err(AdminError::invalid("grant_types", "at least one grant type"));
+        return Err(AdminError::invalid(
+            "grant_types",
+            "at least one grant type",
+        ));
     }
     if c.allows_grant(GRANT_AUTHORIZATION_CODE) && c.redirect_uris.is_empty() {
-        return Err(AdminError::invalid("redirect_uris", "authorization_code needs at least one redirect URI"));
+        return Err(AdminError::invalid(
+            "redirect_uris",
+            "authorization_code needs at least one redirect URI",
+        ));
     }
     if c.is_public() && c.allows_grant(GRANT_CLIENT_CREDENTIALS) {
-        return Err(AdminError::invalid("grant_types", "public clients cannot use client_credentials"));
+        return Err(AdminError::invalid(
+            "grant_types",
+            "public clients cannot use client_credentials",
+        ));
     }
-    if let Some(k) = c.account_kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
-        return Err(AdminError::invalid("account_kinds", format!("unknown account kind {k} (personal or professional)")));
+    if let Some(k) = c
+        .account_kinds
+        .iter()
+        .find(|k| !KINDS.contains(&k.as_str()))
+    {
+        return Err(AdminError::invalid(
+            "account_kinds",
+            format!("unknown account kind {k} (personal or professional)"),
+        ));
     }
     if let Some(jwks) = &c.jwks {
         check_jwks(jwks)?;
     }
     if c.auth_method == AuthMethod::PrivateKeyJwt && c.jwks.is_none() {
-        return Err(AdminError::invalid("jwks", "private_key_jwt needs a JWK set"));
+        return Err(AdminError::invalid(
+            "jwks",
+            "private_key_jwt needs a JWK set",
+        ));
     }
     Ok(())
 }
@@ -198,15 +267,30 @@ pub fn validate(c: &Client) -> AdminResult<()> {
 /// A client from its registration, with the generated secret if one was made.
 pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Option<String>)> {
     let auth_method = match &input.token_endpoint_auth_method {
-        Some(m) => AuthMethod::parse(m).ok_or_else(|| AdminError::invalid("token_endpoint_auth_method", format!("unknown method {m}")))?,
+        Some(m) => AuthMethod::parse(m).ok_or_else(|| {
+            AdminError::invalid("token_endpoint_auth_method", format!("unknown method {m}"))
+        })?,
         None if input.jwks.is_some() => AuthMethod::PrivateKeyJwt,
         None => AuthMethod::ClientSecretBasic,
     };
-    let uses_secret = matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost);
+    let uses_secret = matches!(
+        auth_method,
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+    );
     let (secret_hash, shown) = match (uses_secret, input.client_secret) {
-        (false, Some(_)) => return Err(AdminError::invalid("client_secret", "only client_secret_basic and client_secret_post use a secret")),
+        (false, Some(_)) => {
+            return Err(AdminError::invalid(
+                "client_secret",
+                "only client_secret_basic and client_secret_post use a secret",
+            ))
+        }
         (false, None) => (None, None),
-        (true, Some(s)) if s.chars().count() < 32 => return Err(AdminError::invalid("client_secret", "must have at least 32 characters")),
+        (true, Some(s)) if s.chars().count() < 32 => {
+            return Err(AdminError::invalid(
+                "client_secret",
+                "must have at least 32 characters",
+            ))
+        }
         (true, Some(s)) => (Some(hash_handle(&s)), None),
         (true, None) => {
             let s = new_handle("");
@@ -214,7 +298,11 @@ pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Op
         }
     };
     let grant_types = input.grant_types.unwrap_or_else(|| {
-        let defaults: &[&str] = if input.redirect_uris.is_empty() { &[GRANT_CLIENT_CREDENTIALS] } else { &[GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN] };
+        let defaults: &[&str] = if input.redirect_uris.is_empty() {
+            &[GRANT_CLIENT_CREDENTIALS]
+        } else {
+            &[GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN]
+        };
         defaults.iter().map(|g| g.to_string()).collect()
     });
     let client = Client {
@@ -225,11 +313,18 @@ pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Op
         previous_secret_expires_at: None,
         redirect_uris: input.redirect_uris,
         post_logout_redirect_uris: input.post_logout_redirect_uris,
-        scopes: input.scopes.unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()),
+        scopes: input
+            .scopes
+            .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()),
         grant_types,
         auth_method,
         jwks: input.jwks,
-        id_token_alg: parse_alg(input.id_token_signed_response_alg.as_deref().unwrap_or("RS256"))?,
+        id_token_alg: parse_alg(
+            input
+                .id_token_signed_response_alg
+                .as_deref()
+                .unwrap_or("RS256"),
+        )?,
         account_kinds: input.account_kinds,
         first_party: input.first_party,
         require_pkce: true,
@@ -242,20 +337,33 @@ pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Op
 
 impl Admin {
     pub async fn list_clients(&self) -> AdminResult<Vec<ClientView>> {
-        Ok(self.provider.clients.list_clients().await?.iter().map(ClientView::from).collect())
+        Ok(self
+            .provider
+            .clients
+            .list_clients()
+            .await?
+            .iter()
+            .map(ClientView::from)
+            .collect())
     }
 
     /// Refuses to cut off the admin client making the request.
     fn not_self(id: &str) -> AdminResult<()> {
         if crate::acting_client().as_deref() == Some(id) {
-            return Err(AdminError::Conflict("an admin client cannot disable or delete itself".into()));
+            return Err(AdminError::Conflict(
+                "an admin client cannot disable or delete itself".into(),
+            ));
         }
         Ok(())
     }
 
     async fn client(&self, id: &str) -> AdminResult<Client> {
         let id = crate::named(id, "client")?;
-        self.provider.clients.find_client(id).await?.ok_or(AdminError::NotFound("client"))
+        self.provider
+            .clients
+            .find_client(id)
+            .await?
+            .ok_or(AdminError::NotFound("client"))
     }
 
     pub async fn get_client(&self, id: &str) -> AdminResult<ClientView> {
@@ -264,13 +372,28 @@ impl Admin {
 
     pub async fn create_client(&self, input: ClientInput) -> AdminResult<CreatedClient> {
         let (client, secret) = build(input, self.now())?;
-        if self.provider.clients.find_client(&client.id).await?.is_some() {
-            return Err(AdminError::Conflict(format!("a client with id {} already exists", client.id)));
+        if self
+            .provider
+            .clients
+            .find_client(&client.id)
+            .await?
+            .is_some()
+        {
+            return Err(AdminError::Conflict(format!(
+                "a client with id {} already exists",
+                client.id
+            )));
         }
         self.provider.clients.save_client(&client).await?;
-        let event = self.event(EventType::ClientCreated).client(&client.id).with("auth_method", client.auth_method.as_str());
+        let event = self
+            .event(EventType::ClientCreated)
+            .client(&client.id)
+            .with("auth_method", client.auth_method.as_str());
         self.record(event).await;
-        Ok(CreatedClient { client: ClientView::from(&client), client_secret: secret })
+        Ok(CreatedClient {
+            client: ClientView::from(&client),
+            client_secret: secret,
+        })
     }
 
     pub async fn update_client(&self, id: &str, patch: ClientPatch) -> AdminResult<ClientView> {
@@ -289,7 +412,11 @@ impl Admin {
         }
         set!(client_name, c.name, "client_name");
         set!(redirect_uris, c.redirect_uris, "redirect_uris");
-        set!(post_logout_redirect_uris, c.post_logout_redirect_uris, "post_logout_redirect_uris");
+        set!(
+            post_logout_redirect_uris,
+            c.post_logout_redirect_uris,
+            "post_logout_redirect_uris"
+        );
         set!(scopes, c.scopes, "scopes");
         set!(grant_types, c.grant_types, "grant_types");
         set!(account_kinds, c.account_kinds, "account_kinds");
@@ -308,15 +435,25 @@ impl Admin {
         if !c.enabled {
             self.store.revoke_client_tokens(&c.id, self.now()).await?;
         }
-        self.record(self.event(EventType::ClientUpdated).client(&c.id).with("fields", changed)).await;
+        self.record(
+            self.event(EventType::ClientUpdated)
+                .client(&c.id)
+                .with("fields", changed),
+        )
+        .await;
         Ok(ClientView::from(&c))
     }
 
     /// A new secret; the old one keeps working for the configured grace period.
     pub async fn rotate_client_secret(&self, id: &str) -> AdminResult<CreatedClient> {
         let mut c = self.client(id).await?;
-        if !matches!(c.auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost) {
-            return Err(AdminError::Conflict(format!("client {id} does not authenticate with a secret")));
+        if !matches!(
+            c.auth_method,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        ) {
+            return Err(AdminError::Conflict(format!(
+                "client {id} does not authenticate with a secret"
+            )));
         }
         let secret = new_handle("");
         let until = self.now() + self.settings.secret_grace;
@@ -324,8 +461,16 @@ impl Admin {
         c.previous_secret_expires_at = Some(until);
         c.secret_hash = Some(hash_handle(&secret));
         self.provider.clients.save_client(&c).await?;
-        self.record(self.event(EventType::ClientSecretRotated).client(&c.id).with("previous_valid_until", until.unix_timestamp())).await;
-        Ok(CreatedClient { client: ClientView::from(&c), client_secret: Some(secret) })
+        self.record(
+            self.event(EventType::ClientSecretRotated)
+                .client(&c.id)
+                .with("previous_valid_until", until.unix_timestamp()),
+        )
+        .await;
+        Ok(CreatedClient {
+            client: ClientView::from(&c),
+            client_secret: Some(secret),
+        })
     }
 
     /// Disables a client and revokes its tokens.
@@ -335,7 +480,12 @@ impl Admin {
         c.enabled = false;
         self.provider.clients.save_client(&c).await?;
         let revoked = self.store.revoke_client_tokens(&c.id, self.now()).await?;
-        self.record(self.event(EventType::ClientDisabled).client(&c.id).with("tokens_revoked", revoked)).await;
+        self.record(
+            self.event(EventType::ClientDisabled)
+                .client(&c.id)
+                .with("tokens_revoked", revoked),
+        )
+        .await;
         Ok(ClientView::from(&c))
     }
 
@@ -346,7 +496,8 @@ impl Admin {
             return Err(AdminError::NotFound("client"));
         }
         self.provider.clients.forget(id);
-        self.record(self.event(EventType::ClientDeleted).client(id)).await;
+        self.record(self.event(EventType::ClientDeleted).client(id))
+            .await;
         Ok(())
     }
 }
@@ -357,7 +508,12 @@ mod tests {
     use super::*;
 
     fn input() -> ClientInput {
-        ClientInput { client_id: "portal".into(), client_name: "Portal".into(), redirect_uris: vec!["https://rp.example/cb".into()], ..Default::default() }
+        ClientInput {
+            client_id: "portal".into(),
+            client_name: "Portal".into(),
+            redirect_uris: vec!["https://rp.example/cb".into()],
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -371,18 +527,92 @@ mod tests {
     #[test]
     fn each_rule_names_its_field() {
         let cases: Vec<(ClientInput, &str)> = vec![
-            (ClientInput { client_id: "a b".into(), ..input() }, "client_id"),
-            (ClientInput { client_name: " ".into(), ..input() }, "client_name"),
-            (ClientInput { redirect_uris: vec!["/relative".into()], ..input() }, "redirect_uris"),
-            (ClientInput { redirect_uris: vec!["https://rp.example/cb#x".into()], ..input() }, "redirect_uris"),
-            (ClientInput { redirect_uris: vec![], grant_types: Some(vec!["authorization_code".into()]), ..input() }, "redirect_uris"),
-            (ClientInput { grant_types: Some(vec!["password".into()]), ..input() }, "grant_types"),
-            (ClientInput { token_endpoint_auth_method: Some("none".into()), grant_types: Some(vec!["client_credentials".into()]), ..input() }, "grant_types"),
-            (ClientInput { token_endpoint_auth_method: Some("private_key_jwt".into()), ..input() }, "jwks"),
-            (ClientInput { client_secret: Some("short".into()), ..input() }, "client_secret"),
-            (ClientInput { account_kinds: vec!["vip".into()], ..input() }, "account_kinds"),
-            (ClientInput { scopes: Some(vec!["a b".into()]), ..input() }, "scopes"),
-            (ClientInput { id_token_signed_response_alg: Some("HS256".into()), ..input() }, "id_token_signed_response_alg"),
+            (
+                ClientInput {
+                    client_id: "a b".into(),
+                    ..input()
+                },
+                "client_id",
+            ),
+            (
+                ClientInput {
+                    client_name: " ".into(),
+                    ..input()
+                },
+                "client_name",
+            ),
+            (
+                ClientInput {
+                    redirect_uris: vec!["/relative".into()],
+                    ..input()
+                },
+                "redirect_uris",
+            ),
+            (
+                ClientInput {
+                    redirect_uris: vec!["https://rp.example/cb#x".into()],
+                    ..input()
+                },
+                "redirect_uris",
+            ),
+            (
+                ClientInput {
+                    redirect_uris: vec![],
+                    grant_types: Some(vec!["authorization_code".into()]),
+                    ..input()
+                },
+                "redirect_uris",
+            ),
+            (
+                ClientInput {
+                    grant_types: Some(vec!["password".into()]),
+                    ..input()
+                },
+                "grant_types",
+            ),
+            (
+                ClientInput {
+                    token_endpoint_auth_method: Some("none".into()),
+                    grant_types: Some(vec!["client_credentials".into()]),
+                    ..input()
+                },
+                "grant_types",
+            ),
+            (
+                ClientInput {
+                    token_endpoint_auth_method: Some("private_key_jwt".into()),
+                    ..input()
+                },
+                "jwks",
+            ),
+            (
+                ClientInput {
+                    client_secret: Some("short".into()),
+                    ..input()
+                },
+                "client_secret",
+            ),
+            (
+                ClientInput {
+                    account_kinds: vec!["vip".into()],
+                    ..input()
+                },
+                "account_kinds",
+            ),
+            (
+                ClientInput {
+                    scopes: Some(vec!["a b".into()]),
+                    ..input()
+                },
+                "scopes",
+            ),
+            (
+                ClientInput {
+                    id_token_signed_response_alg: Some("HS256".into()),
+                    ..input()
+                },
+                "id_token_signed_response_alg",
+            ),
         ];
         for (case, field) in cases {
             match build(case, OffsetDateTime::UNIX_EPOCH) {

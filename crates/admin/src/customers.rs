@@ -52,7 +52,12 @@ pub struct AccountView {
 
 impl From<&CustomerAccount> for AccountView {
     fn from(a: &CustomerAccount) -> Self {
-        Self { client_number: a.client_number.clone(), kind: a.kind.as_str().to_string(), label: a.label.clone(), contact_email: a.contact_email.clone() }
+        Self {
+            client_number: a.client_number.clone(),
+            kind: a.kind.as_str().to_string(),
+            label: a.label.clone(),
+            contact_email: a.contact_email.clone(),
+        }
     }
 }
 
@@ -111,49 +116,101 @@ pub struct CustomerDetail {
 pub const MAX_LIMIT: u64 = 200;
 
 fn number(raw: &str) -> AdminResult<String> {
-    normalize_client_number(raw).ok_or_else(|| AdminError::invalid("client_number", "4 to 32 letters or digits"))
+    normalize_client_number(raw)
+        .ok_or_else(|| AdminError::invalid("client_number", "4 to 32 letters or digits"))
 }
 
 impl Admin {
     /// Customers whose client number, login email, contact email or name matches `q`.
-    pub async fn search_customers(&self, q: &str, cursor: Option<String>, limit: u64) -> AdminResult<Page<CustomerView>> {
+    pub async fn search_customers(
+        &self,
+        q: &str,
+        cursor: Option<String>,
+        limit: u64,
+    ) -> AdminResult<Page<CustomerView>> {
         let q = crate::text_param(q.trim(), "q")?;
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(AdminError::invalid("limit", format!("1 to {MAX_LIMIT}")));
         }
-        let q = if q.contains('@') { email::normalize(q) } else { q.to_string() };
-        let mut rows = self.store.search_customers(&CustomerSearch { q, after: cursor, limit }).await?;
+        let q = if q.contains('@') {
+            email::normalize(q)
+        } else {
+            q.to_string()
+        };
+        let mut rows = self
+            .store
+            .search_customers(&CustomerSearch {
+                q,
+                after: cursor,
+                limit,
+            })
+            .await?;
         let more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|r| r.account.client_number.clone()) } else { None };
-        Ok(Page { items: rows.into_iter().map(CustomerView::from).collect(), next_cursor })
+        let next_cursor = if more {
+            rows.last().map(|r| r.account.client_number.clone())
+        } else {
+            None
+        };
+        Ok(Page {
+            items: rows.into_iter().map(CustomerView::from).collect(),
+            next_cursor,
+        })
     }
 
     /// One customer account and its activation in progress.
     pub async fn customer(&self, client_number: &str) -> AdminResult<CustomerDetail> {
         let n = number(client_number)?;
-        let account = self.accounts.ports.customers.find_customer(&n).await?.ok_or(AdminError::NotFound("customer"))?;
+        let account = self
+            .accounts
+            .ports
+            .customers
+            .find_customer(&n)
+            .await?
+            .ok_or(AdminError::NotFound("customer"))?;
         let owner = self.accounts.ports.customers.owner_of(&n).await?;
-        let customer = CustomerView::from(CustomerRow { account, identity_id: owner.as_ref().map(|o| o.id.clone()), login_email: owner.map(|o| o.login_email) });
-        let now = self.now();
-        let pending_activation = self.store.pending_activation(&n).await?.map(|link| ActivationView {
-            client_number: n.clone(),
-            login_email: link.data.email.as_deref().map(email::mask),
-            sent_at: link.created_at,
-            expires_at: link.expires_at,
-            expired: link.expires_at <= now,
+        let customer = CustomerView::from(CustomerRow {
+            account,
+            identity_id: owner.as_ref().map(|o| o.id.clone()),
+            login_email: owner.map(|o| o.login_email),
         });
-        Ok(CustomerDetail { customer, pending_activation })
+        let now = self.now();
+        let pending_activation =
+            self.store
+                .pending_activation(&n)
+                .await?
+                .map(|link| ActivationView {
+                    client_number: n.clone(),
+                    login_email: link.data.email.as_deref().map(email::mask),
+                    sent_at: link.created_at,
+                    expires_at: link.expires_at,
+                    expired: link.expires_at <= now,
+                });
+        Ok(CustomerDetail {
+            customer,
+            pending_activation,
+        })
     }
 
     pub async fn identity(&self, id: &str) -> AdminResult<IdentityView> {
         let id = crate::named(id, "identity")?;
-        let identity = self.accounts.ports.identities.find_identity(id).await?.ok_or(AdminError::NotFound("identity"))?;
+        let identity = self
+            .accounts
+            .ports
+            .identities
+            .find_identity(id)
+            .await?
+            .ok_or(AdminError::NotFound("identity"))?;
         let accounts = self.accounts.ports.customers.accounts_of(id).await?;
         let sessions = self.provider.grants.sessions_of(id, self.now()).await?;
         let mut recent = Vec::new();
         for t in [EventType::SignInSucceeded, EventType::SignInFailed] {
-            let filter = AuditFilter { identity_id: Some(id.to_string()), event_type: Some(t), limit: 10, ..Default::default() };
+            let filter = AuditFilter {
+                identity_id: Some(id.to_string()),
+                event_type: Some(t),
+                limit: 10,
+                ..Default::default()
+            };
             recent.extend(self.audit.query(&filter).await?.events);
         }
         recent.sort_by(|a, b| b.id.cmp(&a.id));
@@ -166,7 +223,14 @@ impl Admin {
             accounts: accounts.iter().map(AccountView::from).collect(),
             sessions: sessions
                 .into_iter()
-                .map(|s| SessionView { sid: s.sid, created_at: s.created_at, last_seen_at: s.last_seen_at, expires_at: s.expires_at, ip: s.ip, user_agent: s.user_agent })
+                .map(|s| SessionView {
+                    sid: s.sid,
+                    created_at: s.created_at,
+                    last_seen_at: s.last_seen_at,
+                    expires_at: s.expires_at,
+                    ip: s.ip,
+                    user_agent: s.user_agent,
+                })
                 .collect(),
             recent_sign_ins: recent,
         })
@@ -176,31 +240,56 @@ impl Admin {
     pub async fn lock_identity(&self, id: &str) -> AdminResult<IdentityView> {
         let id = crate::named(id, "identity")?;
         let now = self.now();
-        if !self.store.set_identity_status(id, IdentityStatus::Locked, now).await? {
+        if !self
+            .store
+            .set_identity_status(id, IdentityStatus::Locked, now)
+            .await?
+        {
             return Err(AdminError::NotFound("identity"));
         }
-        self.provider.end_sessions_of(id, None, "identity_locked").await?;
+        self.provider
+            .end_sessions_of(id, None, "identity_locked")
+            .await?;
         let revoked = self.store.revoke_identity_tokens(id, now).await?;
-        self.record(self.event(EventType::IdentityLocked).identity(id).with("tokens_revoked", revoked)).await;
+        self.record(
+            self.event(EventType::IdentityLocked)
+                .identity(id)
+                .with("tokens_revoked", revoked),
+        )
+        .await;
         self.identity(id).await
     }
 
     pub async fn unlock_identity(&self, id: &str) -> AdminResult<IdentityView> {
         let id = crate::named(id, "identity")?;
-        if !self.store.set_identity_status(id, IdentityStatus::Active, self.now()).await? {
+        if !self
+            .store
+            .set_identity_status(id, IdentityStatus::Active, self.now())
+            .await?
+        {
             return Err(AdminError::NotFound("identity"));
         }
-        self.record(self.event(EventType::IdentityUnlocked).identity(id)).await;
+        self.record(self.event(EventType::IdentityUnlocked).identity(id))
+            .await;
         self.identity(id).await
     }
 
     /// Ends every session of an identity and revokes its tokens.
     pub async fn end_sessions(&self, id: &str) -> AdminResult<()> {
         let id = crate::named(id, "identity")?;
-        if self.accounts.ports.identities.find_identity(id).await?.is_none() {
+        if self
+            .accounts
+            .ports
+            .identities
+            .find_identity(id)
+            .await?
+            .is_none()
+        {
             return Err(AdminError::NotFound("identity"));
         }
-        self.provider.end_sessions_of(id, None, "ended_by_admin").await?;
+        self.provider
+            .end_sessions_of(id, None, "ended_by_admin")
+            .await?;
         self.store.revoke_identity_tokens(id, self.now()).await?;
         Ok(())
     }
@@ -211,7 +300,12 @@ impl Admin {
         let Some(identity_id) = self.store.detach_account(&n, self.now()).await? else {
             return Err(AdminError::NotFound("attached account"));
         };
-        self.record(self.event(EventType::AccountDetached).identity(identity_id).client_number(&n)).await;
+        self.record(
+            self.event(EventType::AccountDetached)
+                .identity(identity_id)
+                .client_number(&n),
+        )
+        .await;
         self.customer(&n).await
     }
 
@@ -219,14 +313,19 @@ impl Admin {
     /// links stop working).
     pub async fn resend_activation(&self, client_number: &str) -> AdminResult<CustomerDetail> {
         let n = number(client_number)?;
-        let link = self.store.pending_activation(&n).await?.ok_or(AdminError::NotFound("pending activation"))?;
+        let link = self
+            .store
+            .pending_activation(&n)
+            .await?
+            .ok_or(AdminError::NotFound("pending activation"))?;
         let now = self.now();
         self.store.cancel_activation(&n, now).await?;
         self.accounts
             .send_verification(link.data, &self.settings.base_url, now)
             .await
             .map_err(|e| AdminError::Unavailable(e.to_string()))?;
-        self.record(self.event(EventType::ActivationResent).client_number(&n)).await;
+        self.record(self.event(EventType::ActivationResent).client_number(&n))
+            .await;
         self.customer(&n).await
     }
 
@@ -236,8 +335,8 @@ impl Admin {
         if self.store.cancel_activation(&n, self.now()).await? == 0 {
             return Err(AdminError::NotFound("pending activation"));
         }
-        self.record(self.event(EventType::ActivationCancelled).client_number(&n)).await;
+        self.record(self.event(EventType::ActivationCancelled).client_number(&n))
+            .await;
         self.customer(&n).await
     }
 }
-

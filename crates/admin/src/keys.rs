@@ -29,7 +29,14 @@ pub struct KeyView {
 
 impl From<&StoredKey> for KeyView {
     fn from(k: &StoredKey) -> Self {
-        Self { kid: k.kid.clone(), alg: k.alg.as_str().to_string(), created_at: k.created_at, active_from: k.active_from, retired_at: k.retired_at, expires_at: k.expires_at }
+        Self {
+            kid: k.kid.clone(),
+            alg: k.alg.as_str().to_string(),
+            created_at: k.created_at,
+            active_from: k.active_from,
+            retired_at: k.retired_at,
+            expires_at: k.expires_at,
+        }
     }
 }
 
@@ -43,7 +50,8 @@ impl Admin {
     pub async fn rotate_keys(&self) -> AdminResult<Vec<KeyView>> {
         let added = self.provider.rotate_keys().await?;
         let kids: Vec<String> = added.iter().map(|k| k.kid.clone()).collect();
-        self.record(self.event(EventType::KeysRotated).with("added", kids)).await;
+        self.record(self.event(EventType::KeysRotated).with("added", kids))
+            .await;
         self.keys().await
     }
 }

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use clients::{ClientInput, ClientPatch, ClientView, CreatedClient};
-pub use customers::{AccountView, ActivationView, CustomerDetail, CustomerView, IdentityView, SessionView, MAX_LIMIT};
+pub use customers::{
+    AccountView, ActivationView, CustomerDetail, CustomerView, IdentityView, SessionView, MAX_LIMIT,
+};
 pub use keys::KeyView;
 pub use ports::{AdminStore, CustomerRow, CustomerSearch};
 
@@ -36,7 +38,10 @@ pub enum AdminError {
 
 impl AdminError {
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
-        Self::Invalid { field: field.to_string(), reason: reason.into() }
+        Self::Invalid {
+            field: field.to_string(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -77,13 +82,19 @@ pub(crate) fn named<'a>(id: &'a str, what: &'static str) -> AdminResult<&'a str>
 
 /// The client the current admin request authenticated as (it may not disable or delete itself).
 pub(crate) fn acting_client() -> Option<String> {
-    gan_audit::current().actor.filter(|a| a.kind == gan_audit::ActorKind::Admin).and_then(|a| a.id)
+    gan_audit::current()
+        .actor
+        .filter(|a| a.kind == gan_audit::ActorKind::Admin)
+        .and_then(|a| a.id)
 }
 
 /// A free-text parameter: 1 to 255 characters, no control characters.
 pub fn text_param<'a>(value: &'a str, field: &str) -> AdminResult<&'a str> {
     if value.is_empty() || value.chars().count() > 255 || value.chars().any(char::is_control) {
-        return Err(AdminError::invalid(field, "1 to 255 characters, without control characters"));
+        return Err(AdminError::invalid(
+            field,
+            "1 to 255 characters, without control characters",
+        ));
     }
     Ok(value)
 }
@@ -117,9 +128,20 @@ pub struct Admin {
 }
 
 impl Admin {
-    pub fn new(provider: Arc<Provider>, accounts: Accounts, store: Arc<dyn AdminStore>, settings: AdminSettings) -> Self {
+    pub fn new(
+        provider: Arc<Provider>,
+        accounts: Accounts,
+        store: Arc<dyn AdminStore>,
+        settings: AdminSettings,
+    ) -> Self {
         let audit = provider.audit.clone();
-        Self { provider, accounts, store, audit, settings }
+        Self {
+            provider,
+            accounts,
+            store,
+            audit,
+            settings,
+        }
     }
 
     fn now(&self) -> time::OffsetDateTime {
@@ -128,7 +150,9 @@ impl Admin {
 
     /// An event whose actor is the admin of the current request (the API or the CLI sets it).
     fn event(&self, event_type: EventType) -> AuditEvent {
-        let actor = gan_audit::current().actor.unwrap_or_else(|| Actor::admin("unknown"));
+        let actor = gan_audit::current()
+            .actor
+            .unwrap_or_else(|| Actor::admin("unknown"));
         AuditEvent::success(event_type, actor, self.now())
     }
 
@@ -137,8 +161,14 @@ impl Admin {
     }
 
     /// Audit events, newest first (or oldest first after `filter.after`).
-    pub async fn audit_events(&self, filter: &gan_audit::AuditFilter) -> AdminResult<Page<gan_audit::AuditEvent>> {
+    pub async fn audit_events(
+        &self,
+        filter: &gan_audit::AuditFilter,
+    ) -> AdminResult<Page<gan_audit::AuditEvent>> {
         let page = self.audit.query(filter).await?;
-        Ok(Page { items: page.events, next_cursor: page.next })
+        Ok(Page {
+            items: page.events,
+            next_cursor: page.next,
+        })
     }
 }

@@ -27,9 +27,18 @@ pub struct CustomerRow {
 pub trait AdminStore: Send + Sync {
     /// One more row than `limit` when there is a next page.
     async fn search_customers(&self, search: &CustomerSearch) -> StoreResult<Vec<CustomerRow>>;
-    async fn set_identity_status(&self, identity_id: &str, status: IdentityStatus, now: OffsetDateTime) -> StoreResult<bool>;
+    async fn set_identity_status(
+        &self,
+        identity_id: &str,
+        status: IdentityStatus,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// Revokes every live token of an identity; returns how many.
-    async fn revoke_identity_tokens(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<u64>;
+    async fn revoke_identity_tokens(
+        &self,
+        identity_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
     /// Revokes every live token of a client; returns how many.
     async fn revoke_client_tokens(&self, client_id: &str, now: OffsetDateTime) -> StoreResult<u64>;
     /// Deletes a client with its tokens and consents; `false` when there was none.
@@ -37,9 +46,17 @@ pub trait AdminStore: Send + Sync {
     /// Detaches an account from its identity, in one transaction; the account goes back to
     /// `legacy` (without a legacy password: its owner restarts from "mot de passe oublié").
     /// Returns the identity it was attached to.
-    async fn detach_account(&self, client_number: &str, now: OffsetDateTime) -> StoreResult<Option<String>>;
+    async fn detach_account(
+        &self,
+        client_number: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<String>>;
     /// The newest unused verification link of an upgrade in progress for this account.
-    async fn pending_activation(&self, client_number: &str) -> StoreResult<Option<gan_accounts::links::LinkRecord>>;
+    async fn pending_activation(
+        &self,
+        client_number: &str,
+    ) -> StoreResult<Option<gan_accounts::links::LinkRecord>>;
     /// Marks every unused upgrade link of this account used; returns how many.
-    async fn cancel_activation(&self, client_number: &str, now: OffsetDateTime) -> StoreResult<u64>;
+    async fn cancel_activation(&self, client_number: &str, now: OffsetDateTime)
+        -> StoreResult<u64>;
 }

@@ -1,8 +1,8 @@
 //! What an audit event says.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 /// Every kind of event the trail records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -181,7 +181,9 @@ impl ActorKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Identity, Self::Client, Self::Admin, Self::Anonymous].into_iter().find(|k| k.as_str() == s)
+        [Self::Identity, Self::Client, Self::Admin, Self::Anonymous]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 
@@ -195,19 +197,31 @@ pub struct Actor {
 
 impl Actor {
     pub fn identity(id: impl Into<String>) -> Self {
-        Self { kind: ActorKind::Identity, id: Some(id.into()) }
+        Self {
+            kind: ActorKind::Identity,
+            id: Some(id.into()),
+        }
     }
 
     pub fn client(id: impl Into<String>) -> Self {
-        Self { kind: ActorKind::Client, id: Some(id.into()) }
+        Self {
+            kind: ActorKind::Client,
+            id: Some(id.into()),
+        }
     }
 
     pub fn admin(id: impl Into<String>) -> Self {
-        Self { kind: ActorKind::Admin, id: Some(id.into()) }
+        Self {
+            kind: ActorKind::Admin,
+            id: Some(id.into()),
+        }
     }
 
     pub fn anonymous() -> Self {
-        Self { kind: ActorKind::Anonymous, id: None }
+        Self {
+            kind: ActorKind::Anonymous,
+            id: None,
+        }
     }
 }
 
@@ -292,7 +306,10 @@ mod tests {
     fn event_types_round_trip_through_their_names() {
         for e in EventType::ALL {
             assert_eq!(EventType::parse(e.as_str()), Some(e));
-            assert_eq!(serde_json::to_value(e).ok(), Some(serde_json::Value::String(e.as_str().into())));
+            assert_eq!(
+                serde_json::to_value(e).ok(),
+                Some(serde_json::Value::String(e.as_str().into()))
+            );
         }
     }
 }

@@ -173,13 +173,20 @@ impl MemoryAuditStore {
 #[async_trait]
 impl AuditStore for MemoryAuditStore {
     async fn insert_events(&self, events: &[AuditEvent]) -> Result<(), AuditStoreError> {
-        let mut all = self.events.lock().map_err(|_| AuditStoreError::Unavailable("poisoned".into()))?;
+        let mut all = self
+            .events
+            .lock()
+            .map_err(|_| AuditStoreError::Unavailable("poisoned".into()))?;
         all.extend_from_slice(events);
         Ok(())
     }
 
     async fn query_events(&self, filter: &AuditFilter) -> Result<AuditPage, AuditStoreError> {
-        let mut events: Vec<AuditEvent> = self.all().into_iter().filter(|e| filter.matches(e)).collect();
+        let mut events: Vec<AuditEvent> = self
+            .all()
+            .into_iter()
+            .filter(|e| filter.matches(e))
+            .collect();
         events.sort_by(|a, b| a.id.cmp(&b.id));
         if filter.after.is_none() {
             events.reverse();
@@ -187,12 +194,19 @@ impl AuditStore for MemoryAuditStore {
         let limit = filter.limit.max(1) as usize;
         let more = events.len() > limit;
         events.truncate(limit);
-        let next = if more { events.last().map(|e| e.id.clone()) } else { None };
+        let next = if more {
+            events.last().map(|e| e.id.clone())
+        } else {
+            None
+        };
         Ok(AuditPage { events, next })
     }
 
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, AuditStoreError> {
-        let mut all = self.events.lock().map_err(|_| AuditStoreError::Unavailable("poisoned".into()))?;
+        let mut all = self
+            .events
+            .lock()
+            .map_err(|_| AuditStoreError::Unavailable("poisoned".into()))?;
         let n = all.len();
         all.retain(|e| e.at >= before);
         Ok((n - all.len()) as u64)
@@ -211,19 +225,45 @@ mod tests {
         let store = Arc::new(MemoryAuditStore::default());
         let auditor = Auditor::start(store.clone());
         let now = OffsetDateTime::now_utc();
-        let context = Context { ip: Some("192.0.2.7".into()), correlation_id: Some("req-1".into()), actor: None };
+        let context = Context {
+            ip: Some("192.0.2.7".into()),
+            correlation_id: Some("req-1".into()),
+            actor: None,
+        };
         crate::scope(context, async {
             for i in 0..5 {
-                auditor.record(crate::AuditEvent::success(EventType::TokenIssued, Actor::client("rp"), now).with("n", i)).await;
+                auditor
+                    .record(
+                        crate::AuditEvent::success(
+                            EventType::TokenIssued,
+                            Actor::client("rp"),
+                            now,
+                        )
+                        .with("n", i),
+                    )
+                    .await;
             }
         })
         .await;
-        let page = auditor.query(&AuditFilter { limit: 3, ..Default::default() }).await.unwrap();
+        let page = auditor
+            .query(&AuditFilter {
+                limit: 3,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         assert_eq!(page.events.len(), 3);
         assert_eq!(page.events[0].detail["n"], 4);
         assert_eq!(page.events[0].ip.as_deref(), Some("192.0.2.7"));
         assert_eq!(page.events[0].correlation_id.as_deref(), Some("req-1"));
-        let rest = auditor.query(&AuditFilter { limit: 3, before: page.next, ..Default::default() }).await.unwrap();
+        let rest = auditor
+            .query(&AuditFilter {
+                limit: 3,
+                before: page.next,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         assert_eq!(rest.events.len(), 2);
         assert_eq!(rest.next, None);
         assert_eq!(rest.events[1].detail["n"], 0);

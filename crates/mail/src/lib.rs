@@ -39,9 +39,19 @@ pub trait MailQueue: Send + Sync {
     /// Pending messages due at `now`, oldest first.
     async fn due(&self, now: OffsetDateTime, limit: u64) -> Result<Vec<QueuedMail>, QueueError>;
     /// Takes a message for sending until `lease_until`; `false` if another process took it.
-    async fn claim(&self, mail: &QueuedMail, lease_until: OffsetDateTime) -> Result<bool, QueueError>;
+    async fn claim(
+        &self,
+        mail: &QueuedMail,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, QueueError>;
     async fn sent(&self, id: &str, now: OffsetDateTime) -> Result<(), QueueError>;
-    async fn failed(&self, id: &str, attempts: u32, next_attempt_at: OffsetDateTime, error: &str) -> Result<(), QueueError>;
+    async fn failed(
+        &self,
+        id: &str,
+        attempts: u32,
+        next_attempt_at: OffsetDateTime,
+        error: &str,
+    ) -> Result<(), QueueError>;
     /// The newest messages, sent or not (for the demo mailbox).
     async fn recent(&self, limit: u64) -> Result<Vec<QueuedMail>, QueueError>;
 }
@@ -69,7 +79,9 @@ pub struct Postman {
 
 impl std::fmt::Debug for Postman {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Postman").field("transport", &self.transport).finish()
+        f.debug_struct("Postman")
+            .field("transport", &self.transport)
+            .finish()
     }
 }
 
@@ -82,7 +94,11 @@ fn new_id() -> String {
 
 impl Postman {
     pub fn new(queue: Arc<dyn MailQueue>, transport: Transport) -> Self {
-        Self { queue, transport, kick: Notify::new() }
+        Self {
+            queue,
+            transport,
+            kick: Notify::new(),
+        }
     }
 
     /// Stores a message; delivery happens in the background, soon.
@@ -122,7 +138,9 @@ impl Postman {
                 Err(e) => {
                     let attempts = mail.attempts + 1;
                     tracing::warn!(id = %mail.id, attempts, error = %e, "mail delivery failed; will retry");
-                    self.queue.failed(&mail.id, attempts, now + backoff(attempts), &e).await?;
+                    self.queue
+                        .failed(&mail.id, attempts, now + backoff(attempts), &e)
+                        .await?;
                     failed += 1;
                 }
             }

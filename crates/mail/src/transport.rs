@@ -26,8 +26,14 @@ pub struct SmtpSettings {
 }
 
 pub enum Transport {
-    Outbox { dir: PathBuf, from: Mailbox },
-    Smtp { mailer: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
+    Outbox {
+        dir: PathBuf,
+        from: Mailbox,
+    },
+    Smtp {
+        mailer: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
 }
 
 impl std::fmt::Debug for Transport {
@@ -41,8 +47,12 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     pub fn outbox(dir: PathBuf, from: &str) -> Result<Self, String> {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        Ok(Self::Outbox { dir, from: from.parse().map_err(|e| format!("mail.from: {e}"))? })
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        Ok(Self::Outbox {
+            dir,
+            from: from.parse().map_err(|e| format!("mail.from: {e}"))?,
+        })
     }
 
     pub fn smtp(s: &SmtpSettings, from: &str) -> Result<Self, String> {
@@ -59,7 +69,10 @@ impl Transport {
         if !s.username.is_empty() {
             builder = builder.credentials(Credentials::new(s.username.clone(), s.password.clone()));
         }
-        Ok(Self::Smtp { mailer: builder.build(), from })
+        Ok(Self::Smtp {
+            mailer: builder.build(),
+            from,
+        })
     }
 
     fn from(&self) -> &Mailbox {
@@ -77,8 +90,16 @@ impl Transport {
             .message_id(Some(format!("<{}@gan-connect>", mail.id)))
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.text.clone()))
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.html.clone())),
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(mail.text.clone()),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(mail.html.clone()),
+                    ),
             )
             .map_err(|e| format!("message: {e}"))
     }
@@ -89,14 +110,26 @@ impl Transport {
         match self {
             Self::Outbox { dir, .. } => {
                 // Named by delivery time, so a folder listing is in sending order.
-                let path = dir.join(format!("{}-{}.eml", time::OffsetDateTime::now_utc().unix_timestamp_nanos(), mail.id));
+                let path = dir.join(format!(
+                    "{}-{}.eml",
+                    time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
+                    mail.id
+                ));
                 let tmp = path.with_extension("tmp");
-                tokio::fs::write(&tmp, message.formatted()).await.map_err(|e| format!("outbox: {e}"))?;
-                tokio::fs::rename(&tmp, &path).await.map_err(|e| format!("outbox: {e}"))?;
+                tokio::fs::write(&tmp, message.formatted())
+                    .await
+                    .map_err(|e| format!("outbox: {e}"))?;
+                tokio::fs::rename(&tmp, &path)
+                    .await
+                    .map_err(|e| format!("outbox: {e}"))?;
                 tracing::info!(to = %mail.to, subject = %mail.subject, file = %path.display(), "mail written to the outbox");
                 Ok(())
             }
-            Self::Smtp { mailer, .. } => mailer.send(message).await.map(|_| ()).map_err(|e| format!("smtp: {e}")),
+            Self::Smtp { mailer, .. } => mailer
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("smtp: {e}")),
         }
     }
 }

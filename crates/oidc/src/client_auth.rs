@@ -18,9 +18,18 @@ pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-t
 /// What the client presented.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Presented {
-    Secret { client_id: String, secret: String, method: AuthMethod },
-    Assertion { client_id: Option<String>, assertion: String },
-    IdOnly { client_id: String },
+    Secret {
+        client_id: String,
+        secret: String,
+        method: AuthMethod,
+    },
+    Assertion {
+        client_id: Option<String>,
+        assertion: String,
+    },
+    IdOnly {
+        client_id: String,
+    },
 }
 
 fn form_decode(s: &str) -> Option<String> {
@@ -43,23 +52,36 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
 
 /// The credentials a request presents (public for the fuzz targets).
 pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Presented, OAuthError> {
-    let basic = authorization.filter(|h| h.len() > 6 && h.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("basic ")));
+    let basic = authorization
+        .filter(|h| h.len() > 6 && h.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("basic ")));
     let body_secret = params.get("client_secret");
     let assertion = params.get("client_assertion");
-    let methods = usize::from(basic.is_some()) + usize::from(body_secret.is_some()) + usize::from(assertion.is_some());
+    let methods = usize::from(basic.is_some())
+        + usize::from(body_secret.is_some())
+        + usize::from(assertion.is_some());
     if methods > 1 {
-        return Err(OAuthError::invalid_request("use exactly one client authentication method"));
+        return Err(OAuthError::invalid_request(
+            "use exactly one client authentication method",
+        ));
     }
     if let Some(header) = basic {
         let (client_id, secret) = parse_basic(header).ok_or_else(OAuthError::invalid_client)?;
         if params.get("client_id").is_some_and(|id| id != client_id) {
-            return Err(OAuthError::invalid_request("client_id does not match the Authorization header"));
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the Authorization header",
+            ));
         }
-        return Ok(Presented::Secret { client_id, secret, method: AuthMethod::ClientSecretBasic });
+        return Ok(Presented::Secret {
+            client_id,
+            secret,
+            method: AuthMethod::ClientSecretBasic,
+        });
     }
     if let Some(assertion) = assertion {
         if params.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
-            return Err(OAuthError::invalid_request("client_assertion_type must be jwt-bearer"));
+            return Err(OAuthError::invalid_request(
+                "client_assertion_type must be jwt-bearer",
+            ));
         }
         return Ok(Presented::Assertion {
             client_id: params.get("client_id").map(str::to_string),
@@ -71,7 +93,11 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
         .ok_or_else(OAuthError::invalid_client)?
         .to_string();
     match body_secret {
-        Some(secret) => Ok(Presented::Secret { client_id, secret: secret.to_string(), method: AuthMethod::ClientSecretPost }),
+        Some(secret) => Ok(Presented::Secret {
+            client_id,
+            secret: secret.to_string(),
+            method: AuthMethod::ClientSecretPost,
+        }),
         None => Ok(Presented::IdOnly { client_id }),
     }
 }
@@ -87,7 +113,11 @@ pub async fn authenticate(
     now: OffsetDateTime,
 ) -> Result<Client, EngineError> {
     match presented(authorization, params)? {
-        Presented::Secret { client_id, secret, method } => {
+        Presented::Secret {
+            client_id,
+            secret,
+            method,
+        } => {
             let client = known(clients, &client_id, method).await?;
             if !client.secret_matches(&hash_handle(&secret), now) {
                 return Err(OAuthError::invalid_client().into());
@@ -95,28 +125,43 @@ pub async fn authenticate(
             Ok(client)
         }
         Presented::IdOnly { client_id } => known(clients, &client_id, AuthMethod::None).await,
-        Presented::Assertion { client_id, assertion } => {
+        Presented::Assertion {
+            client_id,
+            assertion,
+        } => {
             let claimed = unverified_issuer(&assertion).ok_or_else(OAuthError::invalid_client)?;
             if client_id.as_deref().is_some_and(|id| id != claimed) {
                 return Err(OAuthError::invalid_client().into());
             }
             let client = known(clients, &claimed, AuthMethod::PrivateKeyJwt).await?;
-            let claims = verify_assertion(&client, &assertion, audiences, now).ok_or_else(OAuthError::invalid_client)?;
-            let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(OAuthError::invalid_client)?;
+            let claims = verify_assertion(&client, &assertion, audiences, now)
+                .ok_or_else(OAuthError::invalid_client)?;
+            let jti = claims
+                .get("jti")
+                .and_then(|v| v.as_str())
+                .ok_or_else(OAuthError::invalid_client)?;
             let exp = claims
                 .get("exp")
                 .and_then(numeric_date)
                 .and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok())
                 .ok_or_else(OAuthError::invalid_client)?;
             if !grants.remember_jti(&client.id, jti, exp).await? {
-                return Err(OAuthError::new(crate::ErrorCode::InvalidClient, "client assertion replayed").into());
+                return Err(OAuthError::new(
+                    crate::ErrorCode::InvalidClient,
+                    "client assertion replayed",
+                )
+                .into());
             }
             Ok(client)
         }
     }
 }
 
-async fn known(clients: &dyn ClientStore, id: &str, method: AuthMethod) -> Result<Client, EngineError> {
+async fn known(
+    clients: &dyn ClientStore,
+    id: &str,
+    method: AuthMethod,
+) -> Result<Client, EngineError> {
     match clients.find_client(id).await? {
         Some(c) if c.enabled && c.auth_method == method => Ok(c),
         _ => Err(OAuthError::invalid_client().into()),
@@ -125,14 +170,21 @@ async fn known(clients: &dyn ClientStore, id: &str, method: AuthMethod) -> Resul
 
 fn unverified_issuer(jwt: &str) -> Option<String> {
     let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     v.get("iss")?.as_str().map(str::to_string)
 }
 
 /// Checks an RFC 7523 client assertion: signature by a registered key, `iss` = `sub` =
 /// client_id, an accepted `aud`, and a live, bounded `exp`.
-pub fn verify_assertion(client: &Client, jwt: &str, audiences: &[String], now: OffsetDateTime) -> Option<serde_json::Map<String, serde_json::Value>> {
+pub fn verify_assertion(
+    client: &Client,
+    jwt: &str,
+    audiences: &[String],
+    now: OffsetDateTime,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
     let keys = client.jwks.as_ref()?.get("keys")?.as_array()?;
     // Each registered key verifies with its own `alg`, or its key type's usual one.
     let verifiers: Vec<(Option<String>, String, Box<dyn josekit::jws::JwsVerifier>)> = keys
@@ -162,14 +214,17 @@ pub fn verify_assertion(client: &Client, jwt: &str, audiences: &[String], now: O
             .map(|(_, _, v)| v.as_ref()))
     })
     .ok()?;
-    let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&payload).ok()?;
+    let claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&payload).ok()?;
     let s = |k: &str| claims.get(k).and_then(|v| v.as_str());
     if s("iss") != Some(client.id.as_str()) || s("sub") != Some(client.id.as_str()) {
         return None;
     }
     let aud_ok = match claims.get("aud")? {
         serde_json::Value::String(a) => audiences.iter().any(|x| x == a),
-        serde_json::Value::Array(list) => list.iter().any(|a| a.as_str().is_some_and(|a| audiences.iter().any(|x| x == a))),
+        serde_json::Value::Array(list) => list
+            .iter()
+            .any(|a| a.as_str().is_some_and(|a| audiences.iter().any(|x| x == a))),
         _ => false,
     };
     // NumericDate may carry fractions of a second (RFC 7519 §2).
@@ -182,7 +237,8 @@ pub fn verify_assertion(client: &Client, jwt: &str, audiences: &[String], now: O
 }
 
 fn numeric_date(v: &serde_json::Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+    v.as_i64()
+        .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
 }
 
 #[cfg(test)]
@@ -190,8 +246,12 @@ mod tests {
     #[test]
     fn a_header_with_multibyte_characters_is_not_basic() {
         // Found by the token_request fuzz target: slicing at byte 6 inside a character panicked.
-        let params = super::Params::from_urlencoded("grant_type=client_credentials").unwrap_or_else(|_| super::Params::new(vec![]));
-        assert!(super::presented(Some("Basiс é"), &params).is_err(), "not Basic, and no client_id: refused, without a panic");
+        let params = super::Params::from_urlencoded("grant_type=client_credentials")
+            .unwrap_or_else(|_| super::Params::new(vec![]));
+        assert!(
+            super::presented(Some("Basiс é"), &params).is_err(),
+            "not Basic, and no client_id: refused, without a panic"
+        );
     }
 
     use super::*;
@@ -199,7 +259,10 @@ mod tests {
     #[test]
     fn basic_header_is_form_decoded() {
         let header = format!("Basic {}", STANDARD.encode("my%20client:s%3Acret+x"));
-        assert_eq!(parse_basic(&header), Some(("my client".into(), "s:cret x".into())));
+        assert_eq!(
+            parse_basic(&header),
+            Some(("my client".into(), "s:cret x".into()))
+        );
         assert_eq!(parse_basic("Bearer abc"), None);
         assert_eq!(parse_basic("Basic !!!"), None);
     }
@@ -210,6 +273,11 @@ mod tests {
         let params = Params::from_urlencoded("client_id=a&client_secret=b").unwrap_or_default();
         assert!(presented(Some(&header), &params).is_err());
         let params = Params::from_urlencoded("client_id=a").unwrap_or_default();
-        assert_eq!(presented(None, &params), Ok(Presented::IdOnly { client_id: "a".into() }));
+        assert_eq!(
+            presented(None, &params),
+            Ok(Presented::IdOnly {
+                client_id: "a".into()
+            })
+        );
     }
 }

@@ -24,7 +24,11 @@ pub struct CachedClients {
 
 impl CachedClients {
     pub fn new(inner: Arc<dyn ClientStore>, ttl: Duration) -> Self {
-        Self { inner, ttl, entries: RwLock::new(HashMap::new()) }
+        Self {
+            inner,
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
     }
 
     fn fresh(&self, id: &str) -> Option<Client> {
@@ -106,16 +110,41 @@ mod tests {
         let cache = CachedClients::new(inner.clone(), Duration::from_secs(60));
         assert!(cache.find_client("nobody").await.unwrap().is_none());
         assert!(cache.find_client("nobody").await.unwrap().is_none());
-        assert_eq!(inner.reads.load(Ordering::SeqCst), 2, "unknown ids go to the store each time");
+        assert_eq!(
+            inner.reads.load(Ordering::SeqCst),
+            2,
+            "unknown ids go to the store each time"
+        );
         cache.save_client(&client("first")).await.unwrap();
-        assert_eq!(cache.find_client("rp").await.unwrap().unwrap().name, "first");
-        assert_eq!(cache.find_client("rp").await.unwrap().unwrap().name, "first");
-        assert_eq!(inner.reads.load(Ordering::SeqCst), 3, "the second read came from memory");
+        assert_eq!(
+            cache.find_client("rp").await.unwrap().unwrap().name,
+            "first"
+        );
+        assert_eq!(
+            cache.find_client("rp").await.unwrap().unwrap().name,
+            "first"
+        );
+        assert_eq!(
+            inner.reads.load(Ordering::SeqCst),
+            3,
+            "the second read came from memory"
+        );
         cache.save_client(&client("second")).await.unwrap();
-        assert_eq!(cache.find_client("rp").await.unwrap().unwrap().name, "second", "a write through the cache is seen at once");
+        assert_eq!(
+            cache.find_client("rp").await.unwrap().unwrap().name,
+            "second",
+            "a write through the cache is seen at once"
+        );
         inner.save_client(&client("elsewhere")).await.unwrap();
-        assert_eq!(cache.find_client("rp").await.unwrap().unwrap().name, "second", "another process's write waits for the TTL");
+        assert_eq!(
+            cache.find_client("rp").await.unwrap().unwrap().name,
+            "second",
+            "another process's write waits for the TTL"
+        );
         cache.forget("rp");
-        assert_eq!(cache.find_client("rp").await.unwrap().unwrap().name, "elsewhere");
+        assert_eq!(
+            cache.find_client("rp").await.unwrap().unwrap().name,
+            "elsewhere"
+        );
     }
 }

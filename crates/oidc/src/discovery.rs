@@ -5,8 +5,11 @@ use crate::{paths, scope, ProviderConfig};
 
 pub fn document(config: &ProviderConfig) -> serde_json::Value {
     let auth_methods: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
-    let endpoint_auth_methods: Vec<&str> =
-        AuthMethod::ALL.iter().filter(|m| **m != AuthMethod::None).map(|m| m.as_str()).collect();
+    let endpoint_auth_methods: Vec<&str> = AuthMethod::ALL
+        .iter()
+        .filter(|m| **m != AuthMethod::None)
+        .map(|m| m.as_str())
+        .collect();
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
     let mut scopes: Vec<&str> = scope::USER_SCOPES.to_vec();
     scopes.extend([scope::ADMIN_READ, scope::ADMIN_WRITE]);

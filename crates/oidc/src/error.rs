@@ -74,11 +74,17 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: Some(description.into()) }
+        Self {
+            code,
+            description: Some(description.into()),
+        }
     }
 
     pub fn bare(code: ErrorCode) -> Self {
-        Self { code, description: None }
+        Self {
+            code,
+            description: None,
+        }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -144,7 +150,9 @@ impl EngineError {
     pub fn public(&self) -> OAuthError {
         match self {
             Self::OAuth(e) => e.clone(),
-            Self::Store(StoreError::Unavailable(_)) => OAuthError::bare(ErrorCode::TemporarilyUnavailable),
+            Self::Store(StoreError::Unavailable(_)) => {
+                OAuthError::bare(ErrorCode::TemporarilyUnavailable)
+            }
             _ => OAuthError::bare(ErrorCode::ServerError),
         }
     }

@@ -66,7 +66,13 @@ mod tests {
     #[test]
     fn at_hash_matches_the_spec_example() {
         // OpenID Connect Core, Appendix A.3 (RS256).
-        assert_eq!(at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", SigningAlg::RS256), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            at_hash(
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
+                SigningAlg::RS256
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
         assert_eq!(at_hash("x", SigningAlg::EdDSA).len(), 43);
     }
 }

@@ -8,15 +8,32 @@ use crate::secret::hash_handle;
 use crate::{paths, Provider};
 
 impl Provider {
-    pub async fn introspect(&self, authorization: Option<&str>, params: &Params) -> Result<serde_json::Value, EngineError> {
-        let caller = self.authenticate_client(authorization, params, paths::INTROSPECT).await?;
+    pub async fn introspect(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<serde_json::Value, EngineError> {
+        let caller = self
+            .authenticate_client(authorization, params, paths::INTROSPECT)
+            .await?;
         if caller.is_public() {
-            return Err(OAuthError::new(ErrorCode::InvalidClient, "public clients cannot introspect").into());
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClient,
+                "public clients cannot introspect",
+            )
+            .into());
         }
-        let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+        let token = params
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
         let now = self.now();
         let inactive = serde_json::json!({ "active": false });
-        let Some(record) = self.grants.find_token(&hash_handle(token)).await?.filter(|t| t.is_live(now)) else {
+        let Some(record) = self
+            .grants
+            .find_token(&hash_handle(token))
+            .await?
+            .filter(|t| t.is_live(now))
+        else {
             return Ok(inactive);
         };
         let mut body = serde_json::json!({
@@ -32,7 +49,10 @@ impl Provider {
             body["sub"] = identity_id.clone().into();
             let scopes = Scopes::parse(&record.scope).unwrap_or_default();
             if let Some(owner) = self.clients.find_client(&record.client_id).await? {
-                match self.released_claims(identity_id, &scopes, None, "userinfo", &owner).await? {
+                match self
+                    .released_claims(identity_id, &scopes, None, "userinfo", &owner)
+                    .await?
+                {
                     Some(claims) => {
                         for (k, v) in claims {
                             body[k] = v;

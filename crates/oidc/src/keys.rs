@@ -33,7 +33,9 @@ impl std::fmt::Debug for KeySealer {
 impl KeySealer {
     /// From a 32-byte key.
     pub fn new(key: &[u8; 32]) -> Self {
-        Self { cipher: Aes256Gcm::new(key.into()) }
+        Self {
+            cipher: Aes256Gcm::new(key.into()),
+        }
     }
 
     pub fn seal(&self, plaintext: &[u8]) -> Result<String, EngineError> {
@@ -56,9 +58,11 @@ impl KeySealer {
             return Err(EngineError::Keys("sealed key is too short".into()));
         }
         let (nonce, ct) = raw.split_at(12);
-        self.cipher.decrypt(Nonce::from_slice(nonce), ct).map_err(|_| {
-            EngineError::Keys("cannot decrypt a signing key: wrong keys.encryption_key?".into())
-        })
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), ct)
+            .map_err(|_| {
+                EngineError::Keys("cannot decrypt a signing key: wrong keys.encryption_key?".into())
+            })
     }
 }
 
@@ -70,7 +74,9 @@ fn keys_err(e: impl std::fmt::Display) -> EngineError {
 fn generate(alg: SigningAlg) -> Result<(Vec<u8>, Jwk), EngineError> {
     match alg {
         SigningAlg::RS256 => {
-            let pair = josekit::jws::RS256.generate_key_pair(2048).map_err(keys_err)?;
+            let pair = josekit::jws::RS256
+                .generate_key_pair(2048)
+                .map_err(keys_err)?;
             Ok((pair.to_der_private_key(), pair.to_jwk_public_key()))
         }
         SigningAlg::ES256 => {
@@ -107,7 +113,12 @@ pub fn verifier_for(jwk: &Jwk, alg: &str) -> Option<Box<dyn JwsVerifier>> {
 }
 
 /// Makes a new key record for `alg`, sealed, published now and active from `active_from`.
-pub fn new_key(sealer: &KeySealer, alg: SigningAlg, now: OffsetDateTime, active_from: OffsetDateTime) -> Result<StoredKey, EngineError> {
+pub fn new_key(
+    sealer: &KeySealer,
+    alg: SigningAlg,
+    now: OffsetDateTime,
+    active_from: OffsetDateTime,
+) -> Result<StoredKey, EngineError> {
     let (der, mut jwk) = generate(alg)?;
     let kid = crate::secret::new_handle("")[..16].to_string();
     jwk.set_key_id(&kid);
@@ -147,7 +158,11 @@ impl std::fmt::Debug for KeyRing {
 
 impl KeyRing {
     /// Decrypts and loads stored keys; those past `expires_at` are left out.
-    pub fn load(stored: Vec<StoredKey>, sealer: &KeySealer, now: OffsetDateTime) -> Result<Self, EngineError> {
+    pub fn load(
+        stored: Vec<StoredKey>,
+        sealer: &KeySealer,
+        now: OffsetDateTime,
+    ) -> Result<Self, EngineError> {
         let mut keys = Vec::with_capacity(stored.len());
         for key in stored {
             if key.expires_at.is_some_and(|e| e <= now) {
@@ -157,17 +172,30 @@ impl KeyRing {
             let signer = signer_from_der(key.alg, &der)?;
             let map = match &key.public_jwk {
                 serde_json::Value::Object(m) => m.clone(),
-                _ => return Err(EngineError::Keys(format!("key {} has no JWK object", key.kid))),
+                _ => {
+                    return Err(EngineError::Keys(format!(
+                        "key {} has no JWK object",
+                        key.kid
+                    )))
+                }
             };
             let jwk = Jwk::from_map(map).map_err(keys_err)?;
             let verifier = verifier_for(&jwk, key.alg.as_str())
                 .ok_or_else(|| EngineError::Keys(format!("key {} cannot verify", key.kid)))?;
-            keys.push(LoadedKey { stored: key, signer, verifier });
+            keys.push(LoadedKey {
+                stored: key,
+                signer,
+                verifier,
+            });
         }
         keys.sort_by(|a, b| b.stored.active_from.cmp(&a.stored.active_from));
         let jwks: Vec<&serde_json::Value> = keys.iter().map(|k| &k.stored.public_jwk).collect();
         let jwks = serde_json::json!({ "keys": jwks }).to_string();
-        Ok(Self { keys, jwks: Arc::from(jwks), loaded_at: now })
+        Ok(Self {
+            keys,
+            jwks: Arc::from(jwks),
+            loaded_at: now,
+        })
     }
 
     /// The JWKS document.
@@ -178,7 +206,9 @@ impl KeyRing {
     /// The newest key of `alg` that may sign at `now`.
     fn signing_key(&self, alg: SigningAlg, now: OffsetDateTime) -> Option<&LoadedKey> {
         self.keys.iter().find(|k| {
-            k.stored.alg == alg && k.stored.active_from <= now && k.stored.retired_at.is_none_or(|r| r > now)
+            k.stored.alg == alg
+                && k.stored.active_from <= now
+                && k.stored.retired_at.is_none_or(|r| r > now)
         })
     }
 
@@ -188,7 +218,12 @@ impl KeyRing {
     }
 
     /// Signs a JSON payload as a compact JWS with `typ: JWT`.
-    pub fn sign(&self, alg: SigningAlg, payload: &serde_json::Value, now: OffsetDateTime) -> Result<String, EngineError> {
+    pub fn sign(
+        &self,
+        alg: SigningAlg,
+        payload: &serde_json::Value,
+        now: OffsetDateTime,
+    ) -> Result<String, EngineError> {
         let key = self
             .signing_key(alg, now)
             .ok_or_else(|| EngineError::Keys(format!("no active {} key", alg.as_str())))?;
@@ -244,21 +279,42 @@ mod tests {
         let later = now + time::Duration::minutes(5);
         let mut stored = Vec::new();
         for alg in SigningAlg::ALL {
-            stored.push(new_key(&sealer, alg, now, now).map_err(|e| e.to_string()).unwrap_or_else(|e| unreachable!("{e}")));
+            stored.push(
+                new_key(&sealer, alg, now, now)
+                    .map_err(|e| e.to_string())
+                    .unwrap_or_else(|e| unreachable!("{e}")),
+            );
         }
-        let pending = new_key(&sealer, SigningAlg::ES256, now, later).map_err(|e| e.to_string()).unwrap_or_else(|e| unreachable!("{e}"));
+        let pending = new_key(&sealer, SigningAlg::ES256, now, later)
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| unreachable!("{e}"));
         let pending_kid = pending.kid.clone();
         stored.push(pending);
-        let ring = KeyRing::load(stored, &sealer, now).map_err(|e| e.to_string()).unwrap_or_else(|e| unreachable!("{e}"));
-        assert!(ring.jwks().contains(&pending_kid), "a pending key is published");
+        let ring = KeyRing::load(stored, &sealer, now)
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(
+            ring.jwks().contains(&pending_kid),
+            "a pending key is published"
+        );
         for alg in SigningAlg::ALL {
-            let jws = ring.sign(alg, &serde_json::json!({"a": 1}), now).map_err(|e| e.to_string()).unwrap_or_default();
-            assert_eq!(ring.verify(&jws).and_then(|m| m.get("a").cloned()), Some(serde_json::json!(1)));
+            let jws = ring
+                .sign(alg, &serde_json::json!({"a": 1}), now)
+                .map_err(|e| e.to_string())
+                .unwrap_or_default();
+            assert_eq!(
+                ring.verify(&jws).and_then(|m| m.get("a").cloned()),
+                Some(serde_json::json!(1))
+            );
             if alg == SigningAlg::ES256 {
                 assert!(!jws.is_empty());
                 let header = jws.split('.').next().unwrap_or_default();
-                let header = String::from_utf8(URL_SAFE_NO_PAD.decode(header).unwrap_or_default()).unwrap_or_default();
-                assert!(!header.contains(&pending_kid), "a pending key does not sign yet");
+                let header = String::from_utf8(URL_SAFE_NO_PAD.decode(header).unwrap_or_default())
+                    .unwrap_or_default();
+                assert!(
+                    !header.contains(&pending_kid),
+                    "a pending key does not sign yet"
+                );
             }
         }
         assert!(ring.verify("a.b.c").is_none());

@@ -20,7 +20,10 @@ impl LogoutRequest {
     /// The hint names this very session: log out without asking.
     pub fn matches(&self, session: &Session) -> bool {
         self.hinted_sub.as_deref() == Some(session.auth.identity_id.as_str())
-            && self.hinted_sid.as_deref().is_none_or(|sid| sid == session.sid)
+            && self
+                .hinted_sid
+                .as_deref()
+                .is_none_or(|sid| sid == session.sid)
     }
 }
 
@@ -30,16 +33,30 @@ impl Provider {
     pub async fn check_logout(&self, params: &Params) -> Result<LogoutRequest, EngineError> {
         let keys = self.keys().await?;
         let hint = match params.get("id_token_hint") {
-            Some(t) => Some(keys.verify(t).ok_or_else(|| OAuthError::invalid_request("id_token_hint is not an ID token issued here"))?),
+            Some(t) => Some(keys.verify(t).ok_or_else(|| {
+                OAuthError::invalid_request("id_token_hint is not an ID token issued here")
+            })?),
             None => None,
         };
-        let s = |k: &str| hint.as_ref().and_then(|h| h.get(k)).and_then(|v| v.as_str()).map(str::to_string);
+        let s = |k: &str| {
+            hint.as_ref()
+                .and_then(|h| h.get(k))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
         if hint.is_some() && s("iss").as_deref() != Some(self.config.issuer_str().as_str()) {
-            return Err(OAuthError::invalid_request("id_token_hint was issued by another provider").into());
+            return Err(OAuthError::invalid_request(
+                "id_token_hint was issued by another provider",
+            )
+            .into());
         }
         let hinted_client = s("aud");
         let client_id = match (params.get("client_id"), hinted_client.as_deref()) {
-            (Some(a), Some(b)) if a != b => return Err(OAuthError::invalid_request("client_id does not match id_token_hint").into()),
+            (Some(a), Some(b)) if a != b => {
+                return Err(
+                    OAuthError::invalid_request("client_id does not match id_token_hint").into(),
+                )
+            }
             (Some(a), _) => Some(a.to_string()),
             (None, b) => b.map(str::to_string),
         };
@@ -50,17 +67,29 @@ impl Provider {
         let redirect = match params.get("post_logout_redirect_uri") {
             None => None,
             Some(uri) => {
-                let registered = client.as_ref().is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
+                let registered = client
+                    .as_ref()
+                    .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
                 if !registered {
-                    return Err(OAuthError::invalid_request("post_logout_redirect_uri is not registered for this client").into());
+                    return Err(OAuthError::invalid_request(
+                        "post_logout_redirect_uri is not registered for this client",
+                    )
+                    .into());
                 }
-                let mut url = url::Url::parse(uri).map_err(|_| OAuthError::invalid_request("post_logout_redirect_uri is malformed"))?;
+                let mut url = url::Url::parse(uri).map_err(|_| {
+                    OAuthError::invalid_request("post_logout_redirect_uri is malformed")
+                })?;
                 if let Some(state) = params.get("state") {
                     url.query_pairs_mut().append_pair("state", state);
                 }
                 Some(url.to_string())
             }
         };
-        Ok(LogoutRequest { redirect, hinted_sid: s("sid"), hinted_sub: s("sub"), client_name: client.map(|c| c.name) })
+        Ok(LogoutRequest {
+            redirect,
+            hinted_sid: s("sid"),
+            hinted_sub: s("sub"),
+            client_name: client.map(|c| c.name),
+        })
     }
 }

@@ -16,8 +16,12 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
-    pub const ALL: [AuthMethod; 4] =
-        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::PrivateKeyJwt, Self::None];
+    pub const ALL: [AuthMethod; 4] = [
+        Self::ClientSecretBasic,
+        Self::ClientSecretPost,
+        Self::PrivateKeyJwt,
+        Self::None,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -96,9 +100,15 @@ impl Client {
     /// Does the hash of a presented secret match the secret, or the previous one during its
     /// grace period? (Constant time.)
     pub fn secret_matches(&self, presented_hash: &str, now: OffsetDateTime) -> bool {
-        let eq = |expected: &str| !expected.is_empty() && crate::secret::constant_time_eq(presented_hash.as_bytes(), expected.as_bytes());
+        let eq = |expected: &str| {
+            !expected.is_empty()
+                && crate::secret::constant_time_eq(presented_hash.as_bytes(), expected.as_bytes())
+        };
         let current = self.secret_hash.as_deref().is_some_and(eq);
-        let previous = self.previous_secret_expires_at.is_some_and(|until| until > now) && self.previous_secret_hash.as_deref().is_some_and(eq);
+        let previous = self
+            .previous_secret_expires_at
+            .is_some_and(|until| until > now)
+            && self.previous_secret_hash.as_deref().is_some_and(eq);
         current | previous
     }
 

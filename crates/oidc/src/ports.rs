@@ -41,7 +41,11 @@ pub trait GrantStore: Send + Sync {
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
     async fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>>;
     /// Marks the code used, atomically: of concurrent callers exactly one gets `Now`.
-    async fn consume_code(&self, code_hash: &str, now: OffsetDateTime) -> StoreResult<Consumed<AuthorizationCode>>;
+    async fn consume_code(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Consumed<AuthorizationCode>>;
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
     /// Inserts the tokens of one response (access, refresh) at once.
@@ -72,24 +76,49 @@ pub trait GrantStore: Send + Sync {
     /// Records a fresh password check on a session (re-authentication).
     async fn reauthenticated(&self, id_hash: &str, auth_time: OffsetDateTime) -> StoreResult<()>;
     /// Live sessions of an identity, newest first.
-    async fn sessions_of(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<Vec<Session>>;
+    async fn sessions_of(
+        &self,
+        identity_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>>;
     /// Ends every session of an identity but `except_sid`.
-    async fn end_sessions_of(&self, identity_id: &str, except_sid: Option<&str>) -> StoreResult<()>;
+    async fn end_sessions_of(&self, identity_id: &str, except_sid: Option<&str>)
+        -> StoreResult<()>;
 
-    async fn find_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<Scopes>>;
-    async fn save_consent(&self, identity_id: &str, client_id: &str, scopes: &Scopes) -> StoreResult<()>;
+    async fn find_consent(&self, identity_id: &str, client_id: &str)
+        -> StoreResult<Option<Scopes>>;
+    async fn save_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+        scopes: &Scopes,
+    ) -> StoreResult<()>;
 
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
     async fn insert_key(&self, key: &StoredKey) -> StoreResult<()>;
-    async fn retire_keys(&self, alg: crate::model::SigningAlg, at: OffsetDateTime, expires_at: OffsetDateTime) -> StoreResult<()>;
+    async fn retire_keys(
+        &self,
+        alg: crate::model::SigningAlg,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
     async fn delete_expired_keys(&self, now: OffsetDateTime) -> StoreResult<()>;
 
     /// Deletes what can no longer be used: expired interactions, codes, sessions and assertion
     /// ids, and tokens expired before `tokens_before`. Returns the number of rows removed.
-    async fn purge_expired(&self, now: OffsetDateTime, tokens_before: OffsetDateTime) -> StoreResult<u64>;
+    async fn purge_expired(
+        &self,
+        now: OffsetDateTime,
+        tokens_before: OffsetDateTime,
+    ) -> StoreResult<u64>;
 
     /// Records a client assertion's `jti`; `false` if it was seen before (a replay).
-    async fn remember_jti(&self, client_id: &str, jti: &str, expires_at: OffsetDateTime) -> StoreResult<bool>;
+    async fn remember_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool>;
 }
 
 /// The claims about an identity, from the identity domain.
@@ -97,7 +126,12 @@ pub trait GrantStore: Send + Sync {
 pub trait ClaimsSource: Send + Sync {
     /// Claims of the identity that the given scopes release; `None` when the identity is gone or
     /// locked. `client` lets the domain filter per relying party.
-    async fn claims(&self, identity_id: &str, scopes: &Scopes, client: &Client) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>>;
+    async fn claims(
+        &self,
+        identity_id: &str,
+        scopes: &Scopes,
+        client: &Client,
+    ) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>>;
 
     /// May this identity use this client at all? (A client restricted to some account kinds
     /// is refused to a person holding none of them.)

@@ -11,12 +11,22 @@ use crate::secret::hash_handle;
 use crate::{paths, Provider};
 
 impl Provider {
-    pub async fn revoke(&self, authorization: Option<&str>, params: &Params) -> Result<(), EngineError> {
-        let caller = self.authenticate_client(authorization, params, paths::REVOKE).await?;
-        let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+    pub async fn revoke(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<(), EngineError> {
+        let caller = self
+            .authenticate_client(authorization, params, paths::REVOKE)
+            .await?;
+        let token = params
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
         let now = self.now();
         let hash = hash_handle(token);
-        let Some(record) = self.grants.find_token(&hash).await? else { return Ok(()) };
+        let Some(record) = self.grants.find_token(&hash).await? else {
+            return Ok(());
+        };
         if record.client_id != caller.id {
             return Ok(());
         }
@@ -30,10 +40,11 @@ impl Provider {
                 "access_token"
             }
         };
-        let mut event = AuditEvent::success(EventType::TokenRevoked, Actor::client(&caller.id), now)
-            .client(&caller.id)
-            .with("token_type", kind)
-            .with("grant_id", record.grant_id.clone());
+        let mut event =
+            AuditEvent::success(EventType::TokenRevoked, Actor::client(&caller.id), now)
+                .client(&caller.id)
+                .with("token_type", kind)
+                .with("grant_id", record.grant_id.clone());
         if let Some(id) = &record.identity_id {
             event = event.identity(id);
         }

@@ -35,6 +35,9 @@ mod tests {
         assert!(a.starts_with("x_"));
         assert_eq!(hash_handle(&a), hash_handle(&a));
         assert_ne!(hash_handle(&a), a);
-        assert_eq!(hash_handle("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+        assert_eq!(
+            hash_handle("abc"),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
     }
 }

@@ -9,7 +9,12 @@ use crate::Provider;
 impl Provider {
     /// Claims for the holder of `access_token`.
     pub async fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, EngineError> {
-        let invalid = || OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid, expired or revoked");
+        let invalid = || {
+            OAuthError::new(
+                ErrorCode::InvalidToken,
+                "the access token is invalid, expired or revoked",
+            )
+        };
         let now = self.now();
         let token = self
             .grants
@@ -20,11 +25,25 @@ impl Provider {
         let scopes = Scopes::parse(&token.scope).unwrap_or_default();
         let identity_id = token.identity_id.clone().ok_or_else(invalid)?;
         if !scopes.contains(scope::OPENID) {
-            return Err(OAuthError::new(ErrorCode::InsufficientScope, "the token lacks the openid scope").into());
+            return Err(OAuthError::new(
+                ErrorCode::InsufficientScope,
+                "the token lacks the openid scope",
+            )
+            .into());
         }
-        let client = self.clients.find_client(&token.client_id).await?.ok_or_else(invalid)?;
+        let client = self
+            .clients
+            .find_client(&token.client_id)
+            .await?
+            .ok_or_else(invalid)?;
         let mut claims = self
-            .released_claims(&identity_id, &scopes, token.claims.as_ref(), "userinfo", &client)
+            .released_claims(
+                &identity_id,
+                &scopes,
+                token.claims.as_ref(),
+                "userinfo",
+                &client,
+            )
             .await?
             .ok_or_else(invalid)?;
         claims.insert("sub".into(), identity_id.into());

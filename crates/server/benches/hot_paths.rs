@@ -16,7 +16,10 @@ use time::OffsetDateTime;
 fn ring() -> KeyRing {
     let sealer = KeySealer::new(&[3u8; 32]);
     let now = OffsetDateTime::now_utc();
-    let keys = SigningAlg::ALL.iter().map(|a| new_key(&sealer, *a, now, now).unwrap()).collect();
+    let keys = SigningAlg::ALL
+        .iter()
+        .map(|a| new_key(&sealer, *a, now, now).unwrap())
+        .collect();
     KeyRing::load(keys, &sealer, now).unwrap()
 }
 
@@ -31,22 +34,35 @@ fn id_token_signing(c: &mut Criterion) {
     });
     let mut g = c.benchmark_group("id_token_sign");
     for alg in SigningAlg::ALL {
-        g.bench_function(alg.as_str(), |b| b.iter(|| ring.sign(alg, black_box(&claims), now).unwrap()));
+        g.bench_function(alg.as_str(), |b| {
+            b.iter(|| ring.sign(alg, black_box(&claims), now).unwrap())
+        });
     }
     g.finish();
 }
 
 fn tokens_and_clients(c: &mut Criterion) {
-    c.bench_function("access_token_mint", |b| b.iter(|| {
-        let t = new_handle("gca_");
-        black_box(hash_handle(&t))
-    }));
+    c.bench_function("access_token_mint", |b| {
+        b.iter(|| {
+            let t = new_handle("gca_");
+            black_box(hash_handle(&t))
+        })
+    });
     let secret = new_handle("");
     let stored = hash_handle(&secret);
-    c.bench_function("client_secret_check", |b| b.iter(|| constant_time_eq(hash_handle(black_box(&secret)).as_bytes(), stored.as_bytes())));
+    c.bench_function("client_secret_check", |b| {
+        b.iter(|| {
+            constant_time_eq(
+                hash_handle(black_box(&secret)).as_bytes(),
+                stored.as_bytes(),
+            )
+        })
+    });
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let challenge = gan_oidc::pkce::challenge_s256(verifier);
-    c.bench_function("pkce_verify", |b| b.iter(|| gan_oidc::pkce::verify_s256(black_box(verifier), &challenge)));
+    c.bench_function("pkce_verify", |b| {
+        b.iter(|| gan_oidc::pkce::verify_s256(black_box(verifier), &challenge))
+    });
 }
 
 fn authorization_request(c: &mut Criterion) {
@@ -60,7 +76,10 @@ fn authorization_request(c: &mut Criterion) {
         previous_secret_expires_at: None,
         redirect_uris: vec!["https://portal.example.fr/cb".into()],
         post_logout_redirect_uris: vec![],
-        scopes: ["openid", "email", "profile", "offline_access", "accounts"].iter().map(|s| s.to_string()).collect(),
+        scopes: ["openid", "email", "profile", "offline_access", "accounts"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         auth_method: AuthMethod::ClientSecretBasic,
         jwks: None,
@@ -72,22 +91,44 @@ fn authorization_request(c: &mut Criterion) {
         created_at: OffsetDateTime::now_utc(),
     };
     let query = "response_type=code&client_id=portal&redirect_uri=https%3A%2F%2Fportal.example.fr%2Fcb&scope=openid%20email%20accounts&state=abc&nonce=xyz&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&ui_locales=fr&max_age=3600";
-    c.bench_function("authorize_validate", |b| b.iter(|| {
-        let p = Params::from_urlencoded(black_box(query)).unwrap();
-        validate(&p, Some(&client), &config, &ring).is_ok()
-    }));
+    c.bench_function("authorize_validate", |b| {
+        b.iter(|| {
+            let p = Params::from_urlencoded(black_box(query)).unwrap();
+            validate(&p, Some(&client), &config, &ring).is_ok()
+        })
+    });
 }
 
 fn password_hashing(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let hasher = Hasher::new(HashCost::default(), 1).unwrap();
-    let stored = rt.block_on(hasher.hash("correct horse battery staple")).unwrap();
+    let stored = rt
+        .block_on(hasher.hash("correct horse battery staple"))
+        .unwrap();
     let mut g = c.benchmark_group("argon2id_default_cost");
     g.sample_size(20);
-    g.bench_function("hash", |b| b.iter(|| rt.block_on(hasher.hash(black_box("correct horse battery staple"))).unwrap()));
-    g.bench_function("verify", |b| b.iter(|| rt.block_on(hasher.verify(black_box("correct horse battery staple"), Some(&stored)))));
+    g.bench_function("hash", |b| {
+        b.iter(|| {
+            rt.block_on(hasher.hash(black_box("correct horse battery staple")))
+                .unwrap()
+        })
+    });
+    g.bench_function("verify", |b| {
+        b.iter(|| {
+            rt.block_on(hasher.verify(black_box("correct horse battery staple"), Some(&stored)))
+        })
+    });
     g.finish();
 }
 
-criterion_group!(benches, id_token_signing, tokens_and_clients, authorization_request, password_hashing);
+criterion_group!(
+    benches,
+    id_token_signing,
+    tokens_and_clients,
+    authorization_request,
+    password_hashing
+);
 criterion_main!(benches);

@@ -144,16 +144,24 @@ impl Settings {
     /// Loads the layers. `env` is the process environment (a parameter, for tests).
     pub fn load(file: Option<&std::path::Path>, env: &[(String, String)]) -> Result<Self, String> {
         use config::{Config, Environment, File, FileFormat, Map};
-        let mut builder = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        let mut builder =
+            Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             builder = builder.add_source(File::from_str(&text, FileFormat::Toml));
         }
         let explicit = env.iter().any(|(k, _)| k == "GAN_CONNECT__DATABASE__URL");
         if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL" && !explicit) {
-            builder = builder.set_override("database.url", url.clone()).map_err(|e| e.to_string())?;
+            builder = builder
+                .set_override("database.url", url.clone())
+                .map_err(|e| e.to_string())?;
         }
-        let ours: Map<String, String> = env.iter().filter(|(k, _)| k.starts_with("GAN_CONNECT__")).cloned().collect();
+        let ours: Map<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("GAN_CONNECT__"))
+            .cloned()
+            .collect();
         builder = builder.add_source(
             Environment::with_prefix("GAN_CONNECT")
                 .prefix_separator("__")
@@ -170,20 +178,42 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), String> {
-        let issuer = url::Url::parse(&self.server.issuer).map_err(|e| format!("server.issuer: {e}"))?;
-        if !matches!(issuer.scheme(), "https" | "http") || issuer.query().is_some() || issuer.fragment().is_some() {
+        let issuer =
+            url::Url::parse(&self.server.issuer).map_err(|e| format!("server.issuer: {e}"))?;
+        if !matches!(issuer.scheme(), "https" | "http")
+            || issuer.query().is_some()
+            || issuer.fragment().is_some()
+        {
             return Err("server.issuer must be an http(s) URL without query or fragment".into());
         }
         let positive = [
             ("tokens.code_ttl_seconds", self.tokens.code_ttl_seconds),
-            ("tokens.access_token_ttl_seconds", self.tokens.access_token_ttl_seconds),
-            ("tokens.refresh_token_ttl_seconds", self.tokens.refresh_token_ttl_seconds),
-            ("tokens.id_token_ttl_seconds", self.tokens.id_token_ttl_seconds),
-            ("tokens.interaction_ttl_seconds", self.tokens.interaction_ttl_seconds),
-            ("tokens.session_ttl_seconds", self.tokens.session_ttl_seconds),
+            (
+                "tokens.access_token_ttl_seconds",
+                self.tokens.access_token_ttl_seconds,
+            ),
+            (
+                "tokens.refresh_token_ttl_seconds",
+                self.tokens.refresh_token_ttl_seconds,
+            ),
+            (
+                "tokens.id_token_ttl_seconds",
+                self.tokens.id_token_ttl_seconds,
+            ),
+            (
+                "tokens.interaction_ttl_seconds",
+                self.tokens.interaction_ttl_seconds,
+            ),
+            (
+                "tokens.session_ttl_seconds",
+                self.tokens.session_ttl_seconds,
+            ),
             ("keys.reload_seconds", self.keys.reload_seconds),
             ("accounts.link_ttl_hours", self.accounts.link_ttl_hours),
-            ("accounts.upgrade_ttl_minutes", self.accounts.upgrade_ttl_minutes),
+            (
+                "accounts.upgrade_ttl_minutes",
+                self.accounts.upgrade_ttl_minutes,
+            ),
             ("accounts.reauth_minutes", self.accounts.reauth_minutes),
         ];
         for (name, v) in positive {
@@ -207,30 +237,47 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_load() {
         let s = Settings::load(None, &[]).map_err(|e| e.to_string());
-        assert!(matches!(s, Ok(ref s) if s.server.listen == "127.0.0.1:8080" && s.tokens.code_ttl_seconds == 60));
+        assert!(
+            matches!(s, Ok(ref s) if s.server.listen == "127.0.0.1:8080" && s.tokens.code_ttl_seconds == 60)
+        );
     }
 
     #[test]
     fn environment_overrides_and_database_url() {
-        let s = Settings::load(None, &env(&[
-            ("GAN_CONNECT__SERVER__ISSUER", "https://id.example.fr"),
-            ("GAN_CONNECT__TOKENS__CODE_TTL_SECONDS", "30"),
-            ("GAN_CONNECT__MAIL__SMTP_PORT", "2525"),
-            ("DATABASE_URL", "postgres://root@127.0.0.1/test"),
-        ]));
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("GAN_CONNECT__SERVER__ISSUER", "https://id.example.fr"),
+                ("GAN_CONNECT__TOKENS__CODE_TTL_SECONDS", "30"),
+                ("GAN_CONNECT__MAIL__SMTP_PORT", "2525"),
+                ("DATABASE_URL", "postgres://root@127.0.0.1/test"),
+            ]),
+        );
         let Ok(s) = s else { unreachable!("{s:?}") };
         assert_eq!(s.server.issuer, "https://id.example.fr");
         assert_eq!(s.tokens.code_ttl_seconds, 30);
         assert_eq!(s.mail.smtp_port, 2525);
         assert_eq!(s.database.url, "postgres://root@127.0.0.1/test");
-        let s = Settings::load(None, &env(&[("DATABASE_URL", "postgres://a/b"), ("GAN_CONNECT__DATABASE__URL", "postgres://c/d")]));
-        assert_eq!(s.map(|s| s.database.url).ok().as_deref(), Some("postgres://c/d"));
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("DATABASE_URL", "postgres://a/b"),
+                ("GAN_CONNECT__DATABASE__URL", "postgres://c/d"),
+            ]),
+        );
+        assert_eq!(
+            s.map(|s| s.database.url).ok().as_deref(),
+            Some("postgres://c/d")
+        );
     }
 
     #[test]
@@ -243,7 +290,13 @@ mod tests {
         let _ = std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:1\"\nbogus = 1\n");
         assert!(Settings::load(Some(&file), &[]).is_err());
         let _ = std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:1\"\n");
-        assert_eq!(Settings::load(Some(&file), &[]).map(|s| s.server.listen).ok().as_deref(), Some("0.0.0.0:1"));
+        assert_eq!(
+            Settings::load(Some(&file), &[])
+                .map(|s| s.server.listen)
+                .ok()
+                .as_deref(),
+            Some("0.0.0.0:1")
+        );
         assert!(Settings::load(None, &env(&[("GAN_CONNECT__SERVER__ISSUER", "ftp://x")])).is_err());
     }
 }

@@ -13,13 +13,13 @@ use gan_accounts::{Accounts, AccountsPorts, JourneySettings};
 use gan_admin::{Admin, AdminSettings};
 use gan_audit::Auditor;
 use gan_mail::{Postman, SmtpSettings, SmtpTls, Transport};
-use gan_web::mail::WebMailer;
 use gan_oidc::client_cache::CachedClients;
 use gan_oidc::clock::Clock;
 use gan_oidc::keys::KeySealer;
 use gan_oidc::provider::Ports;
 use gan_oidc::{Provider, ProviderConfig};
 use gan_store::{Store, StoreOptions};
+use gan_web::mail::WebMailer;
 use gan_web::{AppState, Pages, Readiness, WebSettings};
 
 use crate::settings::{MailTransport, Settings};
@@ -31,9 +31,12 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
         max_connections: settings.database.max_connections,
         connect_timeout: Duration::from_secs(settings.database.connect_timeout_seconds),
     };
-    Store::connect(&options)
-        .await
-        .with_context(|| format!("cannot connect to the database {}", redact(&settings.database.url)))
+    Store::connect(&options).await.with_context(|| {
+        format!(
+            "cannot connect to the database {}",
+            redact(&settings.database.url)
+        )
+    })
 }
 
 /// A database URL without its password, for messages.
@@ -69,8 +72,12 @@ pub fn provider_config(settings: &Settings) -> anyhow::Result<ProviderConfig> {
 /// which is generated (mode 0600) when missing.
 pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
     let decode = |text: &str, origin: &str| -> anyhow::Result<KeySealer> {
-        let bytes = STANDARD.decode(text.trim()).with_context(|| format!("{origin} is not base64"))?;
-        let key: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("{origin} must be 32 bytes"))?;
+        let bytes = STANDARD
+            .decode(text.trim())
+            .with_context(|| format!("{origin} is not base64"))?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("{origin} must be 32 bytes"))?;
         Ok(KeySealer::new(&key))
     };
     if !settings.keys.encryption_key.is_empty() {
@@ -82,7 +89,8 @@ pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
     }
     let mut key = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
-    write_secret(&path, &STANDARD.encode(key)).with_context(|| format!("cannot write {}", path.display()))?;
+    write_secret(&path, &STANDARD.encode(key))
+        .with_context(|| format!("cannot write {}", path.display()))?;
     tracing::warn!(file = %path.display(), "generated a new key-encryption key; back it up with the database");
     Ok(KeySealer::new(&key))
 }
@@ -95,7 +103,11 @@ fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
     {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
         f.write_all(text.as_bytes())
     }
     #[cfg(not(unix))]
@@ -108,11 +120,17 @@ fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
 pub fn hasher(settings: &Settings) -> anyhow::Result<Hasher> {
     let p = &settings.passwords;
     let workers = if p.hash_workers == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     } else {
         p.hash_workers
     };
-    let cost = HashCost { memory_kib: p.argon2_memory_kib, iterations: p.argon2_iterations, parallelism: p.argon2_parallelism };
+    let cost = HashCost {
+        memory_kib: p.argon2_memory_kib,
+        iterations: p.argon2_iterations,
+        parallelism: p.argon2_parallelism,
+    };
     Hasher::new(cost, workers).map_err(|e| anyhow::anyhow!("passwords: {e}"))
 }
 
@@ -134,7 +152,12 @@ pub struct Built {
 }
 
 /// Builds the application state over a connected (and migrated) store.
-pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sealer: KeySealer) -> anyhow::Result<Built> {
+pub async fn build(
+    settings: &Settings,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    sealer: KeySealer,
+) -> anyhow::Result<Built> {
     let config = provider_config(settings)?;
     let web = WebSettings {
         body_limit: settings.server.body_limit_bytes,
@@ -143,17 +166,40 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
     };
     let shared = Arc::new(store.clone());
     let audit = Auditor::start(shared.clone());
-    let clients = Arc::new(CachedClients::new(shared.clone(), Duration::from_secs(settings.server.client_cache_seconds)));
-    let ports = Ports { clients, grants: shared.clone(), claims: shared.clone(), clock, audit: audit.clone() };
-    let provider = Provider::start(config, ports, sealer).await.context("cannot start the provider")?;
+    let clients = Arc::new(CachedClients::new(
+        shared.clone(),
+        Duration::from_secs(settings.server.client_cache_seconds),
+    ));
+    let ports = Ports {
+        clients,
+        grants: shared.clone(),
+        claims: shared.clone(),
+        clock,
+        audit: audit.clone(),
+    };
+    let provider = Provider::start(config, ports, sealer)
+        .await
+        .context("cannot start the provider")?;
     let theme = (!settings.theme.dir.is_empty()).then(|| PathBuf::from(&settings.theme.dir));
     let pages = Arc::new(Pages::new(theme).map_err(|e| anyhow::anyhow!("theme: {e}"))?);
     let postman = Arc::new(Postman::new(shared.clone(), transport(settings)?));
-    let mailer = Arc::new(WebMailer { pages: pages.clone(), postman: postman.clone() });
-    let ports = AccountsPorts { identities: shared.clone(), customers: shared.clone(), links: shared.clone(), counters: shared.clone(), mailer, audit };
+    let mailer = Arc::new(WebMailer {
+        pages: pages.clone(),
+        postman: postman.clone(),
+    });
+    let ports = AccountsPorts {
+        identities: shared.clone(),
+        customers: shared.clone(),
+        links: shared.clone(),
+        counters: shared.clone(),
+        mailer,
+        audit,
+    };
     let a = &settings.accounts;
     let journeys = JourneySettings {
-        policy: PasswordPolicy { min_length: a.password_min_length },
+        policy: PasswordPolicy {
+            min_length: a.password_min_length,
+        },
         link_ttl: time::Duration::hours(a.link_ttl_hours),
         upgrade_ttl: time::Duration::minutes(a.upgrade_ttl_minutes),
         mails_per_hour: a.mails_per_hour,
@@ -163,8 +209,16 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
     };
     let accounts = Accounts::new(ports, hasher(settings)?, journeys);
     let provider = Arc::new(provider);
-    let admin_settings = AdminSettings { secret_grace: time::Duration::hours(settings.admin.secret_grace_hours), base_url: provider.config.issuer_str() };
-    let admin = Arc::new(Admin::new(provider.clone(), accounts.clone(), shared.clone(), admin_settings));
+    let admin_settings = AdminSettings {
+        secret_grace: time::Duration::hours(settings.admin.secret_grace_hours),
+        base_url: provider.config.issuer_str(),
+    };
+    let admin = Arc::new(Admin::new(
+        provider.clone(),
+        accounts.clone(),
+        shared.clone(),
+        admin_settings,
+    ));
     let state = AppState {
         provider,
         accounts: Arc::new(accounts),
@@ -174,7 +228,11 @@ pub async fn build(settings: &Settings, store: Store, clock: Arc<dyn Clock>, sea
         settings: Arc::new(web),
         mailbox: None,
     };
-    Ok(Built { state, store, postman })
+    Ok(Built {
+        state,
+        store,
+        postman,
+    })
 }
 
 /// The mail transport from the configuration.
@@ -188,7 +246,13 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
                 crate::settings::SmtpTls::Starttls => SmtpTls::Starttls,
                 crate::settings::SmtpTls::Tls => SmtpTls::Tls,
             };
-            let smtp = SmtpSettings { host: m.smtp_host.clone(), port: m.smtp_port, tls, username: m.smtp_username.clone(), password: m.smtp_password.clone() };
+            let smtp = SmtpSettings {
+                host: m.smtp_host.clone(),
+                port: m.smtp_port,
+                tls,
+                username: m.smtp_username.clone(),
+                password: m.smtp_password.clone(),
+            };
             Transport::smtp(&smtp, &m.from)
         }
     }

@@ -13,7 +13,8 @@ struct Cli {
 
 impl Cli {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("gan-cli-{}-{}", std::process::id(), rand_suffix()));
+        let dir =
+            std::env::temp_dir().join(format!("gan-cli-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
         Self { dir }
     }
@@ -21,9 +22,18 @@ impl Cli {
     /// Runs `gan-connect ARGS` with `stdin`; returns (success, stdout, stderr).
     fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
         let env = [
-            ("GAN_CONNECT__DATABASE__URL", format!("sqlite://{}/gan.db?mode=rwc", self.dir.display())),
-            ("GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE", self.dir.join("kek").display().to_string()),
-            ("GAN_CONNECT__MAIL__OUTBOX_DIR", self.dir.join("outbox").display().to_string()),
+            (
+                "GAN_CONNECT__DATABASE__URL",
+                format!("sqlite://{}/gan.db?mode=rwc", self.dir.display()),
+            ),
+            (
+                "GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE",
+                self.dir.join("kek").display().to_string(),
+            ),
+            (
+                "GAN_CONNECT__MAIL__OUTBOX_DIR",
+                self.dir.join("outbox").display().to_string(),
+            ),
             ("GAN_CONNECT__LOG__LEVEL", "error".to_string()),
             ("USER", "alice".to_string()),
         ]
@@ -50,7 +60,10 @@ impl Drop for Cli {
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
 }
 
 #[test]
@@ -58,24 +71,66 @@ fn clients_customers_keys_and_audit_from_the_command_line() {
     let cli = Cli::new();
 
     // client add / list / show / update / rotate-secret / disable / delete.
-    let (ok, out, _) = cli.run(&["client", "add", "--id", "portal", "--name", "Espace client", "--redirect-uri", "https://portal.example/cb", "--secret-stdin"], "s3cret-s3cret-s3cret-s3cret-s3cret-0\n");
+    let (ok, out, _) = cli.run(
+        &[
+            "client",
+            "add",
+            "--id",
+            "portal",
+            "--name",
+            "Espace client",
+            "--redirect-uri",
+            "https://portal.example/cb",
+            "--secret-stdin",
+        ],
+        "s3cret-s3cret-s3cret-s3cret-s3cret-0\n",
+    );
     assert!(ok);
     assert_eq!(out.trim(), "client_id: portal");
-    let (ok, _, err) = cli.run(&["client", "add", "--id", "bad", "--name", "Bad", "--redirect-uri", "not a uri"], "");
+    let (ok, _, err) = cli.run(
+        &[
+            "client",
+            "add",
+            "--id",
+            "bad",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "not a uri",
+        ],
+        "",
+    );
     assert!(!ok);
     assert!(err.contains("redirect_uris"), "{err}");
     let table = cli.ok(&["client", "list"]);
     assert!(table.contains("CLIENT ID") && table.contains("portal"));
-    assert_eq!(cli.json(&["client", "list", "--json"])[0]["client_id"], "portal");
-    let updated = cli.json(&["client", "update", "portal", "--name", "Portail", "--account-kind", "personal", "--json"]);
+    assert_eq!(
+        cli.json(&["client", "list", "--json"])[0]["client_id"],
+        "portal"
+    );
+    let updated = cli.json(&[
+        "client",
+        "update",
+        "portal",
+        "--name",
+        "Portail",
+        "--account-kind",
+        "personal",
+        "--json",
+    ]);
     assert_eq!(updated["client_name"], "Portail");
     assert_eq!(updated["account_kinds"][0], "personal");
     assert!(cli.ok(&["client", "show", "portal"]).contains("Portail"));
     let rotated = cli.json(&["client", "rotate-secret", "portal", "--json"]);
     assert!(rotated["client_secret"].as_str().unwrap().len() >= 32);
     assert!(rotated["client"]["previous_secret_expires_at"].is_string());
-    assert!(cli.ok(&["client", "disable", "portal"]).contains("disabled"));
-    assert_eq!(cli.json(&["client", "show", "portal", "--json"])["enabled"], false);
+    assert!(cli
+        .ok(&["client", "disable", "portal"])
+        .contains("disabled"));
+    assert_eq!(
+        cli.json(&["client", "show", "portal", "--json"])["enabled"],
+        false
+    );
     cli.ok(&["client", "delete", "portal"]);
     let (ok, _, err) = cli.run(&["client", "show", "portal"], "");
     assert!(!ok && err.contains("not found"), "{err}");
@@ -83,29 +138,74 @@ fn clients_customers_keys_and_audit_from_the_command_line() {
     // customers import / show / lock / unlock / detach.
     let csv = cli.dir.join("customers.csv");
     std::fs::write(&csv, "client_number,kind,label,contact_email,legacy_hash\n40000001,personal,Jeanne Petit,jeanne@example.fr,sha256$salt$0000000000000000000000000000000000000000000000000000000000000000\n").unwrap();
-    assert!(cli.ok(&["customers", "import", csv.to_str().unwrap()]).contains("created: 1"));
-    let (ok, out, _) = cli.run(&["identity", "add", "--email", "jeanne.login@example.fr"], "Pomme-verte-2026\n");
+    assert!(cli
+        .ok(&["customers", "import", csv.to_str().unwrap()])
+        .contains("created: 1"));
+    let (ok, out, _) = cli.run(
+        &["identity", "add", "--email", "jeanne.login@example.fr"],
+        "Pomme-verte-2026\n",
+    );
     assert!(ok);
     let sub = out.trim().trim_start_matches("sub: ").to_string();
     let shown = cli.json(&["customers", "show", "Petit", "--json"]);
     assert_eq!(shown["customer"]["customer"]["client_number"], "40000001");
-    assert!(cli.ok(&["customers", "lock", "jeanne.login@example.fr"]).contains("locked"));
+    assert!(cli
+        .ok(&["customers", "lock", "jeanne.login@example.fr"])
+        .contains("locked"));
     assert!(cli.ok(&["customers", "unlock", &sub]).contains("unlocked"));
     let (ok, _, err) = cli.run(&["customers", "detach", "40000001"], "");
     assert!(!ok && err.contains("not found"), "{err}");
 
     // keys list / rotate.
-    assert_eq!(cli.json(&["keys", "list", "--json"]).as_array().unwrap().len(), 3);
-    assert_eq!(cli.json(&["keys", "rotate", "--json"]).as_array().unwrap().len(), 6);
+    assert_eq!(
+        cli.json(&["keys", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        cli.json(&["keys", "rotate", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
 
     // audit query / tail: every change above, by cli:alice.
-    let events: Vec<Value> = cli.ok(&["audit", "query", "--json", "--limit", "200"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let kinds: Vec<&str> = events.iter().map(|e| e["event_type"].as_str().unwrap()).collect();
-    for kind in ["client.created", "client.updated", "client.secret_rotated", "client.disabled", "client.deleted", "identity.locked", "identity.unlocked", "keys.rotated"] {
+    let events: Vec<Value> = cli
+        .ok(&["audit", "query", "--json", "--limit", "200"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "client.created",
+        "client.updated",
+        "client.secret_rotated",
+        "client.disabled",
+        "client.deleted",
+        "identity.locked",
+        "identity.unlocked",
+        "keys.rotated",
+    ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
-    assert!(events.iter().filter(|e| e["event_type"] == "client.created").all(|e| e["actor"]["id"] == "cli:alice"));
-    let locked = cli.ok(&["audit", "query", "--type", "identity.locked", "--identity", &sub]);
+    assert!(events
+        .iter()
+        .filter(|e| e["event_type"] == "client.created")
+        .all(|e| e["actor"]["id"] == "cli:alice"));
+    let locked = cli.ok(&[
+        "audit",
+        "query",
+        "--type",
+        "identity.locked",
+        "--identity",
+        &sub,
+    ]);
     assert!(locked.contains("identity.locked") && locked.contains("cli:alice"));
     let tail = cli.ok(&["audit", "tail", "-n", "2"]);
     assert!(tail.contains("keys.rotated"), "{tail}");

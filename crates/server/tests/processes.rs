@@ -33,12 +33,22 @@ impl Drop for Cluster {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = Command::new("psql").args([&self.admin_url, "-qc", &format!("drop database if exists {} with (force)", self.db)]).status();
+        let _ = Command::new("psql")
+            .args([
+                &self.admin_url,
+                "-qc",
+                &format!("drop database if exists {} with (force)", self.db),
+            ])
+            .status();
     }
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Cluster {
@@ -61,20 +71,41 @@ struct Browser {
 
 impl Browser {
     async fn send(&mut self, req: reqwest::RequestBuilder) -> (u16, Option<String>, String) {
-        let header = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let res = req.header("cookie", header).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+        let header = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let res = req
+            .header("cookie", header)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
         for sc in res.headers().get_all("set-cookie") {
-            let (k, v) = sc.to_str().unwrap().split(';').next().unwrap().split_once('=').unwrap();
+            let (k, v) = sc
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .split_once('=')
+                .unwrap();
             self.cookies.insert(k.to_string(), v.to_string());
         }
         let status = res.status().as_u16();
-        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        let location = res
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_string());
         (status, location, res.text().await.unwrap())
     }
 }
 
 fn input(body: &str, name: &str) -> String {
-    let at = body.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("no {name} in {body}"));
+    let at = body
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no {name} in {body}"));
     let tag_start = body[..at].rfind('<').unwrap();
     let tag = &body[tag_start..at + body[at..].find('>').unwrap()];
     let v = tag.split("value=\"").nth(1).unwrap();
@@ -83,55 +114,114 @@ fn input(body: &str, name: &str) -> String {
 
 async fn until_ok(url: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !reqwest::get(url).await.is_ok_and(|r| r.status().is_success()) {
+    while !reqwest::get(url)
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
         assert!(Instant::now() < deadline, "{url} never became ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn kids(base: &str) -> Vec<String> {
-    let jwks: serde_json::Value = reqwest::get(format!("{base}/jwks")).await.unwrap().json().await.unwrap();
-    jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+    let jwks: serde_json::Value = reqwest::get(format!("{base}/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
 async fn three_processes_share_flows_keys_and_throttling() {
     let Ok(admin_url) = std::env::var("DATABASE_URL").map(|u| u.to_string()) else {
-        eprintln!("this test needs PostgreSQL (DATABASE_URL); it runs in the PostgreSQL pass of .ci/run");
+        eprintln!(
+            "this test needs PostgreSQL (DATABASE_URL); it runs in the PostgreSQL pass of .ci/run"
+        );
         return;
     };
-    if !admin_url.starts_with("postgres") || std::env::var("GAN_TEST_BACKENDS").as_deref() == Ok("sqlite") {
+    if !admin_url.starts_with("postgres")
+        || std::env::var("GAN_TEST_BACKENDS").as_deref() == Ok("sqlite")
+    {
         eprintln!("PostgreSQL pass only");
         return;
     }
     let db = format!("gc_t_proc_{}", std::process::id());
-    assert!(Command::new("psql").args([&admin_url, "-qc", &format!("create database {db}")]).status().unwrap().success());
+    assert!(Command::new("psql")
+        .args([&admin_url, "-qc", &format!("create database {db}")])
+        .status()
+        .unwrap()
+        .success());
     let mut url = url::Url::parse(&admin_url).unwrap();
     url.set_path(&format!("/{db}"));
     let ports = vec![free_port(), free_port(), free_port()];
     let dir = std::env::temp_dir().join(format!("gan-processes-{}", std::process::id()));
     let env: Vec<(String, String)> = [
         ("GAN_CONNECT__DATABASE__URL", url.to_string()),
-        ("GAN_CONNECT__SERVER__ISSUER", format!("http://127.0.0.1:{}", ports[0])),
-        ("GAN_CONNECT__KEYS__ENCRYPTION_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=".to_string()),
+        (
+            "GAN_CONNECT__SERVER__ISSUER",
+            format!("http://127.0.0.1:{}", ports[0]),
+        ),
+        (
+            "GAN_CONNECT__KEYS__ENCRYPTION_KEY",
+            "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=".to_string(),
+        ),
         ("GAN_CONNECT__KEYS__RELOAD_SECONDS", "1".to_string()),
-        ("GAN_CONNECT__PASSWORDS__ARGON2_MEMORY_KIB", "1024".to_string()),
+        (
+            "GAN_CONNECT__PASSWORDS__ARGON2_MEMORY_KIB",
+            "1024".to_string(),
+        ),
         ("GAN_CONNECT__PASSWORDS__ARGON2_ITERATIONS", "1".to_string()),
-        ("GAN_CONNECT__MAIL__OUTBOX_DIR", dir.join("outbox").display().to_string()),
+        (
+            "GAN_CONNECT__MAIL__OUTBOX_DIR",
+            dir.join("outbox").display().to_string(),
+        ),
         ("GAN_CONNECT__LOG__LEVEL", "error".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let mut cluster = Cluster { env, ports, children: vec![], admin_url, db };
+    let mut cluster = Cluster {
+        env,
+        ports,
+        children: vec![],
+        admin_url,
+        db,
+    };
     cluster.cli(&["migrate"], "");
-    cluster.cli(&["client", "add", "--id", "portal", "--name", "Portal", "--redirect-uri", REDIRECT, "--first-party", "--secret-stdin"], &format!("{SECRET}\n"));
-    cluster.cli(&["identity", "add", "--email", EMAIL], &format!("{PASSWORD}\n"));
+    cluster.cli(
+        &[
+            "client",
+            "add",
+            "--id",
+            "portal",
+            "--name",
+            "Portal",
+            "--redirect-uri",
+            REDIRECT,
+            "--first-party",
+            "--secret-stdin",
+        ],
+        &format!("{SECRET}\n"),
+    );
+    cluster.cli(
+        &["identity", "add", "--email", EMAIL],
+        &format!("{PASSWORD}\n"),
+    );
     for i in 0..3 {
         let child = Command::new(env!("CARGO_BIN_EXE_gan-connect"))
             .args(["serve", "--no-migrate"])
             .envs(cluster.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("GAN_CONNECT__SERVER__LISTEN", format!("127.0.0.1:{}", cluster.ports[i]))
+            .env(
+                "GAN_CONNECT__SERVER__LISTEN",
+                format!("127.0.0.1:{}", cluster.ports[i]),
+            )
             .env_remove("DATABASE_URL")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -143,7 +233,13 @@ async fn three_processes_share_flows_keys_and_throttling() {
         until_ok(&format!("{}/readyz", cluster.base(i))).await;
     }
     let (a, b, c) = (cluster.base(0), cluster.base(1), cluster.base(2));
-    let mut browser = Browser { http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(), cookies: HashMap::new() };
+    let mut browser = Browser {
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        cookies: HashMap::new(),
+    };
 
     // The flow hops: authorize on A, the sign-in page from B, the form posted to C, resume on A,
     // the code redeemed on B, userinfo on C.
@@ -162,29 +258,62 @@ async fn three_processes_share_flows_keys_and_throttling() {
     let path = interaction.unwrap().trim_start_matches(&a).to_string();
     let (s, _, page) = browser.send(browser.http.get(format!("{b}{path}"))).await;
     assert_eq!(s, 200, "{page}");
-    let action = page.split("action=\"").nth(1).unwrap().split('"').next().unwrap().replace("&#x2f;", "/");
-    let form = [("csrf_token", input(&page, "csrf_token")), ("identifier", EMAIL.into()), ("password", PASSWORD.into())];
-    let (s, resume, body) = browser.send(browser.http.post(format!("{c}{action}")).form(&form)).await;
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#x2f;", "/");
+    let form = [
+        ("csrf_token", input(&page, "csrf_token")),
+        ("identifier", EMAIL.into()),
+        ("password", PASSWORD.into()),
+    ];
+    let (s, resume, body) = browser
+        .send(browser.http.post(format!("{c}{action}")).form(&form))
+        .await;
     assert_eq!(s, 303, "{body}");
     let resume = resume.unwrap().replace(&c, "").replace(&a, "");
     let (s, back, _) = browser.send(browser.http.get(format!("{a}{resume}"))).await;
     assert_eq!(s, 303);
     let back = url::Url::parse(&back.unwrap()).unwrap();
-    let code = back.query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .to_string();
     let http = reqwest::Client::new();
     let tokens: serde_json::Value = http
         .post(format!("{b}/token"))
         .basic_auth("portal", Some(SECRET))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let access = tokens["access_token"].as_str().unwrap_or_else(|| panic!("{tokens}"));
-    let info = http.get(format!("{c}/userinfo")).bearer_auth(access).send().await.unwrap();
-    assert_eq!(info.json::<serde_json::Value>().await.unwrap()["email"], EMAIL);
+    let access = tokens["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tokens}"));
+    let info = http
+        .get(format!("{c}/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        info.json::<serde_json::Value>().await.unwrap()["email"],
+        EMAIL
+    );
 
     // A key rotated from the command line (a fourth process) is served by all within the delay.
     let before = kids(&a).await;
@@ -196,7 +325,10 @@ async fn three_processes_share_flows_keys_and_throttling() {
             if now.len() == before.len() * 2 {
                 break;
             }
-            assert!(Instant::now() < deadline, "{base} did not publish the new keys: {now:?}");
+            assert!(
+                Instant::now() < deadline,
+                "{base} did not publish the new keys: {now:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -205,18 +337,39 @@ async fn three_processes_share_flows_keys_and_throttling() {
     let mut held = false;
     for attempt in 0..6 {
         let base = [&a, &b, &c][attempt % 3];
-        let mut other = Browser { http: browser.http.clone(), cookies: HashMap::new() };
-        let (_, interaction, _) = other.send(other.http.get(authorize.as_str().replace(&a, base))).await;
+        let mut other = Browser {
+            http: browser.http.clone(),
+            cookies: HashMap::new(),
+        };
+        let (_, interaction, _) = other
+            .send(other.http.get(authorize.as_str().replace(&a, base)))
+            .await;
         // Locations are under the issuer (A, the load balancer's address here).
         let path = interaction.unwrap().replace(&a, "");
         let (_, _, page) = other.send(other.http.get(format!("{base}{path}"))).await;
-        let action = page.split("action=\"").nth(1).unwrap().split('"').next().unwrap().replace("&#x2f;", "/");
-        let form = [("csrf_token", input(&page, "csrf_token")), ("identifier", EMAIL.into()), ("password", "wrong-password".into())];
-        let (s, _, _) = other.send(other.http.post(format!("{base}{action}")).form(&form)).await;
+        let action = page
+            .split("action=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&#x2f;", "/");
+        let form = [
+            ("csrf_token", input(&page, "csrf_token")),
+            ("identifier", EMAIL.into()),
+            ("password", "wrong-password".into()),
+        ];
+        let (s, _, _) = other
+            .send(other.http.post(format!("{base}{action}")).form(&form))
+            .await;
         if s == 429 {
             held = attempt >= 3;
             break;
         }
     }
-    assert!(held, "throttling counted the failures of all three processes");
+    assert!(
+        held,
+        "throttling counted the failures of all three processes"
+    );
 }

@@ -12,12 +12,24 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use time::OffsetDateTime;
 
 use crate::convert::{db_err, from_ts, ts};
-use crate::entity::{client, consent, customer_account, identity, identity_account, one_time_link, token};
+use crate::entity::{
+    client, consent, customer_account, identity, identity_account, one_time_link, token,
+};
 use crate::Store;
 
 /// `LIKE` pattern for a substring, with the wildcards of the input escaped.
 fn contains_pattern(q: &str) -> String {
-    let escaped: String = q.to_lowercase().chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+    let escaped: String = q
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| {
+            if matches!(c, '%' | '_' | '\\') {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
     format!("%{escaped}%")
 }
 
@@ -32,35 +44,78 @@ impl AdminStore for Store {
             let owners = Query::select()
                 .column(identity_account::Column::ClientNumber)
                 .from(identity_account::Entity)
-                .inner_join(identity::Entity, Expr::col((identity::Entity, identity::Column::Id)).equals((identity_account::Entity, identity_account::Column::IdentityId)))
-                .and_where(Expr::col((identity::Entity, identity::Column::LoginEmail)).eq(s.q.as_str()))
+                .inner_join(
+                    identity::Entity,
+                    Expr::col((identity::Entity, identity::Column::Id)).equals((
+                        identity_account::Entity,
+                        identity_account::Column::IdentityId,
+                    )),
+                )
+                .and_where(
+                    Expr::col((identity::Entity, identity::Column::LoginEmail)).eq(s.q.as_str()),
+                )
                 .to_owned();
-            any = any.add(C::ContactEmail.eq(s.q.as_str())).add(C::ClientNumber.in_subquery(owners));
+            any = any
+                .add(C::ContactEmail.eq(s.q.as_str()))
+                .add(C::ClientNumber.in_subquery(owners));
         } else {
-            let number: String = s.q.chars().filter(|c| *c != ' ').collect::<String>().to_uppercase();
-            let label = Expr::expr(Func::lower(Expr::col((customer_account::Entity, C::Label)))).like(sea_orm::sea_query::LikeExpr::new(contains_pattern(&s.q)).escape('\\'));
+            let number: String =
+                s.q.chars()
+                    .filter(|c| *c != ' ')
+                    .collect::<String>()
+                    .to_uppercase();
+            let label = Expr::expr(Func::lower(Expr::col((customer_account::Entity, C::Label))))
+                .like(sea_orm::sea_query::LikeExpr::new(contains_pattern(&s.q)).escape('\\'));
             any = any.add(C::ClientNumber.eq(number)).add(label);
         }
         let mut q = customer_account::Entity::find().filter(any);
         if let Some(after) = &s.after {
             q = q.filter(C::ClientNumber.gt(after.as_str()));
         }
-        let accounts = q.order_by_asc(C::ClientNumber).limit(s.limit + 1).all(&self.db).await.map_err(db_err)?;
+        let accounts = q
+            .order_by_asc(C::ClientNumber)
+            .limit(s.limit + 1)
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
         let numbers: Vec<String> = accounts.iter().map(|a| a.client_number.clone()).collect();
-        let links = identity_account::Entity::find().filter(identity_account::Column::ClientNumber.is_in(numbers)).all(&self.db).await.map_err(db_err)?;
+        let links = identity_account::Entity::find()
+            .filter(identity_account::Column::ClientNumber.is_in(numbers))
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
         let ids: Vec<String> = links.iter().map(|l| l.identity_id.clone()).collect();
-        let identities = identity::Entity::find().filter(identity::Column::Id.is_in(ids)).all(&self.db).await.map_err(db_err)?;
+        let identities = identity::Entity::find()
+            .filter(identity::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(accounts
             .into_iter()
             .map(|m| {
-                let identity_id = links.iter().find(|l| l.client_number == m.client_number).map(|l| l.identity_id.clone());
-                let login_email = identity_id.as_ref().and_then(|id| identities.iter().find(|i| &i.id == id)).map(|i| i.login_email.clone());
-                CustomerRow { account: crate::customers::to_customer(m), identity_id, login_email }
+                let identity_id = links
+                    .iter()
+                    .find(|l| l.client_number == m.client_number)
+                    .map(|l| l.identity_id.clone());
+                let login_email = identity_id
+                    .as_ref()
+                    .and_then(|id| identities.iter().find(|i| &i.id == id))
+                    .map(|i| i.login_email.clone());
+                CustomerRow {
+                    account: crate::customers::to_customer(m),
+                    identity_id,
+                    login_email,
+                }
             })
             .collect())
     }
 
-    async fn set_identity_status(&self, identity_id: &str, status: IdentityStatus, now: OffsetDateTime) -> StoreResult<bool> {
+    async fn set_identity_status(
+        &self,
+        identity_id: &str,
+        status: IdentityStatus,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
         let r = identity::Entity::update_many()
             .col_expr(identity::Column::Status, Expr::value(status.as_str()))
             .col_expr(identity::Column::UpdatedAt, Expr::value(ts(now)))
@@ -71,7 +126,11 @@ impl AdminStore for Store {
         Ok(r.rows_affected == 1)
     }
 
-    async fn revoke_identity_tokens(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<u64> {
+    async fn revoke_identity_tokens(
+        &self,
+        identity_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
         revoke_where(self, token::Column::IdentityId.eq(identity_id), now).await
     }
 
@@ -81,21 +140,46 @@ impl AdminStore for Store {
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
         let txn = self.db.begin().await.map_err(db_err)?;
-        token::Entity::delete_many().filter(token::Column::ClientId.eq(client_id)).exec(&txn).await.map_err(db_err)?;
-        consent::Entity::delete_many().filter(consent::Column::ClientId.eq(client_id)).exec(&txn).await.map_err(db_err)?;
-        let r = client::Entity::delete_by_id(client_id).exec(&txn).await.map_err(db_err)?;
+        token::Entity::delete_many()
+            .filter(token::Column::ClientId.eq(client_id))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        consent::Entity::delete_many()
+            .filter(consent::Column::ClientId.eq(client_id))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        let r = client::Entity::delete_by_id(client_id)
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
         txn.commit().await.map_err(db_err)?;
         Ok(r.rows_affected == 1)
     }
 
-    async fn detach_account(&self, client_number: &str, now: OffsetDateTime) -> StoreResult<Option<String>> {
+    async fn detach_account(
+        &self,
+        client_number: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<String>> {
         let txn = self.db.begin().await.map_err(db_err)?;
-        let Some(link) = identity_account::Entity::find_by_id(client_number).one(&txn).await.map_err(db_err)? else {
+        let Some(link) = identity_account::Entity::find_by_id(client_number)
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+        else {
             return Ok(None);
         };
-        identity_account::Entity::delete_by_id(client_number).exec(&txn).await.map_err(db_err)?;
+        identity_account::Entity::delete_by_id(client_number)
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
         customer_account::Entity::update_many()
-            .col_expr(customer_account::Column::Status, Expr::value(AccountStatus::Legacy.as_str()))
+            .col_expr(
+                customer_account::Column::Status,
+                Expr::value(AccountStatus::Legacy.as_str()),
+            )
             .col_expr(customer_account::Column::UpdatedAt, Expr::value(ts(now)))
             .filter(customer_account::Column::ClientNumber.eq(client_number))
             .exec(&txn)
@@ -126,7 +210,11 @@ impl AdminStore for Store {
         }))
     }
 
-    async fn cancel_activation(&self, client_number: &str, now: OffsetDateTime) -> StoreResult<u64> {
+    async fn cancel_activation(
+        &self,
+        client_number: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
         let r = one_time_link::Entity::update_many()
             .col_expr(one_time_link::Column::UsedAt, Expr::value(ts(now)))
             .filter(one_time_link::Column::ClientNumber.eq(client_number))
@@ -139,7 +227,11 @@ impl AdminStore for Store {
     }
 }
 
-async fn revoke_where(store: &Store, which: sea_orm::sea_query::SimpleExpr, now: OffsetDateTime) -> StoreResult<u64> {
+async fn revoke_where(
+    store: &Store,
+    which: sea_orm::sea_query::SimpleExpr,
+    now: OffsetDateTime,
+) -> StoreResult<u64> {
     let r = token::Entity::update_many()
         .col_expr(token::Column::RevokedAt, Expr::value(ts(now)))
         .filter(which)

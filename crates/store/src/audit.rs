@@ -1,7 +1,10 @@
 //! The audit trail table: append-only inserts, filtered pages, purge by age.
 
 use async_trait::async_trait;
-use gan_audit::{Actor, ActorKind, AuditEvent, AuditFilter, AuditPage, AuditStore, AuditStoreError, EventType, Outcome};
+use gan_audit::{
+    Actor, ActorKind, AuditEvent, AuditFilter, AuditPage, AuditStore, AuditStoreError, EventType,
+    Outcome,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use time::OffsetDateTime;
 
@@ -37,7 +40,10 @@ fn to_event(m: audit_event::Model) -> Option<AuditEvent> {
         at: from_ts(m.at),
         event_type: EventType::parse(&m.event_type)?,
         outcome: Outcome::parse(&m.outcome)?,
-        actor: Actor { kind: ActorKind::parse(&m.actor_kind)?, id: m.actor_id },
+        actor: Actor {
+            kind: ActorKind::parse(&m.actor_kind)?,
+            id: m.actor_id,
+        },
         identity_id: m.identity_id,
         client_number: m.client_number,
         client_id: m.client_id,
@@ -53,7 +59,10 @@ impl AuditStore for Store {
         if events.is_empty() {
             return Ok(());
         }
-        audit_event::Entity::insert_many(events.iter().map(to_row)).exec(&self.db).await.map_err(unavailable)?;
+        audit_event::Entity::insert_many(events.iter().map(to_row))
+            .exec(&self.db)
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 
@@ -86,15 +95,31 @@ impl AuditStore for Store {
             None => q.order_by_desc(C::Id),
         };
         let limit = f.limit.max(1);
-        let rows = q.limit(limit + 1).all(&self.db).await.map_err(unavailable)?;
+        let rows = q
+            .limit(limit + 1)
+            .all(&self.db)
+            .await
+            .map_err(unavailable)?;
         let more = rows.len() as u64 > limit;
-        let events: Vec<AuditEvent> = rows.into_iter().take(limit as usize).filter_map(to_event).collect();
-        let next = if more { events.last().map(|e| e.id.clone()) } else { None };
+        let events: Vec<AuditEvent> = rows
+            .into_iter()
+            .take(limit as usize)
+            .filter_map(to_event)
+            .collect();
+        let next = if more {
+            events.last().map(|e| e.id.clone())
+        } else {
+            None
+        };
         Ok(AuditPage { events, next })
     }
 
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, AuditStoreError> {
-        let done = audit_event::Entity::delete_many().filter(audit_event::Column::At.lt(ts(before))).exec(&self.db).await.map_err(unavailable)?;
+        let done = audit_event::Entity::delete_many()
+            .filter(audit_event::Column::At.lt(ts(before)))
+            .exec(&self.db)
+            .await
+            .map_err(unavailable)?;
         Ok(done.rows_affected)
     }
 }

@@ -1,9 +1,9 @@
 //! Relying parties.
 
 use async_trait::async_trait;
+use gan_oidc::error::StoreError;
 use gan_oidc::model::{AuthMethod, Client, SigningAlg};
 use gan_oidc::ports::{ClientStore, StoreResult};
-use gan_oidc::error::StoreError;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{EntityTrait, QueryOrder, Set};
 
@@ -22,9 +22,11 @@ fn to_record(m: client::Model) -> Result<Client, StoreError> {
         post_logout_redirect_uris: from_json(&m.post_logout_redirect_uris)?,
         scopes: from_json(&m.scopes)?,
         grant_types: from_json(&m.grant_types)?,
-        auth_method: AuthMethod::parse(&m.auth_method).ok_or_else(|| StoreError::Corrupt(format!("auth method {}", m.auth_method)))?,
+        auth_method: AuthMethod::parse(&m.auth_method)
+            .ok_or_else(|| StoreError::Corrupt(format!("auth method {}", m.auth_method)))?,
         jwks: m.jwks.as_deref().map(from_json).transpose()?,
-        id_token_alg: SigningAlg::parse(&m.id_token_alg).ok_or_else(|| StoreError::Corrupt(format!("alg {}", m.id_token_alg)))?,
+        id_token_alg: SigningAlg::parse(&m.id_token_alg)
+            .ok_or_else(|| StoreError::Corrupt(format!("alg {}", m.id_token_alg)))?,
         account_kinds: from_json(&m.account_kinds)?,
         first_party: m.first_party,
         require_pkce: m.require_pkce,
@@ -36,7 +38,12 @@ fn to_record(m: client::Model) -> Result<Client, StoreError> {
 #[async_trait]
 impl ClientStore for Store {
     async fn find_client(&self, id: &str) -> StoreResult<Option<Client>> {
-        client::Entity::find_by_id(id).one(&self.db).await.map_err(db_err)?.map(to_record).transpose()
+        client::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .map(to_record)
+            .transpose()
     }
 
     async fn save_client(&self, c: &Client) -> StoreResult<()> {
@@ -79,7 +86,11 @@ impl ClientStore for Store {
             client::Column::Enabled,
             client::Column::UpdatedAt,
         ]);
-        client::Entity::insert(row).on_conflict(conflict).exec(&self.db).await.map_err(db_err)?;
+        client::Entity::insert(row)
+            .on_conflict(conflict)
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 

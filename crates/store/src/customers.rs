@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use gan_accounts::customer::{AccountKind, AccountStatus, CustomerAccount};
 use gan_accounts::links::{LinkData, LinkPurpose, LinkRecord};
-use gan_accounts::ports::{AccountsStoreError, CounterStore, CustomerStore, LinkStore, UpsertCounts};
+use gan_accounts::ports::{
+    AccountsStoreError, CounterStore, CustomerStore, LinkStore, UpsertCounts,
+};
 use gan_accounts::Identity;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
@@ -32,13 +34,23 @@ pub(crate) fn to_customer(m: customer_account::Model) -> CustomerAccount {
 }
 
 fn purpose_of(s: &str) -> Option<LinkPurpose> {
-    [LinkPurpose::UpgradeSession, LinkPurpose::VerifyEmail, LinkPurpose::UpgradeStart, LinkPurpose::PasswordReset, LinkPurpose::EmailChange]
-        .into_iter()
-        .find(|p| p.as_str() == s)
+    [
+        LinkPurpose::UpgradeSession,
+        LinkPurpose::VerifyEmail,
+        LinkPurpose::UpgradeStart,
+        LinkPurpose::PasswordReset,
+        LinkPurpose::EmailChange,
+    ]
+    .into_iter()
+    .find(|p| p.as_str() == s)
 }
 
 /// Marks a link used if it was not: `true` for the one caller that did it.
-async fn use_link_in(db: &impl sea_orm::ConnectionTrait, token_hash: &str, now: OffsetDateTime) -> Result<bool, AccountsStoreError> {
+async fn use_link_in(
+    db: &impl sea_orm::ConnectionTrait,
+    token_hash: &str,
+    now: OffsetDateTime,
+) -> Result<bool, AccountsStoreError> {
     let r = one_time_link::Entity::update_many()
         .col_expr(one_time_link::Column::UsedAt, Expr::value(ts(now)))
         .filter(one_time_link::Column::TokenHash.eq(token_hash))
@@ -50,7 +62,12 @@ async fn use_link_in(db: &impl sea_orm::ConnectionTrait, token_hash: &str, now: 
 }
 
 /// Attaches a legacy account inside a transaction and retires its legacy password.
-async fn attach_in(txn: &crate::Txn, identity_id: &str, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
+async fn attach_in(
+    txn: &crate::Txn,
+    identity_id: &str,
+    client_number: &str,
+    now: OffsetDateTime,
+) -> Result<(), AccountsStoreError> {
     let attached = identity_account::ActiveModel {
         client_number: Set(client_number.to_string()),
         identity_id: Set(identity_id.to_string()),
@@ -58,12 +75,20 @@ async fn attach_in(txn: &crate::Txn, identity_id: &str, client_number: &str, now
     };
     match identity_account::Entity::insert(attached).exec(txn).await {
         Ok(_) => {}
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Err(AccountsStoreError::AccountTaken),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(AccountsStoreError::AccountTaken)
+        }
         Err(e) => return Err(unavailable(e)),
     }
     let retired = customer_account::Entity::update_many()
-        .col_expr(customer_account::Column::LegacyHash, Expr::value(Option::<String>::None))
-        .col_expr(customer_account::Column::Status, Expr::value(AccountStatus::Upgraded.as_str()))
+        .col_expr(
+            customer_account::Column::LegacyHash,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            customer_account::Column::Status,
+            Expr::value(AccountStatus::Upgraded.as_str()),
+        )
         .col_expr(customer_account::Column::UpdatedAt, Expr::value(ts(now)))
         .filter(customer_account::Column::ClientNumber.eq(client_number))
         .filter(customer_account::Column::Status.eq(AccountStatus::Legacy.as_str()))
@@ -78,18 +103,33 @@ async fn attach_in(txn: &crate::Txn, identity_id: &str, client_number: &str, now
 
 #[async_trait]
 impl CustomerStore for Store {
-    async fn attach(&self, identity_id: &str, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
+    async fn attach(
+        &self,
+        identity_id: &str,
+        client_number: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), AccountsStoreError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
         attach_in(&txn, identity_id, client_number, now).await?;
         txn.commit().await.map_err(unavailable)?;
         Ok(())
     }
 
-    async fn find_customer(&self, client_number: &str) -> Result<Option<CustomerAccount>, AccountsStoreError> {
-        Ok(customer_account::Entity::find_by_id(client_number).one(&self.db).await.map_err(unavailable)?.map(to_customer))
+    async fn find_customer(
+        &self,
+        client_number: &str,
+    ) -> Result<Option<CustomerAccount>, AccountsStoreError> {
+        Ok(customer_account::Entity::find_by_id(client_number)
+            .one(&self.db)
+            .await
+            .map_err(unavailable)?
+            .map(to_customer))
     }
 
-    async fn customers_by_contact_email(&self, email: &str) -> Result<Vec<CustomerAccount>, AccountsStoreError> {
+    async fn customers_by_contact_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<CustomerAccount>, AccountsStoreError> {
         Ok(customer_account::Entity::find()
             .filter(customer_account::Column::ContactEmail.eq(email))
             .order_by_asc(customer_account::Column::ClientNumber)
@@ -102,13 +142,24 @@ impl CustomerStore for Store {
     }
 
     async fn owner_of(&self, client_number: &str) -> Result<Option<Identity>, AccountsStoreError> {
-        let Some(link) = identity_account::Entity::find_by_id(client_number).one(&self.db).await.map_err(unavailable)? else {
+        let Some(link) = identity_account::Entity::find_by_id(client_number)
+            .one(&self.db)
+            .await
+            .map_err(unavailable)?
+        else {
             return Ok(None);
         };
-        Ok(identity::Entity::find_by_id(link.identity_id).one(&self.db).await.map_err(unavailable)?.map(to_identity))
+        Ok(identity::Entity::find_by_id(link.identity_id)
+            .one(&self.db)
+            .await
+            .map_err(unavailable)?
+            .map(to_identity))
     }
 
-    async fn accounts_of(&self, identity_id: &str) -> Result<Vec<CustomerAccount>, AccountsStoreError> {
+    async fn accounts_of(
+        &self,
+        identity_id: &str,
+    ) -> Result<Vec<CustomerAccount>, AccountsStoreError> {
         let numbers: Vec<String> = identity_account::Entity::find()
             .filter(identity_account::Column::IdentityId.eq(identity_id))
             .all(&self.db)
@@ -131,7 +182,11 @@ impl CustomerStore for Store {
             .collect())
     }
 
-    async fn upsert_customers(&self, batch: &[CustomerAccount], now: OffsetDateTime) -> Result<UpsertCounts, AccountsStoreError> {
+    async fn upsert_customers(
+        &self,
+        batch: &[CustomerAccount],
+        now: OffsetDateTime,
+    ) -> Result<UpsertCounts, AccountsStoreError> {
         if batch.is_empty() {
             return Ok(UpsertCounts::default());
         }
@@ -166,13 +221,22 @@ impl CustomerStore for Store {
                     counts.updated += 1;
                     let mut update = customer_account::Entity::update_many()
                         .col_expr(customer_account::Column::Kind, Expr::value(c.kind.as_str()))
-                        .col_expr(customer_account::Column::Label, Expr::value(c.label.clone()))
-                        .col_expr(customer_account::Column::ContactEmail, Expr::value(c.contact_email.clone()))
+                        .col_expr(
+                            customer_account::Column::Label,
+                            Expr::value(c.label.clone()),
+                        )
+                        .col_expr(
+                            customer_account::Column::ContactEmail,
+                            Expr::value(c.contact_email.clone()),
+                        )
                         .col_expr(customer_account::Column::UpdatedAt, Expr::value(ts(now)))
                         .filter(customer_account::Column::ClientNumber.eq(c.client_number.clone()));
                     // An upgraded account never gets a legacy password back.
                     if status != AccountStatus::Upgraded.as_str() {
-                        update = update.col_expr(customer_account::Column::LegacyHash, Expr::value(c.legacy_hash.clone()));
+                        update = update.col_expr(
+                            customer_account::Column::LegacyHash,
+                            Expr::value(c.legacy_hash.clone()),
+                        );
                     }
                     update.exec(&txn).await.map_err(unavailable)?;
                 }
@@ -180,13 +244,22 @@ impl CustomerStore for Store {
         }
         // Bounded by SQLite's variable limit (8 columns per row).
         for chunk in fresh.chunks(1000) {
-            customer_account::Entity::insert_many(chunk.to_vec()).exec(&txn).await.map_err(unavailable)?;
+            customer_account::Entity::insert_many(chunk.to_vec())
+                .exec(&txn)
+                .await
+                .map_err(unavailable)?;
         }
         txn.commit().await.map_err(unavailable)?;
         Ok(counts)
     }
 
-    async fn change_login_email(&self, link_hash: &str, identity_id: &str, new_email: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
+    async fn change_login_email(
+        &self,
+        link_hash: &str,
+        identity_id: &str,
+        new_email: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), AccountsStoreError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
         if !use_link_in(&txn, link_hash, now).await? {
             return Err(AccountsStoreError::LinkUsed);
@@ -200,14 +273,22 @@ impl CustomerStore for Store {
             .await;
         match changed {
             Ok(_) => {}
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Err(AccountsStoreError::EmailTaken),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Err(AccountsStoreError::EmailTaken)
+            }
             Err(e) => return Err(unavailable(e)),
         }
         txn.commit().await.map_err(unavailable)?;
         Ok(())
     }
 
-    async fn complete_upgrade(&self, link_hash: &str, identity: &Identity, client_number: &str, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
+    async fn complete_upgrade(
+        &self,
+        link_hash: &str,
+        identity: &Identity,
+        client_number: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), AccountsStoreError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
         if !use_link_in(&txn, link_hash, now).await? {
             return Err(AccountsStoreError::LinkUsed);
@@ -223,7 +304,9 @@ impl CustomerStore for Store {
         };
         match identity::Entity::insert(row).exec(&txn).await {
             Ok(_) => {}
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Err(AccountsStoreError::EmailTaken),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Err(AccountsStoreError::EmailTaken)
+            }
             Err(e) => return Err(unavailable(e)),
         }
         attach_in(&txn, &identity.id, client_number, now).await?;
@@ -238,41 +321,80 @@ impl LinkStore for Store {
         let row = one_time_link::ActiveModel {
             token_hash: Set(link.token_hash.clone()),
             purpose: Set(link.purpose.as_str().to_string()),
-            data: Set(serde_json::to_string(&link.data).map_err(|e| AccountsStoreError::Unavailable(e.to_string()))?),
+            data: Set(serde_json::to_string(&link.data)
+                .map_err(|e| AccountsStoreError::Unavailable(e.to_string()))?),
             created_at: Set(ts(link.created_at)),
             expires_at: Set(ts(link.expires_at)),
             used_at: Set(None),
             client_number: Set(link.data.client_number.clone()),
         };
-        one_time_link::Entity::insert(row).exec(&self.db).await.map_err(unavailable)?;
+        one_time_link::Entity::insert(row)
+            .exec(&self.db)
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 
-    async fn find_link(&self, token_hash: &str, purpose: LinkPurpose) -> Result<Option<LinkRecord>, AccountsStoreError> {
-        let Some(m) = one_time_link::Entity::find_by_id(token_hash).one(&self.db).await.map_err(unavailable)? else { return Ok(None) };
+    async fn find_link(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+    ) -> Result<Option<LinkRecord>, AccountsStoreError> {
+        let Some(m) = one_time_link::Entity::find_by_id(token_hash)
+            .one(&self.db)
+            .await
+            .map_err(unavailable)?
+        else {
+            return Ok(None);
+        };
         if purpose_of(&m.purpose) != Some(purpose) {
             return Ok(None);
         }
         let data: LinkData = serde_json::from_str(&m.data).unwrap_or_default();
-        Ok(Some(LinkRecord { token_hash: m.token_hash, purpose, data, created_at: from_ts(m.created_at), expires_at: from_ts(m.expires_at), used_at: m.used_at.map(from_ts) }))
+        Ok(Some(LinkRecord {
+            token_hash: m.token_hash,
+            purpose,
+            data,
+            created_at: from_ts(m.created_at),
+            expires_at: from_ts(m.expires_at),
+            used_at: m.used_at.map(from_ts),
+        }))
     }
 
-    async fn use_link(&self, token_hash: &str, now: OffsetDateTime) -> Result<bool, AccountsStoreError> {
+    async fn use_link(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, AccountsStoreError> {
         use_link_in(&self.db, token_hash, now).await
     }
 }
 
 #[async_trait]
 impl CounterStore for Store {
-    async fn counter(&self, key: &str) -> Result<Option<(u32, OffsetDateTime)>, AccountsStoreError> {
+    async fn counter(
+        &self,
+        key: &str,
+    ) -> Result<Option<(u32, OffsetDateTime)>, AccountsStoreError> {
         Ok(throttle::Entity::find_by_id(key)
             .one(&self.db)
             .await
             .map_err(unavailable)?
-            .map(|m| (u32::try_from(m.failures).unwrap_or(0), from_ts(m.blocked_until))))
+            .map(|m| {
+                (
+                    u32::try_from(m.failures).unwrap_or(0),
+                    from_ts(m.blocked_until),
+                )
+            }))
     }
 
-    async fn set_counter(&self, key: &str, count: u32, until: OffsetDateTime, now: OffsetDateTime) -> Result<(), AccountsStoreError> {
+    async fn set_counter(
+        &self,
+        key: &str,
+        count: u32,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), AccountsStoreError> {
         let row = throttle::ActiveModel {
             key: Set(key.to_string()),
             failures: Set(i32::try_from(count).unwrap_or(i32::MAX)),
@@ -282,7 +404,11 @@ impl CounterStore for Store {
         throttle::Entity::insert(row)
             .on_conflict(
                 OnConflict::column(throttle::Column::Key)
-                    .update_columns([throttle::Column::Failures, throttle::Column::BlockedUntil, throttle::Column::UpdatedAt])
+                    .update_columns([
+                        throttle::Column::Failures,
+                        throttle::Column::BlockedUntil,
+                        throttle::Column::UpdatedAt,
+                    ])
                     .to_owned(),
             )
             .exec(&self.db)
@@ -292,7 +418,10 @@ impl CounterStore for Store {
     }
 
     async fn clear_counter(&self, key: &str) -> Result<(), AccountsStoreError> {
-        throttle::Entity::delete_by_id(key).exec(&self.db).await.map_err(unavailable)?;
+        throttle::Entity::delete_by_id(key)
+            .exec(&self.db)
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 }

@@ -10,7 +10,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, Statement, TransactionTrait,
+};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// A writer waiting longer than this gives up, as SQLite's busy timeout would.
@@ -32,7 +35,8 @@ pub struct Txn {
 
 impl Db {
     pub fn new(pool: DatabaseConnection) -> Self {
-        let writes = (pool.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let writes =
+            (pool.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Self { pool, writes }
     }
 
@@ -42,16 +46,26 @@ impl Db {
     }
 
     async fn turn(&self) -> Result<Option<OwnedMutexGuard<()>>, DbErr> {
-        let Some(writes) = &self.writes else { return Ok(None) };
+        let Some(writes) = &self.writes else {
+            return Ok(None);
+        };
         tokio::time::timeout(WAIT, writes.clone().lock_owned())
             .await
             .map(Some)
-            .map_err(|_| DbErr::Custom(format!("database busy: no turn to write within {} s", WAIT.as_secs())))
+            .map_err(|_| {
+                DbErr::Custom(format!(
+                    "database busy: no turn to write within {} s",
+                    WAIT.as_secs()
+                ))
+            })
     }
 
     pub async fn begin(&self) -> Result<Txn, DbErr> {
         let turn = self.turn().await?;
-        Ok(Txn { txn: self.pool.begin().await?, _turn: turn })
+        Ok(Txn {
+            txn: self.pool.begin().await?,
+            _turn: turn,
+        })
     }
 }
 
@@ -78,22 +92,38 @@ impl ConnectionTrait for Db {
     }
 
     async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let _turn = if reads_only(&stmt.sql) { None } else { self.turn().await? };
+        let _turn = if reads_only(&stmt.sql) {
+            None
+        } else {
+            self.turn().await?
+        };
         self.pool.execute(stmt).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let _turn = if reads_only(sql) { None } else { self.turn().await? };
+        let _turn = if reads_only(sql) {
+            None
+        } else {
+            self.turn().await?
+        };
         self.pool.execute_unprepared(sql).await
     }
 
     async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let _turn = if reads_only(&stmt.sql) { None } else { self.turn().await? };
+        let _turn = if reads_only(&stmt.sql) {
+            None
+        } else {
+            self.turn().await?
+        };
         self.pool.query_one(stmt).await
     }
 
     async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let _turn = if reads_only(&stmt.sql) { None } else { self.turn().await? };
+        let _turn = if reads_only(&stmt.sql) {
+            None
+        } else {
+            self.turn().await?
+        };
         self.pool.query_all(stmt).await
     }
 }

@@ -25,7 +25,11 @@ struct TokenData {
 }
 
 fn token_row(t: &TokenRecord) -> Result<token::ActiveModel, StoreError> {
-    let data = TokenData { auth: t.auth.clone(), sid: t.sid.clone(), claims: t.claims.clone() };
+    let data = TokenData {
+        auth: t.auth.clone(),
+        sid: t.sid.clone(),
+        claims: t.claims.clone(),
+    };
     Ok(token::ActiveModel {
         token_hash: Set(t.token_hash.clone()),
         kind: Set(t.kind.as_str().to_string()),
@@ -45,7 +49,11 @@ fn token_record(m: token::Model) -> Result<TokenRecord, StoreError> {
     let data: TokenData = from_json(&m.data)?;
     Ok(TokenRecord {
         token_hash: m.token_hash,
-        kind: if m.kind == "refresh" { TokenKind::Refresh } else { TokenKind::Access },
+        kind: if m.kind == "refresh" {
+            TokenKind::Refresh
+        } else {
+            TokenKind::Access
+        },
         grant_id: m.grant_id,
         client_id: m.client_id,
         identity_id: m.identity_id,
@@ -68,9 +76,15 @@ impl Store {
             expires_at: Set(ts(i.expires_at)),
         };
         if update {
-            interaction::Entity::update(row).exec(&self.db).await.map_err(db_err)?;
+            interaction::Entity::update(row)
+                .exec(&self.db)
+                .await
+                .map_err(db_err)?;
         } else {
-            interaction::Entity::insert(row).exec(&self.db).await.map_err(db_err)?;
+            interaction::Entity::insert(row)
+                .exec(&self.db)
+                .await
+                .map_err(db_err)?;
         }
         Ok(())
     }
@@ -85,7 +99,10 @@ impl Store {
     }
 
     pub(crate) async fn drop_interaction(&self, uid_hash: &str) -> StoreResult<()> {
-        interaction::Entity::delete_by_id(uid_hash).exec(&self.db).await.map_err(db_err)?;
+        interaction::Entity::delete_by_id(uid_hash)
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -98,18 +115,31 @@ impl Store {
             expires_at: Set(ts(c.expires_at)),
             consumed_at: Set(None),
         };
-        auth_code::Entity::insert(row).exec(&self.db).await.map_err(db_err)?;
+        auth_code::Entity::insert(row)
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
     pub(crate) async fn get_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
-        let Some(row) = auth_code::Entity::find_by_id(code_hash).one(&self.db).await.map_err(db_err)? else { return Ok(None) };
+        let Some(row) = auth_code::Entity::find_by_id(code_hash)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
         let mut record: AuthorizationCode = from_json(&row.data)?;
         record.consumed_at = row.consumed_at.map(from_ts);
         Ok(Some(record))
     }
 
-    pub(crate) async fn use_code(&self, code_hash: &str, now: OffsetDateTime) -> StoreResult<Consumed<AuthorizationCode>> {
+    pub(crate) async fn use_code(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Consumed<AuthorizationCode>> {
         let updated = auth_code::Entity::update_many()
             .col_expr(auth_code::Column::ConsumedAt, Expr::value(ts(now)))
             .filter(auth_code::Column::CodeHash.eq(code_hash))
@@ -117,23 +147,44 @@ impl Store {
             .exec(&self.db)
             .await
             .map_err(db_err)?;
-        let Some(row) = auth_code::Entity::find_by_id(code_hash).one(&self.db).await.map_err(db_err)? else {
+        let Some(row) = auth_code::Entity::find_by_id(code_hash)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+        else {
             return Ok(Consumed::Missing);
         };
         let record: AuthorizationCode = from_json(&row.data)?;
-        Ok(if updated.rows_affected == 1 { Consumed::Now(record) } else { Consumed::Already(record) })
+        Ok(if updated.rows_affected == 1 {
+            Consumed::Now(record)
+        } else {
+            Consumed::Already(record)
+        })
     }
 
     pub(crate) async fn put_token(&self, t: &TokenRecord) -> StoreResult<()> {
-        token::Entity::insert(token_row(t)?).exec(&self.db).await.map_err(db_err)?;
+        token::Entity::insert(token_row(t)?)
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
     pub(crate) async fn get_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
-        token::Entity::find_by_id(hash).one(&self.db).await.map_err(db_err)?.map(token_record).transpose()
+        token::Entity::find_by_id(hash)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .map(token_record)
+            .transpose()
     }
 
-    pub(crate) async fn rotate(&self, hash: &str, now: OffsetDateTime, successors: &[TokenRecord]) -> StoreResult<Consumed<TokenRecord>> {
+    pub(crate) async fn rotate(
+        &self,
+        hash: &str,
+        now: OffsetDateTime,
+        successors: &[TokenRecord],
+    ) -> StoreResult<Consumed<TokenRecord>> {
         let txn = self.db.begin().await.map_err(db_err)?;
         let updated = token::Entity::update_many()
             .col_expr(token::Column::ConsumedAt, Expr::value(ts(now)))
@@ -143,7 +194,11 @@ impl Store {
             .exec(&txn)
             .await
             .map_err(db_err)?;
-        let Some(row) = token::Entity::find_by_id(hash).one(&txn).await.map_err(db_err)? else {
+        let Some(row) = token::Entity::find_by_id(hash)
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+        else {
             return Ok(Consumed::Missing);
         };
         if updated.rows_affected != 1 {
@@ -151,8 +206,14 @@ impl Store {
             return Ok(Consumed::Already(token_record(row)?));
         }
         if !successors.is_empty() {
-            let rows = successors.iter().map(token_row).collect::<Result<Vec<_>, _>>()?;
-            token::Entity::insert_many(rows).exec(&txn).await.map_err(db_err)?;
+            let rows = successors
+                .iter()
+                .map(token_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            token::Entity::insert_many(rows)
+                .exec(&txn)
+                .await
+                .map_err(db_err)?;
         }
         txn.commit().await.map_err(db_err)?;
         Ok(Consumed::Now(token_record(row)?))
@@ -180,20 +241,54 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn purge(&self, now: OffsetDateTime, tokens_before: OffsetDateTime) -> StoreResult<u64> {
+    pub(crate) async fn purge(
+        &self,
+        now: OffsetDateTime,
+        tokens_before: OffsetDateTime,
+    ) -> StoreResult<u64> {
         use crate::entity::browser_session;
         let t = ts(now);
         let mut removed = 0;
-        removed += interaction::Entity::delete_many().filter(interaction::Column::ExpiresAt.lte(t)).exec(&self.db).await.map_err(db_err)?.rows_affected;
+        removed += interaction::Entity::delete_many()
+            .filter(interaction::Column::ExpiresAt.lte(t))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?
+            .rows_affected;
         // Codes are kept a while after expiry so that a late replay is still recognised.
-        removed += auth_code::Entity::delete_many().filter(auth_code::Column::ExpiresAt.lte(ts(tokens_before))).exec(&self.db).await.map_err(db_err)?.rows_affected;
-        removed += client_assertion_jti::Entity::delete_many().filter(client_assertion_jti::Column::ExpiresAt.lte(t)).exec(&self.db).await.map_err(db_err)?.rows_affected;
-        removed += browser_session::Entity::delete_many().filter(browser_session::Column::ExpiresAt.lte(t)).exec(&self.db).await.map_err(db_err)?.rows_affected;
-        removed += token::Entity::delete_many().filter(token::Column::ExpiresAt.lte(ts(tokens_before))).exec(&self.db).await.map_err(db_err)?.rows_affected;
+        removed += auth_code::Entity::delete_many()
+            .filter(auth_code::Column::ExpiresAt.lte(ts(tokens_before)))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?
+            .rows_affected;
+        removed += client_assertion_jti::Entity::delete_many()
+            .filter(client_assertion_jti::Column::ExpiresAt.lte(t))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?
+            .rows_affected;
+        removed += browser_session::Entity::delete_many()
+            .filter(browser_session::Column::ExpiresAt.lte(t))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?
+            .rows_affected;
+        removed += token::Entity::delete_many()
+            .filter(token::Column::ExpiresAt.lte(ts(tokens_before)))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?
+            .rows_affected;
         Ok(removed)
     }
 
-    pub(crate) async fn jti_once(&self, client_id: &str, jti: &str, expires_at: OffsetDateTime) -> StoreResult<bool> {
+    pub(crate) async fn jti_once(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
         let row = client_assertion_jti::ActiveModel {
             client_id: Set(client_id.to_string()),
             jti: Set(jti.to_string()),
@@ -201,9 +296,12 @@ impl Store {
         };
         let result = client_assertion_jti::Entity::insert(row)
             .on_conflict(
-                OnConflict::columns([client_assertion_jti::Column::ClientId, client_assertion_jti::Column::Jti])
-                    .do_nothing()
-                    .to_owned(),
+                OnConflict::columns([
+                    client_assertion_jti::Column::ClientId,
+                    client_assertion_jti::Column::Jti,
+                ])
+                .do_nothing()
+                .to_owned(),
             )
             .exec_without_returning(&self.db)
             .await
@@ -232,7 +330,11 @@ impl gan_oidc::ports::GrantStore for Store {
     async fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
         self.get_code(code_hash).await
     }
-    async fn consume_code(&self, code_hash: &str, now: OffsetDateTime) -> StoreResult<Consumed<AuthorizationCode>> {
+    async fn consume_code(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Consumed<AuthorizationCode>> {
         self.use_code(code_hash, now).await
     }
     async fn insert_token(&self, t: &TokenRecord) -> StoreResult<()> {
@@ -242,14 +344,25 @@ impl gan_oidc::ports::GrantStore for Store {
         if tokens.is_empty() {
             return Ok(());
         }
-        let rows = tokens.iter().map(token_row).collect::<StoreResult<Vec<_>>>()?;
-        token::Entity::insert_many(rows).exec(&self.db).await.map_err(db_err)?;
+        let rows = tokens
+            .iter()
+            .map(token_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        token::Entity::insert_many(rows)
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
     async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
         self.get_token(hash).await
     }
-    async fn rotate_refresh(&self, hash: &str, now: OffsetDateTime, successors: &[TokenRecord]) -> StoreResult<Consumed<TokenRecord>> {
+    async fn rotate_refresh(
+        &self,
+        hash: &str,
+        now: OffsetDateTime,
+        successors: &[TokenRecord],
+    ) -> StoreResult<Consumed<TokenRecord>> {
         self.rotate(hash, now, successors).await
     }
     async fn revoke_grant(&self, grant_id: &str, now: OffsetDateTime) -> StoreResult<()> {
@@ -268,24 +381,43 @@ impl gan_oidc::ports::GrantStore for Store {
         self.seen_session(id_hash, now).await
     }
     async fn end_session(&self, id_hash: &str) -> StoreResult<()> {
-        self.close_session(crate::entity::browser_session::Column::IdHash, id_hash).await
+        self.close_session(crate::entity::browser_session::Column::IdHash, id_hash)
+            .await
     }
     async fn end_session_by_sid(&self, sid: &str) -> StoreResult<()> {
-        self.close_session(crate::entity::browser_session::Column::Sid, sid).await
+        self.close_session(crate::entity::browser_session::Column::Sid, sid)
+            .await
     }
     async fn reauthenticated(&self, id_hash: &str, auth_time: OffsetDateTime) -> StoreResult<()> {
         self.set_auth_time(id_hash, auth_time).await
     }
-    async fn sessions_of(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<Vec<gan_oidc::model::Session>> {
+    async fn sessions_of(
+        &self,
+        identity_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<gan_oidc::model::Session>> {
         self.live_sessions(identity_id, now).await
     }
-    async fn end_sessions_of(&self, identity_id: &str, except_sid: Option<&str>) -> StoreResult<()> {
+    async fn end_sessions_of(
+        &self,
+        identity_id: &str,
+        except_sid: Option<&str>,
+    ) -> StoreResult<()> {
         self.close_sessions_of(identity_id, except_sid).await
     }
-    async fn find_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<gan_oidc::scope::Scopes>> {
+    async fn find_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<gan_oidc::scope::Scopes>> {
         self.get_consent(identity_id, client_id).await
     }
-    async fn save_consent(&self, identity_id: &str, client_id: &str, scopes: &gan_oidc::scope::Scopes) -> StoreResult<()> {
+    async fn save_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+        scopes: &gan_oidc::scope::Scopes,
+    ) -> StoreResult<()> {
         self.put_consent(identity_id, client_id, scopes).await
     }
     async fn list_keys(&self) -> StoreResult<Vec<gan_oidc::model::StoredKey>> {
@@ -294,16 +426,30 @@ impl gan_oidc::ports::GrantStore for Store {
     async fn insert_key(&self, key: &gan_oidc::model::StoredKey) -> StoreResult<()> {
         self.put_key(key).await
     }
-    async fn retire_keys(&self, alg: gan_oidc::model::SigningAlg, at: OffsetDateTime, expires_at: OffsetDateTime) -> StoreResult<()> {
+    async fn retire_keys(
+        &self,
+        alg: gan_oidc::model::SigningAlg,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
         self.retire(alg, at, expires_at).await
     }
     async fn delete_expired_keys(&self, now: OffsetDateTime) -> StoreResult<()> {
         self.purge_keys(now).await
     }
-    async fn purge_expired(&self, now: OffsetDateTime, tokens_before: OffsetDateTime) -> StoreResult<u64> {
+    async fn purge_expired(
+        &self,
+        now: OffsetDateTime,
+        tokens_before: OffsetDateTime,
+    ) -> StoreResult<u64> {
         self.purge(now, tokens_before).await
     }
-    async fn remember_jti(&self, client_id: &str, jti: &str, expires_at: OffsetDateTime) -> StoreResult<bool> {
+    async fn remember_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
         self.jti_once(client_id, jti, expires_at).await
     }
 }

@@ -32,10 +32,17 @@ fn unavailable(e: sea_orm::DbErr) -> AccountsStoreError {
 #[async_trait]
 impl IdentityStore for Store {
     async fn find_identity(&self, id: &str) -> Result<Option<Identity>, AccountsStoreError> {
-        Ok(identity::Entity::find_by_id(id).one(&self.db).await.map_err(unavailable)?.map(to_identity))
+        Ok(identity::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(unavailable)?
+            .map(to_identity))
     }
 
-    async fn find_identity_by_email(&self, normalized_email: &str) -> Result<Option<Identity>, AccountsStoreError> {
+    async fn find_identity_by_email(
+        &self,
+        normalized_email: &str,
+    ) -> Result<Option<Identity>, AccountsStoreError> {
         Ok(identity::Entity::find()
             .filter(identity::Column::LoginEmail.eq(normalized_email))
             .one(&self.db)
@@ -56,7 +63,9 @@ impl IdentityStore for Store {
         };
         match identity::Entity::insert(row).exec(&self.db).await {
             Ok(_) => Ok(()),
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Err(AccountsStoreError::EmailTaken),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Err(AccountsStoreError::EmailTaken)
+            }
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -64,7 +73,10 @@ impl IdentityStore for Store {
     async fn set_password_hash(&self, id: &str, hash: &str) -> Result<(), AccountsStoreError> {
         identity::Entity::update_many()
             .col_expr(identity::Column::PasswordHash, Expr::value(hash))
-            .col_expr(identity::Column::UpdatedAt, Expr::value(ts(time::OffsetDateTime::now_utc())))
+            .col_expr(
+                identity::Column::UpdatedAt,
+                Expr::value(ts(time::OffsetDateTime::now_utc())),
+            )
             .filter(identity::Column::Id.eq(id))
             .exec(&self.db)
             .await
@@ -80,12 +92,26 @@ impl ClaimsSource for Store {
             return Ok(true);
         }
         use gan_accounts::ports::CustomerStore;
-        let accounts = self.accounts_of(identity_id).await.map_err(|e| gan_oidc::error::StoreError::Unavailable(e.to_string()))?;
-        Ok(accounts.iter().any(|a| client.account_kinds.iter().any(|k| k == a.kind.as_str())))
+        let accounts = self
+            .accounts_of(identity_id)
+            .await
+            .map_err(|e| gan_oidc::error::StoreError::Unavailable(e.to_string()))?;
+        Ok(accounts
+            .iter()
+            .any(|a| client.account_kinds.iter().any(|k| k == a.kind.as_str())))
     }
 
-    async fn claims(&self, identity_id: &str, scopes: &Scopes, client: &Client) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
-        let Some(row) = identity::Entity::find_by_id(identity_id).one(&self.db).await.map_err(db_err)? else {
+    async fn claims(
+        &self,
+        identity_id: &str,
+        scopes: &Scopes,
+        client: &Client,
+    ) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
+        let Some(row) = identity::Entity::find_by_id(identity_id)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+        else {
             return Ok(None);
         };
         if row.status != IdentityStatus::Active.as_str() {
@@ -93,10 +119,16 @@ impl ClaimsSource for Store {
         }
         let mut claims = serde_json::Map::new();
         claims.insert("email".into(), row.login_email.into());
-        claims.insert("email_verified".into(), row.email_verified_at.is_some().into());
+        claims.insert(
+            "email_verified".into(),
+            row.email_verified_at.is_some().into(),
+        );
         if scopes.contains(gan_oidc::scope::ACCOUNTS) {
             use gan_accounts::ports::CustomerStore;
-            let accounts = self.accounts_of(identity_id).await.map_err(|e| gan_oidc::error::StoreError::Unavailable(e.to_string()))?;
+            let accounts = self
+                .accounts_of(identity_id)
+                .await
+                .map_err(|e| gan_oidc::error::StoreError::Unavailable(e.to_string()))?;
             // A client restricted to some account kinds only ever sees those.
             let visible: Vec<serde_json::Value> = accounts
                 .iter()

@@ -13,7 +13,8 @@ use crate::Store;
 
 fn to_key(m: signing_key::Model) -> Result<StoredKey, StoreError> {
     Ok(StoredKey {
-        alg: SigningAlg::parse(&m.alg).ok_or_else(|| StoreError::Corrupt(format!("key alg {}", m.alg)))?,
+        alg: SigningAlg::parse(&m.alg)
+            .ok_or_else(|| StoreError::Corrupt(format!("key alg {}", m.alg)))?,
         kid: m.kid,
         public_jwk: from_json(&m.public_jwk)?,
         private_enc: m.private_enc,
@@ -47,11 +48,19 @@ impl Store {
             retired_at: Set(k.retired_at.map(ts)),
             expires_at: Set(k.expires_at.map(ts)),
         };
-        signing_key::Entity::insert(row).exec(&self.db).await.map_err(db_err)?;
+        signing_key::Entity::insert(row)
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
-    pub(crate) async fn retire(&self, alg: SigningAlg, at: OffsetDateTime, expires_at: OffsetDateTime) -> StoreResult<()> {
+    pub(crate) async fn retire(
+        &self,
+        alg: SigningAlg,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
         signing_key::Entity::update_many()
             .col_expr(signing_key::Column::RetiredAt, Expr::value(ts(at)))
             .col_expr(signing_key::Column::ExpiresAt, Expr::value(ts(expires_at)))

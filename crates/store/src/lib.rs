@@ -51,7 +51,9 @@ impl Store {
         if let Some(path) = sqlite_path(&options.url) {
             if let Some(dir) = std::path::Path::new(&path).parent() {
                 if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir).map_err(|e| sea_orm::DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        sea_orm::DbErr::Custom(format!("cannot create {}: {e}", dir.display()))
+                    })?;
                 }
             }
         }
@@ -80,7 +82,10 @@ impl Store {
                 tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, failed = info.failed, sql = %info.statement.sql, "slow query");
             }
         });
-        Ok(Self { db: Db::new(db), queries })
+        Ok(Self {
+            db: Db::new(db),
+            queries,
+        })
     }
 
     /// Statements executed on behalf of requests so far.
@@ -96,7 +101,10 @@ impl Store {
     /// Is the database reachable?
     pub async fn ping(&self) -> bool {
         self.db
-            .execute(Statement::from_string(self.db.get_database_backend(), "SELECT 1"))
+            .execute(Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT 1",
+            ))
             .await
             .is_ok()
     }
@@ -108,7 +116,9 @@ impl Store {
 
 /// The file path of a `sqlite://PATH?…` URL (not for in-memory databases).
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }
@@ -117,7 +127,10 @@ fn sqlite_path(url: &str) -> Option<String> {
 mod tests {
     #[test]
     fn sqlite_paths() {
-        assert_eq!(super::sqlite_path("sqlite://data/x.db?mode=rwc").as_deref(), Some("data/x.db"));
+        assert_eq!(
+            super::sqlite_path("sqlite://data/x.db?mode=rwc").as_deref(),
+            Some("data/x.db")
+        );
         assert_eq!(super::sqlite_path("sqlite::memory:"), None);
         assert_eq!(super::sqlite_path("postgres://u@h/db"), None);
     }

@@ -43,7 +43,10 @@ impl MailQueue for Store {
             created_at: Set(ts(m.created_at)),
             sent_at: Set(None),
         };
-        mail_queue::Entity::insert(row).exec(&self.db).await.map_err(err)?;
+        mail_queue::Entity::insert(row)
+            .exec(&self.db)
+            .await
+            .map_err(err)?;
         Ok(())
     }
 
@@ -75,7 +78,10 @@ impl MailQueue for Store {
 
     async fn claim(&self, m: &QueuedMail, lease_until: OffsetDateTime) -> Result<bool, QueueError> {
         let r = mail_queue::Entity::update_many()
-            .col_expr(mail_queue::Column::NextAttemptAt, Expr::value(ts(lease_until)))
+            .col_expr(
+                mail_queue::Column::NextAttemptAt,
+                Expr::value(ts(lease_until)),
+            )
             .filter(mail_queue::Column::Id.eq(m.id.clone()))
             .filter(mail_queue::Column::Status.eq("pending"))
             .filter(mail_queue::Column::NextAttemptAt.eq(ts(m.next_attempt_at)))
@@ -96,11 +102,23 @@ impl MailQueue for Store {
         Ok(())
     }
 
-    async fn failed(&self, id: &str, attempts: u32, next: OffsetDateTime, error: &str) -> Result<(), QueueError> {
+    async fn failed(
+        &self,
+        id: &str,
+        attempts: u32,
+        next: OffsetDateTime,
+        error: &str,
+    ) -> Result<(), QueueError> {
         mail_queue::Entity::update_many()
-            .col_expr(mail_queue::Column::Attempts, Expr::value(i32::try_from(attempts).unwrap_or(i32::MAX)))
+            .col_expr(
+                mail_queue::Column::Attempts,
+                Expr::value(i32::try_from(attempts).unwrap_or(i32::MAX)),
+            )
             .col_expr(mail_queue::Column::NextAttemptAt, Expr::value(ts(next)))
-            .col_expr(mail_queue::Column::LastError, Expr::value(error.chars().take(500).collect::<String>()))
+            .col_expr(
+                mail_queue::Column::LastError,
+                Expr::value(error.chars().take(500).collect::<String>()),
+            )
             .filter(mail_queue::Column::Id.eq(id))
             .exec(&self.db)
             .await

@@ -40,7 +40,10 @@ impl Store {
             user_agent: Set(s.user_agent.clone()),
             ip: Set(s.ip.clone()),
         };
-        browser_session::Entity::insert(row).exec(&self.db).await.map_err(db_err)?;
+        browser_session::Entity::insert(row)
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -64,9 +67,16 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn close_session(&self, column: browser_session::Column, value: &str) -> StoreResult<()> {
+    pub(crate) async fn close_session(
+        &self,
+        column: browser_session::Column,
+        value: &str,
+    ) -> StoreResult<()> {
         browser_session::Entity::update_many()
-            .col_expr(browser_session::Column::EndedAt, Expr::value(ts(OffsetDateTime::now_utc())))
+            .col_expr(
+                browser_session::Column::EndedAt,
+                Expr::value(ts(OffsetDateTime::now_utc())),
+            )
             .filter(column.eq(value))
             .filter(browser_session::Column::EndedAt.is_null())
             .exec(&self.db)
@@ -75,11 +85,20 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn set_auth_time(&self, id_hash: &str, auth_time: OffsetDateTime) -> StoreResult<()> {
-        let Some(mut session) = self.get_session(id_hash).await? else { return Ok(()) };
+    pub(crate) async fn set_auth_time(
+        &self,
+        id_hash: &str,
+        auth_time: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let Some(mut session) = self.get_session(id_hash).await? else {
+            return Ok(());
+        };
         session.auth.auth_time = auth_time;
         browser_session::Entity::update_many()
-            .col_expr(browser_session::Column::Data, Expr::value(to_json(&session.auth)?))
+            .col_expr(
+                browser_session::Column::Data,
+                Expr::value(to_json(&session.auth)?),
+            )
             .filter(browser_session::Column::IdHash.eq(id_hash))
             .exec(&self.db)
             .await
@@ -87,7 +106,11 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn live_sessions(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<Vec<Session>> {
+    pub(crate) async fn live_sessions(
+        &self,
+        identity_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>> {
         use sea_orm::QueryOrder;
         browser_session::Entity::find()
             .filter(browser_session::Column::IdentityId.eq(identity_id))
@@ -102,9 +125,16 @@ impl Store {
             .collect()
     }
 
-    pub(crate) async fn close_sessions_of(&self, identity_id: &str, except_sid: Option<&str>) -> StoreResult<()> {
+    pub(crate) async fn close_sessions_of(
+        &self,
+        identity_id: &str,
+        except_sid: Option<&str>,
+    ) -> StoreResult<()> {
         let mut q = browser_session::Entity::update_many()
-            .col_expr(browser_session::Column::EndedAt, Expr::value(ts(OffsetDateTime::now_utc())))
+            .col_expr(
+                browser_session::Column::EndedAt,
+                Expr::value(ts(OffsetDateTime::now_utc())),
+            )
             .filter(browser_session::Column::IdentityId.eq(identity_id))
             .filter(browser_session::Column::EndedAt.is_null());
         if let Some(sid) = except_sid {
@@ -114,15 +144,26 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn get_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<Scopes>> {
-        Ok(consent::Entity::find_by_id((identity_id.to_string(), client_id.to_string()))
-            .one(&self.db)
-            .await
-            .map_err(db_err)?
-            .and_then(|m| Scopes::parse(&m.scopes)))
+    pub(crate) async fn get_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<Scopes>> {
+        Ok(
+            consent::Entity::find_by_id((identity_id.to_string(), client_id.to_string()))
+                .one(&self.db)
+                .await
+                .map_err(db_err)?
+                .and_then(|m| Scopes::parse(&m.scopes)),
+        )
     }
 
-    pub(crate) async fn put_consent(&self, identity_id: &str, client_id: &str, scopes: &Scopes) -> StoreResult<()> {
+    pub(crate) async fn put_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+        scopes: &Scopes,
+    ) -> StoreResult<()> {
         let merged = match self.get_consent(identity_id, client_id).await? {
             Some(old) => Scopes::from_iter(old.iter().chain(scopes.iter())),
             None => scopes.clone(),

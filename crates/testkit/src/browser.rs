@@ -36,12 +36,20 @@ impl Reply {
     /// A query parameter of the `Location` header.
     pub fn location_param(&self, name: &str) -> Option<String> {
         let url = url::Url::parse(self.location.as_deref()?).ok()?;
-        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.to_string())
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_string())
     }
 }
 
 fn html_unescape(s: &str) -> String {
-    s.replace("&amp;", "&").replace("&quot;", "\"").replace("&#x27;", "'").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&#x2f;", "/")
+    s.replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#x2f;", "/")
 }
 
 /// A browser with a cookie jar (one site: the test server).
@@ -54,20 +62,39 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { http, cookies: HashMap::new(), base: base.to_string() }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            http,
+            cookies: HashMap::new(),
+            base: base.to_string(),
+        }
     }
 
     fn absolute(&self, url: &str) -> String {
-        if url.starts_with("http") { url.to_string() } else { format!("{}{}", self.base, url) }
+        if url.starts_with("http") {
+            url.to_string()
+        } else {
+            format!("{}{}", self.base, url)
+        }
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Reply {
-        let req = if self.cookies.is_empty() { req } else { req.header("cookie", self.cookie_header()) };
+        let req = if self.cookies.is_empty() {
+            req
+        } else {
+            req.header("cookie", self.cookie_header())
+        };
         let res = req.send().await.unwrap();
         for sc in res.headers().get_all("set-cookie") {
             let sc = sc.to_str().unwrap();
@@ -81,10 +108,18 @@ impl Browser {
             }
         }
         let status = res.status().as_u16();
-        let location = res.headers().get("location").map(|l| self.absolute(l.to_str().unwrap()));
+        let location = res
+            .headers()
+            .get("location")
+            .map(|l| self.absolute(l.to_str().unwrap()));
         let headers = res.headers().clone();
         let body = res.text().await.unwrap();
-        Reply { status, location, headers, body }
+        Reply {
+            status,
+            location,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&mut self, url: &str) -> Reply {
@@ -121,7 +156,16 @@ impl Browser {
         }
         let action = page.form_action().expect("a sign-in form");
         let csrf = page.input("csrf_token").expect("a csrf token");
-        let posted = self.post_form(&action, &[("csrf_token", &csrf), ("identifier", email), ("password", password)]).await;
+        let posted = self
+            .post_form(
+                &action,
+                &[
+                    ("csrf_token", &csrf),
+                    ("identifier", email),
+                    ("password", password),
+                ],
+            )
+            .await;
         self.follow(posted).await
     }
 }

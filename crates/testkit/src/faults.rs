@@ -31,7 +31,9 @@ impl FaultProxy {
                 }
                 let mut cut = sender.subscribe();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = cut.changed() => {}
@@ -39,7 +41,12 @@ impl FaultProxy {
                 });
             }
         });
-        Self { port, down, cuts, task }
+        Self {
+            port,
+            down,
+            cuts,
+            task,
+        }
     }
 
     /// The database goes away: live connections break, new ones fail.
@@ -90,7 +97,13 @@ impl SmtpSink {
                 tokio::spawn(session(stream, r.clone(), n.clone(), store.clone()));
             }
         });
-        Self { port, refusing, refused, received, task }
+        Self {
+            port,
+            refusing,
+            refused,
+            received,
+            task,
+        }
     }
 
     pub fn accept(&self) {
@@ -113,7 +126,12 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn session(stream: TcpStream, refusing: Arc<AtomicBool>, refused: Arc<AtomicUsize>, store: Arc<Mutex<Vec<Received>>>) {
+async fn session(
+    stream: TcpStream,
+    refusing: Arc<AtomicBool>,
+    refused: Arc<AtomicUsize>,
+    store: Arc<Mutex<Vec<Received>>>,
+) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     if write.write_all(b"220 sink ESMTP\r\n").await.is_err() {
@@ -121,7 +139,11 @@ async fn session(stream: TcpStream, refusing: Arc<AtomicBool>, refused: Arc<Atom
     }
     let mut recipients = Vec::new();
     while let Ok(Some(line)) = lines.next_line().await {
-        let verb = line.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+        let verb = line
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
         let reply: &[u8] = match verb.as_str() {
             "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
             "HELO" | "RSET" | "NOOP" => {
@@ -134,7 +156,10 @@ async fn session(stream: TcpStream, refusing: Arc<AtomicBool>, refused: Arc<Atom
             }
             "MAIL" => b"250 OK\r\n",
             "RCPT" => {
-                let to = line.split_once(':').map(|(_, a)| a.trim().trim_matches(['<', '>']).to_string()).unwrap_or_default();
+                let to = line
+                    .split_once(':')
+                    .map(|(_, a)| a.trim().trim_matches(['<', '>']).to_string())
+                    .unwrap_or_default();
                 recipients.push(to);
                 b"250 OK\r\n"
             }
@@ -150,7 +175,10 @@ async fn session(stream: TcpStream, refusing: Arc<AtomicBool>, refused: Arc<Atom
                     data.push_str(l.strip_prefix('.').unwrap_or(&l));
                     data.push('\n');
                 }
-                store.lock().unwrap().push(Received { recipients: std::mem::take(&mut recipients), data });
+                store.lock().unwrap().push(Received {
+                    recipients: std::mem::take(&mut recipients),
+                    data,
+                });
                 b"250 queued\r\n"
             }
             "QUIT" => {

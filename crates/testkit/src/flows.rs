@@ -29,13 +29,27 @@ pub fn authorize_url(server: &TestServer, client_id: &str, extra: &[(&str, &str)
 }
 
 /// Signs in and returns the code.
-pub async fn code(server: &TestServer, browser: &mut Browser, client_id: &str, email: &str, password: &str) -> String {
-    let back = browser.sign_in(&authorize_url(server, client_id, &[]), email, password).await;
-    back.location_param("code").unwrap_or_else(|| panic!("no code: {} {:?} {}", back.status, back.location, back.body))
+pub async fn code(
+    server: &TestServer,
+    browser: &mut Browser,
+    client_id: &str,
+    email: &str,
+    password: &str,
+) -> String {
+    let back = browser
+        .sign_in(&authorize_url(server, client_id, &[]), email, password)
+        .await;
+    back.location_param("code")
+        .unwrap_or_else(|| panic!("no code: {} {:?} {}", back.status, back.location, back.body))
 }
 
 /// POSTs a form to the token endpoint with client_secret_basic; returns status and JSON.
-pub async fn token(server: &TestServer, client_id: &str, secret: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+pub async fn token(
+    server: &TestServer,
+    client_id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
     let res = reqwest::Client::new()
         .post(server.url("/token"))
         .basic_auth(client_id, Some(secret))
@@ -50,12 +64,22 @@ pub async fn token(server: &TestServer, client_id: &str, secret: &str, form: &[(
 }
 
 /// Exchanges a code with the test verifier.
-pub async fn exchange(server: &TestServer, client_id: &str, secret: &str, code: &str) -> (u16, serde_json::Value) {
+pub async fn exchange(
+    server: &TestServer,
+    client_id: &str,
+    secret: &str,
+    code: &str,
+) -> (u16, serde_json::Value) {
     let (s, b, _) = token(
         server,
         client_id,
         secret,
-        &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
     )
     .await;
     (s, b)
@@ -77,7 +101,12 @@ pub async fn active(server: &TestServer, client_id: &str, secret: &str, token: &
 
 /// The userinfo answer for an access token (status 200 expected).
 pub async fn userinfo(server: &TestServer, access_token: &str) -> serde_json::Value {
-    let res = reqwest::Client::new().get(server.url("/userinfo")).bearer_auth(access_token).send().await.unwrap();
+    let res = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
@@ -86,5 +115,10 @@ pub async fn userinfo(server: &TestServer, access_token: &str) -> serde_json::Va
 pub fn jwt_part(jwt: &str, i: usize) -> serde_json::Value {
     use base64::Engine;
     let part = jwt.split('.').nth(i).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }

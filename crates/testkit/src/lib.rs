@@ -42,7 +42,10 @@ pub fn backends() -> Vec<Backend> {
             v.push(Backend::Postgres(url));
         }
     }
-    assert!(!v.is_empty(), "GAN_TEST_BACKENDS=postgres needs DATABASE_URL=postgres://…");
+    assert!(
+        !v.is_empty(),
+        "GAN_TEST_BACKENDS=postgres needs DATABASE_URL=postgres://…"
+    );
     v
 }
 
@@ -65,18 +68,29 @@ impl TestDb {
                 let dir = std::env::temp_dir().join("gan-connect-tests");
                 std::fs::create_dir_all(&dir).unwrap();
                 let path = dir.join(format!("t-{}.db", random_suffix()));
-                TestDb { url: format!("sqlite://{}?mode=rwc", path.display()), admin: None }
+                TestDb {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    admin: None,
+                }
             }
             Backend::Postgres(admin_url) => {
                 let name = format!("gc_t_{}", random_suffix());
-                let admin = Database::connect(admin_url.as_str()).await.expect("DATABASE_URL reachable");
+                let admin = Database::connect(admin_url.as_str())
+                    .await
+                    .expect("DATABASE_URL reachable");
                 admin
-                    .execute(Statement::from_string(admin.get_database_backend(), format!("CREATE DATABASE {name}")))
+                    .execute(Statement::from_string(
+                        admin.get_database_backend(),
+                        format!("CREATE DATABASE {name}"),
+                    ))
                     .await
                     .expect("create test database");
                 let mut url = url::Url::parse(admin_url).expect("DATABASE_URL is a URL");
                 url.set_path(&format!("/{name}"));
-                TestDb { url: url.to_string(), admin: Some((admin_url.clone(), name)) }
+                TestDb {
+                    url: url.to_string(),
+                    admin: Some((admin_url.clone(), name)),
+                }
             }
         }
     }
@@ -86,7 +100,10 @@ impl TestDb {
         if let Some((admin_url, name)) = &self.admin {
             if let Ok(admin) = Database::connect(admin_url.as_str()).await {
                 let _ = admin
-                    .execute(Statement::from_string(admin.get_database_backend(), format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(Statement::from_string(
+                        admin.get_database_backend(),
+                        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    ))
                     .await;
             }
         }
@@ -136,7 +153,12 @@ impl Mail {
 /// Parses the `.eml` files of an outbox folder, oldest first.
 pub fn read_outbox(dir: &std::path::Path) -> Vec<Mail> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     files
@@ -157,15 +179,29 @@ pub fn read_outbox(dir: &std::path::Path) -> Vec<Mail> {
 
 /// Settings for a test server: cheap argon2, the given issuer and database.
 pub fn test_settings(issuer: &str, db_url: &str, extra: &[(&str, &str)]) -> Settings {
-    let key_file = std::env::temp_dir().join("gan-connect-tests").join("keys.secret");
+    let key_file = std::env::temp_dir()
+        .join("gan-connect-tests")
+        .join("keys.secret");
     let mut env: Vec<(String, String)> = vec![
         ("GAN_CONNECT__SERVER__ISSUER".into(), issuer.into()),
         ("GAN_CONNECT__DATABASE__URL".into(), db_url.into()),
         ("GAN_CONNECT__DATABASE__MAX_CONNECTIONS".into(), "5".into()),
-        ("GAN_CONNECT__PASSWORDS__ARGON2_MEMORY_KIB".into(), "1024".into()),
-        ("GAN_CONNECT__PASSWORDS__ARGON2_ITERATIONS".into(), "1".into()),
-        ("GAN_CONNECT__KEYS__ENCRYPTION_KEY".into(), "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=".into()),
-        ("GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE".into(), key_file.display().to_string()),
+        (
+            "GAN_CONNECT__PASSWORDS__ARGON2_MEMORY_KIB".into(),
+            "1024".into(),
+        ),
+        (
+            "GAN_CONNECT__PASSWORDS__ARGON2_ITERATIONS".into(),
+            "1".into(),
+        ),
+        (
+            "GAN_CONNECT__KEYS__ENCRYPTION_KEY".into(),
+            "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=".into(),
+        ),
+        (
+            "GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE".into(),
+            key_file.display().to_string(),
+        ),
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Settings::load(None, &env).expect("test settings")
@@ -182,7 +218,9 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let outbox = std::env::temp_dir().join("gan-connect-tests").join(format!("outbox-{}", random_suffix()));
+        let outbox = std::env::temp_dir()
+            .join("gan-connect-tests")
+            .join(format!("outbox-{}", random_suffix()));
         let outbox_str = outbox.display().to_string();
         let mut extra: Vec<(&str, &str)> = extra.to_vec();
         extra.push(("GAN_CONNECT__MAIL__OUTBOX_DIR", &outbox_str));
@@ -191,24 +229,45 @@ impl TestServer {
         store.migrate().await.unwrap();
         let clock = Arc::new(FixedClock::new(time::OffsetDateTime::now_utc()));
         let sealer = wiring::sealer(&settings).unwrap();
-        let built = wiring::build(&settings, store, clock.clone(), sealer).await.unwrap();
+        let built = wiring::build(&settings, store, clock.clone(), sealer)
+            .await
+            .unwrap();
         let app = gan_web::app(built.state.clone());
         let server = tokio::spawn(async move {
             let _ = gan_web::serve::serve(listener, app, std::future::pending()).await;
         });
-        let postman = tokio::spawn(built.postman.clone().run(std::time::Duration::from_millis(200)));
-        TestServer { base, state: built.state, store: built.store, clock, outbox, postman: built.postman, tasks: vec![server, postman] }
+        let postman = tokio::spawn(
+            built
+                .postman
+                .clone()
+                .run(std::time::Duration::from_millis(200)),
+        );
+        TestServer {
+            base,
+            state: built.state,
+            store: built.store,
+            clock,
+            outbox,
+            postman: built.postman,
+            tasks: vec![server, postman],
+        }
     }
 
     /// Waits (polling, with a deadline) for the `n`-th message to `to`.
     pub async fn mail_to(&self, to: &str, n: usize) -> Mail {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            let mails: Vec<Mail> = read_outbox(&self.outbox).into_iter().filter(|m| m.to == to).collect();
+            let mails: Vec<Mail> = read_outbox(&self.outbox)
+                .into_iter()
+                .filter(|m| m.to == to)
+                .collect();
             if mails.len() >= n {
                 return mails[n - 1].clone();
             }
-            assert!(std::time::Instant::now() < deadline, "no message #{n} to {to} within 10 s");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no message #{n} to {to} within 10 s"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
@@ -222,7 +281,10 @@ impl TestServer {
     pub async fn import(&self, csv: &str) -> gan_accounts::import::Parsed {
         use gan_accounts::ports::CustomerStore;
         let parsed = gan_accounts::import::parse(csv.as_bytes(), self.clock.now_value()).unwrap();
-        self.store.upsert_customers(&parsed.rows, self.clock.now_value()).await.unwrap();
+        self.store
+            .upsert_customers(&parsed.rows, self.clock.now_value())
+            .await
+            .unwrap();
         parsed
     }
 
@@ -232,7 +294,8 @@ impl TestServer {
 
     /// Registers a client; returns its secret for confidential clients.
     pub async fn add_client(&self, spec: ClientSpec) -> Option<String> {
-        let secret = (spec.auth_method != AuthMethod::None && spec.auth_method != AuthMethod::PrivateKeyJwt)
+        let secret = (spec.auth_method != AuthMethod::None
+            && spec.auth_method != AuthMethod::PrivateKeyJwt)
             .then(|| format!("secret-of-{}-0123456789abcdefghijklmnop", spec.id));
         let client = Client {
             id: spec.id.clone(),
@@ -259,7 +322,10 @@ impl TestServer {
 
     /// The types of the audit events matching `filter`, oldest first.
     pub async fn audit_types(&self, filter: gan_audit::AuditFilter) -> Vec<&'static str> {
-        let filter = gan_audit::AuditFilter { limit: 200, ..filter };
+        let filter = gan_audit::AuditFilter {
+            limit: 200,
+            ..filter
+        };
         let mut events = self.state.admin.audit_events(&filter).await.unwrap().items;
         events.reverse();
         events.iter().map(|e| e.event_type.as_str()).collect()
@@ -267,7 +333,12 @@ impl TestServer {
 
     /// Creates an identity; returns its `sub`.
     pub async fn add_identity(&self, email: &str, password: &str) -> String {
-        self.state.accounts.create_identity(email, password, self.clock.now_value()).await.unwrap().id
+        self.state
+            .accounts
+            .create_identity(email, password, self.clock.now_value())
+            .await
+            .unwrap()
+            .id
     }
 }
 
@@ -297,7 +368,10 @@ impl ClientSpec {
             id: id.into(),
             redirect_uris: vec![REDIRECT.into()],
             post_logout_redirect_uris: vec![POST_LOGOUT.into()],
-            scopes: ["openid", "profile", "email", "offline_access", "accounts"].iter().map(|s| s.to_string()).collect(),
+            scopes: ["openid", "profile", "email", "offline_access", "accounts"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             auth_method: AuthMethod::ClientSecretBasic,
             jwks: None,
@@ -328,7 +402,13 @@ impl ClientSpec {
 pub fn legacy_sha256(salt: &str, password: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("{salt}{password}").as_bytes());
-    format!("sha256${salt}${}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "sha256${salt}${}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 /// Extension to read the fixed clock.

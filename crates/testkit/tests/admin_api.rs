@@ -15,11 +15,25 @@ const PASSWORD: &str = "Cle-de-voute-2026";
 async fn admin_token(server: &TestServer, scope: &str) -> String {
     let mut spec = ClientSpec::partner(ADMIN);
     spec.scopes = vec!["admin:read".into(), "admin:write".into()];
-    if server.state.provider.clients.find_client(ADMIN).await.unwrap().is_none() {
+    if server
+        .state
+        .provider
+        .clients
+        .find_client(ADMIN)
+        .await
+        .unwrap()
+        .is_none()
+    {
         server.add_client(spec).await;
     }
     let secret = format!("secret-of-{ADMIN}-0123456789abcdefghijklmnop");
-    let (status, body, _) = token(server, ADMIN, &secret, &[("grant_type", "client_credentials"), ("scope", scope)]).await;
+    let (status, body, _) = token(
+        server,
+        ADMIN,
+        &secret,
+        &[("grant_type", "client_credentials"), ("scope", scope)],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().unwrap().to_string()
 }
@@ -30,8 +44,17 @@ struct Answer {
     headers: reqwest::header::HeaderMap,
 }
 
-async fn call(server: &TestServer, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Answer {
-    let mut req = reqwest::Client::new().request(method.parse().unwrap(), server.url(&format!("/admin/api/v1{path}")));
+async fn call(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+) -> Answer {
+    let mut req = reqwest::Client::new().request(
+        method.parse().unwrap(),
+        server.url(&format!("/admin/api/v1{path}")),
+    );
     if let Some(t) = bearer {
         req = req.bearer_auth(t);
     }
@@ -42,12 +65,23 @@ async fn call(server: &TestServer, method: &str, path: &str, bearer: Option<&str
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let text = res.text().await.unwrap();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    Answer { status, body, headers }
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Answer {
+        status,
+        body,
+        headers,
+    }
 }
 
 fn content_type(a: &Answer) -> &str {
-    a.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
+    a.headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// Asserts a problem+json answer with this status (and field, for validation errors).
@@ -63,7 +97,14 @@ fn problem(a: &Answer, status: u16, field: Option<&str>) {
 
 /// Audit events of one type, newest first.
 async fn events(server: &TestServer, bearer: &str, query: &str) -> Vec<Value> {
-    let a = call(server, "GET", &format!("/audit-events?{query}"), Some(bearer), None).await;
+    let a = call(
+        server,
+        "GET",
+        &format!("/audit-events?{query}"),
+        Some(bearer),
+        None,
+    )
+    .await;
     assert_eq!(a.status, 200, "{}", a.body);
     a.body["items"].as_array().unwrap().clone()
 }
@@ -72,7 +113,12 @@ async fn events(server: &TestServer, bearer: &str, query: &str) -> Vec<Value> {
 async fn only_admin_tokens_with_the_right_scope_get_in() {
     each_backend!(|server| {
         // The document is public and OpenAPI 3.1.
-        let doc: Value = reqwest::get(server.url("/admin/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+        let doc: Value = reqwest::get(server.url("/admin/api/v1/openapi.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         assert!(doc["paths"]["/admin/api/v1/clients"]["post"].is_object());
         assert!(doc["components"]["securitySchemes"]["admin_token"].is_object());
@@ -80,38 +126,111 @@ async fn only_admin_tokens_with_the_right_scope_get_in() {
         // No token, a malformed header, an unknown token: 401 with a challenge and no detail.
         let none = call(&server, "GET", "/clients", None, None).await;
         problem(&none, 401, None);
-        assert!(none.headers.get("www-authenticate").unwrap().to_str().unwrap().starts_with("Bearer"));
+        assert!(none
+            .headers
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
         assert!(none.body.get("detail").is_none());
-        problem(&call(&server, "GET", "/clients", Some("gca_not-a-token"), None).await, 401, None);
-        let basic = reqwest::Client::new().get(server.url("/admin/api/v1/clients")).basic_auth("a", Some("b")).send().await.unwrap();
+        problem(
+            &call(&server, "GET", "/clients", Some("gca_not-a-token"), None).await,
+            401,
+            None,
+        );
+        let basic = reqwest::Client::new()
+            .get(server.url("/admin/api/v1/clients"))
+            .basic_auth("a", Some("b"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(basic.status(), 401);
 
         // A read token reads but cannot write: 403 naming the scope in the challenge.
         let read = admin_token(&server, "admin:read").await;
-        assert_eq!(call(&server, "GET", "/clients", Some(&read), None).await.status, 200);
+        assert_eq!(
+            call(&server, "GET", "/clients", Some(&read), None)
+                .await
+                .status,
+            200
+        );
         let denied = call(&server, "POST", "/keys/rotate", Some(&read), None).await;
         problem(&denied, 403, None);
-        assert!(denied.headers.get("www-authenticate").unwrap().to_str().unwrap().contains("admin:write"));
+        assert!(denied
+            .headers
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("admin:write"));
         // A write token does not read.
         let write = admin_token(&server, "admin:write").await;
-        problem(&call(&server, "GET", "/keys", Some(&write), None).await, 403, None);
+        problem(
+            &call(&server, "GET", "/keys", Some(&write), None).await,
+            403,
+            None,
+        );
 
         // A token of a client without admin scopes, a user's token, an expired one: no entry.
-        let partner = server.add_client(ClientSpec::partner("partner")).await.unwrap();
-        let (_, body, _) = token(&server, "partner", &partner, &[("grant_type", "client_credentials")]).await;
-        problem(&call(&server, "GET", "/clients", body["access_token"].as_str(), None).await, 403, None);
-        let portal = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let partner = server
+            .add_client(ClientSpec::partner("partner"))
+            .await
+            .unwrap();
+        let (_, body, _) = token(
+            &server,
+            "partner",
+            &partner,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+        problem(
+            &call(
+                &server,
+                "GET",
+                "/clients",
+                body["access_token"].as_str(),
+                None,
+            )
+            .await,
+            403,
+            None,
+        );
+        let portal = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         server.add_identity("agent@example.fr", PASSWORD).await;
         let mut b = Browser::new(&server.base);
-        let code = gan_testkit::flows::code(&server, &mut b, "portal", "agent@example.fr", PASSWORD).await;
+        let code =
+            gan_testkit::flows::code(&server, &mut b, "portal", "agent@example.fr", PASSWORD).await;
         let (_, user_tokens) = exchange(&server, "portal", &portal, &code).await;
-        problem(&call(&server, "GET", "/clients", user_tokens["access_token"].as_str(), None).await, 401, None);
+        problem(
+            &call(
+                &server,
+                "GET",
+                "/clients",
+                user_tokens["access_token"].as_str(),
+                None,
+            )
+            .await,
+            401,
+            None,
+        );
         server.clock.advance(601);
-        problem(&call(&server, "GET", "/clients", Some(&read), None).await, 401, None);
+        problem(
+            &call(&server, "GET", "/clients", Some(&read), None).await,
+            401,
+            None,
+        );
 
         // Unknown admin paths answer 404 problems (after authorization).
         let fresh = admin_token(&server, "admin:read").await;
-        problem(&call(&server, "GET", "/nothing-here", Some(&fresh), None).await, 404, None);
+        problem(
+            &call(&server, "GET", "/nothing-here", Some(&fresh), None).await,
+            404,
+            None,
+        );
     });
 }
 
@@ -123,15 +242,41 @@ async fn relying_parties_are_managed_and_each_change_is_audited() {
         let input = json!({ "client_id": "partner-app", "client_name": "Partner app", "scopes": ["partner:read"] });
 
         // Validation: each error names its field; wrong media type and broken JSON too.
-        let missing = call(&server, "POST", "/clients", Some(&write), Some(json!({ "client_id": "x" }))).await;
+        let missing = call(
+            &server,
+            "POST",
+            "/clients",
+            Some(&write),
+            Some(json!({ "client_id": "x" })),
+        )
+        .await;
         problem(&missing, 400, Some("client_name"));
-        let bad_uri = json!({ "client_id": "web", "client_name": "Web", "redirect_uris": ["not a uri"] });
-        problem(&call(&server, "POST", "/clients", Some(&write), Some(bad_uri)).await, 400, Some("redirect_uris"));
+        let bad_uri =
+            json!({ "client_id": "web", "client_name": "Web", "redirect_uris": ["not a uri"] });
+        problem(
+            &call(&server, "POST", "/clients", Some(&write), Some(bad_uri)).await,
+            400,
+            Some("redirect_uris"),
+        );
         let bad_type = json!({ "client_id": "web", "client_name": "Web", "redirect_uris": "https://x.example/cb" });
-        problem(&call(&server, "POST", "/clients", Some(&write), Some(bad_type)).await, 400, Some("redirect_uris"));
+        problem(
+            &call(&server, "POST", "/clients", Some(&write), Some(bad_type)).await,
+            400,
+            Some("redirect_uris"),
+        );
         let unknown = json!({ "client_id": "web", "client_name": "Web", "colour": "blue" });
-        problem(&call(&server, "POST", "/clients", Some(&write), Some(unknown)).await, 400, Some("colour"));
-        let text = reqwest::Client::new().post(server.url("/admin/api/v1/clients")).bearer_auth(&write).body("client_id=x").send().await.unwrap();
+        problem(
+            &call(&server, "POST", "/clients", Some(&write), Some(unknown)).await,
+            400,
+            Some("colour"),
+        );
+        let text = reqwest::Client::new()
+            .post(server.url("/admin/api/v1/clients"))
+            .bearer_auth(&write)
+            .body("client_id=x")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(text.status(), 415);
         let broken = reqwest::Client::new()
             .post(server.url("/admin/api/v1/clients"))
@@ -143,65 +288,219 @@ async fn relying_parties_are_managed_and_each_change_is_audited() {
             .unwrap();
         assert_eq!(broken.status(), 400);
         let big = json!({ "client_id": "web", "client_name": "x".repeat(200_000) });
-        assert_eq!(call(&server, "POST", "/clients", Some(&write), Some(big)).await.status, 413);
+        assert_eq!(
+            call(&server, "POST", "/clients", Some(&write), Some(big))
+                .await
+                .status,
+            413
+        );
 
         // Create: 201, Location, the secret once; it works at the token endpoint.
-        let created = call(&server, "POST", "/clients", Some(&write), Some(input.clone())).await;
+        let created = call(
+            &server,
+            "POST",
+            "/clients",
+            Some(&write),
+            Some(input.clone()),
+        )
+        .await;
         assert_eq!(created.status, 201, "{}", created.body);
-        assert_eq!(created.headers.get("location").unwrap(), "/admin/api/v1/clients/partner-app");
-        assert_eq!(created.body["client"]["grant_types"], json!(["client_credentials"]));
+        assert_eq!(
+            created.headers.get("location").unwrap(),
+            "/admin/api/v1/clients/partner-app"
+        );
+        assert_eq!(
+            created.body["client"]["grant_types"],
+            json!(["client_credentials"])
+        );
         let secret = created.body["client_secret"].as_str().unwrap().to_string();
-        assert_eq!(token(&server, "partner-app", &secret, &[("grant_type", "client_credentials")]).await.0, 200);
-        problem(&call(&server, "POST", "/clients", Some(&write), Some(input)).await, 409, None);
+        assert_eq!(
+            token(
+                &server,
+                "partner-app",
+                &secret,
+                &[("grant_type", "client_credentials")]
+            )
+            .await
+            .0,
+            200
+        );
+        problem(
+            &call(&server, "POST", "/clients", Some(&write), Some(input)).await,
+            409,
+            None,
+        );
 
         // Read one, list, 404.
         let one = call(&server, "GET", "/clients/partner-app", Some(&read), None).await;
         assert_eq!(one.body["client_name"], "Partner app");
         assert!(one.body.get("client_secret").is_none());
         let all = call(&server, "GET", "/clients", Some(&read), None).await;
-        assert!(all.body["items"].as_array().unwrap().iter().any(|c| c["client_id"] == "partner-app"));
-        problem(&call(&server, "GET", "/clients/nobody", Some(&read), None).await, 404, None);
+        assert!(all.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["client_id"] == "partner-app"));
+        problem(
+            &call(&server, "GET", "/clients/nobody", Some(&read), None).await,
+            404,
+            None,
+        );
 
         // Update: only what is sent changes; the rules still hold.
-        let patched = call(&server, "PATCH", "/clients/partner-app", Some(&write), Some(json!({ "client_name": "Partner", "account_kinds": ["professional"] }))).await;
+        let patched = call(
+            &server,
+            "PATCH",
+            "/clients/partner-app",
+            Some(&write),
+            Some(json!({ "client_name": "Partner", "account_kinds": ["professional"] })),
+        )
+        .await;
         assert_eq!(patched.status, 200, "{}", patched.body);
         assert_eq!(patched.body["client_name"], "Partner");
         assert_eq!(patched.body["scopes"], json!(["partner:read"]));
-        let invalid = call(&server, "PATCH", "/clients/partner-app", Some(&write), Some(json!({ "grant_types": ["authorization_code"] }))).await;
+        let invalid = call(
+            &server,
+            "PATCH",
+            "/clients/partner-app",
+            Some(&write),
+            Some(json!({ "grant_types": ["authorization_code"] })),
+        )
+        .await;
         problem(&invalid, 400, Some("redirect_uris"));
 
         // Rotate: the new secret works, the old one too until the grace period ends.
-        let rotated = call(&server, "POST", "/clients/partner-app/secret", Some(&write), None).await;
+        let rotated = call(
+            &server,
+            "POST",
+            "/clients/partner-app/secret",
+            Some(&write),
+            None,
+        )
+        .await;
         assert_eq!(rotated.status, 200, "{}", rotated.body);
         let new_secret = rotated.body["client_secret"].as_str().unwrap().to_string();
-        assert_eq!(token(&server, "partner-app", &new_secret, &[("grant_type", "client_credentials")]).await.0, 200);
-        let (_, old_token, _) = token(&server, "partner-app", &secret, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(
+            token(
+                &server,
+                "partner-app",
+                &new_secret,
+                &[("grant_type", "client_credentials")]
+            )
+            .await
+            .0,
+            200
+        );
+        let (_, old_token, _) = token(
+            &server,
+            "partner-app",
+            &secret,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
         assert!(old_token["access_token"].is_string());
         server.clock.advance(25 * 3600);
-        assert_eq!(token(&server, "partner-app", &secret, &[("grant_type", "client_credentials")]).await.0, 401);
-        let (_, live, _) = token(&server, "partner-app", &new_secret, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(
+            token(
+                &server,
+                "partner-app",
+                &secret,
+                &[("grant_type", "client_credentials")]
+            )
+            .await
+            .0,
+            401
+        );
+        let (_, live, _) = token(
+            &server,
+            "partner-app",
+            &new_secret,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
         let live = live["access_token"].as_str().unwrap().to_string();
         let read = admin_token(&server, "admin:read").await;
         let write = admin_token(&server, "admin:write").await;
 
         // Disable: no more tokens, and the live ones die.
-        let disabled = call(&server, "POST", "/clients/partner-app/disable", Some(&write), None).await;
+        let disabled = call(
+            &server,
+            "POST",
+            "/clients/partner-app/disable",
+            Some(&write),
+            None,
+        )
+        .await;
         assert_eq!(disabled.body["enabled"], false);
-        assert_eq!(token(&server, "partner-app", &new_secret, &[("grant_type", "client_credentials")]).await.0, 401);
-        let inspector = server.add_client(ClientSpec::partner("inspector")).await.unwrap();
+        assert_eq!(
+            token(
+                &server,
+                "partner-app",
+                &new_secret,
+                &[("grant_type", "client_credentials")]
+            )
+            .await
+            .0,
+            401
+        );
+        let inspector = server
+            .add_client(ClientSpec::partner("inspector"))
+            .await
+            .unwrap();
         assert!(!gan_testkit::flows::active(&server, "inspector", &inspector, &live).await);
 
         // Delete: 204, then 404.
-        assert_eq!(call(&server, "DELETE", "/clients/partner-app", Some(&write), None).await.status, 204);
-        problem(&call(&server, "GET", "/clients/partner-app", Some(&read), None).await, 404, None);
-        problem(&call(&server, "DELETE", "/clients/partner-app", Some(&write), None).await, 404, None);
+        assert_eq!(
+            call(
+                &server,
+                "DELETE",
+                "/clients/partner-app",
+                Some(&write),
+                None
+            )
+            .await
+            .status,
+            204
+        );
+        problem(
+            &call(&server, "GET", "/clients/partner-app", Some(&read), None).await,
+            404,
+            None,
+        );
+        problem(
+            &call(
+                &server,
+                "DELETE",
+                "/clients/partner-app",
+                Some(&write),
+                None,
+            )
+            .await,
+            404,
+            None,
+        );
 
         // Each change left one event, by this admin, from this address, with a correlation id.
-        for kind in ["client.created", "client.updated", "client.secret_rotated", "client.disabled", "client.deleted"] {
-            let found = events(&server, &read, &format!("client_id=partner-app&event_type={kind}")).await;
+        for kind in [
+            "client.created",
+            "client.updated",
+            "client.secret_rotated",
+            "client.disabled",
+            "client.deleted",
+        ] {
+            let found = events(
+                &server,
+                &read,
+                &format!("client_id=partner-app&event_type={kind}"),
+            )
+            .await;
             assert_eq!(found.len(), 1, "{kind}: {found:?}");
             let e = &found[0];
-            assert_eq!(e["actor"], json!({ "kind": "admin", "id": ADMIN }), "{kind}");
+            assert_eq!(
+                e["actor"],
+                json!({ "kind": "admin", "id": ADMIN }),
+                "{kind}"
+            );
             assert_eq!(e["ip"], "127.0.0.1");
             assert!(e["correlation_id"].as_str().is_some_and(|c| !c.is_empty()));
             assert!(!e.to_string().contains(&new_secret) && !e.to_string().contains(&secret));
@@ -237,89 +536,352 @@ async fn support_finds_customers_locks_detaches_and_handles_activations() {
         seed(&server).await;
         let read = admin_token(&server, "admin:read").await;
         let write = admin_token(&server, "admin:write").await;
-        let portal = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let portal = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         let jean = server.add_identity("jean@example.fr", PASSWORD).await;
-        server.store.attach(&jean, "20000001", server.state.provider.now()).await.unwrap();
+        server
+            .store
+            .attach(&jean, "20000001", server.state.provider.now())
+            .await
+            .unwrap();
 
         // Search by client number, login email, contact email, part of a name; pages.
-        let numbers = |a: &Answer| a.body["items"].as_array().unwrap().iter().map(|c| c["client_number"].as_str().unwrap().to_string()).collect::<Vec<_>>();
-        assert_eq!(numbers(&call(&server, "GET", "/customers?q=2000%200004", Some(&read), None).await), ["20000004"]);
-        let by_login = call(&server, "GET", "/customers?q=JEAN@example.fr", Some(&read), None).await;
+        let numbers = |a: &Answer| {
+            a.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["client_number"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            numbers(
+                &call(
+                    &server,
+                    "GET",
+                    "/customers?q=2000%200004",
+                    Some(&read),
+                    None
+                )
+                .await
+            ),
+            ["20000004"]
+        );
+        let by_login = call(
+            &server,
+            "GET",
+            "/customers?q=JEAN@example.fr",
+            Some(&read),
+            None,
+        )
+        .await;
         assert_eq!(numbers(&by_login), ["20000001"]);
         assert_eq!(by_login.body["items"][0]["identity_id"], jean.as_str());
-        assert_eq!(numbers(&call(&server, "GET", "/customers?q=famille.martin@example.fr", Some(&read), None).await).len(), 3);
-        let first = call(&server, "GET", "/customers?q=martin&limit=2", Some(&read), None).await;
+        assert_eq!(
+            numbers(
+                &call(
+                    &server,
+                    "GET",
+                    "/customers?q=famille.martin@example.fr",
+                    Some(&read),
+                    None
+                )
+                .await
+            )
+            .len(),
+            3
+        );
+        let first = call(
+            &server,
+            "GET",
+            "/customers?q=martin&limit=2",
+            Some(&read),
+            None,
+        )
+        .await;
         assert_eq!(numbers(&first), ["20000001", "20000002"]);
         let cursor = first.body["next_cursor"].as_str().unwrap().to_string();
-        let rest = call(&server, "GET", &format!("/customers?q=martin&limit=2&cursor={cursor}"), Some(&read), None).await;
+        let rest = call(
+            &server,
+            "GET",
+            &format!("/customers?q=martin&limit=2&cursor={cursor}"),
+            Some(&read),
+            None,
+        )
+        .await;
         assert_eq!(numbers(&rest), ["20000003"]);
         assert!(rest.body["next_cursor"].is_null());
-        assert!(numbers(&call(&server, "GET", "/customers?q=100%25", Some(&read), None).await).is_empty());
-        problem(&call(&server, "GET", "/customers?q=martin&limit=0", Some(&read), None).await, 400, Some("limit"));
-        problem(&call(&server, "GET", "/customers?q=martin&limit=abc", Some(&read), None).await, 400, Some("limit"));
-        problem(&call(&server, "GET", "/customers", Some(&read), None).await, 400, Some("q"));
-        problem(&call(&server, "GET", "/customers/ab", Some(&read), None).await, 400, Some("client_number"));
-        problem(&call(&server, "GET", "/customers/99999999", Some(&read), None).await, 404, None);
+        assert!(
+            numbers(&call(&server, "GET", "/customers?q=100%25", Some(&read), None).await)
+                .is_empty()
+        );
+        problem(
+            &call(
+                &server,
+                "GET",
+                "/customers?q=martin&limit=0",
+                Some(&read),
+                None,
+            )
+            .await,
+            400,
+            Some("limit"),
+        );
+        problem(
+            &call(
+                &server,
+                "GET",
+                "/customers?q=martin&limit=abc",
+                Some(&read),
+                None,
+            )
+            .await,
+            400,
+            Some("limit"),
+        );
+        problem(
+            &call(&server, "GET", "/customers", Some(&read), None).await,
+            400,
+            Some("q"),
+        );
+        problem(
+            &call(&server, "GET", "/customers/ab", Some(&read), None).await,
+            400,
+            Some("client_number"),
+        );
+        problem(
+            &call(&server, "GET", "/customers/99999999", Some(&read), None).await,
+            404,
+            None,
+        );
 
         // The identity with its accounts, sessions and recent sign-ins (a failure, a success).
         let mut b = Browser::new(&server.base);
-        let failed = b.sign_in(&authorize_url(&server, "portal", &[]), "jean@example.fr", "wrong password").await;
+        let failed = b
+            .sign_in(
+                &authorize_url(&server, "portal", &[]),
+                "jean@example.fr",
+                "wrong password",
+            )
+            .await;
         assert!(failed.location_param("code").is_none());
-        let code = gan_testkit::flows::code(&server, &mut b, "portal", "jean@example.fr", PASSWORD).await;
+        let code =
+            gan_testkit::flows::code(&server, &mut b, "portal", "jean@example.fr", PASSWORD).await;
         let (_, tokens) = exchange(&server, "portal", &portal, &code).await;
-        let identity = call(&server, "GET", &format!("/identities/{jean}"), Some(&read), None).await;
+        let identity = call(
+            &server,
+            "GET",
+            &format!("/identities/{jean}"),
+            Some(&read),
+            None,
+        )
+        .await;
         assert_eq!(identity.status, 200, "{}", identity.body);
         assert_eq!(identity.body["accounts"][0]["client_number"], "20000001");
         assert_eq!(identity.body["sessions"].as_array().unwrap().len(), 1);
-        let outcomes: Vec<&str> = identity.body["recent_sign_ins"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+        let outcomes: Vec<&str> = identity.body["recent_sign_ins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["outcome"].as_str().unwrap())
+            .collect();
         assert_eq!(outcomes, ["success", "failure"]);
-        assert!(!identity.body.to_string().contains("wrong password") && !identity.body.to_string().contains(PASSWORD));
-        problem(&call(&server, "GET", "/identities/gc-nobody", Some(&read), None).await, 404, None);
+        assert!(
+            !identity.body.to_string().contains("wrong password")
+                && !identity.body.to_string().contains(PASSWORD)
+        );
+        problem(
+            &call(&server, "GET", "/identities/gc-nobody", Some(&read), None).await,
+            404,
+            None,
+        );
 
         // Lock: sessions end, tokens die, sign-in refused; unlock: sign-in works again.
-        let locked = call(&server, "POST", &format!("/identities/{jean}/lock"), Some(&write), None).await;
+        let locked = call(
+            &server,
+            "POST",
+            &format!("/identities/{jean}/lock"),
+            Some(&write),
+            None,
+        )
+        .await;
         assert_eq!(locked.body["status"], "locked");
         assert!(locked.body["sessions"].as_array().unwrap().is_empty());
-        let inspector = server.add_client(ClientSpec::partner("inspector")).await.unwrap();
-        assert!(!gan_testkit::flows::active(&server, "inspector", &inspector, tokens["access_token"].as_str().unwrap()).await);
+        let inspector = server
+            .add_client(ClientSpec::partner("inspector"))
+            .await
+            .unwrap();
+        assert!(
+            !gan_testkit::flows::active(
+                &server,
+                "inspector",
+                &inspector,
+                tokens["access_token"].as_str().unwrap()
+            )
+            .await
+        );
         let mut other = Browser::new(&server.base);
-        assert!(other.sign_in(&authorize_url(&server, "portal", &[]), "jean@example.fr", PASSWORD).await.location_param("code").is_none());
-        assert_eq!(call(&server, "POST", &format!("/identities/{jean}/unlock"), Some(&write), None).await.body["status"], "active");
+        assert!(other
+            .sign_in(
+                &authorize_url(&server, "portal", &[]),
+                "jean@example.fr",
+                PASSWORD
+            )
+            .await
+            .location_param("code")
+            .is_none());
+        assert_eq!(
+            call(
+                &server,
+                "POST",
+                &format!("/identities/{jean}/unlock"),
+                Some(&write),
+                None
+            )
+            .await
+            .body["status"],
+            "active"
+        );
         let mut again = Browser::new(&server.base);
         gan_testkit::flows::code(&server, &mut again, "portal", "jean@example.fr", PASSWORD).await;
-        assert_eq!(call(&server, "DELETE", &format!("/identities/{jean}/sessions"), Some(&write), None).await.status, 204);
-        assert!(server.state.provider.grants.sessions_of(&jean, server.state.provider.now()).await.unwrap().is_empty());
+        assert_eq!(
+            call(
+                &server,
+                "DELETE",
+                &format!("/identities/{jean}/sessions"),
+                Some(&write),
+                None
+            )
+            .await
+            .status,
+            204
+        );
+        assert!(server
+            .state
+            .provider
+            .grants
+            .sessions_of(&jean, server.state.provider.now())
+            .await
+            .unwrap()
+            .is_empty());
 
         // Detach: the account is free again; detaching twice is a 404.
-        let detached = call(&server, "POST", "/customers/20000001/detach", Some(&write), None).await;
+        let detached = call(
+            &server,
+            "POST",
+            "/customers/20000001/detach",
+            Some(&write),
+            None,
+        )
+        .await;
         assert_eq!(detached.status, 200, "{}", detached.body);
         assert!(detached.body["customer"]["identity_id"].is_null());
         assert_eq!(detached.body["customer"]["status"], "legacy");
-        problem(&call(&server, "POST", "/customers/20000001/detach", Some(&write), None).await, 404, None);
+        problem(
+            &call(
+                &server,
+                "POST",
+                "/customers/20000001/detach",
+                Some(&write),
+                None,
+            )
+            .await,
+            404,
+            None,
+        );
 
         // An activation in progress: visible, resent (the old link dies), cancelled.
         let mut c = Browser::new(&server.base);
         let first = c.get(&authorize_url(&server, "portal", &[])).await;
         let page = c.follow(first).await;
-        let (action, csrf) = (page.form_action().unwrap(), page.input("csrf_token").unwrap());
-        let step2 = c.post_form(&action, &[("csrf_token", &csrf), ("identifier", "20000004"), ("password", LEGACY)]).await;
+        let (action, csrf) = (
+            page.form_action().unwrap(),
+            page.input("csrf_token").unwrap(),
+        );
+        let step2 = c
+            .post_form(
+                &action,
+                &[
+                    ("csrf_token", &csrf),
+                    ("identifier", "20000004"),
+                    ("password", LEGACY),
+                ],
+            )
+            .await;
         assert_eq!(step2.status, 303, "{}", step2.body);
         let form = c.get("/upgrade/email").await;
         let csrf = form.input("csrf_token").unwrap();
-        c.post_form("/upgrade/email", &[("csrf_token", &csrf), ("email", "paul@example.fr")]).await;
-        let first_link = server.mail_to("paul@example.fr", 1).await.link(&server.url("/upgrade/verify")).unwrap();
+        c.post_form(
+            "/upgrade/email",
+            &[("csrf_token", &csrf), ("email", "paul@example.fr")],
+        )
+        .await;
+        let first_link = server
+            .mail_to("paul@example.fr", 1)
+            .await
+            .link(&server.url("/upgrade/verify"))
+            .unwrap();
         let pending = call(&server, "GET", "/customers/20000004", Some(&read), None).await;
-        assert_eq!(pending.body["pending_activation"]["login_email"], "p***@example.fr");
+        assert_eq!(
+            pending.body["pending_activation"]["login_email"],
+            "p***@example.fr"
+        );
         assert_eq!(pending.body["pending_activation"]["expired"], false);
-        let resent = call(&server, "POST", "/customers/20000004/activation/resend", Some(&write), None).await;
+        let resent = call(
+            &server,
+            "POST",
+            "/customers/20000004/activation/resend",
+            Some(&write),
+            None,
+        )
+        .await;
         assert_eq!(resent.status, 200, "{}", resent.body);
-        let second_link = server.mail_to("paul@example.fr", 2).await.link(&server.url("/upgrade/verify")).unwrap();
+        let second_link = server
+            .mail_to("paul@example.fr", 2)
+            .await
+            .link(&server.url("/upgrade/verify"))
+            .unwrap();
         assert_ne!(first_link, second_link);
         assert_eq!(c.get(&first_link).await.status, 410);
-        assert_eq!(call(&server, "DELETE", "/customers/20000004/activation", Some(&write), None).await.status, 200);
+        assert_eq!(
+            call(
+                &server,
+                "DELETE",
+                "/customers/20000004/activation",
+                Some(&write),
+                None
+            )
+            .await
+            .status,
+            200
+        );
         assert_eq!(c.get(&second_link).await.status, 410);
-        problem(&call(&server, "DELETE", "/customers/20000004/activation", Some(&write), None).await, 404, None);
-        problem(&call(&server, "POST", "/customers/20000003/activation/resend", Some(&write), None).await, 404, None);
+        problem(
+            &call(
+                &server,
+                "DELETE",
+                "/customers/20000004/activation",
+                Some(&write),
+                None,
+            )
+            .await,
+            404,
+            None,
+        );
+        problem(
+            &call(
+                &server,
+                "POST",
+                "/customers/20000003/activation/resend",
+                Some(&write),
+                None,
+            )
+            .await,
+            404,
+            None,
+        );
 
         // The trail: each action once, by the admin.
         for (kind, filter) in [
@@ -333,10 +895,26 @@ async fn support_finds_customers_locks_detaches_and_handles_activations() {
             assert_eq!(found.len(), 1, "{kind}");
             assert_eq!(found[0]["actor"]["kind"], "admin");
         }
-        let ended = events(&server, &read, &format!("identity_id={jean}&event_type=session.ended")).await;
-        let reasons: Vec<&str> = ended.iter().map(|e| e["detail"]["reason"].as_str().unwrap()).collect();
-        assert!(reasons.contains(&"identity_locked") && reasons.contains(&"ended_by_admin"), "{reasons:?}");
-        let upgrade = events(&server, &read, "client_number=20000004&event_type=upgrade.started").await;
+        let ended = events(
+            &server,
+            &read,
+            &format!("identity_id={jean}&event_type=session.ended"),
+        )
+        .await;
+        let reasons: Vec<&str> = ended
+            .iter()
+            .map(|e| e["detail"]["reason"].as_str().unwrap())
+            .collect();
+        assert!(
+            reasons.contains(&"identity_locked") && reasons.contains(&"ended_by_admin"),
+            "{reasons:?}"
+        );
+        let upgrade = events(
+            &server,
+            &read,
+            "client_number=20000004&event_type=upgrade.started",
+        )
+        .await;
         assert_eq!(upgrade.len(), 1);
         assert_eq!(upgrade[0]["actor"]["kind"], "anonymous");
     });
@@ -346,16 +924,42 @@ async fn support_finds_customers_locks_detaches_and_handles_activations() {
 async fn the_trail_records_protocol_events_filters_and_pages() {
     each_backend!(|server| {
         let read = admin_token(&server, "admin:read").await;
-        let portal = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let portal = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         let sub = server.add_identity("anne@example.fr", PASSWORD).await;
         let mut b = Browser::new(&server.base);
-        let code = gan_testkit::flows::code(&server, &mut b, "portal", "anne@example.fr", PASSWORD).await;
+        let code =
+            gan_testkit::flows::code(&server, &mut b, "portal", "anne@example.fr", PASSWORD).await;
         let (_, first) = exchange(&server, "portal", &portal, &code).await;
         let old_refresh = first["refresh_token"].as_str().unwrap().to_string();
-        let (s, _, _) = token(&server, "portal", &portal, &[("grant_type", "refresh_token"), ("refresh_token", &old_refresh)]).await;
+        let (s, _, _) = token(
+            &server,
+            "portal",
+            &portal,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &old_refresh),
+            ],
+        )
+        .await;
         assert_eq!(s, 200);
         // Reuse of the old refresh token, a replayed code, a revocation.
-        assert_eq!(token(&server, "portal", &portal, &[("grant_type", "refresh_token"), ("refresh_token", &old_refresh)]).await.0, 400);
+        assert_eq!(
+            token(
+                &server,
+                "portal",
+                &portal,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &old_refresh)
+                ]
+            )
+            .await
+            .0,
+            400
+        );
         assert_eq!(exchange(&server, "portal", &portal, &code).await.0, 400);
         let revoked = reqwest::Client::new()
             .post(server.url("/revoke"))
@@ -368,35 +972,117 @@ async fn the_trail_records_protocol_events_filters_and_pages() {
 
         let of = |t: &str| format!("identity_id={sub}&event_type={t}");
         let issued = events(&server, &read, &of("token.issued")).await;
-        let grants: Vec<&str> = issued.iter().map(|e| e["detail"]["grant_type"].as_str().unwrap()).collect();
+        let grants: Vec<&str> = issued
+            .iter()
+            .map(|e| e["detail"]["grant_type"].as_str().unwrap())
+            .collect();
         assert_eq!(grants, ["refresh_token", "authorization_code"]);
         assert_eq!(issued[0]["client_id"], "portal");
-        for t in ["token.refresh_reuse", "token.code_replay", "token.revoked", "signin.succeeded"] {
+        for t in [
+            "token.refresh_reuse",
+            "token.code_replay",
+            "token.revoked",
+            "signin.succeeded",
+        ] {
             assert_eq!(events(&server, &read, &of(t)).await.len(), 1, "{t}");
         }
 
         // No event holds a token, a code or the password.
-        let everything = events(&server, &read, "limit=200").await.iter().map(Value::to_string).collect::<String>();
-        for secret in [first["access_token"].as_str().unwrap(), &old_refresh, &code, PASSWORD, &portal] {
+        let everything = events(&server, &read, "limit=200")
+            .await
+            .iter()
+            .map(Value::to_string)
+            .collect::<String>();
+        for secret in [
+            first["access_token"].as_str().unwrap(),
+            &old_refresh,
+            &code,
+            PASSWORD,
+            &portal,
+        ] {
             assert!(!everything.contains(secret));
         }
 
         // Paging newest first, time ranges, and validation.
         let all = events(&server, &read, &format!("identity_id={sub}")).await;
         assert!(all.len() >= 6);
-        let page = call(&server, "GET", &format!("/audit-events?identity_id={sub}&limit=2"), Some(&read), None).await;
-        let ids = |a: &Answer| a.body["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
-        assert_eq!(ids(&page), all[..2].iter().map(|e| e["id"].as_str().unwrap().to_string()).collect::<Vec<_>>());
+        let page = call(
+            &server,
+            "GET",
+            &format!("/audit-events?identity_id={sub}&limit=2"),
+            Some(&read),
+            None,
+        )
+        .await;
+        let ids = |a: &Answer| {
+            a.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(&page),
+            all[..2]
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        );
         let next = page.body["next_cursor"].as_str().unwrap();
-        let page2 = call(&server, "GET", &format!("/audit-events?identity_id={sub}&limit=2&cursor={next}"), Some(&read), None).await;
+        let page2 = call(
+            &server,
+            "GET",
+            &format!("/audit-events?identity_id={sub}&limit=2&cursor={next}"),
+            Some(&read),
+            None,
+        )
+        .await;
         assert_eq!(ids(&page2)[0], all[2]["id"].as_str().unwrap());
-        let later = (server.state.provider.now() + time::Duration::minutes(1)).format(&time::format_description::well_known::Rfc3339).unwrap();
+        let later = (server.state.provider.now() + time::Duration::minutes(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
         let later = later.replace('+', "%2B");
-        assert!(events(&server, &read, &format!("identity_id={sub}&from={later}")).await.is_empty());
-        assert_eq!(events(&server, &read, &format!("identity_id={sub}&to={later}")).await.len(), all.len().min(50));
-        problem(&call(&server, "GET", "/audit-events?event_type=nonsense", Some(&read), None).await, 400, Some("event_type"));
-        problem(&call(&server, "GET", "/audit-events?from=yesterday", Some(&read), None).await, 400, Some("from"));
-        problem(&call(&server, "GET", "/audit-events?limit=201", Some(&read), None).await, 400, Some("limit"));
+        assert!(
+            events(&server, &read, &format!("identity_id={sub}&from={later}"))
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            events(&server, &read, &format!("identity_id={sub}&to={later}"))
+                .await
+                .len(),
+            all.len().min(50)
+        );
+        problem(
+            &call(
+                &server,
+                "GET",
+                "/audit-events?event_type=nonsense",
+                Some(&read),
+                None,
+            )
+            .await,
+            400,
+            Some("event_type"),
+        );
+        problem(
+            &call(
+                &server,
+                "GET",
+                "/audit-events?from=yesterday",
+                Some(&read),
+                None,
+            )
+            .await,
+            400,
+            Some("from"),
+        );
+        problem(
+            &call(&server, "GET", "/audit-events?limit=201", Some(&read), None).await,
+            400,
+            Some("limit"),
+        );
     });
 }
 
@@ -411,7 +1097,12 @@ async fn keys_are_listed_and_rotated() {
         let rotated = call(&server, "POST", "/keys/rotate", Some(&write), None).await;
         assert_eq!(rotated.status, 200, "{}", rotated.body);
         assert_eq!(rotated.body["items"].as_array().unwrap().len(), 6);
-        let jwks: Value = reqwest::get(server.url("/jwks")).await.unwrap().json().await.unwrap();
+        let jwks: Value = reqwest::get(server.url("/jwks"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 6);
         let found = events(&server, &read, "event_type=keys.rotated").await;
         assert_eq!(found.len(), 1);

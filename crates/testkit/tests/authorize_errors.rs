@@ -12,7 +12,8 @@ async fn errors_before_the_redirect_uri_is_verified_stay_on_our_page() {
         server.add_client(ClientSpec::portal("portal")).await;
         let mut b = Browser::new(&server.base);
         for url in [
-            authorize_url(&server, "portal", &[]).replace("127.0.0.1%3A9%2Fcb", "evil.example%2Fcb"),
+            authorize_url(&server, "portal", &[])
+                .replace("127.0.0.1%3A9%2Fcb", "evil.example%2Fcb"),
             authorize_url(&server, "nobody", &[]),
             server.url("/authorize?response_type=code&scope=openid"),
             authorize_url(&server, "portal", &[]).replace("redirect_uri=", "x="),
@@ -35,24 +36,93 @@ async fn errors_after_verification_are_redirected_with_state_and_iss() {
         server.add_client(ClientSpec::portal("portal")).await;
         let mut b = Browser::new(&server.base);
         let cases: Vec<(String, &str)> = vec![
-            (authorize_url(&server, "portal", &[]).replace("response_type=code&", ""), "invalid_request"),
-            (authorize_url(&server, "portal", &[]).replace("response_type=code", "response_type=token"), "unsupported_response_type"),
-            (authorize_url(&server, "portal", &[]).replace("response_type=code", "response_type=code+id_token"), "unsupported_response_type"),
-            (authorize_url(&server, "portal", &[]).replace("scope=openid+email+offline_access", "scope=email"), "invalid_scope"),
-            (authorize_url(&server, "portal", &[]).replace("scope=openid+email+offline_access&", ""), "invalid_scope"),
-            (authorize_url(&server, "portal", &[]).replace("&code_challenge_method=S256", "&code_challenge_method=plain"), "invalid_request"),
-            (authorize_url(&server, "portal", &[]).replace("&code_challenge_method=S256", ""), "invalid_request"),
-            (authorize_url(&server, "portal", &[]).split("&code_challenge=").next().unwrap().to_string(), "invalid_request"),
-            (authorize_url(&server, "portal", &[("prompt", "none")]), "login_required"),
-            (authorize_url(&server, "portal", &[("prompt", "none login")]), "invalid_request"),
-            (authorize_url(&server, "portal", &[("prompt", "select_account")]), "account_selection_required"),
-            (authorize_url(&server, "portal", &[("max_age", "-5")]), "invalid_request"),
-            (authorize_url(&server, "portal", &[("claims", "not json")]), "invalid_request"),
-            (authorize_url(&server, "portal", &[("id_token_hint", "a.b.c")]), "invalid_request"),
-            (authorize_url(&server, "portal", &[("request", "eyJhbGciOiJub25lIn0.e30.")]), "request_not_supported"),
-            (authorize_url(&server, "portal", &[("request_uri", "https://x.example/r")]), "request_uri_not_supported"),
-            (authorize_url(&server, "portal", &[("response_mode", "fragment")]), "invalid_request"),
-            (authorize_url(&server, "portal", &[("state", "again")]), "invalid_request"),
+            (
+                authorize_url(&server, "portal", &[]).replace("response_type=code&", ""),
+                "invalid_request",
+            ),
+            (
+                authorize_url(&server, "portal", &[])
+                    .replace("response_type=code", "response_type=token"),
+                "unsupported_response_type",
+            ),
+            (
+                authorize_url(&server, "portal", &[])
+                    .replace("response_type=code", "response_type=code+id_token"),
+                "unsupported_response_type",
+            ),
+            (
+                authorize_url(&server, "portal", &[])
+                    .replace("scope=openid+email+offline_access", "scope=email"),
+                "invalid_scope",
+            ),
+            (
+                authorize_url(&server, "portal", &[])
+                    .replace("scope=openid+email+offline_access&", ""),
+                "invalid_scope",
+            ),
+            (
+                authorize_url(&server, "portal", &[]).replace(
+                    "&code_challenge_method=S256",
+                    "&code_challenge_method=plain",
+                ),
+                "invalid_request",
+            ),
+            (
+                authorize_url(&server, "portal", &[]).replace("&code_challenge_method=S256", ""),
+                "invalid_request",
+            ),
+            (
+                authorize_url(&server, "portal", &[])
+                    .split("&code_challenge=")
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                "invalid_request",
+            ),
+            (
+                authorize_url(&server, "portal", &[("prompt", "none")]),
+                "login_required",
+            ),
+            (
+                authorize_url(&server, "portal", &[("prompt", "none login")]),
+                "invalid_request",
+            ),
+            (
+                authorize_url(&server, "portal", &[("prompt", "select_account")]),
+                "account_selection_required",
+            ),
+            (
+                authorize_url(&server, "portal", &[("max_age", "-5")]),
+                "invalid_request",
+            ),
+            (
+                authorize_url(&server, "portal", &[("claims", "not json")]),
+                "invalid_request",
+            ),
+            (
+                authorize_url(&server, "portal", &[("id_token_hint", "a.b.c")]),
+                "invalid_request",
+            ),
+            (
+                authorize_url(
+                    &server,
+                    "portal",
+                    &[("request", "eyJhbGciOiJub25lIn0.e30.")],
+                ),
+                "request_not_supported",
+            ),
+            (
+                authorize_url(&server, "portal", &[("request_uri", "https://x.example/r")]),
+                "request_uri_not_supported",
+            ),
+            (
+                authorize_url(&server, "portal", &[("response_mode", "fragment")]),
+                "invalid_request",
+            ),
+            (
+                authorize_url(&server, "portal", &[("state", "again")]),
+                "invalid_request",
+            ),
         ];
         for (url, error) in cases {
             let r = b.get(&url).await;
@@ -60,7 +130,10 @@ async fn errors_after_verification_are_redirected_with_state_and_iss() {
             let loc = r.location.clone().unwrap();
             assert!(loc.starts_with(REDIRECT), "{loc}");
             assert_eq!(r.location_param("error").as_deref(), Some(error), "{url}");
-            assert_eq!(r.location_param("iss").as_deref(), Some(server.base.as_str()));
+            assert_eq!(
+                r.location_param("iss").as_deref(),
+                Some(server.base.as_str())
+            );
             if !url.contains("state=again") {
                 assert_eq!(r.location_param("state").as_deref(), Some("st-1"));
             }
@@ -73,14 +146,32 @@ async fn errors_after_verification_are_redirected_with_state_and_iss() {
 async fn unknown_parameters_are_ignored_and_post_works() {
     each_backend!(|server| {
         server.add_client(ClientSpec::portal("portal")).await;
-        server.add_identity("p@example.fr", "a-good-password-1").await;
+        server
+            .add_identity("p@example.fr", "a-good-password-1")
+            .await;
         let mut b = Browser::new(&server.base);
-        let url = authorize_url(&server, "portal", &[("foo", "bar"), ("display", "touch"), ("ui_locales", "en"), ("login_hint", "p@example.fr")]);
+        let url = authorize_url(
+            &server,
+            "portal",
+            &[
+                ("foo", "bar"),
+                ("display", "touch"),
+                ("ui_locales", "en"),
+                ("login_hint", "p@example.fr"),
+            ],
+        );
         let r = b.get(&url).await;
         let page = b.follow(r).await;
         assert_eq!(page.status, 200);
-        assert!(page.body.contains("lang=\"en\""), "ui_locales=en gives an English page");
-        assert_eq!(page.input("identifier").as_deref(), Some("p@example.fr"), "login_hint prefills");
+        assert!(
+            page.body.contains("lang=\"en\""),
+            "ui_locales=en gives an English page"
+        );
+        assert_eq!(
+            page.input("identifier").as_deref(),
+            Some("p@example.fr"),
+            "login_hint prefills"
+        );
 
         // The same request by POST.
         let query = url.split_once('?').unwrap().1.to_string();
@@ -95,7 +186,10 @@ async fn unknown_parameters_are_ignored_and_post_works() {
             .await
             .unwrap();
         assert_eq!(res.status(), 303);
-        assert!(res.headers()["location"].to_str().unwrap().contains("/interaction/"));
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("/interaction/"));
     });
 }
 
@@ -103,28 +197,66 @@ async fn unknown_parameters_are_ignored_and_post_works() {
 async fn max_age_and_prompt_login_force_a_new_sign_in() {
     each_backend!(|server| {
         server.add_client(ClientSpec::portal("portal")).await;
-        server.add_identity("m@example.fr", "a-good-password-1").await;
+        server
+            .add_identity("m@example.fr", "a-good-password-1")
+            .await;
         let mut b = Browser::new(&server.base);
-        let first = b.sign_in(&authorize_url(&server, "portal", &[]), "m@example.fr", "a-good-password-1").await;
+        let first = b
+            .sign_in(
+                &authorize_url(&server, "portal", &[]),
+                "m@example.fr",
+                "a-good-password-1",
+            )
+            .await;
         assert!(first.location_param("code").is_some());
 
         // A live session: no sign-in page.
-        let silent = b.get(&authorize_url(&server, "portal", &[("prompt", "none")])).await;
-        assert!(silent.location_param("code").is_some(), "prompt=none with a session gives a code");
+        let silent = b
+            .get(&authorize_url(&server, "portal", &[("prompt", "none")]))
+            .await;
+        assert!(
+            silent.location_param("code").is_some(),
+            "prompt=none with a session gives a code"
+        );
 
         server.clock.advance(100);
-        let r = b.get(&authorize_url(&server, "portal", &[("max_age", "10")])).await;
-        assert!(r.location.as_deref().unwrap().contains("/interaction/"), "max_age exceeded: sign in again");
-        let r = b.get(&authorize_url(&server, "portal", &[("max_age", "1000")])).await;
+        let r = b
+            .get(&authorize_url(&server, "portal", &[("max_age", "10")]))
+            .await;
+        assert!(
+            r.location.as_deref().unwrap().contains("/interaction/"),
+            "max_age exceeded: sign in again"
+        );
+        let r = b
+            .get(&authorize_url(&server, "portal", &[("max_age", "1000")]))
+            .await;
         assert!(r.location_param("code").is_some());
-        let r = b.get(&authorize_url(&server, "portal", &[("prompt", "login")])).await;
+        let r = b
+            .get(&authorize_url(&server, "portal", &[("prompt", "login")]))
+            .await;
         assert!(r.location.as_deref().unwrap().contains("/interaction/"));
-        let r = b.get(&authorize_url(&server, "portal", &[("max_age", "10"), ("prompt", "none")])).await;
+        let r = b
+            .get(&authorize_url(
+                &server,
+                "portal",
+                &[("max_age", "10"), ("prompt", "none")],
+            ))
+            .await;
         assert_eq!(r.location_param("error").as_deref(), Some("login_required"));
 
         // Signing in again satisfies prompt=login, and auth_time moves.
-        let again = b.sign_in(&authorize_url(&server, "portal", &[("prompt", "login")]), "m@example.fr", "a-good-password-1").await;
-        assert!(again.location_param("code").is_some(), "{:?}", again.location);
+        let again = b
+            .sign_in(
+                &authorize_url(&server, "portal", &[("prompt", "login")]),
+                "m@example.fr",
+                "a-good-password-1",
+            )
+            .await;
+        assert!(
+            again.location_param("code").is_some(),
+            "{:?}",
+            again.location
+        );
     });
 }
 
@@ -134,15 +266,28 @@ async fn consent_for_third_party_clients_is_asked_once_and_can_be_denied() {
         let mut spec = ClientSpec::portal("third");
         spec.first_party = false;
         server.add_client(spec).await;
-        server.add_identity("c@example.fr", "a-good-password-1").await;
+        server
+            .add_identity("c@example.fr", "a-good-password-1")
+            .await;
         let mut b = Browser::new(&server.base);
-        let consent = b.sign_in(&authorize_url(&server, "third", &[]), "c@example.fr", "a-good-password-1").await;
+        let consent = b
+            .sign_in(
+                &authorize_url(&server, "third", &[]),
+                "c@example.fr",
+                "a-good-password-1",
+            )
+            .await;
         assert_eq!(consent.status, 200, "a consent page");
         assert!(consent.body.contains("name=\"decision\""));
         let action = consent.form_action().unwrap();
         let csrf = consent.input("csrf_token").unwrap();
-        let denied = b.post_form(&action, &[("csrf_token", &csrf), ("decision", "deny")]).await;
-        assert_eq!(denied.location_param("error").as_deref(), Some("access_denied"));
+        let denied = b
+            .post_form(&action, &[("csrf_token", &csrf), ("decision", "deny")])
+            .await;
+        assert_eq!(
+            denied.location_param("error").as_deref(),
+            Some("access_denied")
+        );
         assert_eq!(denied.location_param("state").as_deref(), Some("st-1"));
 
         let r = b.get(&authorize_url(&server, "third", &[])).await;
@@ -150,15 +295,29 @@ async fn consent_for_third_party_clients_is_asked_once_and_can_be_denied() {
         assert!(page.body.contains("name=\"decision\""), "still no consent");
         let action = page.form_action().unwrap();
         let csrf = page.input("csrf_token").unwrap();
-        let allowed = b.post_form(&action, &[("csrf_token", &csrf), ("decision", "allow")]).await;
+        let allowed = b
+            .post_form(&action, &[("csrf_token", &csrf), ("decision", "allow")])
+            .await;
         let allowed = b.follow(allowed).await;
-        assert!(allowed.location_param("code").is_some(), "{:?} {}", allowed.location, allowed.body);
+        assert!(
+            allowed.location_param("code").is_some(),
+            "{:?} {}",
+            allowed.location,
+            allowed.body
+        );
 
-        let r = b.get(&authorize_url(&server, "third", &[("prompt", "none")])).await;
+        let r = b
+            .get(&authorize_url(&server, "third", &[("prompt", "none")]))
+            .await;
         assert!(r.location_param("code").is_some(), "consent remembered");
-        let r = b.get(&authorize_url(&server, "third", &[("prompt", "consent")])).await;
+        let r = b
+            .get(&authorize_url(&server, "third", &[("prompt", "consent")]))
+            .await;
         let page = b.follow(r).await;
-        assert!(page.body.contains("name=\"decision\""), "prompt=consent asks again");
+        assert!(
+            page.body.contains("name=\"decision\""),
+            "prompt=consent asks again"
+        );
     });
 }
 
@@ -166,23 +325,64 @@ async fn consent_for_third_party_clients_is_asked_once_and_can_be_denied() {
 async fn sign_in_page_refuses_wrong_passwords_forged_forms_and_other_browsers() {
     each_backend!(|server| {
         server.add_client(ClientSpec::portal("portal")).await;
-        server.add_identity("w@example.fr", "a-good-password-1").await;
+        server
+            .add_identity("w@example.fr", "a-good-password-1")
+            .await;
         let mut b = Browser::new(&server.base);
         let r = b.get(&authorize_url(&server, "portal", &[])).await;
         let page = b.follow(r).await;
         let action = page.form_action().unwrap();
         let csrf = page.input("csrf_token").unwrap();
 
-        let wrong = b.post_form(&action, &[("csrf_token", &csrf), ("identifier", "w@example.fr"), ("password", "nope")]).await;
+        let wrong = b
+            .post_form(
+                &action,
+                &[
+                    ("csrf_token", &csrf),
+                    ("identifier", "w@example.fr"),
+                    ("password", "nope"),
+                ],
+            )
+            .await;
         assert_eq!(wrong.status, 401);
         assert!(wrong.body.contains("role=\"alert\""));
-        let unknown = b.post_form(&action, &[("csrf_token", &csrf), ("identifier", "nobody@example.fr"), ("password", "nope")]).await;
+        let unknown = b
+            .post_form(
+                &action,
+                &[
+                    ("csrf_token", &csrf),
+                    ("identifier", "nobody@example.fr"),
+                    ("password", "nope"),
+                ],
+            )
+            .await;
         assert_eq!(unknown.status, 401);
-        assert_eq!(alert(&wrong.body), alert(&unknown.body), "unknown and wrong look the same");
+        assert_eq!(
+            alert(&wrong.body),
+            alert(&unknown.body),
+            "unknown and wrong look the same"
+        );
 
-        let forged = b.post_form(&action, &[("csrf_token", "forged"), ("identifier", "w@example.fr"), ("password", "a-good-password-1")]).await;
+        let forged = b
+            .post_form(
+                &action,
+                &[
+                    ("csrf_token", "forged"),
+                    ("identifier", "w@example.fr"),
+                    ("password", "a-good-password-1"),
+                ],
+            )
+            .await;
         assert_eq!(forged.status, 403);
-        let missing = b.post_form(&action, &[("identifier", "w@example.fr"), ("password", "a-good-password-1")]).await;
+        let missing = b
+            .post_form(
+                &action,
+                &[
+                    ("identifier", "w@example.fr"),
+                    ("password", "a-good-password-1"),
+                ],
+            )
+            .await;
         assert_eq!(missing.status, 403);
 
         // Another browser cannot finish this browser's request.
@@ -190,15 +390,42 @@ async fn sign_in_page_refuses_wrong_passwords_forged_forms_and_other_browsers() 
         let stolen = other.get(&action.replace("/login", "")).await;
         assert_eq!(stolen.status, 400);
 
-        let ok = b.post_form(&action, &[("csrf_token", &csrf), ("identifier", "w@example.fr"), ("password", "a-good-password-1")]).await;
+        let ok = b
+            .post_form(
+                &action,
+                &[
+                    ("csrf_token", &csrf),
+                    ("identifier", "w@example.fr"),
+                    ("password", "a-good-password-1"),
+                ],
+            )
+            .await;
         assert_eq!(ok.status, 303);
-        let session = ok.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.starts_with("gc_session=")).unwrap();
-        assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+        let session = ok
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("gc_session="))
+            .unwrap();
+        assert!(
+            session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+            "{session}"
+        );
         let done = b.follow(ok).await;
         assert!(done.location_param("code").is_some());
 
         // The interaction is used up.
-        let replay = b.post_form(&action, &[("csrf_token", &csrf), ("identifier", "w@example.fr"), ("password", "a-good-password-1")]).await;
+        let replay = b
+            .post_form(
+                &action,
+                &[
+                    ("csrf_token", &csrf),
+                    ("identifier", "w@example.fr"),
+                    ("password", "a-good-password-1"),
+                ],
+            )
+            .await;
         assert_eq!(replay.status, 400);
     });
 }
@@ -212,20 +439,40 @@ fn alert(body: &str) -> String {
 async fn the_claims_parameter_releases_individual_claims_where_asked() {
     use gan_testkit::flows::exchange;
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
-        server.add_identity("k@example.fr", "a-good-password-1").await;
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        server
+            .add_identity("k@example.fr", "a-good-password-1")
+            .await;
         let mut b = Browser::new(&server.base);
-        let claims = r#"{"id_token":{"email":{"essential":true}},"userinfo":{"email_verified":null}}"#;
-        let url = authorize_url(&server, "portal", &[("claims", claims)]).replace("scope=openid+email+offline_access", "scope=openid");
+        let claims =
+            r#"{"id_token":{"email":{"essential":true}},"userinfo":{"email_verified":null}}"#;
+        let url = authorize_url(&server, "portal", &[("claims", claims)])
+            .replace("scope=openid+email+offline_access", "scope=openid");
         let back = b.sign_in(&url, "k@example.fr", "a-good-password-1").await;
-        let (s, tokens) = exchange(&server, "portal", &secret, &back.location_param("code").unwrap()).await;
+        let (s, tokens) = exchange(
+            &server,
+            "portal",
+            &secret,
+            &back.location_param("code").unwrap(),
+        )
+        .await;
         assert_eq!(s, 200);
         assert_eq!(tokens["scope"], "openid");
         let id = gan_testkit::flows::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
-        assert_eq!(id["email"], "k@example.fr", "essential claim in the ID token");
+        assert_eq!(
+            id["email"], "k@example.fr",
+            "essential claim in the ID token"
+        );
         assert!(id.get("email_verified").is_none());
-        let info = gan_testkit::flows::userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
+        let info =
+            gan_testkit::flows::userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
         assert_eq!(info["email_verified"], true, "requested for userinfo");
-        assert!(info.get("email").is_none(), "not requested for userinfo, and no email scope");
+        assert!(
+            info.get("email").is_none(),
+            "not requested for userinfo, and no email scope"
+        );
     });
 }

@@ -29,19 +29,40 @@ async fn seed(server: &TestServer) {
 }
 
 /// Step 1 and 2 of the upgrade for `number`; returns the page that says the link was sent.
-async fn choose_email(server: &TestServer, b: &mut Browser, number: &str, email: &str) -> gan_testkit::Reply {
+async fn choose_email(
+    server: &TestServer,
+    b: &mut Browser,
+    number: &str,
+    email: &str,
+) -> gan_testkit::Reply {
     let first = b.get(&authorize_url(server, "portal", &[])).await;
     let page = b.follow(first).await;
-    let (action, csrf) = (page.form_action().unwrap(), page.input("csrf_token").unwrap());
-    let r = b.post_form(&action, &[("csrf_token", &csrf), ("identifier", number), ("password", LEGACY)]).await;
+    let (action, csrf) = (
+        page.form_action().unwrap(),
+        page.input("csrf_token").unwrap(),
+    );
+    let r = b
+        .post_form(
+            &action,
+            &[
+                ("csrf_token", &csrf),
+                ("identifier", number),
+                ("password", LEGACY),
+            ],
+        )
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let form = b.get("/upgrade/email").await;
     let csrf = form.input("csrf_token").unwrap();
-    b.post_form("/upgrade/email", &[("csrf_token", &csrf), ("email", email)]).await
+    b.post_form("/upgrade/email", &[("csrf_token", &csrf), ("email", email)])
+        .await
 }
 
 async fn status_of(url: &str) -> u16 {
-    reqwest::get(url).await.map(|r| r.status().as_u16()).unwrap_or(0)
+    reqwest::get(url)
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
 }
 
 /// Polls `url` until it answers `want`, for at most 15 s.
@@ -58,59 +79,135 @@ async fn until_status(url: &str, want: u16) {
 
 #[tokio::test]
 async fn the_database_going_away_gives_503s_leaves_nothing_half_done_and_service_resumes() {
-    let Some(pg) = backends().into_iter().find_map(|b| if let Backend::Postgres(u) = b { Some(u) } else { None }) else {
-        eprintln!("this test needs PostgreSQL (DATABASE_URL); it runs in the PostgreSQL pass of .ci/run");
+    let Some(pg) = backends().into_iter().find_map(|b| {
+        if let Backend::Postgres(u) = b {
+            Some(u)
+        } else {
+            None
+        }
+    }) else {
+        eprintln!(
+            "this test needs PostgreSQL (DATABASE_URL); it runs in the PostgreSQL pass of .ci/run"
+        );
         return;
     };
     let db = TestDb::create(&Backend::Postgres(pg)).await;
     {
         let mut url = url::Url::parse(&db.url).unwrap();
-        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432)).parse().unwrap();
+        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
+            .parse()
+            .unwrap();
         let proxy = FaultProxy::start(target).await;
         url.set_port(Some(proxy.port)).unwrap();
-        let server = TestServer::start_url(url.as_str(), &[("GAN_CONNECT__DATABASE__CONNECT_TIMEOUT_SECONDS", "2")]).await;
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let server = TestServer::start_url(
+            url.as_str(),
+            &[("GAN_CONNECT__DATABASE__CONNECT_TIMEOUT_SECONDS", "2")],
+        )
+        .await;
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         let mut admin = ClientSpec::partner("ops");
         admin.scopes = vec!["admin:read".into()];
         let ops = server.add_client(admin).await.unwrap();
         seed(&server).await;
-        let (_, body, _) = token(&server, "ops", &ops, &[("grant_type", "client_credentials")]).await;
+        let (_, body, _) = token(
+            &server,
+            "ops",
+            &ops,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
         let admin_token = body["access_token"].as_str().unwrap().to_string();
 
         // An upgrade waiting at step 3: the password form is open.
         let mut b = Browser::new(&server.base);
-        assert_eq!(choose_email(&server, &mut b, "50000001", "alice@example.fr").await.status, 200);
-        let link = server.mail_to("alice@example.fr", 1).await.link(&server.url("/upgrade/verify")).unwrap();
+        assert_eq!(
+            choose_email(&server, &mut b, "50000001", "alice@example.fr")
+                .await
+                .status,
+            200
+        );
+        let link = server
+            .mail_to("alice@example.fr", 1)
+            .await
+            .link(&server.url("/upgrade/verify"))
+            .unwrap();
         let page = b.get(&link).await;
-        let (csrf, link_token, action) = (page.input("csrf_token").unwrap(), page.input("token").unwrap(), page.form_action().unwrap());
-        let fields = [("csrf_token", csrf.as_str()), ("token", link_token.as_str()), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)];
+        let (csrf, link_token, action) = (
+            page.input("csrf_token").unwrap(),
+            page.input("token").unwrap(),
+            page.form_action().unwrap(),
+        );
+        let fields = [
+            ("csrf_token", csrf.as_str()),
+            ("token", link_token.as_str()),
+            ("password", NEW_PASSWORD),
+            ("password_confirm", NEW_PASSWORD),
+        ];
         assert_eq!(status_of(&server.url("/readyz")).await, 200);
 
         // The database goes away.
         proxy.cut();
         until_status(&server.url("/readyz"), 503).await;
-        let (status, body, _) = token(&server, "ops", &ops, &[("grant_type", "client_credentials")]).await;
+        let (status, body, _) = token(
+            &server,
+            "ops",
+            &ops,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
         assert_eq!(status, 503, "{body}");
         assert_eq!(body["error"], "temporarily_unavailable");
         let signin = b.get(&authorize_url(&server, "portal", &[])).await;
         assert_eq!(signin.status, 503, "{}", signin.body);
-        assert!(signin.body.contains("indisponible"), "a clear page: {}", signin.body);
+        assert!(
+            signin.body.contains("indisponible"),
+            "a clear page: {}",
+            signin.body
+        );
         let upgrade = b.post_form(&action, &fields).await;
         assert_eq!(upgrade.status, 503, "{}", upgrade.body);
-        let api = reqwest::Client::new().get(server.url("/admin/api/v1/clients")).bearer_auth(&admin_token).send().await.unwrap();
+        let api = reqwest::Client::new()
+            .get(server.url("/admin/api/v1/clients"))
+            .bearer_auth(&admin_token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(api.status(), 503);
         assert_eq!(api.headers()["content-type"], "application/problem+json");
-        assert_eq!(status_of(&server.url("/.well-known/openid-configuration")).await, 200, "what needs no database still works");
+        assert_eq!(
+            status_of(&server.url("/.well-known/openid-configuration")).await,
+            200,
+            "what needs no database still works"
+        );
         assert_eq!(status_of(&server.url("/jwks")).await, 200);
 
         // It comes back: no restart, and the upgrade that failed can be done again, whole.
         proxy.restore();
         until_status(&server.url("/readyz"), 200).await;
         let done = b.post_form(&action, &fields).await;
-        assert_eq!(done.status, 303, "the link was not used by the failed attempt: {}", done.body);
+        assert_eq!(
+            done.status, 303,
+            "the link was not used by the failed attempt: {}",
+            done.body
+        );
         let mut other = Browser::new(&server.base);
-        let code = gan_testkit::flows::code(&server, &mut other, "portal", "alice@example.fr", NEW_PASSWORD).await;
-        assert_eq!(gan_testkit::flows::exchange(&server, "portal", &secret, &code).await.0, 200);
+        let code = gan_testkit::flows::code(
+            &server,
+            &mut other,
+            "portal",
+            "alice@example.fr",
+            NEW_PASSWORD,
+        )
+        .await;
+        assert_eq!(
+            gan_testkit::flows::exchange(&server, "portal", &secret, &code)
+                .await
+                .0,
+            200
+        );
     }
     db.drop_db().await;
 }
@@ -124,7 +221,11 @@ async fn mail_refused_by_the_smtp_server_is_kept_retried_and_delivered_exactly_o
             let port = sink.port.to_string();
             let server = TestServer::start(
                 &db,
-                &[("GAN_CONNECT__MAIL__TRANSPORT", "smtp"), ("GAN_CONNECT__MAIL__SMTP_HOST", "127.0.0.1"), ("GAN_CONNECT__MAIL__SMTP_PORT", &port)],
+                &[
+                    ("GAN_CONNECT__MAIL__TRANSPORT", "smtp"),
+                    ("GAN_CONNECT__MAIL__SMTP_HOST", "127.0.0.1"),
+                    ("GAN_CONNECT__MAIL__SMTP_PORT", &port),
+                ],
             )
             .await;
             server.add_client(ClientSpec::portal("portal")).await;
@@ -134,18 +235,34 @@ async fn mail_refused_by_the_smtp_server_is_kept_retried_and_delivered_exactly_o
             let mut b = Browser::new(&server.base);
             let sent = choose_email(&server, &mut b, "50000001", "alice@example.fr").await;
             assert_eq!(sent.status, 200, "{}", sent.body);
-            assert!(sent.body.contains("peut mettre quelques minutes"), "{}", sent.body);
+            assert!(
+                sent.body.contains("peut mettre quelques minutes"),
+                "{}",
+                sent.body
+            );
             let mut c = Browser::new(&server.base);
-            assert_eq!(choose_email(&server, &mut c, "50000002", "bruno@example.fr").await.status, 200);
+            assert_eq!(
+                choose_email(&server, &mut c, "50000002", "bruno@example.fr")
+                    .await
+                    .status,
+                200
+            );
 
             // Refused, kept, and retried later.
             let deadline = Instant::now() + Duration::from_secs(15);
             loop {
                 let queued = server.postman.recent(10).await.unwrap();
-                if sink.refused() >= 2 && queued.len() == 2 && queued.iter().all(|m| m.attempts >= 1) {
+                if sink.refused() >= 2
+                    && queued.len() == 2
+                    && queued.iter().all(|m| m.attempts >= 1)
+                {
                     break;
                 }
-                assert!(Instant::now() < deadline, "the refusals were not recorded: {} refused", sink.refused());
+                assert!(
+                    Instant::now() < deadline,
+                    "the refusals were not recorded: {} refused",
+                    sink.refused()
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             assert!(sink.received().is_empty());
@@ -159,12 +276,25 @@ async fn mail_refused_by_the_smtp_server_is_kept_retried_and_delivered_exactly_o
                 assert!(Instant::now() < deadline, "not delivered after recovery");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert_eq!(server.postman.deliver_due(later + time::Duration::hours(3)).await.unwrap(), (0, 0));
+            assert_eq!(
+                server
+                    .postman
+                    .deliver_due(later + time::Duration::hours(3))
+                    .await
+                    .unwrap(),
+                (0, 0)
+            );
             let received = sink.received();
             let mut to: Vec<String> = received.iter().flat_map(|r| r.recipients.clone()).collect();
             to.sort();
-            assert_eq!(to, ["alice@example.fr", "bruno@example.fr"], "each message exactly once");
-            assert!(received.iter().all(|r| r.data.contains("/upgrade/verify?token=")));
+            assert_eq!(
+                to,
+                ["alice@example.fr", "bruno@example.fr"],
+                "each message exactly once"
+            );
+            assert!(received
+                .iter()
+                .all(|r| r.data.contains("/upgrade/verify?token=")));
         }
         db.drop_db().await;
     }

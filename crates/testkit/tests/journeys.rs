@@ -30,24 +30,46 @@ async fn seed(server: &TestServer) {
 }
 
 /// Signs in at the sign-in page of a fresh authorization request.
-async fn sign_in_page(server: &TestServer, b: &mut Browser, identifier: &str, password: &str) -> Reply {
+async fn sign_in_page(
+    server: &TestServer,
+    b: &mut Browser,
+    identifier: &str,
+    password: &str,
+) -> Reply {
     let r = b.get(&authorize_url(server, "portal", &[])).await;
     let page = b.follow(r).await;
     let action = page.form_action().unwrap();
     let csrf = page.input("csrf_token").unwrap();
-    b.post_form(&action, &[("csrf_token", &csrf), ("identifier", identifier), ("password", password)]).await
+    b.post_form(
+        &action,
+        &[
+            ("csrf_token", &csrf),
+            ("identifier", identifier),
+            ("password", password),
+        ],
+    )
+    .await
 }
 
 /// Step 1 and step 2: legacy sign-in, then choose `email`; returns the step-2 answer.
-async fn upgrade_to_step_two(server: &TestServer, b: &mut Browser, number: &str, email: &str) -> Reply {
+async fn upgrade_to_step_two(
+    server: &TestServer,
+    b: &mut Browser,
+    number: &str,
+    email: &str,
+) -> Reply {
     let r = sign_in_page(server, b, number, LEGACY).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.location.as_deref(), Some(server.url("/upgrade/email").as_str()));
+    assert_eq!(
+        r.location.as_deref(),
+        Some(server.url("/upgrade/email").as_str())
+    );
     let form = b.get("/upgrade/email").await;
     assert_eq!(form.status, 200);
     assert!(form.body.contains(number));
     let csrf = form.input("csrf_token").unwrap();
-    b.post_form("/upgrade/email", &[("csrf_token", &csrf), ("email", email)]).await
+    b.post_form("/upgrade/email", &[("csrf_token", &csrf), ("email", email)])
+        .await
 }
 
 async fn choose_password(b: &mut Browser, link: &str, password: &str) -> Reply {
@@ -56,42 +78,100 @@ async fn choose_password(b: &mut Browser, link: &str, password: &str) -> Reply {
     let csrf = page.input("csrf_token").unwrap();
     let token = page.input("token").unwrap();
     let action = page.form_action().unwrap();
-    b.post_form(&action, &[("csrf_token", &csrf), ("token", &token), ("password", password), ("password_confirm", password)]).await
+    b.post_form(
+        &action,
+        &[
+            ("csrf_token", &csrf),
+            ("token", &token),
+            ("password", password),
+            ("password_confirm", password),
+        ],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn j1_upgrade_resumes_the_relying_party_and_retires_the_legacy_password() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         seed(&server).await;
         let mut b = Browser::new(&server.base);
-        let sent = upgrade_to_step_two(&server, &mut b, "10000001", "  Jean.Dupont@Example.FR ").await;
+        let sent =
+            upgrade_to_step_two(&server, &mut b, "10000001", "  Jean.Dupont@Example.FR ").await;
         assert_eq!(sent.status, 200, "{}", sent.body);
-        assert!(sent.body.contains("j***@example.fr"), "the address is shown masked");
+        assert!(
+            sent.body.contains("j***@example.fr"),
+            "the address is shown masked"
+        );
 
         let mail = server.mail_to("jean.dupont@example.fr", 1).await;
-        assert!(!mail.html.is_empty() && !mail.text.is_empty(), "HTML and text parts");
-        let link = mail.link(&server.url("/upgrade/verify?token=")).expect("an absolute link under the issuer");
+        assert!(
+            !mail.html.is_empty() && !mail.text.is_empty(),
+            "HTML and text parts"
+        );
+        let link = mail
+            .link(&server.url("/upgrade/verify?token="))
+            .expect("an absolute link under the issuer");
 
         // The criteria are checked on the server too.
         let page = b.get(&link).await;
-        let (csrf, token) = (page.input("csrf_token").unwrap(), page.input("token").unwrap());
-        for weak in ["court1", "jean.dupont12345", "abc10000001xyz", "azerty123456"] {
-            let r = b.post_form("/upgrade/verify", &[("csrf_token", &csrf), ("token", &token), ("password", weak), ("password_confirm", weak)]).await;
+        let (csrf, token) = (
+            page.input("csrf_token").unwrap(),
+            page.input("token").unwrap(),
+        );
+        for weak in [
+            "court1",
+            "jean.dupont12345",
+            "abc10000001xyz",
+            "azerty123456",
+        ] {
+            let r = b
+                .post_form(
+                    "/upgrade/verify",
+                    &[
+                        ("csrf_token", &csrf),
+                        ("token", &token),
+                        ("password", weak),
+                        ("password_confirm", weak),
+                    ],
+                )
+                .await;
             assert_eq!(r.status, 400, "{weak}");
             assert!(r.body.contains("role=\"alert\""));
         }
-        let mismatch = b.post_form("/upgrade/verify", &[("csrf_token", &csrf), ("token", &token), ("password", NEW_PASSWORD), ("password_confirm", "autre")]).await;
+        let mismatch = b
+            .post_form(
+                "/upgrade/verify",
+                &[
+                    ("csrf_token", &csrf),
+                    ("token", &token),
+                    ("password", NEW_PASSWORD),
+                    ("password_confirm", "autre"),
+                ],
+            )
+            .await;
         assert_eq!(mismatch.status, 400);
 
         let done = choose_password(&mut b, &link, NEW_PASSWORD).await;
         assert_eq!(done.status, 303, "{}", done.body);
-        assert!(done.location.as_deref().unwrap().contains("/authorize/resume/"), "the pending request resumes");
+        assert!(
+            done.location
+                .as_deref()
+                .unwrap()
+                .contains("/authorize/resume/"),
+            "the pending request resumes"
+        );
         let back = b.follow(done).await;
-        let code = back.location_param("code").expect("back at the relying party with a code");
+        let code = back
+            .location_param("code")
+            .expect("back at the relying party with a code");
         let (s, tokens) = exchange(&server, "portal", &secret, &code).await;
         assert_eq!(s, 200);
-        let info = gan_testkit::flows::userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
+        let info =
+            gan_testkit::flows::userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
         assert_eq!(info["email"], "jean.dupont@example.fr");
         assert!(!info["sub"].as_str().unwrap().contains("10000001"));
 
@@ -119,14 +199,35 @@ async fn j1_upgrade_resumes_the_relying_party_and_retires_the_legacy_password() 
         assert!(r.body.contains("j***@example.fr"));
 
         // The trail of the account: each upgrade step, then the refused legacy sign-ins.
-        let by_number = gan_audit::AuditFilter { client_number: Some("10000001".into()), ..Default::default() };
+        let by_number = gan_audit::AuditFilter {
+            client_number: Some("10000001".into()),
+            ..Default::default()
+        };
         assert_eq!(
             server.audit_types(by_number).await,
-            ["upgrade.started", "upgrade.email_chosen", "email.verified", "upgrade.completed", "signin.failed", "signin.failed"]
+            [
+                "upgrade.started",
+                "upgrade.email_chosen",
+                "email.verified",
+                "upgrade.completed",
+                "signin.failed",
+                "signin.failed"
+            ]
         );
         let sub = info["sub"].as_str().unwrap().to_string();
-        let by_identity = gan_audit::AuditFilter { identity_id: Some(sub), ..Default::default() };
-        assert_eq!(server.audit_types(by_identity).await, ["email.verified", "upgrade.completed", "token.issued", "signin.succeeded"]);
+        let by_identity = gan_audit::AuditFilter {
+            identity_id: Some(sub),
+            ..Default::default()
+        };
+        assert_eq!(
+            server.audit_types(by_identity).await,
+            [
+                "email.verified",
+                "upgrade.completed",
+                "token.issued",
+                "signin.succeeded"
+            ]
+        );
     });
 }
 
@@ -135,7 +236,9 @@ async fn j2_an_email_already_used_gets_the_exact_message_and_help() {
     each_backend!(|server| {
         server.add_client(ClientSpec::portal("portal")).await;
         seed(&server).await;
-        server.add_identity("pris@example.fr", "Un-mot-de-passe-1").await;
+        server
+            .add_identity("pris@example.fr", "Un-mot-de-passe-1")
+            .await;
         let mut b = Browser::new(&server.base);
         let r = upgrade_to_step_two(&server, &mut b, "10000001", "  PRIS@Example.fr ").await;
         assert_eq!(r.status, 409);
@@ -144,7 +247,12 @@ async fn j2_an_email_already_used_gets_the_exact_message_and_help() {
         assert!(r.body.contains("Rattacher un compte"));
         assert!(server.mails().is_empty(), "no message for a taken email");
         let csrf = r.input("csrf_token").unwrap();
-        let ok = b.post_form("/upgrade/email", &[("csrf_token", &csrf), ("email", "autre@example.fr")]).await;
+        let ok = b
+            .post_form(
+                "/upgrade/email",
+                &[("csrf_token", &csrf), ("email", "autre@example.fr")],
+            )
+            .await;
         assert_eq!(ok.status, 200);
     });
 }
@@ -156,17 +264,45 @@ async fn two_browsers_racing_for_one_email_exactly_one_wins() {
         seed(&server).await;
         let mut a = Browser::new(&server.base);
         let mut b = Browser::new(&server.base);
-        assert_eq!(upgrade_to_step_two(&server, &mut a, "10000001", "commun@example.fr").await.status, 200);
-        assert_eq!(upgrade_to_step_two(&server, &mut b, "10000003", "commun@example.fr").await.status, 200);
-        let link_a = server.mail_to("commun@example.fr", 1).await.link(&server.url("/upgrade/verify")).unwrap();
-        let link_b = server.mail_to("commun@example.fr", 2).await.link(&server.url("/upgrade/verify")).unwrap();
+        assert_eq!(
+            upgrade_to_step_two(&server, &mut a, "10000001", "commun@example.fr")
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            upgrade_to_step_two(&server, &mut b, "10000003", "commun@example.fr")
+                .await
+                .status,
+            200
+        );
+        let link_a = server
+            .mail_to("commun@example.fr", 1)
+            .await
+            .link(&server.url("/upgrade/verify"))
+            .unwrap();
+        let link_b = server
+            .mail_to("commun@example.fr", 2)
+            .await
+            .link(&server.url("/upgrade/verify"))
+            .unwrap();
         let page_a = a.get(&link_a).await;
         let page_b = b.get(&link_b).await;
         let form = |p: &Reply| (p.input("csrf_token").unwrap(), p.input("token").unwrap());
         let (ca, ta) = form(&page_a);
         let (cb, tb) = form(&page_b);
-        let form_a = [("csrf_token", ca.as_str()), ("token", ta.as_str()), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)];
-        let form_b = [("csrf_token", cb.as_str()), ("token", tb.as_str()), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)];
+        let form_a = [
+            ("csrf_token", ca.as_str()),
+            ("token", ta.as_str()),
+            ("password", NEW_PASSWORD),
+            ("password_confirm", NEW_PASSWORD),
+        ];
+        let form_b = [
+            ("csrf_token", cb.as_str()),
+            ("token", tb.as_str()),
+            ("password", NEW_PASSWORD),
+            ("password_confirm", NEW_PASSWORD),
+        ];
         let fa = a.post_form("/upgrade/verify", &form_a);
         let fb = b.post_form("/upgrade/verify", &form_b);
         let (ra, rb) = tokio::join!(fa, fb);
@@ -185,7 +321,11 @@ async fn links_opened_elsewhere_expired_tampered_and_resent() {
         seed(&server).await;
         let mut b = Browser::new(&server.base);
         upgrade_to_step_two(&server, &mut b, "10000001", "ailleurs@example.fr").await;
-        let link = server.mail_to("ailleurs@example.fr", 1).await.link(&server.url("/upgrade/verify")).unwrap();
+        let link = server
+            .mail_to("ailleurs@example.fr", 1)
+            .await
+            .link(&server.url("/upgrade/verify"))
+            .unwrap();
 
         let tampered = b.get(&format!("{link}x")).await;
         assert_eq!(tampered.status, 404);
@@ -197,9 +337,18 @@ async fn links_opened_elsewhere_expired_tampered_and_resent() {
         assert_eq!(expired.status, 410);
         let csrf = expired.input("csrf_token").unwrap();
         let token = expired.input("token").unwrap();
-        let resent = b.post_form("/upgrade/resend", &[("csrf_token", &csrf), ("token", &token)]).await;
+        let resent = b
+            .post_form(
+                "/upgrade/resend",
+                &[("csrf_token", &csrf), ("token", &token)],
+            )
+            .await;
         assert_eq!(resent.status, 200);
-        let fresh = server.mail_to("ailleurs@example.fr", 2).await.link(&server.url("/upgrade/verify")).unwrap();
+        let fresh = server
+            .mail_to("ailleurs@example.fr", 2)
+            .await
+            .link(&server.url("/upgrade/verify"))
+            .unwrap();
         assert_ne!(fresh, link);
 
         // Opened in another browser: the account is activated there.
@@ -215,13 +364,25 @@ async fn j5_forgotten_identifier_and_password_never_reveal_anything() {
     each_backend!(|server| {
         server.add_client(ClientSpec::portal("portal")).await;
         seed(&server).await;
-        server.add_identity("connu@example.fr", "Un-mot-de-passe-1").await;
+        server
+            .add_identity("connu@example.fr", "Un-mot-de-passe-1")
+            .await;
         let mut b = Browser::new(&server.base);
 
-        let known = post(&mut b, "/forgot/identifier", "email", "Famille.Dupont@example.fr").await;
+        let known = post(
+            &mut b,
+            "/forgot/identifier",
+            "email",
+            "Famille.Dupont@example.fr",
+        )
+        .await;
         let unknown = post(&mut b, "/forgot/identifier", "email", "personne@example.fr").await;
         assert_eq!((known.status, unknown.status), (200, 200));
-        assert_eq!(strip(&known.body), strip(&unknown.body), "the same page either way");
+        assert_eq!(
+            strip(&known.body),
+            strip(&unknown.body),
+            "the same page either way"
+        );
         let reminder = server.mail_to("famille.dupont@example.fr", 1).await;
         for n in ["10000001", "10000002", "10000003"] {
             assert!(reminder.text.contains(n), "{}", reminder.text);
@@ -230,25 +391,49 @@ async fn j5_forgotten_identifier_and_password_never_reveal_anything() {
 
         // Password reset for an email login.
         let r = post(&mut b, "/forgot/password", "identifier", "connu@example.fr").await;
-        let nobody = post(&mut b, "/forgot/password", "identifier", "nobody@example.fr").await;
+        let nobody = post(
+            &mut b,
+            "/forgot/password",
+            "identifier",
+            "nobody@example.fr",
+        )
+        .await;
         assert_eq!(strip(&r.body), strip(&nobody.body));
-        let link = server.mail_to("connu@example.fr", 1).await.link(&server.url("/password/reset")).unwrap();
+        let link = server
+            .mail_to("connu@example.fr", 1)
+            .await
+            .link(&server.url("/password/reset"))
+            .unwrap();
         let done = choose_password(&mut b, &link, "Nouveau-secret-42").await;
         assert_eq!(done.status, 200, "{}", done.body);
-        let r = sign_in_page(&server, &mut Browser::new(&server.base), "connu@example.fr", "Nouveau-secret-42").await;
+        let r = sign_in_page(
+            &server,
+            &mut Browser::new(&server.base),
+            "connu@example.fr",
+            "Nouveau-secret-42",
+        )
+        .await;
         assert_eq!(r.status, 303);
         assert_eq!(b.get(&link).await.status, 410, "a reset link works once");
 
         // A client number not yet upgraded: a link to the contact email, straight to step 2.
         post(&mut b, "/forgot/password", "identifier", "10000002").await;
-        let start = server.mail_to("famille.dupont@example.fr", 2).await.link(&server.url("/upgrade/start")).unwrap();
+        let start = server
+            .mail_to("famille.dupont@example.fr", 2)
+            .await
+            .link(&server.url("/upgrade/start"))
+            .unwrap();
         let mut fresh = Browser::new(&server.base);
         let r = fresh.get(&start).await;
         assert_eq!(r.status, 303);
         let form = fresh.follow(r).await;
         assert_eq!(form.status, 200);
         assert!(form.body.contains("10000002") && form.body.contains("name=\"email\""));
-        assert_eq!(fresh.get(&start).await.status, 410, "the start link works once");
+        assert_eq!(
+            fresh.get(&start).await.status,
+            410,
+            "the start link works once"
+        );
     });
 }
 
@@ -264,14 +449,21 @@ async fn failed_sign_ins_are_throttled_across_servers_then_released() {
             b.clock.set(gan_oidc::clock::Clock::now(a.clock.as_ref()));
             a.add_client(ClientSpec::portal("portal")).await;
             seed(&a).await;
-            a.add_identity("cible@example.fr", "Un-mot-de-passe-1").await;
+            a.add_identity("cible@example.fr", "Un-mot-de-passe-1")
+                .await;
             let mut browser = Browser::new(&a.base);
             for _ in 0..3 {
                 let r = sign_in_page(&a, &mut browser, "cible@example.fr", "faux").await;
                 assert_eq!(r.status, 401);
             }
             // Blocked now, on the other server too, even with the right password.
-            let r = sign_in_page(&b, &mut Browser::new(&b.base), "cible@example.fr", "Un-mot-de-passe-1").await;
+            let r = sign_in_page(
+                &b,
+                &mut Browser::new(&b.base),
+                "cible@example.fr",
+                "Un-mot-de-passe-1",
+            )
+            .await;
             assert_eq!(r.status, 429, "{}", r.body);
             assert!(r.headers.contains_key("retry-after"));
             // The same answer for an identifier that does not exist.
@@ -285,11 +477,20 @@ async fn failed_sign_ins_are_throttled_across_servers_then_released() {
             for _ in 0..3 {
                 sign_in_page(&a, &mut x, "10000001", "faux").await;
             }
-            assert_eq!(sign_in_page(&a, &mut x, "10000001", LEGACY).await.status, 429);
+            assert_eq!(
+                sign_in_page(&a, &mut x, "10000001", LEGACY).await.status,
+                429
+            );
 
             a.clock.advance(5);
             b.clock.advance(5);
-            let r = sign_in_page(&b, &mut Browser::new(&b.base), "cible@example.fr", "Un-mot-de-passe-1").await;
+            let r = sign_in_page(
+                &b,
+                &mut Browser::new(&b.base),
+                "cible@example.fr",
+                "Un-mot-de-passe-1",
+            )
+            .await;
             assert_eq!(r.status, 303, "released after the delay");
         }
         db.drop_db().await;
@@ -304,7 +505,10 @@ async fn pages_are_french_by_default_english_on_request_and_help_is_linked() {
         let r = b.get(&authorize_url(&server, "portal", &[])).await;
         let page = b.follow(r).await;
         assert!(page.body.contains("lang=\"fr\""));
-        assert!(page.body.contains("Identifiant oublié ou inconnu") && page.body.contains("Mot de passe oublié ou inconnu"));
+        assert!(
+            page.body.contains("Identifiant oublié ou inconnu")
+                && page.body.contains("Mot de passe oublié ou inconnu")
+        );
         assert!(page.body.contains("href=\"/help\""));
         let help = b.get("/help").await;
         assert_eq!(help.status, 200);
@@ -314,7 +518,11 @@ async fn pages_are_french_by_default_english_on_request_and_help_is_linked() {
         let help = b.get("/help").await;
         assert!(help.body.contains("lang=\"en\"") && help.body.contains("Sign-in help"));
         let evil = b.get("/lang?to=en&back=//evil.example/").await;
-        assert_eq!(evil.location.as_deref(), Some(server.url("/help").as_str()), "no open redirect");
+        assert_eq!(
+            evil.location.as_deref(),
+            Some(server.url("/help").as_str()),
+            "no open redirect"
+        );
     });
 }
 
@@ -322,11 +530,15 @@ async fn post(b: &mut Browser, path: &str, field: &str, value: &str) -> Reply {
     let form = b.get(path).await;
     assert_eq!(form.status, 200);
     let csrf = form.input("csrf_token").unwrap();
-    b.post_form(path, &[("csrf_token", &csrf), (field, value)]).await
+    b.post_form(path, &[("csrf_token", &csrf), (field, value)])
+        .await
 }
 
 fn strip(body: &str) -> String {
-    body.lines().filter(|l| !l.contains("csrf_token")).collect::<Vec<_>>().join("\n")
+    body.lines()
+        .filter(|l| !l.contains("csrf_token"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test]
@@ -335,13 +547,21 @@ async fn email_sending_forms_are_rate_limited_per_address() {
         seed(&server).await;
         let mut b = Browser::new(&server.base);
         for _ in 0..7 {
-            let r = post(&mut b, "/forgot/identifier", "email", "famille.dupont@example.fr").await;
+            let r = post(
+                &mut b,
+                "/forgot/identifier",
+                "email",
+                "famille.dupont@example.fr",
+            )
+            .await;
             assert_eq!(r.status, 200, "the page is the same, limited or not");
         }
         // Messages are queued during the request, so the queue tells at once what was accepted.
         use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
         let queued = gan_store::entity::mail_queue::Entity::find()
-            .filter(gan_store::entity::mail_queue::Column::Recipient.eq("famille.dupont@example.fr"))
+            .filter(
+                gan_store::entity::mail_queue::Column::Recipient.eq("famille.dupont@example.fr"),
+            )
             .count(&server.store.db)
             .await
             .unwrap();
@@ -349,71 +569,152 @@ async fn email_sending_forms_are_rate_limited_per_address() {
         server.mail_to("famille.dupont@example.fr", 5).await;
         // The window passes: messages flow again.
         server.clock.advance(3601);
-        post(&mut b, "/forgot/identifier", "email", "famille.dupont@example.fr").await;
+        post(
+            &mut b,
+            "/forgot/identifier",
+            "email",
+            "famille.dupont@example.fr",
+        )
+        .await;
         server.mail_to("famille.dupont@example.fr", 6).await;
     });
 }
 
 /// The `accounts` claim of a fresh token for `client_id`, for the browser's signed-in identity.
-async fn accounts_claim(server: &TestServer, b: &mut Browser, client_id: &str, secret: &str) -> Vec<String> {
-    let url = authorize_url(server, client_id, &[]).replace("scope=openid+email+offline_access", "scope=openid+accounts");
+async fn accounts_claim(
+    server: &TestServer,
+    b: &mut Browser,
+    client_id: &str,
+    secret: &str,
+) -> Vec<String> {
+    let url = authorize_url(server, client_id, &[])
+        .replace("scope=openid+email+offline_access", "scope=openid+accounts");
     let r = b.get(&url).await;
-    let code = r.location_param("code").unwrap_or_else(|| panic!("{:?} {}", r.location, r.body));
+    let code = r
+        .location_param("code")
+        .unwrap_or_else(|| panic!("{:?} {}", r.location, r.body));
     let (s, tokens) = exchange(server, client_id, secret, &code).await;
     assert_eq!(s, 200);
     let id = gan_testkit::flows::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
-    let info = gan_testkit::flows::userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
-    assert_eq!(id["accounts"], info["accounts"], "the same accounts in the ID token and at userinfo");
-    id["accounts"].as_array().unwrap().iter().map(|a| format!("{}:{}", a["client_number"].as_str().unwrap(), a["kind"].as_str().unwrap())).collect()
+    let info =
+        gan_testkit::flows::userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        id["accounts"], info["accounts"],
+        "the same accounts in the ID token and at userinfo"
+    );
+    id["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            format!(
+                "{}:{}",
+                a["client_number"].as_str().unwrap(),
+                a["kind"].as_str().unwrap()
+            )
+        })
+        .collect()
 }
 
 #[tokio::test]
 async fn j3_attach_an_account_and_the_accounts_claim() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         let mut pro = ClientSpec::portal("pro-portal");
         pro.account_kinds = vec!["professional".into()];
         let pro_secret = server.add_client(pro).await.unwrap();
         seed(&server).await;
         let mut b = Browser::new(&server.base);
         upgrade_to_step_two(&server, &mut b, "10000001", "jean@example.fr").await;
-        let link = server.mail_to("jean@example.fr", 1).await.link(&server.url("/upgrade/verify")).unwrap();
+        let link = server
+            .mail_to("jean@example.fr", 1)
+            .await
+            .link(&server.url("/upgrade/verify"))
+            .unwrap();
         let done = choose_password(&mut b, &link, NEW_PASSWORD).await;
         b.follow(done).await;
-        assert_eq!(accounts_claim(&server, &mut b, "portal", &secret).await, vec!["10000001:personal"]);
+        assert_eq!(
+            accounts_claim(&server, &mut b, "portal", &secret).await,
+            vec!["10000001:personal"]
+        );
         // No professional account yet: the professional portal gets a clear page, not an empty claim.
         let refused = b.get(&authorize_url(&server, "pro-portal", &[])).await;
         assert_eq!(refused.status, 403, "{:?}", refused.location);
-        assert!(refused.body.contains("role=\"alert\"") && refused.body.contains("Gérer mon compte"), "{}", refused.body);
+        assert!(
+            refused.body.contains("role=\"alert\"") && refused.body.contains("Gérer mon compte"),
+            "{}",
+            refused.body
+        );
 
         let page = b.get("/account").await;
         assert_eq!(page.status, 200);
         assert!(page.body.contains("10000001") && page.body.contains("Rattacher un compte"));
         let csrf = page.input("csrf_token").unwrap();
-        let post = |number: &str, password: &str| vec![("csrf_token".to_string(), csrf.clone()), ("client_number".to_string(), number.to_string()), ("password".to_string(), password.to_string())];
-        let wrong = b.post_form("/account/attach", &as_refs(&post("10000002", "faux"))).await;
+        let post = |number: &str, password: &str| {
+            vec![
+                ("csrf_token".to_string(), csrf.clone()),
+                ("client_number".to_string(), number.to_string()),
+                ("password".to_string(), password.to_string()),
+            ]
+        };
+        let wrong = b
+            .post_form("/account/attach", &as_refs(&post("10000002", "faux")))
+            .await;
         assert_eq!(wrong.status, 401);
-        let ok = b.post_form("/account/attach", &as_refs(&post("10000002", LEGACY))).await;
+        let ok = b
+            .post_form("/account/attach", &as_refs(&post("10000002", LEGACY)))
+            .await;
         assert_eq!(ok.status, 200, "{}", ok.body);
         assert!(ok.body.contains("10000002"));
         let mut got = accounts_claim(&server, &mut b, "portal", &secret).await;
         got.sort();
-        assert_eq!(got, vec!["10000001:personal", "10000002:professional"], "a token issued after attaching lists both");
-        assert_eq!(accounts_claim(&server, &mut b, "pro-portal", &pro_secret).await, vec!["10000002:professional"], "a kind-restricted client sees only its kind");
+        assert_eq!(
+            got,
+            vec!["10000001:personal", "10000002:professional"],
+            "a token issued after attaching lists both"
+        );
+        assert_eq!(
+            accounts_claim(&server, &mut b, "pro-portal", &pro_secret).await,
+            vec!["10000002:professional"],
+            "a kind-restricted client sees only its kind"
+        );
 
-        let limit = b.post_form("/account/attach", &as_refs(&post("10000003", LEGACY))).await;
-        assert_eq!(limit.status, 409, "one personal account per login by default");
-        let mine = b.post_form("/account/attach", &as_refs(&post("10000002", LEGACY))).await;
+        let limit = b
+            .post_form("/account/attach", &as_refs(&post("10000003", LEGACY)))
+            .await;
+        assert_eq!(
+            limit.status, 409,
+            "one personal account per login by default"
+        );
+        let mine = b
+            .post_form("/account/attach", &as_refs(&post("10000002", LEGACY)))
+            .await;
         assert_eq!(mine.status, 200);
 
         // Someone else cannot take an attached account.
         let mut other = Browser::new(&server.base);
         upgrade_to_step_two(&server, &mut other, "10000003", "marie@example.fr").await;
-        let link = server.mail_to("marie@example.fr", 1).await.link(&server.url("/upgrade/verify")).unwrap();
+        let link = server
+            .mail_to("marie@example.fr", 1)
+            .await
+            .link(&server.url("/upgrade/verify"))
+            .unwrap();
         choose_password(&mut other, &link, NEW_PASSWORD).await;
         let page = other.get("/account").await;
         let csrf2 = page.input("csrf_token").unwrap();
-        let taken = other.post_form("/account/attach", &[("csrf_token", csrf2.as_str()), ("client_number", "10000002"), ("password", LEGACY)]).await;
+        let taken = other
+            .post_form(
+                "/account/attach",
+                &[
+                    ("csrf_token", csrf2.as_str()),
+                    ("client_number", "10000002"),
+                    ("password", LEGACY),
+                ],
+            )
+            .await;
         assert_eq!(taken.status, 409);
 
         let anonymous = Browser::new(&server.base).get("/account").await;
@@ -447,12 +748,20 @@ async fn account_post(b: &mut Browser, path: &str, fields: &[(&str, &str)]) -> R
 async fn j4_password_email_and_sessions() {
     each_backend!(|server| {
         server.add_client(ClientSpec::portal("portal")).await;
-        server.add_identity("gerer@example.fr", "Ancien-mot-2026").await;
-        server.add_identity("occupe@example.fr", "Autre-mot-2026").await;
+        server
+            .add_identity("gerer@example.fr", "Ancien-mot-2026")
+            .await;
+        server
+            .add_identity("occupe@example.fr", "Autre-mot-2026")
+            .await;
         let mut laptop = signed_in_browser(&server, "gerer@example.fr", "Ancien-mot-2026").await;
         let mut phone = signed_in_browser(&server, "gerer@example.fr", "Ancien-mot-2026").await;
         let page = laptop.get("/account").await;
-        assert_eq!(page.body.matches("name=\"sid\"").count(), 1, "the other session can be ended from here");
+        assert_eq!(
+            page.body.matches("name=\"sid\"").count(),
+            1,
+            "the other session can be ended from here"
+        );
         // End that one session from the list (a third browser shows it stays targeted).
         server.clock.advance(1);
         let mut spare = signed_in_browser(&server, "gerer@example.fr", "Ancien-mot-2026").await;
@@ -462,40 +771,153 @@ async fn j4_password_email_and_sessions() {
             // The newest other session is listed first.
             page.input("sid").unwrap()
         };
-        let ended = account_post(&mut laptop, "/account/sessions/end", &[("sid", spare_sid.as_str())]).await;
+        let ended = account_post(
+            &mut laptop,
+            "/account/sessions/end",
+            &[("sid", spare_sid.as_str())],
+        )
+        .await;
         assert_eq!(ended.status, 200);
-        assert_eq!(spare.get("/account").await.status, 401, "that session is over");
-        assert_eq!(phone.get("/account").await.status, 200, "the others are not");
-        let foreign = account_post(&mut laptop, "/account/sessions/end", &[("sid", "not-mine")]).await;
+        assert_eq!(
+            spare.get("/account").await.status,
+            401,
+            "that session is over"
+        );
+        assert_eq!(
+            phone.get("/account").await.status,
+            200,
+            "the others are not"
+        );
+        let foreign =
+            account_post(&mut laptop, "/account/sessions/end", &[("sid", "not-mine")]).await;
         assert_eq!(foreign.status, 200, "an unknown sid ends nothing");
 
         // Password change: the current password is required; other sessions end.
-        let wrong = account_post(&mut laptop, "/account/password", &[("current_password", "faux"), ("password", "Nouveau-mot-2027"), ("password_confirm", "Nouveau-mot-2027")]).await;
+        let wrong = account_post(
+            &mut laptop,
+            "/account/password",
+            &[
+                ("current_password", "faux"),
+                ("password", "Nouveau-mot-2027"),
+                ("password_confirm", "Nouveau-mot-2027"),
+            ],
+        )
+        .await;
         assert_eq!(wrong.status, 401);
-        let weak = account_post(&mut laptop, "/account/password", &[("current_password", "Ancien-mot-2026"), ("password", "court"), ("password_confirm", "court")]).await;
+        let weak = account_post(
+            &mut laptop,
+            "/account/password",
+            &[
+                ("current_password", "Ancien-mot-2026"),
+                ("password", "court"),
+                ("password_confirm", "court"),
+            ],
+        )
+        .await;
         assert_eq!(weak.status, 400);
-        let ok = account_post(&mut laptop, "/account/password", &[("current_password", "Ancien-mot-2026"), ("password", "Nouveau-mot-2027"), ("password_confirm", "Nouveau-mot-2027")]).await;
+        let ok = account_post(
+            &mut laptop,
+            "/account/password",
+            &[
+                ("current_password", "Ancien-mot-2026"),
+                ("password", "Nouveau-mot-2027"),
+                ("password_confirm", "Nouveau-mot-2027"),
+            ],
+        )
+        .await;
         assert_eq!(ok.status, 200, "{}", ok.body);
-        assert_eq!(phone.get("/account").await.status, 401, "the other session was ended");
-        assert_eq!(sign_in_page(&server, &mut Browser::new(&server.base), "gerer@example.fr", "Nouveau-mot-2027").await.status, 303);
+        assert_eq!(
+            phone.get("/account").await.status,
+            401,
+            "the other session was ended"
+        );
+        assert_eq!(
+            sign_in_page(
+                &server,
+                &mut Browser::new(&server.base),
+                "gerer@example.fr",
+                "Nouveau-mot-2027"
+            )
+            .await
+            .status,
+            303
+        );
 
         // Email change: uniqueness, then a link to the new address; nothing changes before.
-        let taken = account_post(&mut laptop, "/account/email", &[("email", " OCCUPE@example.fr"), ("current_password", "Nouveau-mot-2027")]).await;
+        let taken = account_post(
+            &mut laptop,
+            "/account/email",
+            &[
+                ("email", " OCCUPE@example.fr"),
+                ("current_password", "Nouveau-mot-2027"),
+            ],
+        )
+        .await;
         assert_eq!(taken.status, 409);
         assert!(taken.body.contains(TAKEN_MESSAGE));
-        let sent = account_post(&mut laptop, "/account/email", &[("email", "nouveau@example.fr"), ("current_password", "Nouveau-mot-2027")]).await;
+        let sent = account_post(
+            &mut laptop,
+            "/account/email",
+            &[
+                ("email", "nouveau@example.fr"),
+                ("current_password", "Nouveau-mot-2027"),
+            ],
+        )
+        .await;
         assert_eq!(sent.status, 200, "{}", sent.body);
-        assert_eq!(sign_in_page(&server, &mut Browser::new(&server.base), "gerer@example.fr", "Nouveau-mot-2027").await.status, 303, "unchanged until the link is opened");
+        assert_eq!(
+            sign_in_page(
+                &server,
+                &mut Browser::new(&server.base),
+                "gerer@example.fr",
+                "Nouveau-mot-2027"
+            )
+            .await
+            .status,
+            303,
+            "unchanged until the link is opened"
+        );
         let mut tablet = signed_in_browser(&server, "gerer@example.fr", "Nouveau-mot-2027").await;
-        let link = server.mail_to("nouveau@example.fr", 1).await.link(&server.url("/account/email/verify")).unwrap();
+        let link = server
+            .mail_to("nouveau@example.fr", 1)
+            .await
+            .link(&server.url("/account/email/verify"))
+            .unwrap();
         let done = laptop.get(&link).await;
         assert_eq!(done.status, 200, "{}", done.body);
         let notice = server.mail_to("gerer@example.fr", 1).await;
-        assert!(notice.text.contains("n***@example.fr"), "a notice to the old address");
-        assert_eq!(tablet.get("/account").await.status, 401, "sessions elsewhere end");
+        assert!(
+            notice.text.contains("n***@example.fr"),
+            "a notice to the old address"
+        );
+        assert_eq!(
+            tablet.get("/account").await.status,
+            401,
+            "sessions elsewhere end"
+        );
         assert_eq!(laptop.get("/account").await.status, 200, "this one stays");
-        assert_eq!(sign_in_page(&server, &mut Browser::new(&server.base), "nouveau@example.fr", "Nouveau-mot-2027").await.status, 303);
-        assert_eq!(sign_in_page(&server, &mut Browser::new(&server.base), "gerer@example.fr", "Nouveau-mot-2027").await.status, 401);
+        assert_eq!(
+            sign_in_page(
+                &server,
+                &mut Browser::new(&server.base),
+                "nouveau@example.fr",
+                "Nouveau-mot-2027"
+            )
+            .await
+            .status,
+            303
+        );
+        assert_eq!(
+            sign_in_page(
+                &server,
+                &mut Browser::new(&server.base),
+                "gerer@example.fr",
+                "Nouveau-mot-2027"
+            )
+            .await
+            .status,
+            401
+        );
         assert_eq!(laptop.get(&link).await.status, 410, "single use");
 
         // End all other sessions.
@@ -505,11 +927,41 @@ async fn j4_password_email_and_sessions() {
         assert_eq!(other.get("/account").await.status, 401);
 
         // Each change is in the trail, failures included.
-        let sub = server.state.accounts.ports.identities.find_identity_by_email("nouveau@example.fr").await.unwrap().unwrap().id;
-        let types = server.audit_types(gan_audit::AuditFilter { identity_id: Some(sub), ..Default::default() }).await;
-        let changes: Vec<&str> = types.iter().copied().filter(|t| !t.starts_with("signin.") && *t != "session.ended").collect();
-        assert_eq!(changes, ["password.changed", "password.changed", "email.verified", "login_email.changed"]);
-        assert_eq!(types.iter().filter(|t| **t == "session.ended").count(), 4, "{types:?}");
+        let sub = server
+            .state
+            .accounts
+            .ports
+            .identities
+            .find_identity_by_email("nouveau@example.fr")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let types = server
+            .audit_types(gan_audit::AuditFilter {
+                identity_id: Some(sub),
+                ..Default::default()
+            })
+            .await;
+        let changes: Vec<&str> = types
+            .iter()
+            .copied()
+            .filter(|t| !t.starts_with("signin.") && *t != "session.ended")
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                "password.changed",
+                "password.changed",
+                "email.verified",
+                "login_email.changed"
+            ]
+        );
+        assert_eq!(
+            types.iter().filter(|t| **t == "session.ended").count(),
+            4,
+            "{types:?}"
+        );
     });
 }
 
@@ -519,42 +971,89 @@ async fn attach_needs_a_recent_sign_in_races_have_one_winner_and_limits_are_conf
     for backend in backends() {
         let db = TestDb::create(&backend).await;
         {
-            let server = TestServer::start(&db, &[("GAN_CONNECT__ACCOUNTS__MAX_PERSONAL_ACCOUNTS", "2")]).await;
+            let server = TestServer::start(
+                &db,
+                &[("GAN_CONNECT__ACCOUNTS__MAX_PERSONAL_ACCOUNTS", "2")],
+            )
+            .await;
             server.add_client(ClientSpec::portal("portal")).await;
             seed(&server).await;
-            server.add_identity("un@example.fr", "Premier-mot-2026").await;
-            server.add_identity("deux@example.fr", "Second-mot-2026").await;
+            server
+                .add_identity("un@example.fr", "Premier-mot-2026")
+                .await;
+            server
+                .add_identity("deux@example.fr", "Second-mot-2026")
+                .await;
             let mut one = signed_in_browser(&server, "un@example.fr", "Premier-mot-2026").await;
             let mut two = signed_in_browser(&server, "deux@example.fr", "Second-mot-2026").await;
 
             // Two identities attach the same account at once: exactly one wins.
             let p1 = one.get("/account").await.input("csrf_token").unwrap();
             let p2 = two.get("/account").await.input("csrf_token").unwrap();
-            let f1 = [("csrf_token", p1.as_str()), ("client_number", "10000001"), ("password", LEGACY)];
-            let f2 = [("csrf_token", p2.as_str()), ("client_number", "10000001"), ("password", LEGACY)];
-            let (r1, r2) = tokio::join!(one.post_form("/account/attach", &f1), two.post_form("/account/attach", &f2));
+            let f1 = [
+                ("csrf_token", p1.as_str()),
+                ("client_number", "10000001"),
+                ("password", LEGACY),
+            ];
+            let f2 = [
+                ("csrf_token", p2.as_str()),
+                ("client_number", "10000001"),
+                ("password", LEGACY),
+            ];
+            let (r1, r2) = tokio::join!(
+                one.post_form("/account/attach", &f1),
+                two.post_form("/account/attach", &f2)
+            );
             let mut statuses = [r1.status, r2.status];
             statuses.sort();
             assert_eq!(statuses, [200, 409], "exactly one attach wins");
 
             // The limit is configurable: two personal accounts here.
             let winner = if r1.status == 200 { &mut one } else { &mut two };
-            let again = account_post(winner, "/account/attach", &[("client_number", "10000003"), ("password", LEGACY)]).await;
+            let again = account_post(
+                winner,
+                "/account/attach",
+                &[("client_number", "10000003"), ("password", LEGACY)],
+            )
+            .await;
             assert_eq!(again.status, 200, "{}", again.body);
 
             // Eleven minutes later, attaching asks for the password again.
             server.clock.advance(11 * 60);
             let mut late = signed_in_browser(&server, "deux@example.fr", "Second-mot-2026").await;
             server.clock.advance(11 * 60);
-            let asked = account_post(&mut late, "/account/attach", &[("client_number", "10000002"), ("password", LEGACY)]).await;
+            let asked = account_post(
+                &mut late,
+                "/account/attach",
+                &[("client_number", "10000002"), ("password", LEGACY)],
+            )
+            .await;
             assert_eq!(asked.status, 401);
             assert!(asked.body.contains("action=\"/account/reauth\""));
             let csrf = asked.input("csrf_token").unwrap();
-            let wrong = late.post_form("/account/reauth", &[("csrf_token", csrf.as_str()), ("password", "faux")]).await;
+            let wrong = late
+                .post_form(
+                    "/account/reauth",
+                    &[("csrf_token", csrf.as_str()), ("password", "faux")],
+                )
+                .await;
             assert_eq!(wrong.status, 401);
-            let ok = late.post_form("/account/reauth", &[("csrf_token", csrf.as_str()), ("password", "Second-mot-2026")]).await;
+            let ok = late
+                .post_form(
+                    "/account/reauth",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("password", "Second-mot-2026"),
+                    ],
+                )
+                .await;
             assert_eq!(ok.status, 303);
-            let attached = account_post(&mut late, "/account/attach", &[("client_number", "10000002"), ("password", LEGACY)]).await;
+            let attached = account_post(
+                &mut late,
+                "/account/attach",
+                &[("client_number", "10000002"), ("password", LEGACY)],
+            )
+            .await;
             assert_eq!(attached.status, 200, "{}", attached.body);
         }
         db.drop_db().await;

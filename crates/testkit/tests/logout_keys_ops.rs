@@ -17,31 +17,79 @@ fn enc(s: &str) -> String {
 #[tokio::test]
 async fn logout_checks_the_post_logout_uri_and_confirms_without_a_hint() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         server.add_identity(EMAIL, PASSWORD).await;
         let mut b = Browser::new(&server.base);
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
         let (_, tokens) = exchange(&server, "portal", &secret, &c).await;
         let id_token = tokens["id_token"].as_str().unwrap();
 
-        let bad = b.get(&format!("/end_session?id_token_hint={id_token}&post_logout_redirect_uri={}", enc("https://evil.example/"))).await;
+        let bad = b
+            .get(&format!(
+                "/end_session?id_token_hint={id_token}&post_logout_redirect_uri={}",
+                enc("https://evil.example/")
+            ))
+            .await;
         assert_eq!(bad.status, 400);
-        assert!(bad.location.is_none(), "never redirect to an unregistered URI");
-        let no_client = b.get(&format!("/end_session?post_logout_redirect_uri={}", enc(POST_LOGOUT))).await;
-        assert_eq!(no_client.status, 400, "a post-logout URI needs a client to check it against");
+        assert!(
+            bad.location.is_none(),
+            "never redirect to an unregistered URI"
+        );
+        let no_client = b
+            .get(&format!(
+                "/end_session?post_logout_redirect_uri={}",
+                enc(POST_LOGOUT)
+            ))
+            .await;
+        assert_eq!(
+            no_client.status, 400,
+            "a post-logout URI needs a client to check it against"
+        );
         let bad_hint = b.get("/end_session?id_token_hint=x.y.z").await;
         assert_eq!(bad_hint.status, 400);
 
         // Without a hint, the person confirms.
-        let ask = b.get(&format!("/end_session?client_id=portal&post_logout_redirect_uri={}&state=s9", enc(POST_LOGOUT))).await;
+        let ask = b
+            .get(&format!(
+                "/end_session?client_id=portal&post_logout_redirect_uri={}&state=s9",
+                enc(POST_LOGOUT)
+            ))
+            .await;
         assert_eq!(ask.status, 200);
         let csrf = ask.input("csrf_token").unwrap();
-        let forged = b.post_form("/end_session/confirm", &[("csrf_token", "x"), ("client_id", "portal")]).await;
+        let forged = b
+            .post_form(
+                "/end_session/confirm",
+                &[("csrf_token", "x"), ("client_id", "portal")],
+            )
+            .await;
         assert_eq!(forged.status, 403);
-        let done = b.post_form("/end_session/confirm", &[("csrf_token", &csrf), ("client_id", "portal"), ("post_logout_redirect_uri", POST_LOGOUT), ("state", "s9")]).await;
+        let done = b
+            .post_form(
+                "/end_session/confirm",
+                &[
+                    ("csrf_token", &csrf),
+                    ("client_id", "portal"),
+                    ("post_logout_redirect_uri", POST_LOGOUT),
+                    ("state", "s9"),
+                ],
+            )
+            .await;
         assert_eq!(done.status, 303);
-        assert_eq!(done.location.as_deref(), Some(format!("{POST_LOGOUT}?state=s9").as_str()));
-        let r = b.get(&gan_testkit::flows::authorize_url(&server, "portal", &[("prompt", "none")])).await;
+        assert_eq!(
+            done.location.as_deref(),
+            Some(format!("{POST_LOGOUT}?state=s9").as_str())
+        );
+        let r = b
+            .get(&gan_testkit::flows::authorize_url(
+                &server,
+                "portal",
+                &[("prompt", "none")],
+            ))
+            .await;
         assert_eq!(r.location_param("error").as_deref(), Some("login_required"));
 
         // No session, no redirect URI: a signed-out page.
@@ -60,7 +108,9 @@ async fn private_key_jwt_client_authentication() {
         public.set_key_id("k1");
         let mut spec = ClientSpec::partner("signed");
         spec.auth_method = AuthMethod::PrivateKeyJwt;
-        spec.jwks = Some(serde_json::json!({ "keys": [serde_json::Value::Object(public.as_ref().clone())] }));
+        spec.jwks = Some(
+            serde_json::json!({ "keys": [serde_json::Value::Object(public.as_ref().clone())] }),
+        );
         server.add_client(spec).await;
         let signer = ES256.signer_from_jwk(&pair.to_jwk_private_key()).unwrap();
         let now = std::time::SystemTime::now();
@@ -84,7 +134,10 @@ async fn private_key_jwt_client_authentication() {
                 http.post(url)
                     .form(&[
                         ("grant_type", "client_credentials"),
-                        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                        (
+                            "client_assertion_type",
+                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        ),
                         ("client_assertion", a.as_str()),
                     ])
                     .send()
@@ -98,8 +151,16 @@ async fn private_key_jwt_client_authentication() {
         let good = assertion("j1", &token_url, "signed");
         assert_eq!(send(good.clone()).await, 200);
         assert_eq!(send(good).await, 401, "a replayed assertion");
-        assert_eq!(send(assertion("j2", "https://elsewhere.example/token", "signed")).await, 401, "wrong audience");
-        assert_eq!(send(assertion("j3", &server.base, "signed")).await, 200, "the issuer is an accepted audience");
+        assert_eq!(
+            send(assertion("j2", "https://elsewhere.example/token", "signed")).await,
+            401,
+            "wrong audience"
+        );
+        assert_eq!(
+            send(assertion("j3", &server.base, "signed")).await,
+            200,
+            "the issuer is an accepted audience"
+        );
         let other = ES256.generate_key_pair().unwrap();
         let forged_signer = ES256.signer_from_jwk(&other.to_jwk_private_key()).unwrap();
         let mut p = JwtPayload::new();
@@ -110,42 +171,88 @@ async fn private_key_jwt_client_authentication() {
         p.set_expires_at(&(now + std::time::Duration::from_secs(60)));
         let mut h = JwsHeader::new();
         h.set_key_id("k1");
-        assert_eq!(send(jwt::encode_with_signer(&p, &h, &forged_signer).unwrap()).await, 401, "wrong key");
+        assert_eq!(
+            send(jwt::encode_with_signer(&p, &h, &forged_signer).unwrap()).await,
+            401,
+            "wrong key"
+        );
     });
 }
 
 #[tokio::test]
 async fn key_rotation_publishes_before_signing_and_keeps_old_keys() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         server.add_identity(EMAIL, PASSWORD).await;
-        let jwks = |s: String| async move { reqwest::get(s).await.unwrap().json::<serde_json::Value>().await.unwrap() };
-        let kids = |v: &serde_json::Value| v["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let jwks = |s: String| async move {
+            reqwest::get(s)
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        };
+        let kids = |v: &serde_json::Value| {
+            v["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
         let before = kids(&jwks(server.url("/jwks")).await);
         assert_eq!(before.len(), 3, "one key per algorithm");
 
         let added = server.state.provider.rotate_keys().await.unwrap();
         let during = kids(&jwks(server.url("/jwks")).await);
         assert_eq!(during.len(), 6, "new keys are published at once");
-        let new_rs = added.iter().find(|k| k.alg.as_str() == "RS256").unwrap().kid.clone();
+        let new_rs = added
+            .iter()
+            .find(|k| k.alg.as_str() == "RS256")
+            .unwrap()
+            .kid
+            .clone();
 
-        let kid_of = |jwt: &str| gan_testkit::flows::jwt_part(jwt, 0)["kid"].as_str().unwrap().to_string();
+        let kid_of = |jwt: &str| {
+            gan_testkit::flows::jwt_part(jwt, 0)["kid"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
         let mut b = Browser::new(&server.base);
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
         let (_, t) = exchange(&server, "portal", &secret, &c).await;
-        assert!(before.contains(&kid_of(t["id_token"].as_str().unwrap())), "the old key signs until the new one is due");
+        assert!(
+            before.contains(&kid_of(t["id_token"].as_str().unwrap())),
+            "the old key signs until the new one is due"
+        );
 
         server.clock.advance(301);
         server.state.provider.reload_keys().await.unwrap();
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
         let (_, t) = exchange(&server, "portal", &secret, &c).await;
-        assert_eq!(kid_of(t["id_token"].as_str().unwrap()), new_rs, "the new key signs after the delay");
-        assert_eq!(kids(&jwks(server.url("/jwks")).await).len(), 6, "old keys stay while their tokens live");
+        assert_eq!(
+            kid_of(t["id_token"].as_str().unwrap()),
+            new_rs,
+            "the new key signs after the delay"
+        );
+        assert_eq!(
+            kids(&jwks(server.url("/jwks")).await).len(),
+            6,
+            "old keys stay while their tokens live"
+        );
 
         server.clock.advance(600 + 31);
         server.state.provider.reload_keys().await.unwrap();
         let after = kids(&jwks(server.url("/jwks")).await);
-        assert_eq!(after.len(), 3, "old keys leave JWKS once every token they signed has expired");
+        assert_eq!(
+            after.len(),
+            3,
+            "old keys leave JWKS once every token they signed has expired"
+        );
         assert!(after.contains(&new_rs));
     });
 }
@@ -154,21 +261,48 @@ async fn key_rotation_publishes_before_signing_and_keeps_old_keys() {
 async fn discovery_jwks_health_metrics_and_headers() {
     each_backend!(|server| {
         let http = reqwest::Client::new();
-        let res = http.get(server.url("/.well-known/openid-configuration")).send().await.unwrap();
+        let res = http
+            .get(server.url("/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
-        assert!(res.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+        assert!(res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age"));
         assert_eq!(res.headers()["x-frame-options"], "DENY");
-        assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert!(res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
         let d: serde_json::Value = res.json().await.unwrap();
         assert_eq!(d["issuer"], server.base.as_str());
-        assert_eq!(d["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(
+            d["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
         assert_eq!(d["request_parameter_supported"], false);
         assert_eq!(d["authorization_response_iss_parameter_supported"], true);
-        for endpoint in ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint", "end_session_endpoint"] {
-            assert!(d[endpoint].as_str().unwrap().starts_with(&server.base), "{endpoint}");
+        for endpoint in [
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "jwks_uri",
+            "introspection_endpoint",
+            "revocation_endpoint",
+            "end_session_endpoint",
+        ] {
+            assert!(
+                d[endpoint].as_str().unwrap().starts_with(&server.base),
+                "{endpoint}"
+            );
         }
         let res = http.get(server.url("/jwks")).send().await.unwrap();
-        assert!(res.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+        assert!(res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age"));
         let jwks: serde_json::Value = res.json().await.unwrap();
         for k in jwks["keys"].as_array().unwrap() {
             for private in ["d", "p", "q", "dp", "dq", "qi"] {
@@ -176,9 +310,30 @@ async fn discovery_jwks_health_metrics_and_headers() {
             }
             assert_eq!(k["use"], "sig");
         }
-        assert_eq!(http.get(server.url("/healthz")).send().await.unwrap().status(), 200);
-        assert_eq!(http.get(server.url("/readyz")).send().await.unwrap().status(), 200);
-        let metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert_eq!(
+            http.get(server.url("/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        assert_eq!(
+            http.get(server.url("/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let metrics = http
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(metrics.contains("http_requests_total"), "{metrics}");
         let nf = http.get(server.url("/nope")).send().await.unwrap();
         assert_eq!(nf.status(), 404);
@@ -189,29 +344,70 @@ async fn discovery_jwks_health_metrics_and_headers() {
 async fn private_keys_are_encrypted_and_secrets_hashed_at_rest() {
     use sea_orm::EntityTrait;
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         server.add_identity(EMAIL, PASSWORD).await;
         let mut b = Browser::new(&server.base);
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
         let (_, t) = exchange(&server, "portal", &secret, &c).await;
         let db = &server.store.db;
-        for k in gan_store::entity::signing_key::Entity::find().all(db).await.unwrap() {
+        for k in gan_store::entity::signing_key::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+        {
             assert!(!k.private_enc.contains("BEGIN") && !k.public_jwk.contains("\"d\""));
         }
-        let tokens = gan_store::entity::token::Entity::find().all(db).await.unwrap();
+        let tokens = gan_store::entity::token::Entity::find()
+            .all(db)
+            .await
+            .unwrap();
         let raw = format!("{tokens:?}");
-        for secret_value in [t["access_token"].as_str().unwrap(), t["refresh_token"].as_str().unwrap(), c.as_str()] {
+        for secret_value in [
+            t["access_token"].as_str().unwrap(),
+            t["refresh_token"].as_str().unwrap(),
+            c.as_str(),
+        ] {
             assert!(!raw.contains(secret_value));
         }
-        let codes = format!("{:?}", gan_store::entity::auth_code::Entity::find().all(db).await.unwrap());
+        let codes = format!(
+            "{:?}",
+            gan_store::entity::auth_code::Entity::find()
+                .all(db)
+                .await
+                .unwrap()
+        );
         assert!(!codes.contains(&c) && !codes.contains(VERIFIER));
-        let clients = format!("{:?}", gan_store::entity::client::Entity::find().all(db).await.unwrap());
+        let clients = format!(
+            "{:?}",
+            gan_store::entity::client::Entity::find()
+                .all(db)
+                .await
+                .unwrap()
+        );
         assert!(!clients.contains(&secret));
-        let ids = format!("{:?}", gan_store::entity::identity::Entity::find().all(db).await.unwrap());
+        let ids = format!(
+            "{:?}",
+            gan_store::entity::identity::Entity::find()
+                .all(db)
+                .await
+                .unwrap()
+        );
         assert!(!ids.contains(PASSWORD) && ids.contains("$argon2id$"));
-        let sessions = format!("{:?}", gan_store::entity::browser_session::Entity::find().all(db).await.unwrap());
+        let sessions = format!(
+            "{:?}",
+            gan_store::entity::browser_session::Entity::find()
+                .all(db)
+                .await
+                .unwrap()
+        );
         for v in b.cookies.values() {
-            assert!(!sessions.contains(v.as_str()), "session cookies are stored hashed");
+            assert!(
+                !sessions.contains(v.as_str()),
+                "session cookies are stored hashed"
+            );
         }
         let _ = REDIRECT;
     });
@@ -221,18 +417,45 @@ async fn private_keys_are_encrypted_and_secrets_hashed_at_rest() {
 async fn expired_records_are_purged_but_live_ones_kept() {
     use sea_orm::{EntityTrait, PaginatorTrait};
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         server.add_identity(EMAIL, PASSWORD).await;
         let mut b = Browser::new(&server.base);
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
         let (_, t) = exchange(&server, "portal", &secret, &c).await;
         let db = &server.store.db;
-        assert_eq!(server.state.provider.purge_expired().await.unwrap(), 0, "nothing is expired yet");
-        assert_eq!(gan_store::entity::token::Entity::find().count(db).await.unwrap(), 2);
+        assert_eq!(
+            server.state.provider.purge_expired().await.unwrap(),
+            0,
+            "nothing is expired yet"
+        );
+        assert_eq!(
+            gan_store::entity::token::Entity::find()
+                .count(db)
+                .await
+                .unwrap(),
+            2
+        );
         // Past the access token's life plus a day: it goes; the refresh token (30 days) stays.
         server.clock.advance(600 + 86_400 + 1);
         assert!(server.state.provider.purge_expired().await.unwrap() >= 2);
-        assert_eq!(gan_store::entity::token::Entity::find().count(db).await.unwrap(), 1);
-        assert!(gan_testkit::flows::active(&server, "portal", &secret, t["refresh_token"].as_str().unwrap()).await);
+        assert_eq!(
+            gan_store::entity::token::Entity::find()
+                .count(db)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            gan_testkit::flows::active(
+                &server,
+                "portal",
+                &secret,
+                t["refresh_token"].as_str().unwrap()
+            )
+            .await
+        );
     });
 }

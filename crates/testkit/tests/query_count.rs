@@ -14,8 +14,13 @@ const BUDGET: u64 = 23;
 #[tokio::test]
 async fn a_full_code_flow_stays_within_its_query_budget() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
-        server.add_identity("compte@example.fr", "Un-mot-de-passe-2026").await;
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        server
+            .add_identity("compte@example.fr", "Un-mot-de-passe-2026")
+            .await;
         let mut b = Browser::new(&server.base);
         let mut steps: Vec<(&str, u64)> = Vec::new();
         let mut last = server.store.queries();
@@ -29,8 +34,20 @@ async fn a_full_code_flow_stays_within_its_query_budget() {
         step("authorize", &server.store);
         let page = b.get(r.location.as_deref().unwrap()).await;
         step("sign-in page", &server.store);
-        let (action, csrf) = (page.form_action().unwrap(), page.input("csrf_token").unwrap());
-        let posted = b.post_form(&action, &[("csrf_token", &csrf), ("identifier", "compte@example.fr"), ("password", "Un-mot-de-passe-2026")]).await;
+        let (action, csrf) = (
+            page.form_action().unwrap(),
+            page.input("csrf_token").unwrap(),
+        );
+        let posted = b
+            .post_form(
+                &action,
+                &[
+                    ("csrf_token", &csrf),
+                    ("identifier", "compte@example.fr"),
+                    ("password", "Un-mot-de-passe-2026"),
+                ],
+            )
+            .await;
         step("password form", &server.store);
         let back = b.get(posted.location.as_deref().unwrap()).await;
         step("resume", &server.store);
@@ -41,6 +58,9 @@ async fn a_full_code_flow_stays_within_its_query_budget() {
 
         let total: u64 = steps.iter().map(|(_, n)| n).sum();
         eprintln!("queries per step: {steps:?}, total {total}");
-        assert!(total <= BUDGET, "a code flow took {total} queries (budget {BUDGET}): {steps:?}");
+        assert!(
+            total <= BUDGET,
+            "a code flow took {total} queries (budget {BUDGET}): {steps:?}"
+        );
     });
 }

@@ -12,7 +12,10 @@ const PASSWORD: &str = "a-good-password-1";
 #[tokio::test]
 async fn a_replayed_code_fails_and_revokes_what_it_issued() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         server.add_identity(EMAIL, PASSWORD).await;
         let mut b = Browser::new(&server.base);
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
@@ -24,40 +27,89 @@ async fn a_replayed_code_fails_and_revokes_what_it_issued() {
 
         let (s, body) = exchange(&server, "portal", &secret, &c).await;
         assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")));
-        assert!(!active(&server, "portal", &secret, access).await, "access token revoked by the replay");
-        assert!(!active(&server, "portal", &secret, refresh).await, "refresh token revoked by the replay");
+        assert!(
+            !active(&server, "portal", &secret, access).await,
+            "access token revoked by the replay"
+        );
+        assert!(
+            !active(&server, "portal", &secret, refresh).await,
+            "refresh token revoked by the replay"
+        );
     });
 }
 
 #[tokio::test]
 async fn codes_expire_after_sixty_seconds_and_bind_client_redirect_and_verifier() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
-        let other = server.add_client(ClientSpec::portal("other")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        let other = server
+            .add_client(ClientSpec::portal("other"))
+            .await
+            .unwrap();
         server.add_identity(EMAIL, PASSWORD).await;
         let mut b = Browser::new(&server.base);
 
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
         server.clock.advance(61);
         let (s, body) = exchange(&server, "portal", &secret, &c).await;
-        assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")), "expired");
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "expired"
+        );
 
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
         let (s, body) = exchange(&server, "other", &other, &c).await;
-        assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")), "another client");
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "another client"
+        );
 
         for form in [
-            vec![("grant_type", "authorization_code"), ("redirect_uri", "http://127.0.0.1:9/other"), ("code_verifier", VERIFIER)],
-            vec![("grant_type", "authorization_code"), ("redirect_uri", REDIRECT), ("code_verifier", "wrong-verifier-0123456789-abcdefghijklmnopqrstuvwxyz")],
-            vec![("grant_type", "authorization_code"), ("redirect_uri", REDIRECT)],
+            vec![
+                ("grant_type", "authorization_code"),
+                ("redirect_uri", "http://127.0.0.1:9/other"),
+                ("code_verifier", VERIFIER),
+            ],
+            vec![
+                ("grant_type", "authorization_code"),
+                ("redirect_uri", REDIRECT),
+                (
+                    "code_verifier",
+                    "wrong-verifier-0123456789-abcdefghijklmnopqrstuvwxyz",
+                ),
+            ],
+            vec![
+                ("grant_type", "authorization_code"),
+                ("redirect_uri", REDIRECT),
+            ],
         ] {
             let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
             let mut form = form.clone();
             form.push(("code", &c));
             let (s, body, _) = token(&server, "portal", &secret, &form).await;
-            assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")), "{form:?}");
+            assert_eq!(
+                (s, body["error"].as_str()),
+                (400, Some("invalid_grant")),
+                "{form:?}"
+            );
         }
-        let (s, body, _) = token(&server, "portal", &secret, &[("grant_type", "authorization_code"), ("code", "made-up"), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)]).await;
+        let (s, body, _) = token(
+            &server,
+            "portal",
+            &secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "made-up"),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
         assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")));
     });
 }
@@ -65,14 +117,23 @@ async fn codes_expire_after_sixty_seconds_and_bind_client_redirect_and_verifier(
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         server.add_identity(EMAIL, PASSWORD).await;
         let mut b = Browser::new(&server.base);
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
         let (_, first) = exchange(&server, "portal", &secret, &c).await;
         let r1 = first["refresh_token"].as_str().unwrap().to_string();
 
-        let (s, second, headers) = token(&server, "portal", &secret, &[("grant_type", "refresh_token"), ("refresh_token", &r1)]).await;
+        let (s, second, headers) = token(
+            &server,
+            "portal",
+            &secret,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+        )
+        .await;
         assert_eq!(s, 200);
         assert_eq!(headers["cache-control"], "no-store");
         assert!(second["id_token"].is_string());
@@ -80,15 +141,44 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         let a2 = second["access_token"].as_str().unwrap().to_string();
         assert_ne!(r1, r2);
 
-        let (s, body, _) = token(&server, "portal", &secret, &[("grant_type", "refresh_token"), ("refresh_token", &r2), ("scope", "openid email profile accounts")]).await;
-        assert_eq!((s, body["error"].as_str()), (400, Some("invalid_scope")), "no widening on refresh");
+        let (s, body, _) = token(
+            &server,
+            "portal",
+            &secret,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &r2),
+                ("scope", "openid email profile accounts"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (400, Some("invalid_scope")),
+            "no widening on refresh"
+        );
 
         // r1 is presented again: reuse.
-        let (s, body, _) = token(&server, "portal", &secret, &[("grant_type", "refresh_token"), ("refresh_token", &r1)]).await;
+        let (s, body, _) = token(
+            &server,
+            "portal",
+            &secret,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+        )
+        .await;
         assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")));
-        assert!(!active(&server, "portal", &secret, &r2).await, "the family is revoked");
+        assert!(
+            !active(&server, "portal", &secret, &r2).await,
+            "the family is revoked"
+        );
         assert!(!active(&server, "portal", &secret, &a2).await);
-        let (s, _, _) = token(&server, "portal", &secret, &[("grant_type", "refresh_token"), ("refresh_token", &r2)]).await;
+        let (s, _, _) = token(
+            &server,
+            "portal",
+            &secret,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r2)],
+        )
+        .await;
         assert_eq!(s, 400);
     });
 }
@@ -96,18 +186,40 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 #[tokio::test]
 async fn client_authentication_failures() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::partner("partner")).await.unwrap();
-        let (s, body, headers) = token(&server, "partner", "wrong-secret", &[("grant_type", "client_credentials")]).await;
+        let secret = server
+            .add_client(ClientSpec::partner("partner"))
+            .await
+            .unwrap();
+        let (s, body, headers) = token(
+            &server,
+            "partner",
+            "wrong-secret",
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
         assert_eq!((s, body["error"].as_str()), (401, Some("invalid_client")));
-        assert!(headers["www-authenticate"].to_str().unwrap().starts_with("Basic"));
-        let (s, body, _) = token(&server, "ghost", "whatever", &[("grant_type", "client_credentials")]).await;
+        assert!(headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic"));
+        let (s, body, _) = token(
+            &server,
+            "ghost",
+            "whatever",
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
         assert_eq!((s, body["error"].as_str()), (401, Some("invalid_client")));
 
         let http = reqwest::Client::new();
         // client_secret_post for a client registered for client_secret_basic: refused.
         let res = http
             .post(server.url("/token"))
-            .form(&[("grant_type", "client_credentials"), ("client_id", "partner"), ("client_secret", secret.as_str())])
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "partner"),
+                ("client_secret", secret.as_str()),
+            ])
             .send()
             .await
             .unwrap();
@@ -116,13 +228,22 @@ async fn client_authentication_failures() {
         let res = http
             .post(server.url("/token"))
             .basic_auth("partner", Some(&secret))
-            .form(&[("grant_type", "client_credentials"), ("client_secret", secret.as_str())])
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_secret", secret.as_str()),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), 400);
 
-        let (s, body, headers) = token(&server, "partner", &secret, &[("grant_type", "client_credentials")]).await;
+        let (s, body, headers) = token(
+            &server,
+            "partner",
+            &secret,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
         assert_eq!(s, 200, "{body}");
         assert_eq!(headers["cache-control"], "no-store");
         assert_eq!(headers["pragma"], "no-cache");
@@ -131,17 +252,43 @@ async fn client_authentication_failures() {
         assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
         let at = body["access_token"].as_str().unwrap();
         assert!(active(&server, "partner", &secret, at).await);
-        let (s, body, _) = token(&server, "partner", &secret, &[("grant_type", "client_credentials"), ("scope", "admin:write")]).await;
+        let (s, body, _) = token(
+            &server,
+            "partner",
+            &secret,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "admin:write"),
+            ],
+        )
+        .await;
         assert_eq!((s, body["error"].as_str()), (400, Some("invalid_scope")));
-        let (s, body, _) = token(&server, "partner", &secret, &[("grant_type", "authorization_code"), ("code", "x")]).await;
-        assert_eq!((s, body["error"].as_str()), (400, Some("unauthorized_client")));
+        let (s, body, _) = token(
+            &server,
+            "partner",
+            &secret,
+            &[("grant_type", "authorization_code"), ("code", "x")],
+        )
+        .await;
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (400, Some("unauthorized_client"))
+        );
         let (s, body, _) = token(&server, "partner", &secret, &[("grant_type", "password")]).await;
-        assert_eq!((s, body["error"].as_str()), (400, Some("unsupported_grant_type")));
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (400, Some("unsupported_grant_type"))
+        );
         let (s, body, _) = token(&server, "partner", &secret, &[]).await;
         assert_eq!((s, body["error"].as_str()), (400, Some("invalid_request")));
 
         // A client-credentials token has no user: userinfo refuses it.
-        let res = http.get(server.url("/userinfo")).bearer_auth(at).send().await.unwrap();
+        let res = http
+            .get(server.url("/userinfo"))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 401);
     });
 }
@@ -149,7 +296,10 @@ async fn client_authentication_failures() {
 #[tokio::test]
 async fn malformed_and_oversized_bodies() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::partner("partner")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::partner("partner"))
+            .await
+            .unwrap();
         let http = reqwest::Client::new();
         let res = http
             .post(server.url("/token"))
@@ -187,7 +337,10 @@ async fn malformed_and_oversized_bodies() {
         let res = http
             .post(server.url("/token"))
             .basic_auth("partner", Some(&secret))
-            .form(&[("grant_type", "client_credentials"), ("grant_type", "client_credentials")])
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("grant_type", "client_credentials"),
+            ])
             .send()
             .await
             .unwrap();
@@ -202,7 +355,11 @@ async fn malformed_and_oversized_bodies() {
                 .send()
                 .await
                 .unwrap();
-            assert!(res.status() == 401 || res.status() == 400, "{h}: {}", res.status());
+            assert!(
+                res.status() == 401 || res.status() == 400,
+                "{h}: {}",
+                res.status()
+            );
         }
     });
 }
@@ -210,7 +367,10 @@ async fn malformed_and_oversized_bodies() {
 #[tokio::test]
 async fn userinfo_bearer_rules() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
         let sub = server.add_identity(EMAIL, PASSWORD).await;
         let mut b = Browser::new(&server.base);
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
@@ -220,21 +380,48 @@ async fn userinfo_bearer_rules() {
 
         let res = http.get(server.url("/userinfo")).send().await.unwrap();
         assert_eq!(res.status(), 401);
-        assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"gan-connect\"");
-        let res = http.get(server.url("/userinfo")).bearer_auth("nope").send().await.unwrap();
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            "Bearer realm=\"gan-connect\""
+        );
+        let res = http
+            .get(server.url("/userinfo"))
+            .bearer_auth("nope")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 401);
-        assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
+        assert!(res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\""));
 
-        let res = http.post(server.url("/userinfo")).form(&[("access_token", at)]).send().await.unwrap();
+        let res = http
+            .post(server.url("/userinfo"))
+            .form(&[("access_token", at)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["sub"], sub.as_str());
         assert_eq!(body["email_verified"], true);
-        let res = http.post(server.url("/userinfo")).bearer_auth(at).form(&[("access_token", at)]).send().await.unwrap();
+        let res = http
+            .post(server.url("/userinfo"))
+            .bearer_auth(at)
+            .form(&[("access_token", at)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 400, "token twice");
 
         server.clock.advance(601);
-        let res = http.get(server.url("/userinfo")).bearer_auth(at).send().await.unwrap();
+        let res = http
+            .get(server.url("/userinfo"))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 401, "expired");
     });
 }
@@ -242,8 +429,14 @@ async fn userinfo_bearer_rules() {
 #[tokio::test]
 async fn introspection_and_revocation_rules() {
     each_backend!(|server| {
-        let secret = server.add_client(ClientSpec::portal("portal")).await.unwrap();
-        let partner = server.add_client(ClientSpec::partner("partner")).await.unwrap();
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        let partner = server
+            .add_client(ClientSpec::partner("partner"))
+            .await
+            .unwrap();
         let mut public = ClientSpec::portal("spa");
         public.auth_method = gan_oidc::model::AuthMethod::None;
         server.add_client(public).await;
@@ -255,37 +448,89 @@ async fn introspection_and_revocation_rules() {
         let http = reqwest::Client::new();
 
         // A partner app introspects the portal's token.
-        let res = http.post(server.url("/introspect")).basic_auth("partner", Some(&partner)).form(&[("token", at)]).send().await.unwrap();
+        let res = http
+            .post(server.url("/introspect"))
+            .basic_auth("partner", Some(&partner))
+            .form(&[("token", at)])
+            .send()
+            .await
+            .unwrap();
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["active"], true);
         assert_eq!(body["client_id"], "portal");
         assert_eq!(body["token_type"], "Bearer");
         assert_eq!(body["email"], EMAIL);
         for t in ["", "garbage"] {
-            let res = http.post(server.url("/introspect")).basic_auth("partner", Some(&partner)).form(&[("token", t)]).send().await.unwrap();
+            let res = http
+                .post(server.url("/introspect"))
+                .basic_auth("partner", Some(&partner))
+                .form(&[("token", t)])
+                .send()
+                .await
+                .unwrap();
             if t.is_empty() {
                 assert_eq!(res.status(), 400);
             } else {
-                assert_eq!(res.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"active": false}));
+                assert_eq!(
+                    res.json::<serde_json::Value>().await.unwrap(),
+                    serde_json::json!({"active": false})
+                );
             }
         }
-        let res = http.post(server.url("/introspect")).form(&[("token", at)]).send().await.unwrap();
+        let res = http
+            .post(server.url("/introspect"))
+            .form(&[("token", at)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 401, "anonymous callers");
-        let res = http.post(server.url("/introspect")).form(&[("token", at), ("client_id", "spa")]).send().await.unwrap();
+        let res = http
+            .post(server.url("/introspect"))
+            .form(&[("token", at), ("client_id", "spa")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 401, "public clients");
 
         // Another client cannot revoke the portal's token; unknown tokens answer 200.
-        let res = http.post(server.url("/revoke")).basic_auth("partner", Some(&partner)).form(&[("token", at)]).send().await.unwrap();
+        let res = http
+            .post(server.url("/revoke"))
+            .basic_auth("partner", Some(&partner))
+            .form(&[("token", at)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         assert!(active(&server, "partner", &partner, at).await);
-        let res = http.post(server.url("/revoke")).basic_auth("portal", Some(&secret)).form(&[("token", "unknown")]).send().await.unwrap();
+        let res = http
+            .post(server.url("/revoke"))
+            .basic_auth("portal", Some(&secret))
+            .form(&[("token", "unknown")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
-        let res = http.post(server.url("/revoke")).basic_auth("portal", Some(&secret)).form(&[("token", at), ("token_type_hint", "access_token")]).send().await.unwrap();
+        let res = http
+            .post(server.url("/revoke"))
+            .basic_auth("portal", Some(&secret))
+            .form(&[("token", at), ("token_type_hint", "access_token")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         assert!(!active(&server, "partner", &partner, at).await);
         let rt = tokens["refresh_token"].as_str().unwrap();
-        assert!(active(&server, "partner", &partner, rt).await, "revoking an access token leaves the refresh token");
-        let res = http.post(server.url("/revoke")).basic_auth("portal", Some("bad")).form(&[("token", rt)]).send().await.unwrap();
+        assert!(
+            active(&server, "partner", &partner, rt).await,
+            "revoking an access token leaves the refresh token"
+        );
+        let res = http
+            .post(server.url("/revoke"))
+            .basic_auth("portal", Some("bad"))
+            .form(&[("token", rt)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 401);
     });
 }

@@ -11,11 +11,17 @@ use axum::response::Response;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 fn sane(id: &str) -> bool {
-    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 pub async fn tag(req: Request, next: Next) -> Response {
-    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
     let id = req
         .headers()
         .get(&REQUEST_ID)
@@ -23,7 +29,11 @@ pub async fn tag(req: Request, next: Next) -> Response {
         .filter(|v| sane(v))
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let context = gan_audit::Context { ip, correlation_id: Some(id.clone()), actor: None };
+    let context = gan_audit::Context {
+        ip,
+        correlation_id: Some(id.clone()),
+        actor: None,
+    };
     let mut res = gan_audit::scope(context, next.run(req)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);

@@ -16,16 +16,26 @@ pub const LANG: &str = "gc_lang";
 
 /// The cookie's name as sent to browsers.
 pub fn name(settings: &WebSettings, base: &str) -> String {
-    if settings.secure_cookies { format!("__Host-{base}") } else { base.to_string() }
+    if settings.secure_cookies {
+        format!("__Host-{base}")
+    } else {
+        base.to_string()
+    }
 }
 
 /// A cookie's value from the jar.
 pub fn get(jar: &CookieJar, settings: &WebSettings, base: &str) -> Option<String> {
-    jar.get(&name(settings, base)).map(|c| c.value().to_string())
+    jar.get(&name(settings, base))
+        .map(|c| c.value().to_string())
 }
 
 /// A cookie with our attributes.
-pub fn build(settings: &WebSettings, base: &str, value: String, same_site: SameSite) -> Cookie<'static> {
+pub fn build(
+    settings: &WebSettings,
+    base: &str,
+    value: String,
+    same_site: SameSite,
+) -> Cookie<'static> {
     Cookie::build((name(settings, base), value))
         .path("/")
         .http_only(true)

@@ -44,7 +44,12 @@ impl WebSettings {
     /// Defaults for an issuer URL.
     pub fn for_issuer(issuer: &url::Url) -> Self {
         let https = issuer.scheme() == "https";
-        Self { secure_cookies: https, hsts: https, body_limit: 64 * 1024, request_timeout: Duration::from_secs(30) }
+        Self {
+            secure_cookies: https,
+            hsts: https,
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
     }
 }
 

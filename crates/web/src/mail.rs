@@ -17,9 +17,20 @@ pub struct WebMailer {
 impl Mailer for WebMailer {
     async fn send(&self, mail: OutgoingMail) -> Result<(), MailError> {
         let lang = Lang::parse(&mail.lang).unwrap_or(Lang::Fr);
-        let (subject, text, html) = self.pages.render_mail(mail.template, lang, &mail.vars).map_err(MailError::Unavailable)?;
+        let (subject, text, html) = self
+            .pages
+            .render_mail(mail.template, lang, &mail.vars)
+            .map_err(MailError::Unavailable)?;
         self.postman
-            .post(Message { to: mail.to, subject, text, html }, time::OffsetDateTime::now_utc())
+            .post(
+                Message {
+                    to: mail.to,
+                    subject,
+                    text,
+                    html,
+                },
+                time::OffsetDateTime::now_utc(),
+            )
             .await
             .map_err(|e| MailError::Unavailable(e.to_string()))
     }

@@ -54,8 +54,14 @@ const MAIL_TEMPLATES: &[(&str, &str)] = embedded_mail!(
 );
 
 const LOCALES: &[(&str, &str)] = &[
-    ("fr", include_str!("../../../themes/default/locales/fr.toml")),
-    ("en", include_str!("../../../themes/default/locales/en.toml")),
+    (
+        "fr",
+        include_str!("../../../themes/default/locales/fr.toml"),
+    ),
+    (
+        "en",
+        include_str!("../../../themes/default/locales/en.toml"),
+    ),
 ];
 
 const STYLE: &str = include_str!("../../../themes/default/static/style.css");
@@ -89,7 +95,13 @@ impl Lang {
     pub fn negotiate(ui_locales: Option<&str>, accept_language: Option<&str>) -> Self {
         let from_list = |list: &str, sep: char| {
             list.split(sep)
-                .map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+                .map(|t| {
+                    t.split(';')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_ascii_lowercase()
+                })
                 .find_map(|t| match t.split('-').next() {
                     Some("fr") => Some(Self::Fr),
                     Some("en") => Some(Self::En),
@@ -114,7 +126,10 @@ impl IntoResponse for Page {
     fn into_response(self) -> Response {
         let mut res = (self.status, self.html).into_response();
         let h = res.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         res
     }
@@ -147,26 +162,44 @@ impl Pages {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
         for (name, source) in TEMPLATES {
-            let text = read_override(&theme_dir, &format!("templates/{name}")).unwrap_or_else(|| source.to_string());
-            env.add_template_owned(*name, text).map_err(|e| format!("template {name}: {e}"))?;
+            let text = read_override(&theme_dir, &format!("templates/{name}"))
+                .unwrap_or_else(|| source.to_string());
+            env.add_template_owned(*name, text)
+                .map_err(|e| format!("template {name}: {e}"))?;
         }
         let mut messages = HashMap::new();
         for (lang, source) in LOCALES {
-            let text = read_override(&theme_dir, &format!("locales/{lang}.toml")).unwrap_or_else(|| source.to_string());
-            let table: toml::Table = toml::from_str(&text).map_err(|e| format!("locale {lang}: {e}"))?;
+            let text = read_override(&theme_dir, &format!("locales/{lang}.toml"))
+                .unwrap_or_else(|| source.to_string());
+            let table: toml::Table =
+                toml::from_str(&text).map_err(|e| format!("locale {lang}: {e}"))?;
             messages.insert(*lang, Value::from_serialize(&table));
         }
         let mut mail = Environment::new();
         mail.set_auto_escape_callback(|name| {
-            if name.ends_with(".txt") { minijinja::AutoEscape::None } else { minijinja::AutoEscape::Html }
+            if name.ends_with(".txt") {
+                minijinja::AutoEscape::None
+            } else {
+                minijinja::AutoEscape::Html
+            }
         });
         for (name, source) in MAIL_TEMPLATES {
-            let text = read_override(&theme_dir, &format!("email/{name}")).unwrap_or_else(|| source.to_string());
-            mail.add_template_owned(*name, text).map_err(|e| format!("email template {name}: {e}"))?;
+            let text = read_override(&theme_dir, &format!("email/{name}"))
+                .unwrap_or_else(|| source.to_string());
+            mail.add_template_owned(*name, text)
+                .map_err(|e| format!("email template {name}: {e}"))?;
         }
-        let style = read_override(&theme_dir, "static/style.css").unwrap_or_else(|| STYLE.to_string());
-        let script = read_override(&theme_dir, "static/password.js").unwrap_or_else(|| PASSWORD_JS.to_string());
-        Ok(Self { env, mail, messages, style, script })
+        let style =
+            read_override(&theme_dir, "static/style.css").unwrap_or_else(|| STYLE.to_string());
+        let script = read_override(&theme_dir, "static/password.js")
+            .unwrap_or_else(|| PASSWORD_JS.to_string());
+        Ok(Self {
+            env,
+            mail,
+            messages,
+            style,
+            script,
+        })
     }
 
     pub fn style(&self) -> &str {
@@ -178,12 +211,26 @@ impl Pages {
     }
 
     /// Renders an email: (subject, text, HTML).
-    pub fn render_mail(&self, template: &str, lang: Lang, vars: &serde_json::Value) -> Result<(String, String, String), String> {
+    pub fn render_mail(
+        &self,
+        template: &str,
+        lang: Lang,
+        vars: &serde_json::Value,
+    ) -> Result<(String, String, String), String> {
         let t = self.messages.get(lang.code()).cloned().unwrap_or_default();
         let subject = self.text(lang, &format!("mail_{template}_subject"));
         let ctx = context! { t => t, lang => lang.code(), subject => subject.clone(), ..Value::from_serialize(vars) };
-        let render = |name: String| self.mail.get_template(&name).and_then(|tpl| tpl.render(&ctx)).map_err(|e| format!("{name}: {e}"));
-        Ok((subject, render(format!("{template}.txt"))?, render(format!("{template}.html"))?))
+        let render = |name: String| {
+            self.mail
+                .get_template(&name)
+                .and_then(|tpl| tpl.render(&ctx))
+                .map_err(|e| format!("{name}: {e}"))
+        };
+        Ok((
+            subject,
+            render(format!("{template}.txt"))?,
+            render(format!("{template}.html"))?,
+        ))
     }
 
     /// Renders `name` with `ctx`, the translations `t` and `lang`.
@@ -194,7 +241,10 @@ impl Pages {
             Ok(html) => Page { status, html },
             Err(e) => {
                 tracing::error!(template = name, error = %e, "template rendering failed");
-                Page { status: StatusCode::INTERNAL_SERVER_ERROR, html: "<!doctype html><title>Erreur</title><p>Erreur interne.</p>".into() }
+                Page {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    html: "<!doctype html><title>Erreur</title><p>Erreur interne.</p>".into(),
+                }
             }
         }
     }
@@ -231,7 +281,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("gc-theme-{}", std::process::id()));
         let _ = std::fs::create_dir_all(dir.join("locales"));
         let _ = std::fs::create_dir_all(dir.join("static"));
-        let fr = LOCALES[0].1.replace("brand = \"Gan Connect\"", "brand = \"Assureur Exemple\"");
+        let fr = LOCALES[0]
+            .1
+            .replace("brand = \"Gan Connect\"", "brand = \"Assureur Exemple\"");
         let _ = std::fs::write(dir.join("locales/fr.toml"), fr);
         let _ = std::fs::write(dir.join("static/style.css"), "body{color:red}");
         let pages = Pages::new(Some(dir.clone())).map_err(|e| e.to_string());
@@ -240,7 +292,10 @@ mod tests {
         assert!(page.html.contains("Assureur Exemple"));
         assert_eq!(pages.style(), "body{color:red}");
         let english = pages.error(StatusCode::BAD_REQUEST, Lang::En, "x");
-        assert!(english.html.contains("Gan Connect"), "files not in the folder stay embedded");
+        assert!(
+            english.html.contains("Gan Connect"),
+            "files not in the folder stay embedded"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 

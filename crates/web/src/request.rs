@@ -14,15 +14,21 @@ pub fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// Protocol parameters from a form body, with the content type checked.
 pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
     if !is_form(headers) {
-        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
     }
-    let text = std::str::from_utf8(body).map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
     Params::from_urlencoded(text).map_err(OAuthError::invalid_request)
 }
 
@@ -56,16 +62,27 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        let user_agent = header_str(&parts.headers, header::USER_AGENT).map(|s| s.chars().take(256).collect());
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let user_agent =
+            header_str(&parts.headers, header::USER_AGENT).map(|s| s.chars().take(256).collect());
         Ok(Self { ip, user_agent })
     }
 }
 
 /// The page language: the person's choice (switch cookie), then the relying party's
 /// `ui_locales`, then `Accept-Language`; French by default.
-pub fn page_lang(jar: &axum_extra::extract::cookie::CookieJar, settings: &crate::WebSettings, headers: &HeaderMap, ui_locales: Option<&str>) -> crate::pages::Lang {
+pub fn page_lang(
+    jar: &axum_extra::extract::cookie::CookieJar,
+    settings: &crate::WebSettings,
+    headers: &HeaderMap,
+    ui_locales: Option<&str>,
+) -> crate::pages::Lang {
     crate::cookies::get(jar, settings, crate::cookies::LANG)
         .and_then(|c| crate::pages::Lang::parse(&c))
-        .unwrap_or_else(|| crate::pages::Lang::negotiate(ui_locales, header_str(headers, header::ACCEPT_LANGUAGE)))
+        .unwrap_or_else(|| {
+            crate::pages::Lang::negotiate(ui_locales, header_str(headers, header::ACCEPT_LANGUAGE))
+        })
 }

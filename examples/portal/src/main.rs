@@ -14,10 +14,13 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata,
+};
 use openidconnect::{
-    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IntrospectionUrl,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenIntrospectionResponse,
+    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IntrospectionUrl, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenIntrospectionResponse,
     TokenResponse, UserInfoClaims,
 };
 use serde::{Deserialize, Serialize};
@@ -38,7 +41,14 @@ struct GanClaims {
 }
 impl AdditionalClaims for GanClaims {}
 
-type Rp = CoreClient<EndpointSet, EndpointNotSet, EndpointSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+type Rp = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 struct Portal {
     rp: Rp,
@@ -58,7 +68,10 @@ fn page(body: String) -> Html<String> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn home() -> Html<String> {
@@ -69,13 +82,20 @@ async fn login(State(portal): State<Arc<Portal>>) -> Redirect {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = portal
         .rp
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("accounts".into()))
         .set_pkce_challenge(challenge)
         .url();
     if let Ok(mut p) = portal.pending.lock() {
-        p.insert(state.secret().clone(), (verifier.secret().clone(), nonce.secret().clone()));
+        p.insert(
+            state.secret().clone(),
+            (verifier.secret().clone(), nonce.secret().clone()),
+        );
     }
     Redirect::to(url.as_str())
 }
@@ -90,7 +110,11 @@ struct Callback {
 async fn callback(State(portal): State<Arc<Portal>>, Query(cb): Query<Callback>) -> Response {
     match finish(&portal, cb).await {
         Ok(html) => html.into_response(),
-        Err(e) => page(format!("<h1>Connexion impossible</h1><p>{}</p><p><a href=\"/\">Recommencer</a></p>", escape(&format!("{e:#}")))).into_response(),
+        Err(e) => page(format!(
+            "<h1>Connexion impossible</h1><p>{}</p><p><a href=\"/\">Recommencer</a></p>",
+            escape(&format!("{e:#}"))
+        ))
+        .into_response(),
     }
 }
 
@@ -99,7 +123,12 @@ async fn finish(portal: &Portal, cb: Callback) -> anyhow::Result<Html<String>> {
         anyhow::bail!("Gan Connect answered {error}");
     }
     let state = cb.state.context("no state")?;
-    let (verifier, nonce) = portal.pending.lock().ok().and_then(|mut p| p.remove(&state)).context("unknown or replayed state")?;
+    let (verifier, nonce) = portal
+        .pending
+        .lock()
+        .ok()
+        .and_then(|mut p| p.remove(&state))
+        .context("unknown or replayed state")?;
     let tokens = portal
         .rp
         .exchange_code(AuthorizationCode::new(cb.code.context("no code")?))?
@@ -108,10 +137,21 @@ async fn finish(portal: &Portal, cb: Callback) -> anyhow::Result<Html<String>> {
         .await
         .context("token request")?;
     let id_token = tokens.id_token().context("no ID token")?;
-    let claims = id_token.claims(&portal.rp.id_token_verifier(), &Nonce::new(nonce)).context("ID token verification")?;
-    let info: UserInfoClaims<GanClaims, CoreGenderClaim> =
-        portal.rp.user_info(tokens.access_token().clone(), None)?.request_async(&portal.http).await.context("userinfo")?;
-    let introspection = portal.rp.introspect(tokens.access_token()).request_async(&portal.http).await.context("introspection")?;
+    let claims = id_token
+        .claims(&portal.rp.id_token_verifier(), &Nonce::new(nonce))
+        .context("ID token verification")?;
+    let info: UserInfoClaims<GanClaims, CoreGenderClaim> = portal
+        .rp
+        .user_info(tokens.access_token().clone(), None)?
+        .request_async(&portal.http)
+        .await
+        .context("userinfo")?;
+    let introspection = portal
+        .rp
+        .introspect(tokens.access_token())
+        .request_async(&portal.http)
+        .await
+        .context("introspection")?;
     let cards: String = info
         .additional_claims()
         .accounts
@@ -121,7 +161,10 @@ async fn finish(portal: &Portal, cb: Callback) -> anyhow::Result<Html<String>> {
             format!("<article class=\"card\"><h2>{}</h2><p class=\"kind\">{kind}</p><p>N° client <strong>{}</strong></p></article>", escape(&a.label), escape(&a.client_number))
         })
         .collect();
-    let email = claims.email().map(|e| e.as_str().to_string()).unwrap_or_default();
+    let email = claims
+        .email()
+        .map(|e| e.as_str().to_string())
+        .unwrap_or_default();
     Ok(page(format!(
         "<h1>Bienvenue</h1><p id=\"email\">{}</p><section class=\"cards\" aria-label=\"Mes contrats\">{cards}</section>\
          <p>Introspection du jeton (comme une application partenaire) : <strong id=\"active\">{}</strong></p>",
@@ -134,18 +177,46 @@ async fn finish(portal: &Portal, cb: Callback) -> anyhow::Result<Html<String>> {
 async fn main() -> anyhow::Result<()> {
     let issuer = std::env::var("GAN_ISSUER").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
     let client_id = std::env::var("PORTAL_CLIENT_ID").unwrap_or_else(|_| "demo-portal".into());
-    let secret = std::env::var("PORTAL_CLIENT_SECRET").context("set PORTAL_CLIENT_SECRET (printed by `gan-connect serve --demo`)")?;
+    let secret = std::env::var("PORTAL_CLIENT_SECRET")
+        .context("set PORTAL_CLIENT_SECRET (printed by `gan-connect serve --demo`)")?;
     let listen = std::env::var("PORTAL_LISTEN").unwrap_or_else(|_| "127.0.0.1:9090".into());
     // No redirects: the provider's answers are read as they are (and no SSRF through them).
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.clone())?, &http).await.context("discovery")?;
-    let introspection: serde_json::Value = http.get(format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'))).send().await?.json().await?;
-    let introspection_url = introspection["introspection_endpoint"].as_str().context("no introspection endpoint")?.to_string();
-    let rp = CoreClient::from_provider_metadata(metadata, ClientId::new(client_id), Some(ClientSecret::new(secret)))
-        .set_redirect_uri(RedirectUrl::new(format!("http://{listen}/callback"))?)
-        .set_introspection_url(IntrospectionUrl::new(introspection_url)?);
-    let portal = Arc::new(Portal { rp, http, pending: Mutex::new(HashMap::new()) });
-    let app = Router::new().route("/", get(home)).route("/login", get(login)).route("/callback", get(callback)).with_state(portal);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.clone())?, &http)
+        .await
+        .context("discovery")?;
+    let introspection: serde_json::Value = http
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        ))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let introspection_url = introspection["introspection_endpoint"]
+        .as_str()
+        .context("no introspection endpoint")?
+        .to_string();
+    let rp = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(client_id),
+        Some(ClientSecret::new(secret)),
+    )
+    .set_redirect_uri(RedirectUrl::new(format!("http://{listen}/callback"))?)
+    .set_introspection_url(IntrospectionUrl::new(introspection_url)?);
+    let portal = Arc::new(Portal {
+        rp,
+        http,
+        pending: Mutex::new(HashMap::new()),
+    });
+    let app = Router::new()
+        .route("/", get(home))
+        .route("/login", get(login))
+        .route("/callback", get(callback))
+        .with_state(portal);
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     println!("portal on http://{listen}/ (issuer {issuer})");
     axum::serve(listener, app).await?;

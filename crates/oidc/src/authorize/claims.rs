@@ -5,14 +5,20 @@ use super::Params;
 use crate::error::OAuthError;
 
 pub(super) fn parse(params: &Params) -> Result<Option<serde_json::Value>, OAuthError> {
-    let Some(raw) = params.get("claims") else { return Ok(None) };
-    let value: serde_json::Value =
-        serde_json::from_str(raw).map_err(|_| OAuthError::invalid_request("claims is not valid JSON"))?;
-    let obj = value.as_object().ok_or_else(|| OAuthError::invalid_request("claims must be a JSON object"))?;
+    let Some(raw) = params.get("claims") else {
+        return Ok(None);
+    };
+    let value: serde_json::Value = serde_json::from_str(raw)
+        .map_err(|_| OAuthError::invalid_request("claims is not valid JSON"))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| OAuthError::invalid_request("claims must be a JSON object"))?;
     for member in ["userinfo", "id_token"] {
         if let Some(m) = obj.get(member) {
             if !m.is_object() {
-                return Err(OAuthError::invalid_request(format!("claims.{member} must be an object")));
+                return Err(OAuthError::invalid_request(format!(
+                    "claims.{member} must be an object"
+                )));
             }
         }
     }

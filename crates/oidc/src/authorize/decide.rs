@@ -38,7 +38,10 @@ fn consent_scopes(request: &AuthorizationRequest) -> Scopes {
 pub fn decide(s: &Situation<'_>) -> Decision {
     let prompt = s.request.prompt;
     let session = s.session.filter(|sess| {
-        s.request.hinted_sub.as_deref().is_none_or(|sub| sub == sess.auth.identity_id)
+        s.request
+            .hinted_sub
+            .as_deref()
+            .is_none_or(|sub| sub == sess.auth.identity_id)
     });
     let needs_login = match session {
         None => true,
@@ -52,7 +55,10 @@ pub fn decide(s: &Situation<'_>) -> Decision {
     };
     if needs_login {
         return if prompt.none {
-            Decision::Fail(OAuthError::new(ErrorCode::LoginRequired, "the end-user is not signed in"))
+            Decision::Fail(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the end-user is not signed in",
+            ))
         } else {
             Decision::Interact(Prompt::Login)
         };
@@ -66,7 +72,10 @@ pub fn decide(s: &Situation<'_>) -> Decision {
         return Decision::IssueCode;
     }
     if prompt.none {
-        Decision::Fail(OAuthError::new(ErrorCode::ConsentRequired, "the end-user has not consented"))
+        Decision::Fail(OAuthError::new(
+            ErrorCode::ConsentRequired,
+            "the end-user has not consented",
+        ))
     } else {
         Decision::Interact(Prompt::Consent)
     }
@@ -99,14 +108,22 @@ mod tests {
     }
 
     fn client(first_party: bool) -> Client {
-        Client { first_party, ..Client::bare("c", "C") }
+        Client {
+            first_party,
+            ..Client::bare("c", "C")
+        }
     }
 
     fn session(auth_time: OffsetDateTime) -> Session {
         Session {
             id_hash: "h".into(),
             sid: "s".into(),
-            auth: Authentication { identity_id: "i".into(), auth_time, amr: vec!["pwd".into()], acr: "0".into() },
+            auth: Authentication {
+                identity_id: "i".into(),
+                auth_time,
+                amr: vec!["pwd".into()],
+                acr: "0".into(),
+            },
             created_at: auth_time,
             last_seen_at: auth_time,
             expires_at: auth_time + time::Duration::hours(1),
@@ -119,24 +136,121 @@ mod tests {
     fn table() {
         let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(1000);
         let old = session(now - time::Duration::seconds(100));
-        let none = PromptSet { none: true, ..Default::default() };
-        let login = PromptSet { login: true, ..Default::default() };
+        let none = PromptSet {
+            none: true,
+            ..Default::default()
+        };
+        let login = PromptSet {
+            login: true,
+            ..Default::default()
+        };
         let consented = Scopes::from_iter(["email"]);
-        let cases: Vec<(AuthorizationRequest, bool, Option<&Session>, bool, Option<&Scopes>, Decision)> = vec![
-            (request(none, None), true, None, false, None, Decision::Fail(OAuthError::new(ErrorCode::LoginRequired, "the end-user is not signed in"))),
-            (request(PromptSet::default(), None), true, None, false, None, Decision::Interact(Prompt::Login)),
-            (request(PromptSet::default(), None), true, Some(&old), false, None, Decision::IssueCode),
-            (request(login, None), true, Some(&old), false, None, Decision::Interact(Prompt::Login)),
-            (request(login, None), true, Some(&old), true, None, Decision::IssueCode),
-            (request(PromptSet::default(), Some(50)), true, Some(&old), false, None, Decision::Interact(Prompt::Login)),
-            (request(PromptSet::default(), Some(500)), true, Some(&old), false, None, Decision::IssueCode),
-            (request(PromptSet::default(), None), false, Some(&old), false, None, Decision::Interact(Prompt::Consent)),
-            (request(none, None), false, Some(&old), false, None, Decision::Fail(OAuthError::new(ErrorCode::ConsentRequired, "the end-user has not consented"))),
-            (request(PromptSet::default(), None), false, Some(&old), false, Some(&consented), Decision::IssueCode),
+        let cases: Vec<(
+            AuthorizationRequest,
+            bool,
+            Option<&Session>,
+            bool,
+            Option<&Scopes>,
+            Decision,
+        )> = vec![
+            (
+                request(none, None),
+                true,
+                None,
+                false,
+                None,
+                Decision::Fail(OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "the end-user is not signed in",
+                )),
+            ),
+            (
+                request(PromptSet::default(), None),
+                true,
+                None,
+                false,
+                None,
+                Decision::Interact(Prompt::Login),
+            ),
+            (
+                request(PromptSet::default(), None),
+                true,
+                Some(&old),
+                false,
+                None,
+                Decision::IssueCode,
+            ),
+            (
+                request(login, None),
+                true,
+                Some(&old),
+                false,
+                None,
+                Decision::Interact(Prompt::Login),
+            ),
+            (
+                request(login, None),
+                true,
+                Some(&old),
+                true,
+                None,
+                Decision::IssueCode,
+            ),
+            (
+                request(PromptSet::default(), Some(50)),
+                true,
+                Some(&old),
+                false,
+                None,
+                Decision::Interact(Prompt::Login),
+            ),
+            (
+                request(PromptSet::default(), Some(500)),
+                true,
+                Some(&old),
+                false,
+                None,
+                Decision::IssueCode,
+            ),
+            (
+                request(PromptSet::default(), None),
+                false,
+                Some(&old),
+                false,
+                None,
+                Decision::Interact(Prompt::Consent),
+            ),
+            (
+                request(none, None),
+                false,
+                Some(&old),
+                false,
+                None,
+                Decision::Fail(OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "the end-user has not consented",
+                )),
+            ),
+            (
+                request(PromptSet::default(), None),
+                false,
+                Some(&old),
+                false,
+                Some(&consented),
+                Decision::IssueCode,
+            ),
         ];
         for (i, (req, first, sess, fresh, consent, expected)) in cases.into_iter().enumerate() {
             let c = client(first);
-            let got = decide(&Situation { request: &req, client: &c, session: sess, fresh_login: fresh, consented: consent, consent_given_now: false, now });
+            let got = decide(&Situation {
+                request: &req,
+                client: &c,
+                session: sess,
+                fresh_login: fresh,
+                consented: consent,
+                consent_given_now: false,
+                now,
+            });
             assert_eq!(got, expected, "case {i}");
         }
     }

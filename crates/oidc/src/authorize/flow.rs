@@ -4,7 +4,9 @@
 use time::OffsetDateTime;
 
 use super::decide::{decide, Situation};
-use super::{error_redirect, success_redirect, validate, AuthorizationRequest, Decision, Params, Rejection};
+use super::{
+    error_redirect, success_redirect, validate, AuthorizationRequest, Decision, Params, Rejection,
+};
 use crate::error::{EngineError, ErrorCode, OAuthError};
 use crate::interaction::{Interaction, InteractionView};
 use crate::model::{AuthorizationCode, Client, Session};
@@ -26,14 +28,22 @@ pub enum AuthorizeOutcome {
 
 impl Provider {
     /// The authorization endpoint (GET and POST alike).
-    pub async fn authorize(&self, params: &Params, session_cookie: Option<&str>) -> AuthorizeOutcome {
+    pub async fn authorize(
+        &self,
+        params: &Params,
+        session_cookie: Option<&str>,
+    ) -> AuthorizeOutcome {
         match self.try_authorize(params, session_cookie).await {
             Ok(outcome) => outcome,
             Err(e) => self.internal_failure(e),
         }
     }
 
-    async fn try_authorize(&self, params: &Params, session_cookie: Option<&str>) -> Result<AuthorizeOutcome, EngineError> {
+    async fn try_authorize(
+        &self,
+        params: &Params,
+        session_cookie: Option<&str>,
+    ) -> Result<AuthorizeOutcome, EngineError> {
         let client = match params.get("client_id") {
             Some(id) => self.clients.find_client(id).await?,
             None => None,
@@ -42,11 +52,24 @@ impl Provider {
         let request = match validate(params, client.as_ref(), &self.config, &keys) {
             Ok(r) => r,
             Err(Rejection::Page(e)) => return Ok(AuthorizeOutcome::Page(e)),
-            Err(Rejection::Redirect { redirect_uri, state, error }) => {
-                return Ok(AuthorizeOutcome::Redirect(error_redirect(&redirect_uri, state.as_deref(), &error, &self.config.issuer_str())))
+            Err(Rejection::Redirect {
+                redirect_uri,
+                state,
+                error,
+            }) => {
+                return Ok(AuthorizeOutcome::Redirect(error_redirect(
+                    &redirect_uri,
+                    state.as_deref(),
+                    &error,
+                    &self.config.issuer_str(),
+                )))
             }
         };
-        let Some(client) = client else { return Ok(AuthorizeOutcome::Page(OAuthError::invalid_request("unknown client_id"))) };
+        let Some(client) = client else {
+            return Ok(AuthorizeOutcome::Page(OAuthError::invalid_request(
+                "unknown client_id",
+            )));
+        };
         let session = self.session(session_cookie).await?;
         self.proceed(request, &client, session.as_ref(), None).await
     }
@@ -59,12 +82,20 @@ impl Provider {
                     "this sign-in request has expired or was already completed; start again from the application",
                 )));
             };
-            let Some(client) = self.clients.find_client(&interaction.request.client_id).await?.filter(|c| c.enabled) else {
-                return Ok(AuthorizeOutcome::Page(OAuthError::invalid_request("unknown client_id")));
+            let Some(client) = self
+                .clients
+                .find_client(&interaction.request.client_id)
+                .await?
+                .filter(|c| c.enabled)
+            else {
+                return Ok(AuthorizeOutcome::Page(OAuthError::invalid_request(
+                    "unknown client_id",
+                )));
             };
             let session = self.session(session_cookie).await?;
             let request = interaction.request.clone();
-            self.proceed(request, &client, session.as_ref(), Some(interaction)).await
+            self.proceed(request, &client, session.as_ref(), Some(interaction))
+                .await
         };
         match run.await {
             Ok(outcome) => outcome,
@@ -79,7 +110,11 @@ impl Provider {
 
     async fn live_interaction(&self, uid: &str) -> Result<Option<Interaction>, EngineError> {
         let now = self.now();
-        Ok(self.grants.find_interaction(&hash_handle(uid)).await?.filter(|i| i.expires_at > now))
+        Ok(self
+            .grants
+            .find_interaction(&hash_handle(uid))
+            .await?
+            .filter(|i| i.expires_at > now))
     }
 
     async fn proceed(
@@ -91,14 +126,19 @@ impl Provider {
     ) -> Result<AuthorizeOutcome, EngineError> {
         let now = self.now();
         let consented = match session {
-            Some(s) => self.grants.find_consent(&s.auth.identity_id, &client.id).await?,
+            Some(s) => {
+                self.grants
+                    .find_consent(&s.auth.identity_id, &client.id)
+                    .await?
+            }
             None => None,
         };
         let fresh_login = match (&interaction, session) {
             (Some(i), Some(s)) => i.fresh_login.as_deref() == Some(s.id_hash.as_str()),
             _ => false,
         };
-        let consent_given_now = fresh_login && interaction.as_ref().is_some_and(|i| i.consent_given);
+        let consent_given_now =
+            fresh_login && interaction.as_ref().is_some_and(|i| i.consent_given);
         let decision = decide(&Situation {
             request: &request,
             client,
@@ -114,7 +154,12 @@ impl Provider {
                 if let Some(i) = &interaction {
                     self.grants.delete_interaction(&i.uid_hash).await?;
                 }
-                Ok(AuthorizeOutcome::Redirect(error_redirect(&request.redirect_uri, request.state.as_deref(), &error, &issuer)))
+                Ok(AuthorizeOutcome::Redirect(error_redirect(
+                    &request.redirect_uri,
+                    request.state.as_deref(),
+                    &error,
+                    &issuer,
+                )))
             }
             Decision::Interact(prompt) => {
                 let uid = new_handle("");
@@ -138,26 +183,44 @@ impl Provider {
                 let Some(session) = session else {
                     return Err(EngineError::OAuth(OAuthError::bare(ErrorCode::ServerError)));
                 };
-                if !self.claims.eligible(&session.auth.identity_id, client).await? {
+                if !self
+                    .claims
+                    .eligible(&session.auth.identity_id, client)
+                    .await?
+                {
                     if let Some(i) = &interaction {
                         self.grants.delete_interaction(&i.uid_hash).await?;
                     }
-                    return Ok(AuthorizeOutcome::Ineligible { client_name: client.name.clone() });
+                    return Ok(AuthorizeOutcome::Ineligible {
+                        client_name: client.name.clone(),
+                    });
                 }
                 if let Some(i) = &interaction {
                     self.grants.delete_interaction(&i.uid_hash).await?;
                     if i.consent_given && !client.first_party {
-                        self.grants.save_consent(&session.auth.identity_id, &client.id, &request.scopes()).await?;
+                        self.grants
+                            .save_consent(&session.auth.identity_id, &client.id, &request.scopes())
+                            .await?;
                     }
                 }
                 self.grants.touch_session(&session.id_hash, now).await?;
                 let code = self.issue_code(&request, session, now).await?;
-                Ok(AuthorizeOutcome::Redirect(success_redirect(&request.redirect_uri, &code, request.state.as_deref(), &issuer)))
+                Ok(AuthorizeOutcome::Redirect(success_redirect(
+                    &request.redirect_uri,
+                    &code,
+                    request.state.as_deref(),
+                    &issuer,
+                )))
             }
         }
     }
 
-    async fn issue_code(&self, request: &AuthorizationRequest, session: &Session, now: OffsetDateTime) -> Result<String, EngineError> {
+    async fn issue_code(
+        &self,
+        request: &AuthorizationRequest,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<String, EngineError> {
         let code = new_handle("gcc_");
         let record = AuthorizationCode {
             code_hash: hash_handle(&code),
@@ -178,9 +241,16 @@ impl Provider {
     }
 
     /// What the UI shows for an interaction; `None` when it is unknown or expired.
-    pub async fn interaction_view(&self, uid: &str) -> Result<Option<InteractionView>, EngineError> {
-        let Some(i) = self.live_interaction(uid).await? else { return Ok(None) };
-        let Some(client) = self.clients.find_client(&i.request.client_id).await? else { return Ok(None) };
+    pub async fn interaction_view(
+        &self,
+        uid: &str,
+    ) -> Result<Option<InteractionView>, EngineError> {
+        let Some(i) = self.live_interaction(uid).await? else {
+            return Ok(None);
+        };
+        let Some(client) = self.clients.find_client(&i.request.client_id).await? else {
+            return Ok(None);
+        };
         Ok(Some(InteractionView {
             uid: uid.to_string(),
             prompt: i.prompt,
@@ -194,8 +264,14 @@ impl Provider {
 
     /// The UI signed the person in during interaction `uid`: remember it so that `prompt=login`
     /// and `max_age` are satisfied on resume. Returns the resume URL.
-    pub async fn login_finished(&self, uid: &str, session: &Session) -> Result<Option<String>, EngineError> {
-        let Some(mut i) = self.live_interaction(uid).await? else { return Ok(None) };
+    pub async fn login_finished(
+        &self,
+        uid: &str,
+        session: &Session,
+    ) -> Result<Option<String>, EngineError> {
+        let Some(mut i) = self.live_interaction(uid).await? else {
+            return Ok(None);
+        };
         i.fresh_login = Some(session.id_hash.clone());
         self.grants.update_interaction(&i).await?;
         Ok(Some(self.config.url(&paths::authorize_resume(uid))))
@@ -203,12 +279,24 @@ impl Provider {
 
     /// The person answered the consent page. Deny sends `access_denied` to the client; allow
     /// resumes the request.
-    pub async fn consent_finished(&self, uid: &str, session: &Session, allow: bool) -> Result<Option<String>, EngineError> {
-        let Some(mut i) = self.live_interaction(uid).await? else { return Ok(None) };
+    pub async fn consent_finished(
+        &self,
+        uid: &str,
+        session: &Session,
+        allow: bool,
+    ) -> Result<Option<String>, EngineError> {
+        let Some(mut i) = self.live_interaction(uid).await? else {
+            return Ok(None);
+        };
         if !allow {
             self.grants.delete_interaction(&i.uid_hash).await?;
             let error = OAuthError::new(ErrorCode::AccessDenied, "the end-user denied the request");
-            return Ok(Some(error_redirect(&i.request.redirect_uri, i.request.state.as_deref(), &error, &self.config.issuer_str())));
+            return Ok(Some(error_redirect(
+                &i.request.redirect_uri,
+                i.request.state.as_deref(),
+                &error,
+                &self.config.issuer_str(),
+            )));
         }
         i.consent_given = true;
         i.fresh_login = Some(session.id_hash.clone());

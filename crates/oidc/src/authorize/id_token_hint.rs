@@ -5,8 +5,14 @@ use crate::error::OAuthError;
 use crate::keys::KeyRing;
 use crate::ProviderConfig;
 
-pub(super) fn check(params: &Params, keys: &KeyRing, config: &ProviderConfig) -> Result<Option<String>, OAuthError> {
-    let Some(hint) = params.get("id_token_hint") else { return Ok(None) };
+pub(super) fn check(
+    params: &Params,
+    keys: &KeyRing,
+    config: &ProviderConfig,
+) -> Result<Option<String>, OAuthError> {
+    let Some(hint) = params.get("id_token_hint") else {
+        return Ok(None);
+    };
     verified_sub(hint, keys, config)
         .map(Some)
         .ok_or_else(|| OAuthError::invalid_request("id_token_hint is not an ID token issued here"))
@@ -18,5 +24,8 @@ pub fn verified_sub(token: &str, keys: &KeyRing, config: &ProviderConfig) -> Opt
     if claims.get("iss").and_then(|v| v.as_str()) != Some(config.issuer_str().as_str()) {
         return None;
     }
-    claims.get("sub").and_then(|v| v.as_str()).map(str::to_string)
+    claims
+        .get("sub")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }

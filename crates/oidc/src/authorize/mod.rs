@@ -8,6 +8,7 @@
 pub mod claims;
 mod client;
 pub mod decide;
+mod flow;
 pub mod id_token_hint;
 pub mod params;
 mod pkce;
@@ -15,7 +16,6 @@ mod prompt;
 mod redirect_uri;
 mod response;
 mod scopes;
-mod flow;
 
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +64,11 @@ pub enum Rejection {
     /// Client or redirect URI not verified: show our error page, never redirect.
     Page(OAuthError),
     /// Send the error to the verified redirect URI.
-    Redirect { redirect_uri: String, state: Option<String>, error: OAuthError },
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
 }
 
 /// Validates raw parameters for a known client. `client` is `None` when `client_id` is unknown.
@@ -84,14 +88,22 @@ pub fn validate(
     };
 
     if let Some(name) = params.duplicated() {
-        return Err(fail(OAuthError::invalid_request(format!("parameter {name} was sent more than once"))));
+        return Err(fail(OAuthError::invalid_request(format!(
+            "parameter {name} was sent more than once"
+        ))));
     }
     response::check_mode_and_type(params).map_err(fail)?;
     if params.get("request").is_some() {
-        return Err(fail(OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported")));
+        return Err(fail(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        )));
     }
     if params.get("request_uri").is_some() {
-        return Err(fail(OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported")));
+        return Err(fail(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        )));
     }
     let scope = scopes::check(params, client).map_err(fail)?;
     let code_challenge = pkce::check(params, client, config).map_err(fail)?;

@@ -15,7 +15,9 @@ pub struct PromptSet {
 
 pub(super) fn parse(params: &Params) -> Result<PromptSet, OAuthError> {
     let mut set = PromptSet::default();
-    let Some(raw) = params.get("prompt") else { return Ok(set) };
+    let Some(raw) = params.get("prompt") else {
+        return Ok(set);
+    };
     for value in raw.split(' ').filter(|v| !v.is_empty()) {
         match value {
             "none" => set.none = true,
@@ -27,11 +29,17 @@ pub(super) fn parse(params: &Params) -> Result<PromptSet, OAuthError> {
                     "prompt=select_account is not supported: one identity signs in at a time",
                 ))
             }
-            other => return Err(OAuthError::invalid_request(format!("unsupported prompt value {other}"))),
+            other => {
+                return Err(OAuthError::invalid_request(format!(
+                    "unsupported prompt value {other}"
+                )))
+            }
         }
     }
     if set.none && (set.login || set.consent) {
-        return Err(OAuthError::invalid_request("prompt=none cannot be combined with other values"));
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
     }
     Ok(set)
 }
@@ -56,9 +64,15 @@ mod tests {
 
     #[test]
     fn prompt_values() {
-        assert_eq!(parse(&p("prompt=login%20consent")).map(|s| (s.login, s.consent)), Ok((true, true)));
+        assert_eq!(
+            parse(&p("prompt=login%20consent")).map(|s| (s.login, s.consent)),
+            Ok((true, true))
+        );
         assert!(parse(&p("prompt=none%20login")).is_err());
-        assert_eq!(parse(&p("prompt=select_account")).map_err(|e| e.code), Err(ErrorCode::AccountSelectionRequired));
+        assert_eq!(
+            parse(&p("prompt=select_account")).map_err(|e| e.code),
+            Err(ErrorCode::AccountSelectionRequired)
+        );
         assert!(parse(&p("prompt=bogus")).is_err());
         assert_eq!(max_age(&p("max_age=0")), Ok(Some(0)));
         assert!(max_age(&p("max_age=-1")).is_err());

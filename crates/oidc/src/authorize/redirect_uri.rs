@@ -11,6 +11,8 @@ pub(super) fn check(params: &Params, client: &Client) -> Result<String, OAuthErr
     if client.redirect_uris.iter().any(|r| r == uri) {
         Ok(uri.to_string())
     } else {
-        Err(OAuthError::invalid_request("redirect_uri is not registered for this client"))
+        Err(OAuthError::invalid_request(
+            "redirect_uri is not registered for this client",
+        ))
     }
 }

@@ -15,7 +15,10 @@ pub(super) fn check_mode_and_type(params: &Params) -> Result<(), OAuthError> {
     match params.get("response_type") {
         None => Err(OAuthError::invalid_request("response_type is missing")),
         Some("code") => Ok(()),
-        Some(_) => Err(OAuthError::new(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            "only response_type=code is supported",
+        )),
     }
 }
 
@@ -36,7 +39,12 @@ fn with_query(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 /// The redirect carrying an error to a verified redirect URI.
-pub fn error_redirect(redirect_uri: &str, state: Option<&str>, error: &OAuthError, issuer: &str) -> String {
+pub fn error_redirect(
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &OAuthError,
+    issuer: &str,
+) -> String {
     let mut pairs = vec![("error", error.code.as_str())];
     if let Some(d) = &error.description {
         pairs.push(("error_description", d.as_str()));
@@ -49,7 +57,12 @@ pub fn error_redirect(redirect_uri: &str, state: Option<&str>, error: &OAuthErro
 }
 
 /// The redirect carrying a code.
-pub fn success_redirect(redirect_uri: &str, code: &str, state: Option<&str>, issuer: &str) -> String {
+pub fn success_redirect(
+    redirect_uri: &str,
+    code: &str,
+    state: Option<&str>,
+    issuer: &str,
+) -> String {
     let mut pairs = vec![("code", code)];
     if let Some(s) = state {
         pairs.push(("state", s));
@@ -64,7 +77,15 @@ mod tests {
 
     #[test]
     fn keeps_existing_query_and_encodes() {
-        let url = success_redirect("https://rp.example/cb?x=1", "c&d", Some("s t"), "https://op.example");
-        assert_eq!(url, "https://rp.example/cb?x=1&code=c%26d&state=s+t&iss=https%3A%2F%2Fop.example");
+        let url = success_redirect(
+            "https://rp.example/cb?x=1",
+            "c&d",
+            Some("s t"),
+            "https://op.example",
+        );
+        assert_eq!(
+            url,
+            "https://rp.example/cb?x=1&code=c%26d&state=s+t&iss=https%3A%2F%2Fop.example"
+        );
     }
 }

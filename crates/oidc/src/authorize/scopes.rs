@@ -7,14 +7,22 @@ use crate::model::{Client, GRANT_REFRESH_TOKEN};
 use crate::scope::{self, Scopes};
 
 pub(super) fn check(params: &Params, client: &Client) -> Result<Scopes, OAuthError> {
-    let raw = params
-        .get("scope")
-        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "scope is missing: openid is required"))?;
-    let requested = Scopes::parse(raw).ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "scope is malformed"))?;
+    let raw = params.get("scope").ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::InvalidScope,
+            "scope is missing: openid is required",
+        )
+    })?;
+    let requested = Scopes::parse(raw)
+        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "scope is malformed"))?;
     if !requested.contains(scope::OPENID) {
-        return Err(OAuthError::new(ErrorCode::InvalidScope, "the openid scope is required"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the openid scope is required",
+        ));
     }
-    let mut allowed = Scopes::from_iter(scope::USER_SCOPES.iter().copied()).intersect(&client.allowed_scopes());
+    let mut allowed =
+        Scopes::from_iter(scope::USER_SCOPES.iter().copied()).intersect(&client.allowed_scopes());
     if !client.allows_grant(GRANT_REFRESH_TOKEN) {
         allowed.remove(scope::OFFLINE_ACCESS);
     }

@@ -16,8 +16,14 @@ use crate::secret::hash_handle;
 use crate::{pkce, Provider};
 
 impl Provider {
-    pub(super) async fn grant_authorization_code(&self, client: &Client, params: &Params) -> Result<TokenResponse, EngineError> {
-        let code = params.get("code").ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+    pub(super) async fn grant_authorization_code(
+        &self,
+        client: &Client,
+        params: &Params,
+    ) -> Result<TokenResponse, EngineError> {
+        let code = params
+            .get("code")
+            .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
         let now = self.now();
         let code_hash = hash_handle(code);
         let Some(record) = self.grants.find_code(&code_hash).await? else {
@@ -33,17 +39,29 @@ impl Provider {
             return Err(OAuthError::invalid_grant("the code has expired").into());
         }
         if params.get("redirect_uri") != Some(record.redirect_uri.as_str()) {
-            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request").into());
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            )
+            .into());
         }
         match (&record.code_challenge, params.get("code_verifier")) {
             (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
-            (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("code_verifier does not match").into()),
-            (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is missing").into()),
-            (None, Some(_)) => return Err(OAuthError::invalid_grant("no code_challenge was sent for this code").into()),
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::invalid_grant("code_verifier does not match").into())
+            }
+            (Some(_), None) => {
+                return Err(OAuthError::invalid_grant("code_verifier is missing").into())
+            }
+            (None, Some(_)) => {
+                return Err(
+                    OAuthError::invalid_grant("no code_challenge was sent for this code").into(),
+                )
+            }
             (None, None) => {}
         }
         let scopes = Scopes::parse(&record.scope).unwrap_or_default();
-        let with_refresh = scopes.contains(scope::OFFLINE_ACCESS) && client.allows_grant(GRANT_REFRESH_TOKEN);
+        let with_refresh =
+            scopes.contains(scope::OFFLINE_ACCESS) && client.allows_grant(GRANT_REFRESH_TOKEN);
         let issue = Issue {
             client,
             grant_type: crate::model::GRANT_AUTHORIZATION_CODE,
@@ -66,8 +84,16 @@ impl Provider {
         }
     }
 
-    async fn code_replayed(&self, code: &crate::model::AuthorizationCode, now: time::OffsetDateTime) -> Result<TokenResponse, EngineError> {
-        tracing::warn!(client_id = code.client_id, grant_id = code.grant_id, "authorization code replayed: revoking its tokens");
+    async fn code_replayed(
+        &self,
+        code: &crate::model::AuthorizationCode,
+        now: time::OffsetDateTime,
+    ) -> Result<TokenResponse, EngineError> {
+        tracing::warn!(
+            client_id = code.client_id,
+            grant_id = code.grant_id,
+            "authorization code replayed: revoking its tokens"
+        );
         self.grants.revoke_grant(&code.grant_id, now).await?;
         let event = AuditEvent::failure(EventType::CodeReplay, Actor::client(&code.client_id), now)
             .client(&code.client_id)

@@ -10,9 +10,17 @@ use crate::secret::new_handle;
 use crate::Provider;
 
 impl Provider {
-    pub(super) async fn grant_client_credentials(&self, client: &Client, params: &Params) -> Result<TokenResponse, EngineError> {
+    pub(super) async fn grant_client_credentials(
+        &self,
+        client: &Client,
+        params: &Params,
+    ) -> Result<TokenResponse, EngineError> {
         if client.is_public() {
-            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "public clients cannot use client_credentials").into());
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "public clients cannot use client_credentials",
+            )
+            .into());
         }
         let mut registered = client.allowed_scopes();
         for user_scope in scope::USER_SCOPES {
@@ -21,9 +29,15 @@ impl Provider {
         let scopes = match params.get("scope") {
             None => registered,
             Some(raw) => {
-                let asked = Scopes::parse(raw).ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "scope is malformed"))?;
+                let asked = Scopes::parse(raw).ok_or_else(|| {
+                    OAuthError::new(ErrorCode::InvalidScope, "scope is malformed")
+                })?;
                 if !asked.is_subset(&registered) {
-                    return Err(OAuthError::new(ErrorCode::InvalidScope, "scope is not registered for this client").into());
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        "scope is not registered for this client",
+                    )
+                    .into());
                 }
                 asked
             }

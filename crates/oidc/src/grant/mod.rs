@@ -47,31 +47,70 @@ pub(crate) struct Issue<'a> {
 
 impl Provider {
     /// The token endpoint. `authorization` is the raw `Authorization` header.
-    pub async fn token(&self, authorization: Option<&str>, params: &Params) -> Result<TokenResponse, EngineError> {
+    pub async fn token(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<TokenResponse, EngineError> {
         if let Some(name) = params.duplicated() {
-            return Err(OAuthError::invalid_request(format!("parameter {name} was sent more than once")).into());
+            return Err(OAuthError::invalid_request(format!(
+                "parameter {name} was sent more than once"
+            ))
+            .into());
         }
         let grant_type = params
             .get("grant_type")
             .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
-        let client = self.authenticate_client(authorization, params, paths::TOKEN).await?;
+        let client = self
+            .authenticate_client(authorization, params, paths::TOKEN)
+            .await?;
         if !client.allows_grant(grant_type) {
-            let known = ["authorization_code", "refresh_token", "client_credentials"].contains(&grant_type);
-            let code = if known { ErrorCode::UnauthorizedClient } else { ErrorCode::UnsupportedGrantType };
-            return Err(OAuthError::new(code, format!("grant_type {grant_type} is not allowed for this client")).into());
+            let known =
+                ["authorization_code", "refresh_token", "client_credentials"].contains(&grant_type);
+            let code = if known {
+                ErrorCode::UnauthorizedClient
+            } else {
+                ErrorCode::UnsupportedGrantType
+            };
+            return Err(OAuthError::new(
+                code,
+                format!("grant_type {grant_type} is not allowed for this client"),
+            )
+            .into());
         }
         match grant_type {
             "authorization_code" => self.grant_authorization_code(&client, params).await,
             "refresh_token" => self.grant_refresh_token(&client, params).await,
             "client_credentials" => self.grant_client_credentials(&client, params).await,
-            other => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, format!("unsupported grant_type {other}")).into()),
+            other => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!("unsupported grant_type {other}"),
+            )
+            .into()),
         }
     }
 
     /// Authenticates the caller of an endpoint at `path`.
-    pub async fn authenticate_client(&self, authorization: Option<&str>, params: &Params, path: &str) -> Result<Client, EngineError> {
-        let audiences = [self.config.issuer_str(), self.config.url(paths::TOKEN), self.config.url(path)];
-        crate::client_auth::authenticate(self.clients.as_ref(), self.grants.as_ref(), authorization, params, &audiences, self.now()).await
+    pub async fn authenticate_client(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        path: &str,
+    ) -> Result<Client, EngineError> {
+        let audiences = [
+            self.config.issuer_str(),
+            self.config.url(paths::TOKEN),
+            self.config.url(path),
+        ];
+        crate::client_auth::authenticate(
+            self.clients.as_ref(),
+            self.grants.as_ref(),
+            authorization,
+            params,
+            &audiences,
+            self.now(),
+        )
+        .await
     }
 
     /// User claims for an identity, filtered to what `scopes` and the `claims` request release
@@ -84,18 +123,31 @@ impl Provider {
         target: &str,
         client: &Client,
     ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, EngineError> {
-        let mut wanted: Vec<String> = scopes.iter().flat_map(|s| scope::claims_of(s).iter().map(|c| c.to_string())).collect();
+        let mut wanted: Vec<String> = scopes
+            .iter()
+            .flat_map(|s| scope::claims_of(s).iter().map(|c| c.to_string()))
+            .collect();
         wanted.extend(requested(claims_request, target));
         // Ask the identity domain only for what will be released.
-        let needed = Scopes::from_iter(scope::USER_SCOPES.iter().copied().filter(|s| scope::claims_of(s).iter().any(|c| wanted.iter().any(|w| w == c))));
-        let Some(mut available) = self.claims.claims(identity_id, &needed, client).await? else { return Ok(None) };
+        let needed = Scopes::from_iter(scope::USER_SCOPES.iter().copied().filter(|s| {
+            scope::claims_of(s)
+                .iter()
+                .any(|c| wanted.iter().any(|w| w == c))
+        }));
+        let Some(mut available) = self.claims.claims(identity_id, &needed, client).await? else {
+            return Ok(None);
+        };
         available.retain(|k, _| wanted.iter().any(|w| w == k));
         Ok(Some(available))
     }
 
     /// Mints the tokens of a grant, stores them, and builds the response. `store` is false when
     /// the caller stores them itself (refresh rotation does, in one transaction).
-    pub(crate) async fn issue(&self, issue: Issue<'_>, store: bool) -> Result<(TokenResponse, Vec<TokenRecord>), EngineError> {
+    pub(crate) async fn issue(
+        &self,
+        issue: Issue<'_>,
+        store: bool,
+    ) -> Result<(TokenResponse, Vec<TokenRecord>), EngineError> {
         let now = self.now();
         let access_token = new_handle("gca_");
         let identity_id = issue.auth.as_ref().map(|a| a.identity_id.clone());
@@ -114,29 +166,57 @@ impl Provider {
             consumed_at: None,
             revoked_at: None,
         };
-        let mut records = vec![record(TokenKind::Access, &access_token, self.config.access_token_ttl)];
+        let mut records = vec![record(
+            TokenKind::Access,
+            &access_token,
+            self.config.access_token_ttl,
+        )];
         let refresh_token = issue.with_refresh.then(|| new_handle("gcr_"));
         if let Some(rt) = &refresh_token {
-            records.push(record(TokenKind::Refresh, rt, self.config.refresh_token_ttl));
+            records.push(record(
+                TokenKind::Refresh,
+                rt,
+                self.config.refresh_token_ttl,
+            ));
         }
         let id_token = match &issue.auth {
             Some(auth) if issue.scopes.contains(scope::OPENID) => {
                 let claims = self
-                    .released_claims(&auth.identity_id, &issue.scopes, issue.claims_request.as_ref(), "id_token", issue.client)
+                    .released_claims(
+                        &auth.identity_id,
+                        &issue.scopes,
+                        issue.claims_request.as_ref(),
+                        "id_token",
+                        issue.client,
+                    )
                     .await?
-                    .ok_or_else(|| OAuthError::invalid_grant("the account can no longer sign in"))?;
-                Some(self.sign_id_token(issue.client, auth, issue.sid.as_deref(), issue.nonce.as_deref(), Some(&access_token), claims, now).await?)
+                    .ok_or_else(|| {
+                        OAuthError::invalid_grant("the account can no longer sign in")
+                    })?;
+                Some(
+                    self.sign_id_token(
+                        issue.client,
+                        auth,
+                        issue.sid.as_deref(),
+                        issue.nonce.as_deref(),
+                        Some(&access_token),
+                        claims,
+                        now,
+                    )
+                    .await?,
+                )
             }
             _ => None,
         };
         if store {
             self.grants.insert_tokens(&records).await?;
         }
-        let mut event = AuditEvent::success(EventType::TokenIssued, Actor::client(&issue.client.id), now)
-            .client(&issue.client.id)
-            .with("grant_type", issue.grant_type)
-            .with("scope", issue.scopes.to_string())
-            .with("grant_id", issue.grant_id.clone());
+        let mut event =
+            AuditEvent::success(EventType::TokenIssued, Actor::client(&issue.client.id), now)
+                .client(&issue.client.id)
+                .with("grant_type", issue.grant_type)
+                .with("scope", issue.scopes.to_string())
+                .with("grant_id", issue.grant_id.clone());
         if let Some(id) = identity_id {
             event = event.identity(id);
         }

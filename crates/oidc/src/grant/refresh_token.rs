@@ -13,17 +13,29 @@ use crate::secret::hash_handle;
 use crate::Provider;
 
 impl Provider {
-    pub(super) async fn grant_refresh_token(&self, client: &Client, params: &Params) -> Result<TokenResponse, EngineError> {
+    pub(super) async fn grant_refresh_token(
+        &self,
+        client: &Client,
+        params: &Params,
+    ) -> Result<TokenResponse, EngineError> {
         let presented = params
             .get("refresh_token")
             .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
         let now = self.now();
         let hash = hash_handle(presented);
-        let Some(current) = self.grants.find_token(&hash).await?.filter(|t| t.kind == TokenKind::Refresh) else {
+        let Some(current) = self
+            .grants
+            .find_token(&hash)
+            .await?
+            .filter(|t| t.kind == TokenKind::Refresh)
+        else {
             return Err(OAuthError::invalid_grant("unknown refresh token").into());
         };
         if current.client_id != client.id {
-            return Err(OAuthError::invalid_grant("the refresh token was issued to another client").into());
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was issued to another client",
+            )
+            .into());
         }
         if current.consumed_at.is_some() {
             return self.reuse_detected(&current, now).await;
@@ -35,14 +47,23 @@ impl Provider {
         let scopes = match params.get("scope") {
             None => granted,
             Some(raw) => {
-                let asked = Scopes::parse(raw).ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "scope is malformed"))?;
+                let asked = Scopes::parse(raw).ok_or_else(|| {
+                    OAuthError::new(ErrorCode::InvalidScope, "scope is malformed")
+                })?;
                 if !asked.is_subset(&granted) {
-                    return Err(OAuthError::new(ErrorCode::InvalidScope, "scope exceeds the original grant").into());
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        "scope exceeds the original grant",
+                    )
+                    .into());
                 }
                 asked
             }
         };
-        let auth = current.auth.clone().ok_or_else(|| OAuthError::invalid_grant("not a user grant"))?;
+        let auth = current
+            .auth
+            .clone()
+            .ok_or_else(|| OAuthError::invalid_grant("not a user grant"))?;
         let issue = Issue {
             client,
             grant_type: crate::model::GRANT_REFRESH_TOKEN,
@@ -62,12 +83,23 @@ impl Provider {
         }
     }
 
-    async fn reuse_detected(&self, token: &TokenRecord, now: time::OffsetDateTime) -> Result<TokenResponse, EngineError> {
-        tracing::warn!(grant_id = token.grant_id, "refresh token reused: revoking the family");
+    async fn reuse_detected(
+        &self,
+        token: &TokenRecord,
+        now: time::OffsetDateTime,
+    ) -> Result<TokenResponse, EngineError> {
+        tracing::warn!(
+            grant_id = token.grant_id,
+            "refresh token reused: revoking the family"
+        );
         self.grants.revoke_grant(&token.grant_id, now).await?;
-        let mut event = AuditEvent::failure(EventType::RefreshReuse, Actor::client(&token.client_id), now)
-            .client(&token.client_id)
-            .with("grant_id", token.grant_id.clone());
+        let mut event = AuditEvent::failure(
+            EventType::RefreshReuse,
+            Actor::client(&token.client_id),
+            now,
+        )
+        .client(&token.client_id)
+        .with("grant_id", token.grant_id.clone());
         if let Some(id) = &token.identity_id {
             event = event.identity(id);
         }

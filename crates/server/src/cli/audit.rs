@@ -65,13 +65,22 @@ impl FilterArgs {
             })?),
             None => None,
         };
-        Ok(AuditFilter { identity_id: self.identity, client_number: self.client_number, client_id: self.client, event_type, ..Default::default() })
+        Ok(AuditFilter {
+            identity_id: self.identity,
+            client_number: self.client_number,
+            client_id: self.client,
+            event_type,
+            ..Default::default()
+        })
     }
 }
 
 fn when(raw: Option<String>, flag: &str) -> anyhow::Result<Option<time::OffsetDateTime>> {
-    raw.map(|r| time::OffsetDateTime::parse(&r, &time::format_description::well_known::Rfc3339).with_context(|| format!("{flag} must be an RFC 3339 time")))
-        .transpose()
+    raw.map(|r| {
+        time::OffsetDateTime::parse(&r, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("{flag} must be an RFC 3339 time"))
+    })
+    .transpose()
 }
 
 fn row(e: &AuditEvent) -> Vec<String> {
@@ -79,11 +88,30 @@ fn row(e: &AuditEvent) -> Vec<String> {
         Some(id) => format!("{}:{id}", e.actor.kind.as_str()),
         None => e.actor.kind.as_str().to_string(),
     };
-    let subject = [e.identity_id.as_deref(), e.client_number.as_deref(), e.client_id.as_deref()].iter().flatten().copied().collect::<Vec<_>>().join(" ");
-    vec![output::time(Some(e.at)), e.event_type.as_str().into(), e.outcome.as_str().into(), actor, subject, e.ip.clone().unwrap_or_default(), e.detail.to_string()]
+    let subject = [
+        e.identity_id.as_deref(),
+        e.client_number.as_deref(),
+        e.client_id.as_deref(),
+    ]
+    .iter()
+    .flatten()
+    .copied()
+    .collect::<Vec<_>>()
+    .join(" ");
+    vec![
+        output::time(Some(e.at)),
+        e.event_type.as_str().into(),
+        e.outcome.as_str().into(),
+        actor,
+        subject,
+        e.ip.clone().unwrap_or_default(),
+        e.detail.to_string(),
+    ]
 }
 
-const HEADERS: [&str; 7] = ["TIME", "EVENT", "OUTCOME", "ACTOR", "SUBJECT", "IP", "DETAIL"];
+const HEADERS: [&str; 7] = [
+    "TIME", "EVENT", "OUTCOME", "ACTOR", "SUBJECT", "IP", "DETAIL",
+];
 
 fn print(events: &[AuditEvent], json: bool) -> anyhow::Result<()> {
     if json {
@@ -99,7 +127,14 @@ fn print(events: &[AuditEvent], json: bool) -> anyhow::Result<()> {
 pub async fn run(settings: Settings, command: AuditCommand) -> anyhow::Result<ExitCode> {
     super::with_admin(&settings, |admin| async move {
         match command {
-            AuditCommand::Query { filter, since, until, limit, cursor, json } => {
+            AuditCommand::Query {
+                filter,
+                since,
+                until,
+                limit,
+                cursor,
+                json,
+            } => {
                 let mut f = filter.filter()?;
                 f.from = when(since, "--since")?;
                 f.to = when(until, "--until")?;
@@ -111,9 +146,20 @@ pub async fn run(settings: Settings, command: AuditCommand) -> anyhow::Result<Ex
                     eprintln!("more: --cursor {next}");
                 }
             }
-            AuditCommand::Tail { lines, follow, filter, json } => {
+            AuditCommand::Tail {
+                lines,
+                follow,
+                filter,
+                json,
+            } => {
                 let base = filter.filter()?;
-                let mut latest = admin.audit_events(&AuditFilter { limit: lines.clamp(1, gan_admin::MAX_LIMIT), ..base.clone() }).await?.items;
+                let mut latest = admin
+                    .audit_events(&AuditFilter {
+                        limit: lines.clamp(1, gan_admin::MAX_LIMIT),
+                        ..base.clone()
+                    })
+                    .await?
+                    .items;
                 latest.reverse();
                 print(&latest, json)?;
                 let mut last = latest.last().map(|e| e.id.clone()).unwrap_or_default();
@@ -125,7 +171,14 @@ pub async fn run(settings: Settings, command: AuditCommand) -> anyhow::Result<Ex
                         _ = tokio::signal::ctrl_c() => break,
                         _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
                     }
-                    let fresh = admin.audit_events(&AuditFilter { after: Some(last.clone()), limit: gan_admin::MAX_LIMIT, ..base.clone() }).await?.items;
+                    let fresh = admin
+                        .audit_events(&AuditFilter {
+                            after: Some(last.clone()),
+                            limit: gan_admin::MAX_LIMIT,
+                            ..base.clone()
+                        })
+                        .await?
+                        .items;
                     if let Some(e) = fresh.last() {
                         last = e.id.clone();
                         print(&fresh, json)?;

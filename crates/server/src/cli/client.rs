@@ -33,13 +33,9 @@ pub enum ClientCommand {
         json: bool,
     },
     /// Disable a relying party and revoke its tokens.
-    Disable {
-        id: String,
-    },
+    Disable { id: String },
     /// Delete a relying party with its tokens and consents.
-    Delete {
-        id: String,
-    },
+    Delete { id: String },
 }
 
 #[derive(Debug, Args)]
@@ -116,7 +112,8 @@ pub struct UpdateArgs {
 }
 
 fn read_jwks(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).context("--jwks is not JSON")
 }
 
@@ -152,11 +149,21 @@ fn show(c: &ClientView) {
         ("post-logout URIs", c.post_logout_redirect_uris.join(" ")),
         ("scopes", c.scopes.join(" ")),
         ("grant types", c.grant_types.join(" ")),
-        ("account kinds", if c.account_kinds.is_empty() { "all".into() } else { c.account_kinds.join(" ") }),
+        (
+            "account kinds",
+            if c.account_kinds.is_empty() {
+                "all".into()
+            } else {
+                c.account_kinds.join(" ")
+            },
+        ),
         ("ID token alg", c.id_token_signed_response_alg.clone()),
         ("first party", c.first_party.to_string()),
         ("created", output::time(Some(c.created_at))),
-        ("old secret until", output::time(c.previous_secret_expires_at)),
+        (
+            "old secret until",
+            output::time(c.previous_secret_expires_at),
+        ),
     ]);
 }
 
@@ -169,13 +176,21 @@ fn print_secret(id: &str, secret: Option<&str>) {
 }
 
 pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<ExitCode> {
-    super::with_admin(&settings, |admin| async move { exec(&admin, command).await }).await
+    super::with_admin(
+        &settings,
+        |admin| async move { exec(&admin, command).await },
+    )
+    .await
 }
 
 async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode> {
     match command {
         ClientCommand::Add(a) => {
-            let secret = if a.secret_stdin { Some(super::read_stdin_line()?) } else { None };
+            let secret = if a.secret_stdin {
+                Some(super::read_stdin_line()?)
+            } else {
+                None
+            };
             let json = a.json;
             let created = admin.create_client(input(a, secret)?).await?;
             if json {
@@ -189,13 +204,28 @@ async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode>
             if json {
                 output::json(&clients)?;
             } else {
-                let rows = clients.iter().map(|c| vec![c.client_id.clone(), c.client_name.clone(), c.token_endpoint_auth_method.clone(), c.enabled.to_string(), c.redirect_uris.join("\n")]);
-                output::table(&["CLIENT ID", "NAME", "AUTH", "ENABLED", "REDIRECT URIS"], rows);
+                let rows = clients.iter().map(|c| {
+                    vec![
+                        c.client_id.clone(),
+                        c.client_name.clone(),
+                        c.token_endpoint_auth_method.clone(),
+                        c.enabled.to_string(),
+                        c.redirect_uris.join("\n"),
+                    ]
+                });
+                output::table(
+                    &["CLIENT ID", "NAME", "AUTH", "ENABLED", "REDIRECT URIS"],
+                    rows,
+                );
             }
         }
         ClientCommand::Show { id, json } => {
             let c = admin.get_client(&id).await?;
-            if json { output::json(&c)? } else { show(&c) }
+            if json {
+                output::json(&c)?
+            } else {
+                show(&c)
+            }
         }
         ClientCommand::Update(u) => {
             let patch = ClientPatch {
@@ -211,7 +241,11 @@ async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode>
                 jwks: u.jwks.as_deref().map(read_jwks).transpose()?,
             };
             let c = admin.update_client(&u.id, patch).await?;
-            if u.json { output::json(&c)? } else { show(&c) }
+            if u.json {
+                output::json(&c)?
+            } else {
+                show(&c)
+            }
         }
         ClientCommand::RotateSecret { id, json } => {
             let rotated = admin.rotate_client_secret(&id).await?;
@@ -219,7 +253,10 @@ async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode>
                 output::json(&rotated)?;
             } else {
                 print_secret(&id, rotated.client_secret.as_deref());
-                println!("the previous secret works until {}", output::time(rotated.client.previous_secret_expires_at));
+                println!(
+                    "the previous secret works until {}",
+                    output::time(rotated.client.previous_secret_expires_at)
+                );
             }
         }
         ClientCommand::Disable { id } => {

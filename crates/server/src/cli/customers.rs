@@ -16,9 +16,7 @@ use super::output;
 pub enum CustomersCommand {
     /// Import customer accounts (header client_number,kind,label,contact_email,legacy_hash).
     /// Re-importing updates; bad rows are reported with their line numbers.
-    Import {
-        file: std::path::PathBuf,
-    },
+    Import { file: std::path::PathBuf },
     /// Find customers by client number, login or contact email, or part of a name; with one
     /// match, show it whole (identity, accounts, sessions, recent sign-ins).
     Show {
@@ -27,21 +25,19 @@ pub enum CustomersCommand {
         json: bool,
     },
     /// Lock an identity (by id or login email): no sign-in, sessions ended, tokens revoked.
-    Lock {
-        identity: String,
-    },
+    Lock { identity: String },
     /// Unlock an identity (by id or login email).
-    Unlock {
-        identity: String,
-    },
+    Unlock { identity: String },
     /// Detach a customer account from its identity.
-    Detach {
-        client_number: String,
-    },
+    Detach { client_number: String },
 }
 
 pub async fn run(settings: Settings, command: CustomersCommand) -> anyhow::Result<ExitCode> {
-    super::with_admin(&settings, |admin| async move { manage(&admin, command).await }).await
+    super::with_admin(
+        &settings,
+        |admin| async move { manage(&admin, command).await },
+    )
+    .await
 }
 
 /// An identity id from an id or a login email.
@@ -49,8 +45,15 @@ async fn identity_id(admin: &Admin, raw: &str) -> anyhow::Result<String> {
     if !raw.contains('@') {
         return Ok(raw.to_string());
     }
-    let found = admin.accounts.ports.identities.find_identity_by_email(&gan_accounts::email::normalize(raw)).await?;
-    found.map(|i| i.id).with_context(|| format!("no identity has the login email {raw}"))
+    let found = admin
+        .accounts
+        .ports
+        .identities
+        .find_identity_by_email(&gan_accounts::email::normalize(raw))
+        .await?;
+    found
+        .map(|i| i.id)
+        .with_context(|| format!("no identity has the login email {raw}"))
 }
 
 fn show_identity(i: &IdentityView) {
@@ -62,14 +65,39 @@ fn show_identity(i: &IdentityView) {
         ("created", output::time(Some(i.created_at))),
     ]);
     println!();
-    output::table(&["CLIENT NUMBER", "KIND", "LABEL", "CONTACT EMAIL"], i.accounts.iter().map(|a| vec![a.client_number.clone(), a.kind.clone(), a.label.clone(), a.contact_email.clone()]));
+    output::table(
+        &["CLIENT NUMBER", "KIND", "LABEL", "CONTACT EMAIL"],
+        i.accounts.iter().map(|a| {
+            vec![
+                a.client_number.clone(),
+                a.kind.clone(),
+                a.label.clone(),
+                a.contact_email.clone(),
+            ]
+        }),
+    );
     output::table(
         &["SESSION", "STARTED", "LAST SEEN", "IP", "DEVICE"],
-        i.sessions.iter().map(|s| vec![s.sid.clone(), output::time(Some(s.created_at)), output::time(Some(s.last_seen_at)), s.ip.clone().unwrap_or_default(), s.user_agent.clone().unwrap_or_default()]),
+        i.sessions.iter().map(|s| {
+            vec![
+                s.sid.clone(),
+                output::time(Some(s.created_at)),
+                output::time(Some(s.last_seen_at)),
+                s.ip.clone().unwrap_or_default(),
+                s.user_agent.clone().unwrap_or_default(),
+            ]
+        }),
     );
     output::table(
         &["SIGN-IN", "OUTCOME", "IP", "DETAIL"],
-        i.recent_sign_ins.iter().map(|e| vec![output::time(Some(e.at)), e.outcome.as_str().to_string(), e.ip.clone().unwrap_or_default(), e.detail.to_string()]),
+        i.recent_sign_ins.iter().map(|e| {
+            vec![
+                output::time(Some(e.at)),
+                e.outcome.as_str().to_string(),
+                e.ip.clone().unwrap_or_default(),
+                e.detail.to_string(),
+            ]
+        }),
     );
 }
 
@@ -85,7 +113,10 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
                     None => None,
                 };
                 if json {
-                    return output::json(&serde_json::json!({ "customer": detail, "identity": identity })).map(|_| ExitCode::SUCCESS);
+                    return output::json(
+                        &serde_json::json!({ "customer": detail, "identity": identity }),
+                    )
+                    .map(|_| ExitCode::SUCCESS);
                 }
                 let c = &detail.customer;
                 output::record(&[
@@ -98,7 +129,11 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
                 ]);
                 if let Some(a) = &detail.pending_activation {
                     let state = if a.expired { "expired" } else { "waiting" };
-                    println!("activation    {state}: link sent {} to {}", output::time(Some(a.sent_at)), a.login_email.clone().unwrap_or_default());
+                    println!(
+                        "activation    {state}: link sent {} to {}",
+                        output::time(Some(a.sent_at)),
+                        a.login_email.clone().unwrap_or_default()
+                    );
                 }
                 if let Some(i) = &identity {
                     println!();
@@ -111,8 +146,27 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
             } else if page.items.is_empty() {
                 println!("no customer matches {query}");
             } else {
-                let rows = page.items.iter().map(|c| vec![c.client_number.clone(), c.kind.clone(), c.label.clone(), c.contact_email.clone(), c.status.clone(), c.login_email.clone().unwrap_or_default()]);
-                output::table(&["CLIENT NUMBER", "KIND", "LABEL", "CONTACT EMAIL", "STATUS", "LOGIN EMAIL"], rows);
+                let rows = page.items.iter().map(|c| {
+                    vec![
+                        c.client_number.clone(),
+                        c.kind.clone(),
+                        c.label.clone(),
+                        c.contact_email.clone(),
+                        c.status.clone(),
+                        c.login_email.clone().unwrap_or_default(),
+                    ]
+                });
+                output::table(
+                    &[
+                        "CLIENT NUMBER",
+                        "KIND",
+                        "LABEL",
+                        "CONTACT EMAIL",
+                        "STATUS",
+                        "LOGIN EMAIL",
+                    ],
+                    rows,
+                );
                 if page.next_cursor.is_some() {
                     eprintln!("(first 50 matches; narrow the search)");
                 }
@@ -137,7 +191,8 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
 }
 
 async fn import_file(admin: &Admin, file: std::path::PathBuf) -> anyhow::Result<ExitCode> {
-    let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+    let reader =
+        std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
     let store = &admin.accounts.ports.customers;
     let now = time::OffsetDateTime::now_utc();
     let parsed = match import::parse(std::io::BufReader::new(reader), now) {
@@ -156,6 +211,11 @@ async fn import_file(admin: &Admin, file: std::path::PathBuf) -> anyhow::Result<
     for r in &parsed.rejected {
         println!("line {}: rejected: {}", r.line, r.reason);
     }
-    println!("created: {}, updated: {}, rejected: {}", total.created, total.updated, parsed.rejected.len());
+    println!(
+        "created: {}, updated: {}, rejected: {}",
+        total.created,
+        total.updated,
+        parsed.rejected.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

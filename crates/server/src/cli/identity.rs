@@ -23,7 +23,11 @@ pub async fn run(settings: Settings, command: IdentityCommand) -> anyhow::Result
             if password.chars().count() < 12 {
                 anyhow::bail!("the password must have at least 12 characters");
             }
-            let identity = built.state.accounts.create_identity(&email, &password, time::OffsetDateTime::now_utc()).await?;
+            let identity = built
+                .state
+                .accounts
+                .create_identity(&email, &password, time::OffsetDateTime::now_utc())
+                .await?;
             println!("sub: {}", identity.id);
             Ok(ExitCode::SUCCESS)
         }

@@ -27,7 +27,15 @@ fn print(keys: &[KeyView], json: bool) -> anyhow::Result<()> {
     if json {
         return output::json(&keys);
     }
-    let rows = keys.iter().map(|k| vec![k.kid.clone(), k.alg.clone(), output::time(Some(k.active_from)), output::time(k.retired_at), output::time(k.expires_at)]);
+    let rows = keys.iter().map(|k| {
+        vec![
+            k.kid.clone(),
+            k.alg.clone(),
+            output::time(Some(k.active_from)),
+            output::time(k.retired_at),
+            output::time(k.expires_at),
+        ]
+    });
     output::table(&["KID", "ALG", "ACTIVE FROM", "RETIRED", "EXPIRES"], rows);
     Ok(())
 }

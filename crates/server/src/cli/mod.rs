@@ -16,7 +16,11 @@ use gan_connect::settings::{LogFormat, Settings};
 use gan_connect::wiring;
 
 #[derive(Debug, Parser)]
-#[command(name = "gan-connect", version, about = "Gan Connect — the OpenID Connect provider for the customer portals")]
+#[command(
+    name = "gan-connect",
+    version,
+    about = "Gan Connect — the OpenID Connect provider for the customer portals"
+)]
 pub struct Args {
     /// Configuration file (TOML), layered over the embedded defaults.
     #[arg(long, global = true, value_name = "FILE")]
@@ -51,7 +55,9 @@ enum Command {
 fn init_logs(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match settings.log.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -67,7 +73,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             let store = wiring::connect_store(&settings).await?;
             store.migrate().await?;
-            println!("migrations applied to {}", wiring::redact(&settings.database.url));
+            println!(
+                "migrations applied to {}",
+                wiring::redact(&settings.database.url)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Client(c) => client::run(settings, c).await,
@@ -83,7 +92,13 @@ pub(crate) async fn built(settings: &Settings) -> anyhow::Result<wiring::Built> 
     let store = wiring::connect_store(settings).await?;
     store.migrate().await?;
     let sealer = wiring::sealer(settings)?;
-    wiring::build(settings, store, std::sync::Arc::new(gan_oidc::clock::SystemClock), sealer).await
+    wiring::build(
+        settings,
+        store,
+        std::sync::Arc::new(gan_oidc::clock::SystemClock),
+        sealer,
+    )
+    .await
 }
 
 /// Runs an admin operation with the operator (`cli:$USER`) as the actor of its audit events,
@@ -95,8 +110,14 @@ where
 {
     let built = built(settings).await?;
     let admin = built.state.admin.clone();
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "operator".into());
-    let context = gan_audit::Context { ip: None, correlation_id: Some(format!("cli-{}", std::process::id())), actor: Some(gan_audit::Actor::admin(format!("cli:{user}"))) };
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "operator".into());
+    let context = gan_audit::Context {
+        ip: None,
+        correlation_id: Some(format!("cli-{}", std::process::id())),
+        actor: Some(gan_audit::Actor::admin(format!("cli:{user}"))),
+    };
     let result = gan_audit::scope(context, f(admin.clone())).await;
     admin.audit.flush().await;
     result

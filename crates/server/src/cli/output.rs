@@ -6,7 +6,9 @@ use serde::Serialize;
 
 pub fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
     let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic).set_header(headers.to_vec());
+    t.load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(headers.to_vec());
     for r in rows {
         t.add_row(r);
     }
@@ -20,7 +22,11 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 
 /// A time as RFC 3339, or `-`.
 pub fn time(t: Option<time::OffsetDateTime>) -> String {
-    t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_else(|| "-".into())
+    t.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
+    .unwrap_or_else(|| "-".into())
 }
 
 /// Key-value lines for one record.

@@ -32,7 +32,13 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         store.migrate().await.context("migrations failed")?;
     }
     let sealer = wiring::sealer(&settings)?;
-    let built = wiring::build(&settings, store, Arc::new(gan_oidc::clock::SystemClock), sealer).await?;
+    let built = wiring::build(
+        &settings,
+        store,
+        Arc::new(gan_oidc::clock::SystemClock),
+        sealer,
+    )
+    .await?;
     let _ = gan_web::metrics::handle();
     let demo = args.demo || settings.server.demo;
     let mut built = built;
@@ -50,7 +56,10 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     tracing::info!(issuer = %settings.server.issuer, listen = %local, "gan-connect is ready");
     println!("Gan Connect is running.");
     println!("  issuer:    {}", settings.server.issuer);
-    println!("  discovery: {}/.well-known/openid-configuration", settings.server.issuer.trim_end_matches('/'));
+    println!(
+        "  discovery: {}/.well-known/openid-configuration",
+        settings.server.issuer.trim_end_matches('/')
+    );
     println!("  listening: {local}");
     if let Some(secret) = demo_secret {
         print_demo(&settings, &secret);
@@ -58,7 +67,9 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     let retention = time::Duration::days(settings.admin.audit_retention_days.max(1));
     tokio::spawn(purge_loop(built.state.provider.clone(), retention));
     let audit = built.state.provider.audit.clone();
-    tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(settings.mail.retry_seconds.max(1))));
+    tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(
+        settings.mail.retry_seconds.max(1),
+    )));
     gan_web::serve::serve(listener, gan_web::app(built.state), shutdown()).await?;
     audit.flush().await;
     tracing::info!("stopped");
@@ -106,7 +117,12 @@ async fn shutdown() {
 /// Demo customers: (client number, kind, label, legacy password).
 pub const DEMO_CUSTOMERS: [(&str, &str, &str, &str); 3] = [
     ("90000001", "personal", "Claire Demo", "demo-ancien-1"),
-    ("90000002", "professional", "Demo Boulangerie", "demo-ancien-2"),
+    (
+        "90000002",
+        "professional",
+        "Demo Boulangerie",
+        "demo-ancien-2",
+    ),
     ("90000003", "personal", "Luc Demo", "demo-ancien-3"),
 ];
 
@@ -116,7 +132,9 @@ async fn seed_demo(state: &AppState, store: &gan_store::Store) -> anyhow::Result
     let mut csv = String::from("client_number,kind,label,contact_email,legacy_hash\n");
     for (number, kind, label, password) in DEMO_CUSTOMERS {
         let hash = bcrypt::hash(password, 8).map_err(|e| anyhow::anyhow!("demo hash: {e}"))?;
-        csv.push_str(&format!("{number},{kind},{label},famille.demo@example.fr,{hash}\n"));
+        csv.push_str(&format!(
+            "{number},{kind},{label},famille.demo@example.fr,{hash}\n"
+        ));
     }
     let parsed = gan_accounts::import::parse(csv.as_bytes(), now).map_err(anyhow::Error::msg)?;
     // Existing demo customers (perhaps upgraded already) are left as they are.
@@ -137,7 +155,10 @@ async fn seed_demo(state: &AppState, store: &gan_store::Store) -> anyhow::Result
         previous_secret_expires_at: None,
         redirect_uris: vec![DEMO_REDIRECT.into()],
         post_logout_redirect_uris: vec!["http://127.0.0.1:9090/".into()],
-        scopes: ["openid", "profile", "email", "offline_access", "accounts"].iter().map(|s| s.to_string()).collect(),
+        scopes: ["openid", "profile", "email", "offline_access", "accounts"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         auth_method: AuthMethod::ClientSecretBasic,
         jwks: None,
@@ -149,7 +170,11 @@ async fn seed_demo(state: &AppState, store: &gan_store::Store) -> anyhow::Result
         created_at: time::OffsetDateTime::now_utc(),
     };
     state.provider.clients.save_client(&client).await?;
-    match state.accounts.create_identity(DEMO_EMAIL, DEMO_PASSWORD, state.provider.now()).await {
+    match state
+        .accounts
+        .create_identity(DEMO_EMAIL, DEMO_PASSWORD, state.provider.now())
+        .await
+    {
         Ok(_) | Err(gan_accounts::SignInError::EmailTaken) => {}
         Err(e) => return Err(e.into()),
     }

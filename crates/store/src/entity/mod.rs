@@ -1,17 +1,17 @@
 //! sea-orm entities, one per table of `migrations/`.
 
+pub mod audit_event;
 pub mod auth_code;
 pub mod browser_session;
 pub mod client;
 pub mod client_assertion_jti;
 pub mod consent;
-pub mod identity;
-pub mod interaction;
-pub mod signing_key;
-pub mod token;
 pub mod customer_account;
+pub mod identity;
 pub mod identity_account;
+pub mod interaction;
 pub mod mail_queue;
 pub mod one_time_link;
+pub mod signing_key;
 pub mod throttle;
-pub mod audit_event;
+pub mod token;

@@ -35,12 +35,20 @@ pub struct AuditParams {
 
 /// Audit events, newest first.
 #[utoipa::path(get, path = "/admin/api/v1/audit-events", tag = "audit", params(AuditParams), responses((status = 200, body = AuditEventPage)))]
-pub async fn query(State(state): State<AppState>, ApiQuery(p): ApiQuery<AuditParams>) -> Result<Json<AuditEventPage>, Problem> {
+pub async fn query(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<AuditParams>,
+) -> Result<Json<AuditEventPage>, Problem> {
     let limit = p.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Problem::invalid("limit", format!("1 to {MAX_LIMIT}")));
     }
-    for (field, value) in [("identity_id", &p.identity_id), ("client_number", &p.client_number), ("client_id", &p.client_id), ("cursor", &p.cursor)] {
+    for (field, value) in [
+        ("identity_id", &p.identity_id),
+        ("client_number", &p.client_number),
+        ("client_id", &p.client_id),
+        ("cursor", &p.cursor),
+    ] {
         if let Some(v) = value {
             gan_admin::text_param(v, field)?;
         }

@@ -19,35 +19,59 @@ pub struct ClientList {
 
 #[utoipa::path(get, path = "/admin/api/v1/clients", tag = "clients", responses((status = 200, body = ClientList)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<ClientList>, Problem> {
-    Ok(Json(ClientList { items: state.admin.list_clients().await? }))
+    Ok(Json(ClientList {
+        items: state.admin.list_clients().await?,
+    }))
 }
 
 /// Registers a relying party; a generated secret is in the answer, once.
 #[utoipa::path(post, path = "/admin/api/v1/clients", tag = "clients", request_body = ClientInput,
     responses((status = 201, body = CreatedClient, headers(("Location" = String))), (status = 409, body = Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<ClientInput>) -> Result<Response, Problem> {
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ClientInput>,
+) -> Result<Response, Problem> {
     let created = state.admin.create_client(input).await?;
-    let location = format!("{}/clients/{}", super::BASE, super::customers::path_segment(&created.client.client_id));
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created)).into_response())
+    let location = format!(
+        "{}/clients/{}",
+        super::BASE,
+        super::customers::path_segment(&created.client.client_id)
+    );
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(created),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/admin/api/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)),
     responses((status = 200, body = ClientView), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ClientView>, Problem> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ClientView>, Problem> {
     Ok(Json(state.admin.get_client(&id).await?))
 }
 
 /// Changes the fields present in the body (`enabled: false` also revokes the client's tokens).
 #[utoipa::path(patch, path = "/admin/api/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)), request_body = ClientPatch,
     responses((status = 200, body = ClientView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
-pub async fn update(State(state): State<AppState>, Path(id): Path<String>, ApiJson(patch): ApiJson<ClientPatch>) -> Result<Json<ClientView>, Problem> {
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<ClientPatch>,
+) -> Result<Json<ClientView>, Problem> {
     Ok(Json(state.admin.update_client(&id, patch).await?))
 }
 
 /// Deletes a relying party with its tokens and consents.
 #[utoipa::path(delete, path = "/admin/api/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
     state.admin.delete_client(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -56,13 +80,19 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Re
 /// (`previous_secret_expires_at`).
 #[utoipa::path(post, path = "/admin/api/v1/clients/{client_id}/secret", tag = "clients", params(("client_id" = String, Path)),
     responses((status = 200, body = CreatedClient), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
-pub async fn rotate_secret(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<CreatedClient>, Problem> {
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CreatedClient>, Problem> {
     Ok(Json(state.admin.rotate_client_secret(&id).await?))
 }
 
 /// Disables a relying party and revokes its tokens.
 #[utoipa::path(post, path = "/admin/api/v1/clients/{client_id}/disable", tag = "clients", params(("client_id" = String, Path)),
     responses((status = 200, body = ClientView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
-pub async fn disable(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ClientView>, Problem> {
+pub async fn disable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ClientView>, Problem> {
     Ok(Json(state.admin.disable_client(&id).await?))
 }

@@ -18,7 +18,9 @@ use gan_oidc::model::TokenKind;
 use gan_oidc::scope::{ADMIN_READ, ADMIN_WRITE};
 use gan_oidc::secret::hash_handle;
 use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Scopes, SecurityScheme};
-use utoipa::openapi::{OpenApi as Doc, RefOr, Response as DocResponse, ResponseBuilder, ContentBuilder};
+use utoipa::openapi::{
+    ContentBuilder, OpenApi as Doc, RefOr, Response as DocResponse, ResponseBuilder,
+};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -48,15 +50,27 @@ struct Common {
 }
 
 fn problem_response(description: &str) -> RefOr<DocResponse> {
-    let content = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Problem"))).build();
-    RefOr::T(ResponseBuilder::new().description(description).content(problem::CONTENT_TYPE, content).build())
+    let content = ContentBuilder::new()
+        .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+        .build();
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(problem::CONTENT_TYPE, content)
+            .build(),
+    )
 }
 
 impl Modify for Common {
     fn modify(&self, doc: &mut Doc) {
-        let scopes = Scopes::from_iter([(ADMIN_READ, "read clients, customers, keys and audit events"), (ADMIN_WRITE, "change them")]);
+        let scopes = Scopes::from_iter([
+            (ADMIN_READ, "read clients, customers, keys and audit events"),
+            (ADMIN_WRITE, "change them"),
+        ]);
         let flow = Flow::ClientCredentials(ClientCredentials::new(self.token_url.clone(), scopes));
-        doc.components.get_or_insert_with(Default::default).add_security_scheme("admin_token", SecurityScheme::OAuth2(OAuth2::new([flow])));
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("admin_token", SecurityScheme::OAuth2(OAuth2::new([flow])));
         for item in doc.paths.paths.values_mut() {
             let ops = [
                 (&mut item.get, ADMIN_READ),
@@ -67,13 +81,21 @@ impl Modify for Common {
             ];
             for (op, scope) in ops {
                 let Some(op) = op.as_mut() else { continue };
-                op.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("admin_token", [scope])]);
+                op.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+                    "admin_token",
+                    [scope],
+                )]);
                 let has_body = op.request_body.is_some();
                 let responses = &mut op.responses.responses;
                 let mut add = |code: &str, text: &str| {
-                    responses.entry(code.to_string()).or_insert_with(|| problem_response(text));
+                    responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| problem_response(text));
                 };
-                add("400", "Invalid request: `field` names the parameter at fault");
+                add(
+                    "400",
+                    "Invalid request: `field` names the parameter at fault",
+                );
                 add("401", "No token, or an invalid or expired one");
                 add("403", "The token lacks the scope");
                 add("503", "The database is unavailable");
@@ -109,14 +131,26 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let issuer = state.provider.config.issuer_str();
     let token_url = state.provider.config.url(gan_oidc::paths::TOKEN);
     Common { token_url }.modify(&mut doc);
-    doc.servers = Some(vec![utoipa::openapi::Server::new(issuer.trim_end_matches('/'))]);
+    doc.servers = Some(vec![utoipa::openapi::Server::new(
+        issuer.trim_end_matches('/'),
+    )]);
     let json: std::sync::Arc<str> = doc.to_json().unwrap_or_default().into();
-    let protected = api.route("/admin/api/v1/{*rest}", axum::routing::any(not_found)).layer(middleware::from_fn_with_state(state.clone(), authorize));
+    let protected = api
+        .route("/admin/api/v1/{*rest}", axum::routing::any(not_found))
+        .layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
-        .route(OPENAPI_PATH, axum::routing::get(move || {
-            let json = json.clone();
-            async move { ([(header::CONTENT_TYPE, "application/json")], json.to_string()) }
-        }))
+        .route(
+            OPENAPI_PATH,
+            axum::routing::get(move || {
+                let json = json.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        json.to_string(),
+                    )
+                }
+            }),
+        )
         .merge(protected)
 }
 
@@ -128,7 +162,10 @@ async fn not_found() -> Response {
 fn bearer(req: &Request) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// Checks the bearer token (a live access token of an enabled client, from the
@@ -136,13 +173,17 @@ fn bearer(req: &Request) -> Option<&str> {
 /// admin as the actor of its audit events.
 async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let presented = req.headers().contains_key(header::AUTHORIZATION);
-    let Some(token) = bearer(&req) else { return Problem::unauthorized(presented).into_response() };
+    let Some(token) = bearer(&req) else {
+        return Problem::unauthorized(presented).into_response();
+    };
     let now = state.provider.now();
     let record = match state.provider.grants.find_token(&hash_handle(token)).await {
         Ok(r) => r,
         Err(e) => return Problem::from(gan_admin::AdminError::from(e)).into_response(),
     };
-    let Some(record) = record.filter(|t| t.kind == TokenKind::Access && t.identity_id.is_none() && t.is_live(now)) else {
+    let Some(record) =
+        record.filter(|t| t.kind == TokenKind::Access && t.identity_id.is_none() && t.is_live(now))
+    else {
         return Problem::unauthorized(true).into_response();
     };
     match state.provider.clients.find_client(&record.client_id).await {
@@ -150,13 +191,19 @@ async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(_) => return Problem::unauthorized(true).into_response(),
         Err(e) => return Problem::from(gan_admin::AdminError::from(e)).into_response(),
     }
-    let needed = if matches!(*req.method(), Method::GET | Method::HEAD) { ADMIN_READ } else { ADMIN_WRITE };
+    let needed = if matches!(*req.method(), Method::GET | Method::HEAD) {
+        ADMIN_READ
+    } else {
+        ADMIN_WRITE
+    };
     if !record.scope.split(' ').any(|s| s == needed) {
         return Problem::forbidden(needed).into_response();
     }
     let mut context = gan_audit::current();
     context.actor = Some(Actor::admin(record.client_id));
     let mut res = gan_audit::scope(context, next.run(req)).await;
-    res.headers_mut().entry(header::CACHE_CONTROL).or_insert(header::HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(header::HeaderValue::from_static("no-store"));
     res
 }

@@ -21,9 +21,27 @@ use crate::{cookies, AppState};
 /// The signed-in identity and its session.
 async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<(Identity, Session)>, ()> {
     let cookie = cookies::get(jar, &state.settings, cookies::SESSION);
-    let Some(session) = state.provider.session(cookie.as_deref()).await.map_err(|_| ())? else { return Ok(None) };
-    state.provider.grants.touch_session(&session.id_hash, state.provider.now()).await.map_err(|_| ())?;
-    let identity = state.accounts.ports.identities.find_identity(&session.auth.identity_id).await.map_err(|_| ())?;
+    let Some(session) = state
+        .provider
+        .session(cookie.as_deref())
+        .await
+        .map_err(|_| ())?
+    else {
+        return Ok(None);
+    };
+    state
+        .provider
+        .grants
+        .touch_session(&session.id_hash, state.provider.now())
+        .await
+        .map_err(|_| ())?;
+    let identity = state
+        .accounts
+        .ports
+        .identities
+        .find_identity(&session.auth.identity_id)
+        .await
+        .map_err(|_| ())?;
     Ok(identity.map(|i| (i, session)))
 }
 
@@ -37,14 +55,22 @@ struct Feedback {
 }
 
 fn fmt_time(t: time::OffsetDateTime) -> String {
-    t.format(&time::macros::format_description!("[day]/[month]/[year] [hour]:[minute] UTC")).unwrap_or_default()
+    t.format(&time::macros::format_description!(
+        "[day]/[month]/[year] [hour]:[minute] UTC"
+    ))
+    .unwrap_or_default()
 }
 
 /// A short device name from a user agent.
 fn device(ua: Option<&str>) -> String {
     let ua = ua.unwrap_or_default();
-    let browser = ["Edg", "Firefox", "Chrome", "Safari"].into_iter().find(|b| ua.contains(b)).map(|b| if b == "Edg" { "Edge" } else { b });
-    let os = ["Windows", "Android", "iPhone", "Mac OS", "Linux"].into_iter().find(|o| ua.contains(o));
+    let browser = ["Edg", "Firefox", "Chrome", "Safari"]
+        .into_iter()
+        .find(|b| ua.contains(b))
+        .map(|b| if b == "Edg" { "Edge" } else { b });
+    let os = ["Windows", "Android", "iPhone", "Mac OS", "Linux"]
+        .into_iter()
+        .find(|o| ua.contains(o));
     match (browser, os) {
         (Some(b), Some(o)) => format!("{b} · {o}"),
         (Some(b), None) => b.to_string(),
@@ -53,11 +79,29 @@ fn device(ua: Option<&str>) -> String {
     }
 }
 
-async fn page(state: &AppState, jar: CookieJar, lang: Lang, status: StatusCode, identity: &Identity, session: &Session, fb: Feedback) -> Response {
+async fn page(
+    state: &AppState,
+    jar: CookieJar,
+    lang: Lang,
+    status: StatusCode,
+    identity: &Identity,
+    session: &Session,
+    fb: Feedback,
+) -> Response {
     let now = state.provider.now();
-    let loaded = tokio::join!(state.accounts.ports.customers.accounts_of(&identity.id), state.provider.grants.sessions_of(&identity.id, now));
+    let loaded = tokio::join!(
+        state.accounts.ports.customers.accounts_of(&identity.id),
+        state.provider.grants.sessions_of(&identity.id, now)
+    );
     let (Ok(accounts), Ok(sessions)) = loaded else {
-        return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
+        return state
+            .pages
+            .error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                &state.pages.text(lang, "error_unavailable"),
+            )
+            .into_response();
     };
     let rows: Vec<serde_json::Value> = accounts.iter().map(|a| serde_json::json!({ "client_number": a.client_number, "label": a.label, "kind": a.kind.as_str() })).collect();
     let sessions: Vec<serde_json::Value> = sessions
@@ -77,69 +121,202 @@ async fn page(state: &AppState, jar: CookieJar, lang: Lang, status: StatusCode, 
 }
 
 fn signed_out(state: &AppState, lang: Lang) -> Response {
-    state.pages.error(StatusCode::UNAUTHORIZED, lang, &state.pages.text(lang, "account_signed_out")).into_response()
+    state
+        .pages
+        .error(
+            StatusCode::UNAUTHORIZED,
+            lang,
+            &state.pages.text(lang, "account_signed_out"),
+        )
+        .into_response()
 }
 
 pub async fn show(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
     let lang = page_lang(&jar, &state.settings, &headers, None);
     match signed_in(&state, &jar).await {
-        Ok(Some((identity, session))) => page(&state, jar, lang, StatusCode::OK, &identity, &session, Feedback::default()).await,
+        Ok(Some((identity, session))) => {
+            page(
+                &state,
+                jar,
+                lang,
+                StatusCode::OK,
+                &identity,
+                &session,
+                Feedback::default(),
+            )
+            .await
+        }
         Ok(None) => signed_out(&state, lang),
-        Err(()) => state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response(),
+        Err(()) => state
+            .pages
+            .error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                &state.pages.text(lang, "error_unavailable"),
+            )
+            .into_response(),
     }
 }
 
-pub async fn attach(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, meta: ClientMeta, body: Bytes) -> Response {
+pub async fn attach(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    meta: ClientMeta,
+    body: Bytes,
+) -> Response {
     let fields = form_fields(&headers, &body);
     let lang = page_lang(&jar, &state.settings, &headers, None);
     if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
-        return state.pages.error(StatusCode::FORBIDDEN, lang, &state.pages.text(lang, "error_csrf")).into_response();
+        return state
+            .pages
+            .error(
+                StatusCode::FORBIDDEN,
+                lang,
+                &state.pages.text(lang, "error_csrf"),
+            )
+            .into_response();
     }
     let (identity, session) = match signed_in(&state, &jar).await {
         Ok(Some(found)) => found,
         Ok(None) => return signed_out(&state, lang),
-        Err(()) => return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response(),
+        Err(()) => {
+            return state
+                .pages
+                .error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    lang,
+                    &state.pages.text(lang, "error_unavailable"),
+                )
+                .into_response()
+        }
     };
     if needs_reauth(&state, &session) {
         return reauth_page(&state, jar, lang, None);
     }
-    let number = fields.get("client_number").map(|s| s.trim().to_string()).unwrap_or_default();
+    let number = fields
+        .get("client_number")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
     let password = fields.get("password").cloned().unwrap_or_default();
     let t = |k: &str| state.pages.text(lang, k);
-    let outcome = state.accounts.attach_account(&identity.id, &number, &password, meta.ip.as_deref(), state.provider.now()).await;
+    let outcome = state
+        .accounts
+        .attach_account(
+            &identity.id,
+            &number,
+            &password,
+            meta.ip.as_deref(),
+            state.provider.now(),
+        )
+        .await;
     let mut retry_after = None;
     let (status, notice, error) = match outcome {
-        Ok(AttachOutcome::Attached(a)) => (StatusCode::OK, Some(t("attach_done").replace("{n}", &a.client_number)), None),
-        Ok(AttachOutcome::WrongCredentials) => (StatusCode::UNAUTHORIZED, None, Some(t("attach_wrong"))),
+        Ok(AttachOutcome::Attached(a)) => (
+            StatusCode::OK,
+            Some(t("attach_done").replace("{n}", &a.client_number)),
+            None,
+        ),
+        Ok(AttachOutcome::WrongCredentials) => {
+            (StatusCode::UNAUTHORIZED, None, Some(t("attach_wrong")))
+        }
         Ok(AttachOutcome::Taken) => (StatusCode::CONFLICT, None, Some(t("attach_taken"))),
         Ok(AttachOutcome::AlreadyMine) => (StatusCode::OK, Some(t("attach_mine")), None),
-        Ok(AttachOutcome::LimitReached(AccountKind::Personal)) => (StatusCode::CONFLICT, None, Some(t("attach_limit_personal"))),
-        Ok(AttachOutcome::LimitReached(AccountKind::Professional)) => (StatusCode::CONFLICT, None, Some(t("attach_limit_professional"))),
-        Ok(AttachOutcome::Throttled { retry_after_seconds }) => {
-            retry_after = Some(retry_after_seconds);
-            (StatusCode::TOO_MANY_REQUESTS, None, Some(t("login_throttled").replace("{s}", &retry_after_seconds.to_string())))
+        Ok(AttachOutcome::LimitReached(AccountKind::Personal)) => {
+            (StatusCode::CONFLICT, None, Some(t("attach_limit_personal")))
         }
-        Err(_) => return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &t("error_unavailable")).into_response(),
+        Ok(AttachOutcome::LimitReached(AccountKind::Professional)) => (
+            StatusCode::CONFLICT,
+            None,
+            Some(t("attach_limit_professional")),
+        ),
+        Ok(AttachOutcome::Throttled {
+            retry_after_seconds,
+        }) => {
+            retry_after = Some(retry_after_seconds);
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                Some(t("login_throttled").replace("{s}", &retry_after_seconds.to_string())),
+            )
+        }
+        Err(_) => {
+            return state
+                .pages
+                .error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    lang,
+                    &t("error_unavailable"),
+                )
+                .into_response()
+        }
     };
-    let client_number = if error.is_some() { number } else { String::new() };
-    let mut res = page(&state, jar, lang, status, &identity, &session, Feedback { notice, error, client_number, ..Default::default() }).await;
-    if let Some(v) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s.to_string()).ok()) {
+    let client_number = if error.is_some() {
+        number
+    } else {
+        String::new()
+    };
+    let mut res = page(
+        &state,
+        jar,
+        lang,
+        status,
+        &identity,
+        &session,
+        Feedback {
+            notice,
+            error,
+            client_number,
+            ..Default::default()
+        },
+    )
+    .await;
+    if let Some(v) =
+        retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s.to_string()).ok())
+    {
         res.headers_mut().insert(header::RETRY_AFTER, v);
     }
     res
 }
 
 /// The common start of every account form: CSRF, then a signed-in session.
-async fn posted(state: &AppState, jar: &CookieJar, headers: &HeaderMap, body: &[u8]) -> Result<(std::collections::HashMap<String, String>, Lang, Identity, Session), Response> {
+async fn posted(
+    state: &AppState,
+    jar: &CookieJar,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<
+    (
+        std::collections::HashMap<String, String>,
+        Lang,
+        Identity,
+        Session,
+    ),
+    Response,
+> {
     let fields = form_fields(headers, body);
     let lang = page_lang(jar, &state.settings, headers, None);
     if !csrf_ok(jar, state, fields.get("csrf_token").map(String::as_str)) {
-        return Err(state.pages.error(StatusCode::FORBIDDEN, lang, &state.pages.text(lang, "error_csrf")).into_response());
+        return Err(state
+            .pages
+            .error(
+                StatusCode::FORBIDDEN,
+                lang,
+                &state.pages.text(lang, "error_csrf"),
+            )
+            .into_response());
     }
     match signed_in(state, jar).await {
         Ok(Some((identity, session))) => Ok((fields, lang, identity, session)),
         Ok(None) => Err(signed_out(state, lang)),
-        Err(()) => Err(state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response()),
+        Err(()) => Err(state
+            .pages
+            .error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                &state.pages.text(lang, "error_unavailable"),
+            )
+            .into_response()),
     }
 }
 
@@ -150,20 +327,52 @@ fn needs_reauth(state: &AppState, session: &Session) -> bool {
 
 fn reauth_page(state: &AppState, jar: CookieJar, lang: Lang, error: Option<String>) -> Response {
     let (jar, csrf) = csrf_token(jar, state);
-    let html = state.pages.render(StatusCode::UNAUTHORIZED, "reauth.html", lang, context! { path => "/account", signed_in => true, csrf_token => csrf, error => error });
+    let html = state.pages.render(
+        StatusCode::UNAUTHORIZED,
+        "reauth.html",
+        lang,
+        context! { path => "/account", signed_in => true, csrf_token => csrf, error => error },
+    );
     (jar, html).into_response()
 }
 
-pub async fn reauth(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn reauth(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (fields, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !state.accounts.password_matches(&identity, &field(&fields, "password")).await {
-        return reauth_page(&state, jar, lang, Some(state.pages.text(lang, "wrong_current_password")));
+    if !state
+        .accounts
+        .password_matches(&identity, &field(&fields, "password"))
+        .await
+    {
+        return reauth_page(
+            &state,
+            jar,
+            lang,
+            Some(state.pages.text(lang, "wrong_current_password")),
+        );
     }
-    if state.provider.grants.reauthenticated(&session.id_hash, state.provider.now()).await.is_err() {
-        return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
+    if state
+        .provider
+        .grants
+        .reauthenticated(&session.id_hash, state.provider.now())
+        .await
+        .is_err()
+    {
+        return state
+            .pages
+            .error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                &state.pages.text(lang, "error_unavailable"),
+            )
+            .into_response();
     }
     (jar, axum::response::Redirect::to("/account")).into_response()
 }
@@ -172,31 +381,89 @@ fn field(fields: &std::collections::HashMap<String, String>, name: &str) -> Stri
     fields.get(name).cloned().unwrap_or_default()
 }
 
-pub async fn change_password(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn change_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (fields, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
         Ok(p) => p,
         Err(r) => return r,
     };
     let t = |k: &str| state.pages.text(lang, k);
-    let result = state.accounts.change_password(&identity, &field(&fields, "current_password"), &field(&fields, "password"), &field(&fields, "password_confirm"), state.provider.now()).await;
+    let result = state
+        .accounts
+        .change_password(
+            &identity,
+            &field(&fields, "current_password"),
+            &field(&fields, "password"),
+            &field(&fields, "password_confirm"),
+            state.provider.now(),
+        )
+        .await;
     let (status, fb) = match result {
         Ok(PasswordChange::Changed) => {
-            if state.provider.end_sessions_of(&identity.id, Some(&session.sid), "password_changed").await.is_err() {
-                return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &t("error_unavailable")).into_response();
+            if state
+                .provider
+                .end_sessions_of(&identity.id, Some(&session.sid), "password_changed")
+                .await
+                .is_err()
+            {
+                return state
+                    .pages
+                    .error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        lang,
+                        &t("error_unavailable"),
+                    )
+                    .into_response();
             }
-            (StatusCode::OK, Feedback { notice: Some(t("change_password_done")), ..Default::default() })
+            (
+                StatusCode::OK,
+                Feedback {
+                    notice: Some(t("change_password_done")),
+                    ..Default::default()
+                },
+            )
         }
-        Ok(PasswordChange::WrongPassword) => (StatusCode::UNAUTHORIZED, Feedback { error: Some(t("wrong_current_password")), ..Default::default() }),
+        Ok(PasswordChange::WrongPassword) => (
+            StatusCode::UNAUTHORIZED,
+            Feedback {
+                error: Some(t("wrong_current_password")),
+                ..Default::default()
+            },
+        ),
         Ok(PasswordChange::Policy(v)) => {
             let list: Vec<String> = v.iter().map(|x| t(x.key())).collect();
-            (StatusCode::BAD_REQUEST, Feedback { error: Some(format!("{} {}", t("password_errors"), list.join(", "))), ..Default::default() })
+            (
+                StatusCode::BAD_REQUEST,
+                Feedback {
+                    error: Some(format!("{} {}", t("password_errors"), list.join(", "))),
+                    ..Default::default()
+                },
+            )
         }
-        Err(_) => return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &t("error_unavailable")).into_response(),
+        Err(_) => {
+            return state
+                .pages
+                .error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    lang,
+                    &t("error_unavailable"),
+                )
+                .into_response()
+        }
     };
     page(&state, jar, lang, status, &identity, &session, fb).await
 }
 
-pub async fn change_email(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn change_email(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (fields, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -204,39 +471,137 @@ pub async fn change_email(State(state): State<AppState>, jar: CookieJar, headers
     let t = |k: &str| state.pages.text(lang, k);
     let new_email = field(&fields, "email").trim().to_string();
     let issuer = state.provider.config.issuer_str();
-    let result = state.accounts.request_email_change(&identity, &new_email, &field(&fields, "current_password"), lang.code(), &issuer, state.provider.now()).await;
+    let result = state
+        .accounts
+        .request_email_change(
+            &identity,
+            &new_email,
+            &field(&fields, "current_password"),
+            lang.code(),
+            &issuer,
+            state.provider.now(),
+        )
+        .await;
     let (status, fb) = match result {
-        Ok(EmailChange::Sent { masked }) => (StatusCode::OK, Feedback { notice: Some(format!("{} {}", t("change_email_sent").replace("{masked}", &masked), t("sent_delay"))), ..Default::default() }),
-        Ok(EmailChange::WrongPassword) => (StatusCode::UNAUTHORIZED, Feedback { error: Some(t("wrong_current_password")), new_email, ..Default::default() }),
-        Ok(EmailChange::Invalid) => (StatusCode::BAD_REQUEST, Feedback { error: Some(t("email_invalid")), new_email, ..Default::default() }),
-        Ok(EmailChange::Taken) => (StatusCode::CONFLICT, Feedback { error: Some(t("email_taken")), new_email, ..Default::default() }),
-        Err(_) => return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &t("error_unavailable")).into_response(),
+        Ok(EmailChange::Sent { masked }) => (
+            StatusCode::OK,
+            Feedback {
+                notice: Some(format!(
+                    "{} {}",
+                    t("change_email_sent").replace("{masked}", &masked),
+                    t("sent_delay")
+                )),
+                ..Default::default()
+            },
+        ),
+        Ok(EmailChange::WrongPassword) => (
+            StatusCode::UNAUTHORIZED,
+            Feedback {
+                error: Some(t("wrong_current_password")),
+                new_email,
+                ..Default::default()
+            },
+        ),
+        Ok(EmailChange::Invalid) => (
+            StatusCode::BAD_REQUEST,
+            Feedback {
+                error: Some(t("email_invalid")),
+                new_email,
+                ..Default::default()
+            },
+        ),
+        Ok(EmailChange::Taken) => (
+            StatusCode::CONFLICT,
+            Feedback {
+                error: Some(t("email_taken")),
+                new_email,
+                ..Default::default()
+            },
+        ),
+        Err(_) => {
+            return state
+                .pages
+                .error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    lang,
+                    &t("error_unavailable"),
+                )
+                .into_response()
+        }
     };
     page(&state, jar, lang, status, &identity, &session, fb).await
 }
 
-pub async fn confirm_email(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, axum::extract::Query(q): axum::extract::Query<super::upgrade::TokenQuery>) -> Response {
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<super::upgrade::TokenQuery>,
+) -> Response {
     let lang = page_lang(&jar, &state.settings, &headers, None);
     let token = q.token.unwrap_or_default();
     let t = |k: &str| state.pages.text(lang, k);
-    match state.accounts.confirm_email_change(&token, state.provider.now()).await {
+    match state
+        .accounts
+        .confirm_email_change(&token, state.provider.now())
+        .await
+    {
         Ok((before, new_email)) => {
             // Sessions elsewhere end; this browser's session (if it is this identity's) stays.
-            let current = signed_in(&state, &jar).await.ok().flatten().filter(|(i, _)| i.id == before.id).map(|(_, s)| s.sid);
-            if state.provider.end_sessions_of(&before.id, current.as_deref(), "login_email_changed").await.is_err() {
-                return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &t("error_unavailable")).into_response();
+            let current = signed_in(&state, &jar)
+                .await
+                .ok()
+                .flatten()
+                .filter(|(i, _)| i.id == before.id)
+                .map(|(_, s)| s.sid);
+            if state
+                .provider
+                .end_sessions_of(&before.id, current.as_deref(), "login_email_changed")
+                .await
+                .is_err()
+            {
+                return state
+                    .pages
+                    .error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        lang,
+                        &t("error_unavailable"),
+                    )
+                    .into_response();
             }
-            super::upgrade::message(&state, StatusCode::OK, lang, "change_email_title", vec![t("change_email_done").replace("{email}", &new_email)]).into_response()
+            super::upgrade::message(
+                &state,
+                StatusCode::OK,
+                lang,
+                "change_email_title",
+                vec![t("change_email_done").replace("{email}", &new_email)],
+            )
+            .into_response()
         }
-        Err(gan_accounts::journeys::CompleteError::Link(link)) => super::upgrade::link_problem(&state, jar, lang, &link, &token, false),
-        Err(gan_accounts::journeys::CompleteError::EmailTaken) => {
-            state.pages.error(StatusCode::CONFLICT, lang, &t("email_taken")).into_response()
+        Err(gan_accounts::journeys::CompleteError::Link(link)) => {
+            super::upgrade::link_problem(&state, jar, lang, &link, &token, false)
         }
-        Err(_) => state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &t("error_unavailable")).into_response(),
+        Err(gan_accounts::journeys::CompleteError::EmailTaken) => state
+            .pages
+            .error(StatusCode::CONFLICT, lang, &t("email_taken"))
+            .into_response(),
+        Err(_) => state
+            .pages
+            .error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                &t("error_unavailable"),
+            )
+            .into_response(),
     }
 }
 
-pub async fn end_session(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn end_session(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (fields, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -247,20 +612,63 @@ pub async fn end_session(State(state): State<AppState>, jar: CookieJar, headers:
     let sid = field(&fields, "sid");
     let now = state.provider.now();
     // Only one's own sessions: the sid must be among them.
-    let mine = state.provider.grants.sessions_of(&identity.id, now).await.map(|all| all.iter().any(|s| s.sid == sid && s.sid != session.sid));
+    let mine = state
+        .provider
+        .grants
+        .sessions_of(&identity.id, now)
+        .await
+        .map(|all| all.iter().any(|s| s.sid == sid && s.sid != session.sid));
     match mine {
         Ok(true) => {
-            if state.provider.end_session_sid(&identity.id, &sid, "ended_by_user").await.is_err() {
-                return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
+            if state
+                .provider
+                .end_session_sid(&identity.id, &sid, "ended_by_user")
+                .await
+                .is_err()
+            {
+                return state
+                    .pages
+                    .error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        lang,
+                        &state.pages.text(lang, "error_unavailable"),
+                    )
+                    .into_response();
             }
         }
         Ok(false) => {}
-        Err(_) => return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response(),
+        Err(_) => {
+            return state
+                .pages
+                .error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    lang,
+                    &state.pages.text(lang, "error_unavailable"),
+                )
+                .into_response()
+        }
     }
-    page(&state, jar, lang, StatusCode::OK, &identity, &session, Feedback { notice: Some(state.pages.text(lang, "sessions_ended")), ..Default::default() }).await
+    page(
+        &state,
+        jar,
+        lang,
+        StatusCode::OK,
+        &identity,
+        &session,
+        Feedback {
+            notice: Some(state.pages.text(lang, "sessions_ended")),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
-pub async fn end_other_sessions(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (_, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -268,8 +676,32 @@ pub async fn end_other_sessions(State(state): State<AppState>, jar: CookieJar, h
     if needs_reauth(&state, &session) {
         return reauth_page(&state, jar, lang, None);
     }
-    if state.provider.end_sessions_of(&identity.id, Some(&session.sid), "ended_by_user").await.is_err() {
-        return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
+    if state
+        .provider
+        .end_sessions_of(&identity.id, Some(&session.sid), "ended_by_user")
+        .await
+        .is_err()
+    {
+        return state
+            .pages
+            .error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                &state.pages.text(lang, "error_unavailable"),
+            )
+            .into_response();
     }
-    page(&state, jar, lang, StatusCode::OK, &identity, &session, Feedback { notice: Some(state.pages.text(lang, "sessions_ended")), ..Default::default() }).await
+    page(
+        &state,
+        jar,
+        lang,
+        StatusCode::OK,
+        &identity,
+        &session,
+        Feedback {
+            notice: Some(state.pages.text(lang, "sessions_ended")),
+            ..Default::default()
+        },
+    )
+    .await
 }

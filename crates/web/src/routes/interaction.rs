@@ -18,8 +18,18 @@ use crate::request::{form_fields, ClientMeta};
 use crate::security::{csrf_ok, csrf_token};
 use crate::{cookies, AppState};
 
-fn lang_of(state: &AppState, jar: &CookieJar, view: Option<&InteractionView>, headers: &HeaderMap) -> Lang {
-    crate::request::page_lang(jar, &state.settings, headers, view.and_then(|v| v.ui_locales.as_deref()))
+fn lang_of(
+    state: &AppState,
+    jar: &CookieJar,
+    view: Option<&InteractionView>,
+    headers: &HeaderMap,
+) -> Lang {
+    crate::request::page_lang(
+        jar,
+        &state.settings,
+        headers,
+        view.and_then(|v| v.ui_locales.as_deref()),
+    )
 }
 
 /// A translated message of the theme, by key.
@@ -29,11 +39,17 @@ fn message(state: &AppState, lang: Lang, key: &str) -> Page {
         "error_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    state.pages.error(status, lang, &state.pages.text(lang, key))
+    state
+        .pages
+        .error(status, lang, &state.pages.text(lang, key))
 }
 
 /// The interaction named in the URL, if it is live and bound to this browser.
-async fn bound_view(state: &AppState, jar: &CookieJar, uid: &str) -> Result<Option<InteractionView>, Page> {
+async fn bound_view(
+    state: &AppState,
+    jar: &CookieJar,
+    uid: &str,
+) -> Result<Option<InteractionView>, Page> {
     if cookies::get(jar, &state.settings, cookies::INTERACTION).as_deref() != Some(uid) {
         return Ok(None);
     }
@@ -43,16 +59,39 @@ async fn bound_view(state: &AppState, jar: &CookieJar, uid: &str) -> Result<Opti
     })
 }
 
-fn login_page(state: &AppState, jar: CookieJar, view: &InteractionView, lang: Lang, status: StatusCode, error: Option<&str>, identifier: &str) -> Response {
+fn login_page(
+    state: &AppState,
+    jar: CookieJar,
+    view: &InteractionView,
+    lang: Lang,
+    status: StatusCode,
+    error: Option<&str>,
+    identifier: &str,
+) -> Response {
     login_page_full(state, jar, view, lang, status, error, None, identifier)
 }
 
-fn login_page_info(state: &AppState, jar: CookieJar, view: &InteractionView, lang: Lang, info: &str) -> Response {
+fn login_page_info(
+    state: &AppState,
+    jar: CookieJar,
+    view: &InteractionView,
+    lang: Lang,
+    info: &str,
+) -> Response {
     login_page_full(state, jar, view, lang, StatusCode::OK, None, Some(info), "")
 }
 
 #[allow(clippy::too_many_arguments)]
-fn login_page_full(state: &AppState, jar: CookieJar, view: &InteractionView, lang: Lang, status: StatusCode, error: Option<&str>, info: Option<&str>, identifier: &str) -> Response {
+fn login_page_full(
+    state: &AppState,
+    jar: CookieJar,
+    view: &InteractionView,
+    lang: Lang,
+    status: StatusCode,
+    error: Option<&str>,
+    info: Option<&str>,
+    identifier: &str,
+) -> Response {
     let (jar, csrf) = csrf_token(jar, state);
     let page = state.pages.render(
         status,
@@ -71,10 +110,22 @@ fn login_page_full(state: &AppState, jar: CookieJar, view: &InteractionView, lan
     (jar, page).into_response()
 }
 
-pub async fn show(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, Path(uid): Path<String>) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+) -> Response {
     let view = match bound_view(&state, &jar, &uid).await {
         Ok(Some(v)) => v,
-        Ok(None) => return message(&state, lang_of(&state, &jar, None, &headers), "error_interaction").into_response(),
+        Ok(None) => {
+            return message(
+                &state,
+                lang_of(&state, &jar, None, &headers),
+                "error_interaction",
+            )
+            .into_response()
+        }
         Err(page) => return page.into_response(),
     };
     let lang = lang_of(&state, &jar, Some(&view), &headers);
@@ -85,7 +136,11 @@ pub async fn show(State(state): State<AppState>, jar: CookieJar, headers: Header
         }
         Prompt::Consent => {
             let (jar, csrf) = csrf_token(jar, &state);
-            let scopes: Vec<&String> = view.scopes.iter().filter(|s| s.as_str() != "openid").collect();
+            let scopes: Vec<&String> = view
+                .scopes
+                .iter()
+                .filter(|s| s.as_str() != "openid")
+                .collect();
             let page = state.pages.render(
                 StatusCode::OK,
                 "consent.html",
@@ -98,11 +153,23 @@ pub async fn show(State(state): State<AppState>, jar: CookieJar, headers: Header
 }
 
 /// A form posted to an interaction: bound to this browser, live, with a valid CSRF token.
-async fn posted_form(state: &AppState, jar: &CookieJar, headers: &HeaderMap, uid: &str, body: &[u8]) -> Result<(HashMap<String, String>, InteractionView, Lang), Page> {
+async fn posted_form(
+    state: &AppState,
+    jar: &CookieJar,
+    headers: &HeaderMap,
+    uid: &str,
+    body: &[u8],
+) -> Result<(HashMap<String, String>, InteractionView, Lang), Page> {
     let fields = form_fields(headers, body);
     let view = match bound_view(state, jar, uid).await? {
         Some(v) => v,
-        None => return Err(message(state, lang_of(state, jar, None, headers), "error_interaction")),
+        None => {
+            return Err(message(
+                state,
+                lang_of(state, jar, None, headers),
+                "error_interaction",
+            ))
+        }
     };
     let lang = lang_of(state, jar, Some(&view), headers);
     if !csrf_ok(jar, state, fields.get("csrf_token").map(String::as_str)) {
@@ -111,23 +178,55 @@ async fn posted_form(state: &AppState, jar: &CookieJar, headers: &HeaderMap, uid
     Ok((fields, view, lang))
 }
 
-pub async fn login(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, meta: ClientMeta, Path(uid): Path<String>, body: Bytes) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    meta: ClientMeta,
+    Path(uid): Path<String>,
+    body: Bytes,
+) -> Response {
     let (fields, view, lang) = match posted_form(&state, &jar, &headers, &uid, &body).await {
         Ok(parts) => parts,
         Err(page) => return page.into_response(),
     };
-    let identifier = fields.get("identifier").map(|s| s.trim()).unwrap_or_default().to_string();
+    let identifier = fields
+        .get("identifier")
+        .map(|s| s.trim())
+        .unwrap_or_default()
+        .to_string();
     let password = fields.get("password").cloned().unwrap_or_default();
     let t = |key: &str| state.pages.text(lang, key);
     if identifier.is_empty() || password.is_empty() {
-        return login_page(&state, jar, &view, lang, StatusCode::BAD_REQUEST, Some(&t("login_missing")), &identifier);
+        return login_page(
+            &state,
+            jar,
+            &view,
+            lang,
+            StatusCode::BAD_REQUEST,
+            Some(&t("login_missing")),
+            &identifier,
+        );
     }
-    let outcome = state.accounts.sign_in_any(&identifier, &password, meta.ip.as_deref(), state.provider.now()).await;
+    let outcome = state
+        .accounts
+        .sign_in_any(
+            &identifier,
+            &password,
+            meta.ip.as_deref(),
+            state.provider.now(),
+        )
+        .await;
     let identity = match outcome {
         Ok(SignInOutcome::Identity(i)) => i,
         Ok(SignInOutcome::UpgradeStarted { handle }) => {
             metrics::counter!("sign_in_total", "outcome" => "upgrade_started").increment(1);
-            let jar = jar.add(cookies::build(&state.settings, cookies::UPGRADE, handle, SameSite::Lax));
+            let jar = jar.add(cookies::build(
+                &state.settings,
+                cookies::UPGRADE,
+                handle,
+                SameSite::Lax,
+            ));
             return (jar, Redirect::to("/upgrade/email")).into_response();
         }
         Ok(SignInOutcome::UseEmail { masked }) => {
@@ -136,19 +235,45 @@ pub async fn login(State(state): State<AppState>, jar: CookieJar, headers: Heade
         }
         Ok(SignInOutcome::Wrong) => {
             metrics::counter!("sign_in_total", "outcome" => "failure").increment(1);
-            return login_page(&state, jar, &view, lang, StatusCode::UNAUTHORIZED, Some(&t("login_failed")), &identifier);
+            return login_page(
+                &state,
+                jar,
+                &view,
+                lang,
+                StatusCode::UNAUTHORIZED,
+                Some(&t("login_failed")),
+                &identifier,
+            );
         }
-        Ok(SignInOutcome::Throttled { retry_after_seconds }) => {
+        Ok(SignInOutcome::Throttled {
+            retry_after_seconds,
+        }) => {
             metrics::counter!("sign_in_total", "outcome" => "throttled").increment(1);
             let msg = t("login_throttled").replace("{s}", &retry_after_seconds.to_string());
-            let mut res = login_page(&state, jar, &view, lang, StatusCode::TOO_MANY_REQUESTS, Some(&msg), &identifier);
+            let mut res = login_page(
+                &state,
+                jar,
+                &view,
+                lang,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&msg),
+                &identifier,
+            );
             if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_seconds.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }
             return res;
         }
         Ok(SignInOutcome::Locked) => {
-            return login_page(&state, jar, &view, lang, StatusCode::UNAUTHORIZED, Some(&t("login_locked")), &identifier);
+            return login_page(
+                &state,
+                jar,
+                &view,
+                lang,
+                StatusCode::UNAUTHORIZED,
+                Some(&t("login_locked")),
+                &identifier,
+            );
         }
         Err(e) => {
             tracing::error!(error = %e, "sign-in failed");
@@ -166,7 +291,10 @@ pub async fn login(State(state): State<AppState>, jar: CookieJar, headers: Heade
         if let Some(old) = cookies::get(&jar, &state.settings, cookies::SESSION) {
             state.provider.end_session_cookie(&old).await?;
         }
-        let (cookie, session) = state.provider.start_session(auth, meta.user_agent, meta.ip).await?;
+        let (cookie, session) = state
+            .provider
+            .start_session(auth, meta.user_agent, meta.ip)
+            .await?;
         let next = state.provider.login_finished(&uid, &session).await?;
         Ok::<_, gan_oidc::EngineError>((cookie, next))
     }
@@ -174,7 +302,12 @@ pub async fn login(State(state): State<AppState>, jar: CookieJar, headers: Heade
     match result {
         Ok((cookie, Some(next))) => {
             // A new session id at every sign-in (no fixation).
-            let jar = jar.add(cookies::build(&state.settings, cookies::SESSION, cookie, SameSite::Lax));
+            let jar = jar.add(cookies::build(
+                &state.settings,
+                cookies::SESSION,
+                cookie,
+                SameSite::Lax,
+            ));
             (jar, Redirect::to(&next)).into_response()
         }
         Ok((_, None)) => message(&state, lang, "error_interaction").into_response(),
@@ -185,7 +318,13 @@ pub async fn login(State(state): State<AppState>, jar: CookieJar, headers: Heade
     }
 }
 
-pub async fn consent(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, Path(uid): Path<String>, body: Bytes) -> Response {
+pub async fn consent(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+    body: Bytes,
+) -> Response {
     let (fields, _view, lang) = match posted_form(&state, &jar, &headers, &uid, &body).await {
         Ok(parts) => parts,
         Err(page) => return page.into_response(),
@@ -195,7 +334,11 @@ pub async fn consent(State(state): State<AppState>, jar: CookieJar, headers: Hea
         Some("deny") => false,
         _ => return message(&state, lang, "error_interaction").into_response(),
     };
-    let session = match state.provider.session(cookies::get(&jar, &state.settings, cookies::SESSION).as_deref()).await {
+    let session = match state
+        .provider
+        .session(cookies::get(&jar, &state.settings, cookies::SESSION).as_deref())
+        .await
+    {
         Ok(Some(s)) => s,
         Ok(None) => return message(&state, lang, "error_interaction").into_response(),
         Err(_) => return message(&state, lang, "error_unavailable").into_response(),

@@ -25,32 +25,62 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(paths::DISCOVERY, get(protocol::discovery))
         .route(paths::JWKS, get(protocol::jwks))
-        .route(paths::AUTHORIZE, get(protocol::authorize_get).post(protocol::authorize_post))
+        .route(
+            paths::AUTHORIZE,
+            get(protocol::authorize_get).post(protocol::authorize_post),
+        )
         .route(paths::AUTHORIZE_RESUME, get(protocol::resume))
         .route(paths::TOKEN, post(protocol::token))
-        .route(paths::USERINFO, get(protocol::userinfo_get).post(protocol::userinfo_post))
+        .route(
+            paths::USERINFO,
+            get(protocol::userinfo_get).post(protocol::userinfo_post),
+        )
         .route(paths::INTROSPECT, post(protocol::introspect))
         .route(paths::REVOKE, post(protocol::revoke))
-        .route(paths::END_SESSION, get(logout::end_session_get).post(logout::end_session_post))
+        .route(
+            paths::END_SESSION,
+            get(logout::end_session_get).post(logout::end_session_post),
+        )
         .route("/end_session/confirm", post(logout::confirm))
         .route(paths::INTERACTION, get(interaction::show))
         .route("/interaction/{uid}/login", post(interaction::login))
         .route("/interaction/{uid}/consent", post(interaction::consent))
-        .route("/upgrade/email", get(upgrade::email_form).post(upgrade::email_submit))
-        .route(gan_accounts::journeys::VERIFY_PATH, get(upgrade::verify_form).post(upgrade::verify_submit))
+        .route(
+            "/upgrade/email",
+            get(upgrade::email_form).post(upgrade::email_submit),
+        )
+        .route(
+            gan_accounts::journeys::VERIFY_PATH,
+            get(upgrade::verify_form).post(upgrade::verify_submit),
+        )
         .route("/upgrade/resend", post(upgrade::resend))
         .route(gan_accounts::journeys::START_PATH, get(upgrade::start))
-        .route("/forgot/identifier", get(forgot::identifier_form).post(forgot::identifier_submit))
-        .route("/forgot/password", get(forgot::password_form).post(forgot::password_submit))
-        .route(gan_accounts::journeys::RESET_PATH, get(forgot::reset_form).post(forgot::reset_submit))
+        .route(
+            "/forgot/identifier",
+            get(forgot::identifier_form).post(forgot::identifier_submit),
+        )
+        .route(
+            "/forgot/password",
+            get(forgot::password_form).post(forgot::password_submit),
+        )
+        .route(
+            gan_accounts::journeys::RESET_PATH,
+            get(forgot::reset_form).post(forgot::reset_submit),
+        )
         .route("/account", get(account::show))
         .route("/account/attach", post(account::attach))
         .route("/account/password", post(account::change_password))
         .route("/account/reauth", post(account::reauth))
         .route("/account/email", post(account::change_email))
-        .route(gan_accounts::manage::EMAIL_CHANGE_PATH, get(account::confirm_email))
+        .route(
+            gan_accounts::manage::EMAIL_CHANGE_PATH,
+            get(account::confirm_email),
+        )
         .route("/account/sessions/end", post(account::end_session))
-        .route("/account/sessions/end-others", post(account::end_other_sessions))
+        .route(
+            "/account/sessions/end-others",
+            post(account::end_other_sessions),
+        )
         .route("/help", get(ops::help))
         .route("/demo/mailbox", get(ops::mailbox))
         .route("/lang", get(ops::switch_lang))
@@ -64,8 +94,14 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(crate::metrics::track))
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(crate::context::tag))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::security::headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::headers,
+        ))
         .layer(DefaultBodyLimit::max(settings.body_limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
         .with_state(state)
 }

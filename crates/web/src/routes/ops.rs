@@ -13,27 +13,45 @@ use crate::pages::Lang;
 use crate::AppState;
 
 pub async fn healthz() -> impl IntoResponse {
-    (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" })))
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({ "status": "ok" })),
+    )
 }
 
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.readiness.ready().await {
-        (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ready" }))).into_response()
+        (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ready" })),
+        )
+            .into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "not ready", "database": "unreachable" }))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "not ready", "database": "unreachable" })),
+        )
+            .into_response()
     }
 }
 
 pub async fn metrics() -> Response {
     match crate::metrics::handle() {
-        Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
         None => (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable").into_response(),
     }
 }
 
 pub async fn style(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         state.pages.style().to_string(),
     )
         .into_response()
@@ -41,7 +59,10 @@ pub async fn style(State(state): State<AppState>) -> Response {
 
 pub async fn script(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         state.pages.script().to_string(),
     )
         .into_response()
@@ -49,15 +70,36 @@ pub async fn script(State(state): State<AppState>) -> Response {
 
 pub async fn help(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
     let lang = page_lang(&jar, &state.settings, &headers, None);
-    state.pages.render(StatusCode::OK, "help.html", lang, minijinja::context! { path => "/help" }).into_response()
+    state
+        .pages
+        .render(
+            StatusCode::OK,
+            "help.html",
+            lang,
+            minijinja::context! { path => "/help" },
+        )
+        .into_response()
 }
 
 /// Demo mode: the messages the server sent, newest first, with their links clickable.
-pub async fn mailbox(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
+pub async fn mailbox(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+) -> Response {
     let lang = page_lang(&jar, &state.settings, &headers, None);
-    let Some(postman) = &state.mailbox else { return not_found(State(state), jar, headers).await };
+    let Some(postman) = &state.mailbox else {
+        return not_found(State(state), jar, headers).await;
+    };
     let Ok(mails) = postman.recent(50).await else {
-        return state.pages.error(StatusCode::SERVICE_UNAVAILABLE, lang, &state.pages.text(lang, "error_unavailable")).into_response();
+        return state
+            .pages
+            .error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                &state.pages.text(lang, "error_unavailable"),
+            )
+            .into_response();
     };
     let rows: Vec<serde_json::Value> = mails
         .iter()
@@ -67,7 +109,15 @@ pub async fn mailbox(State(state): State<AppState>, jar: CookieJar, headers: Hea
                 "at": m.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() })
         })
         .collect();
-    state.pages.render(StatusCode::OK, "mailbox.html", lang, minijinja::context! { path => "/demo/mailbox", mails => rows }).into_response()
+    state
+        .pages
+        .render(
+            StatusCode::OK,
+            "mailbox.html",
+            lang,
+            minijinja::context! { path => "/demo/mailbox", mails => rows },
+        )
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -77,10 +127,22 @@ pub struct SwitchLang {
 }
 
 /// The language switch: remembers the choice and goes back (to a local path only).
-pub async fn switch_lang(State(state): State<AppState>, jar: CookieJar, Query(q): Query<SwitchLang>) -> Response {
+pub async fn switch_lang(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<SwitchLang>,
+) -> Response {
     let lang = q.to.as_deref().and_then(Lang::parse).unwrap_or(Lang::Fr);
-    let back = q.back.filter(|b| is_local_path(b)).unwrap_or_else(|| "/help".into());
-    let jar = jar.add(cookies::build(&state.settings, cookies::LANG, lang.code().to_string(), SameSite::Lax));
+    let back = q
+        .back
+        .filter(|b| is_local_path(b))
+        .unwrap_or_else(|| "/help".into());
+    let jar = jar.add(cookies::build(
+        &state.settings,
+        cookies::LANG,
+        lang.code().to_string(),
+        SameSite::Lax,
+    ));
     (jar, Redirect::to(&back)).into_response()
 }
 
@@ -88,16 +150,25 @@ pub async fn switch_lang(State(state): State<AppState>, jar: CookieJar, Query(q)
 /// only (browsers drop tabs and newlines, so `/\t/evil` would become `//evil`), no backslash,
 /// not protocol-relative.
 fn is_local_path(b: &str) -> bool {
-    b.starts_with('/') && !b.starts_with("//") && b.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+    b.starts_with('/')
+        && !b.starts_with("//")
+        && b.chars().all(|c| c.is_ascii_graphic() && c != '\\')
 }
 
-pub async fn not_found(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
+pub async fn not_found(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+) -> Response {
     let lang = page_lang(&jar, &state.settings, &headers, None);
     let detail = match lang {
         Lang::Fr => "Cette page n'existe pas.",
         Lang::En => "This page does not exist.",
     };
-    state.pages.error(StatusCode::NOT_FOUND, lang, detail).into_response()
+    state
+        .pages
+        .error(StatusCode::NOT_FOUND, lang, detail)
+        .into_response()
 }
 
 #[cfg(test)]
@@ -108,7 +179,16 @@ mod tests {
     fn only_local_paths_are_followed() {
         assert!(is_local_path("/help"));
         assert!(is_local_path("/interaction/abc?x=1"));
-        for evil in ["//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "https://evil.example", "/ /evil", "/\u{3000}/evil", ""] {
+        for evil in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "https://evil.example",
+            "/ /evil",
+            "/\u{3000}/evil",
+            "",
+        ] {
             assert!(!is_local_path(evil), "{evil:?}");
         }
     }

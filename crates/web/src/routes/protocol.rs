@@ -16,9 +16,15 @@ use crate::{cookies, AppState};
 fn json_document(body: std::sync::Arc<str>, max_age: &'static str) -> Response {
     let mut res = body.to_string().into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     res
 }
 
@@ -35,24 +41,45 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 }
 
 /// Turns the engine's answer into a browser response.
-pub(super) fn outcome(state: &AppState, jar: CookieJar, headers: &HeaderMap, result: AuthorizeOutcome) -> Response {
+pub(super) fn outcome(
+    state: &AppState,
+    jar: CookieJar,
+    headers: &HeaderMap,
+    result: AuthorizeOutcome,
+) -> Response {
     match result {
         AuthorizeOutcome::Redirect(url) => Redirect::to(&url).into_response(),
         AuthorizeOutcome::Interact { uid, location } => {
-            let jar = jar.add(cookies::build(&state.settings, cookies::INTERACTION, uid, SameSite::Lax));
+            let jar = jar.add(cookies::build(
+                &state.settings,
+                cookies::INTERACTION,
+                uid,
+                SameSite::Lax,
+            ));
             (jar, Redirect::to(&location)).into_response()
         }
         AuthorizeOutcome::Page(error) => error_page(state, headers, None, &error).into_response(),
         AuthorizeOutcome::Ineligible { client_name } => {
             let lang = crate::request::page_lang(&jar, &state.settings, headers, None);
-            let text = state.pages.text(lang, "ineligible").replace("{client}", &client_name);
-            state.pages.error(StatusCode::FORBIDDEN, lang, &text).into_response()
+            let text = state
+                .pages
+                .text(lang, "ineligible")
+                .replace("{client}", &client_name);
+            state
+                .pages
+                .error(StatusCode::FORBIDDEN, lang, &text)
+                .into_response()
         }
     }
 }
 
 /// Our own error page for an authorization error that cannot go back to the client.
-pub(super) fn error_page(state: &AppState, headers: &HeaderMap, ui_locales: Option<&str>, error: &OAuthError) -> crate::pages::Page {
+pub(super) fn error_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    ui_locales: Option<&str>,
+    error: &OAuthError,
+) -> crate::pages::Page {
     let lang = Lang::negotiate(ui_locales, header_str(headers, header::ACCEPT_LANGUAGE));
     let status = match error.code {
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -61,13 +88,23 @@ pub(super) fn error_page(state: &AppState, headers: &HeaderMap, ui_locales: Opti
     };
     let detail = match error.code {
         // The person can do nothing but wait: say so, in their language.
-        ErrorCode::TemporarilyUnavailable | ErrorCode::ServerError => state.pages.text(lang, "error_unavailable"),
-        _ => error.description.clone().unwrap_or_else(|| error.code.as_str().to_string()),
+        ErrorCode::TemporarilyUnavailable | ErrorCode::ServerError => {
+            state.pages.text(lang, "error_unavailable")
+        }
+        _ => error
+            .description
+            .clone()
+            .unwrap_or_else(|| error.code.as_str().to_string()),
     };
     state.pages.error(status, lang, &detail)
 }
 
-async fn authorize(state: AppState, jar: CookieJar, headers: HeaderMap, params: Result<Params, OAuthError>) -> Response {
+async fn authorize(
+    state: AppState,
+    jar: CookieJar,
+    headers: HeaderMap,
+    params: Result<Params, OAuthError>,
+) -> Response {
     let params = match params {
         Ok(p) => p,
         Err(e) => return error_page(&state, &headers, None, &e).into_response(),
@@ -77,19 +114,37 @@ async fn authorize(state: AppState, jar: CookieJar, headers: HeaderMap, params: 
     outcome(&state, jar, &headers, result)
 }
 
-pub async fn authorize_get(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let params = Params::from_urlencoded(query.as_deref().unwrap_or_default()).map_err(OAuthError::invalid_request);
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::from_urlencoded(query.as_deref().unwrap_or_default())
+        .map_err(OAuthError::invalid_request);
     authorize(state, jar, headers, params).await
 }
 
-pub async fn authorize_post(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let params = form_params(&headers, &body);
     authorize(state, jar, headers, params).await
 }
 
-pub async fn resume(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, Path(uid): Path<String>) -> Response {
+pub async fn resume(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+) -> Response {
     if cookies::get(&jar, &state.settings, cookies::INTERACTION).as_deref() != Some(uid.as_str()) {
-        let e = OAuthError::invalid_request("this sign-in request belongs to another browser; start again from the application");
+        let e = OAuthError::invalid_request(
+            "this sign-in request belongs to another browser; start again from the application",
+        );
         return error_page(&state, &headers, None, &e).into_response();
     }
     let session = cookies::get(&jar, &state.settings, cookies::SESSION);
@@ -99,12 +154,16 @@ pub async fn resume(State(state): State<AppState>, jar: CookieJar, headers: Head
 }
 
 fn is_basic(headers: &HeaderMap) -> bool {
-    header_str(headers, header::AUTHORIZATION).is_some_and(|h| h.len() > 6 && h[..6].eq_ignore_ascii_case("basic "))
+    header_str(headers, header::AUTHORIZATION)
+        .is_some_and(|h| h.len() > 6 && h[..6].eq_ignore_ascii_case("basic "))
 }
 
 fn oauth_failure(headers: &HeaderMap, e: EngineError) -> Response {
     let mut err = WebError::oauth(e);
-    if let WebError::OAuth { basic_challenge, .. } = &mut err {
+    if let WebError::OAuth {
+        basic_challenge, ..
+    } = &mut err
+    {
         *basic_challenge = is_basic(headers);
     }
     err.into_response()
@@ -115,7 +174,11 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Ok(p) => p,
         Err(e) => return oauth_failure(&headers, e.into()),
     };
-    match state.provider.token(header_str(&headers, header::AUTHORIZATION), &params).await {
+    match state
+        .provider
+        .token(header_str(&headers, header::AUTHORIZATION), &params)
+        .await
+    {
         Ok(response) => {
             metrics::counter!("tokens_issued_total", "grant_type" => params.get("grant_type").unwrap_or_default().to_string()).increment(1);
             no_store(axum::Json(response).into_response())
@@ -124,12 +187,20 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
     }
 }
 
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let params = match form_params(&headers, &body) {
         Ok(p) => p,
         Err(e) => return oauth_failure(&headers, e.into()),
     };
-    match state.provider.introspect(header_str(&headers, header::AUTHORIZATION), &params).await {
+    match state
+        .provider
+        .introspect(header_str(&headers, header::AUTHORIZATION), &params)
+        .await
+    {
         Ok(body) => no_store(axum::Json(body).into_response()),
         Err(e) => oauth_failure(&headers, e),
     }
@@ -140,7 +211,11 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(p) => p,
         Err(e) => return oauth_failure(&headers, e.into()),
     };
-    match state.provider.revoke(header_str(&headers, header::AUTHORIZATION), &params).await {
+    match state
+        .provider
+        .revoke(header_str(&headers, header::AUTHORIZATION), &params)
+        .await
+    {
         Ok(()) => no_store(StatusCode::OK.into_response()),
         Err(e) => oauth_failure(&headers, e),
     }
@@ -150,8 +225,14 @@ fn bearer(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
     match header_str(headers, header::AUTHORIZATION) {
         None => Ok(None),
         Some(h) => match h.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(Some(token.trim().to_string())),
-            _ => Err(OAuthError::invalid_request("the Authorization header must be a Bearer token")),
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
+                Ok(Some(token.trim().to_string()))
+            }
+            _ => Err(OAuthError::invalid_request(
+                "the Authorization header must be a Bearer token",
+            )),
         },
     }
 }
@@ -172,7 +253,11 @@ pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> 
     userinfo(state, bearer(&headers)).await
 }
 
-pub async fn userinfo_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn userinfo_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let from_header = bearer(&headers);
     let from_body = if body.is_empty() {
         Ok(None)
@@ -181,7 +266,9 @@ pub async fn userinfo_post(State(state): State<AppState>, headers: HeaderMap, bo
     };
     let token = match (from_header, from_body) {
         (Err(e), _) | (_, Err(e)) => Err(e),
-        (Ok(Some(_)), Ok(Some(_))) => Err(OAuthError::invalid_request("send the access token once, in the header or the body")),
+        (Ok(Some(_)), Ok(Some(_))) => Err(OAuthError::invalid_request(
+            "send the access token once, in the header or the body",
+        )),
         (Ok(h), Ok(b)) => Ok(h.or(b)),
     };
     userinfo(state, token).await
