@@ -9,7 +9,9 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(query) = std::str::from_utf8(data) else { return };
+    let Ok(query) = std::str::from_utf8(data) else {
+        return;
+    };
     let f = common::fixture();
     if let Ok(params) = Params::from_urlencoded(query) {
         let _ = validate(&params, Some(&f.client), &f.config, &f.ring);

@@ -20,10 +20,17 @@ pub fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let now = OffsetDateTime::now_utc();
         let sealer = KeySealer::new(&[7u8; 32]);
-        let keys = SigningAlg::ALL.iter().filter_map(|alg| new_key(&sealer, *alg, now, now).ok()).collect();
+        let keys = SigningAlg::ALL
+            .iter()
+            .filter_map(|alg| new_key(&sealer, *alg, now, now).ok())
+            .collect();
         let ring = KeyRing::load(keys, &sealer, now).unwrap_or_else(|_| std::process::abort());
-        let config = ProviderConfig::new(url::Url::parse("https://connect.example.fr").unwrap_or_else(|_| std::process::abort()));
-        let pair = josekit::jws::ES256.generate_key_pair().unwrap_or_else(|_| std::process::abort());
+        let config = ProviderConfig::new(
+            url::Url::parse("https://connect.example.fr").unwrap_or_else(|_| std::process::abort()),
+        );
+        let pair = josekit::jws::ES256
+            .generate_key_pair()
+            .unwrap_or_else(|_| std::process::abort());
         let public = pair.to_jwk_public_key();
         let client = Client {
             id: "portal".into(),
@@ -33,10 +40,15 @@ pub fn fixture() -> &'static Fixture {
             previous_secret_expires_at: None,
             redirect_uris: vec!["https://portal.example.fr/cb".into()],
             post_logout_redirect_uris: vec![],
-            scopes: ["openid", "email", "profile", "offline_access", "accounts"].iter().map(|s| s.to_string()).collect(),
+            scopes: ["openid", "email", "profile", "offline_access", "accounts"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             auth_method: AuthMethod::PrivateKeyJwt,
-            jwks: Some(serde_json::json!({ "keys": [serde_json::Value::Object(public.as_ref().clone())] })),
+            jwks: Some(
+                serde_json::json!({ "keys": [serde_json::Value::Object(public.as_ref().clone())] }),
+            ),
             id_token_alg: SigningAlg::RS256,
             account_kinds: vec![],
             first_party: true,
@@ -44,6 +56,10 @@ pub fn fixture() -> &'static Fixture {
             enabled: true,
             created_at: now,
         };
-        Fixture { config, ring, client }
+        Fixture {
+            config,
+            ring,
+            client,
+        }
     })
 }

@@ -10,7 +10,9 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(jwt) = std::str::from_utf8(data) else { return };
+    let Ok(jwt) = std::str::from_utf8(data) else {
+        return;
+    };
     let f = common::fixture();
     let _ = verified_sub(jwt, &f.ring, &f.config);
     let audiences = [f.config.issuer_str()];

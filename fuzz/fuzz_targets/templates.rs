@@ -12,7 +12,9 @@ fn pages() -> &'static Pages {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(raw) = std::str::from_utf8(data) else { return };
+    let Ok(raw) = std::str::from_utf8(data) else {
+        return;
+    };
     // Markers around the value: a raw occurrence of the whole can only come from the value.
     let value = format!("zq{raw}zq");
     let value = value.as_str();
@@ -24,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(!page.html.contains(value), "unescaped value in the page");
     }
     let vars = serde_json::json!({ "accounts": [{ "client_number": value, "label": value, "kind": "personal", "upgraded": false }] });
-    let (_, _, html) = p.render_mail("identifier_reminder", Lang::En, &vars).unwrap_or_else(|_| std::process::abort());
+    let (_, _, html) = p
+        .render_mail("identifier_reminder", Lang::En, &vars)
+        .unwrap_or_else(|_| std::process::abort());
     if value.contains('<') {
         assert!(!html.contains(value), "unescaped value in the message");
     }

@@ -10,15 +10,24 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // First line: the Authorization header (empty: none); the rest: the form body.
     let (header, body) = text.split_once('\n').unwrap_or(("", text));
     let header = (!header.is_empty()).then_some(header);
-    let Ok(params) = Params::from_urlencoded(body) else { return };
+    let Ok(params) = Params::from_urlencoded(body) else {
+        return;
+    };
     let _ = params.duplicated();
     let f = common::fixture();
     if let Ok(Presented::Assertion { assertion, .. }) = presented(header, &params) {
         let audiences = [f.config.issuer_str(), f.config.url("/token")];
-        let _ = verify_assertion(&f.client, &assertion, &audiences, time::OffsetDateTime::now_utc());
+        let _ = verify_assertion(
+            &f.client,
+            &assertion,
+            &audiences,
+            time::OffsetDateTime::now_utc(),
+        );
     }
 });
