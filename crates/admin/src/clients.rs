@@ -339,8 +339,7 @@ impl Admin {
     pub async fn list_clients(&self) -> AdminResult<Vec<ClientView>> {
         Ok(self
             .provider
-            .clients
-            .list_clients()
+            .clients()
             .await?
             .iter()
             .map(ClientView::from)
@@ -360,8 +359,7 @@ impl Admin {
     async fn client(&self, id: &str) -> AdminResult<Client> {
         let id = crate::named(id, "client")?;
         self.provider
-            .clients
-            .find_client(id)
+            .client(id)
             .await?
             .ok_or(AdminError::NotFound("client"))
     }
@@ -372,19 +370,13 @@ impl Admin {
 
     pub async fn create_client(&self, input: ClientInput) -> AdminResult<CreatedClient> {
         let (client, secret) = build(input, self.now())?;
-        if self
-            .provider
-            .clients
-            .find_client(&client.id)
-            .await?
-            .is_some()
-        {
+        if self.provider.client(&client.id).await?.is_some() {
             return Err(AdminError::Conflict(format!(
                 "a client with id {} already exists",
                 client.id
             )));
         }
-        self.provider.clients.save_client(&client).await?;
+        self.provider.save_client(&client).await?;
         let event = self
             .event(EventType::ClientCreated)
             .client(&client.id)
@@ -431,7 +423,7 @@ impl Admin {
             changed.push("jwks");
         }
         validate(&c)?;
-        self.provider.clients.save_client(&c).await?;
+        self.provider.save_client(&c).await?;
         if !c.enabled {
             self.store.revoke_client_tokens(&c.id, self.now()).await?;
         }
@@ -460,7 +452,7 @@ impl Admin {
         c.previous_secret_hash = c.secret_hash.take();
         c.previous_secret_expires_at = Some(until);
         c.secret_hash = Some(hash_handle(&secret));
-        self.provider.clients.save_client(&c).await?;
+        self.provider.save_client(&c).await?;
         self.record(
             self.event(EventType::ClientSecretRotated)
                 .client(&c.id)
@@ -478,7 +470,7 @@ impl Admin {
         Self::not_self(id)?;
         let mut c = self.client(id).await?;
         c.enabled = false;
-        self.provider.clients.save_client(&c).await?;
+        self.provider.save_client(&c).await?;
         let revoked = self.store.revoke_client_tokens(&c.id, self.now()).await?;
         self.record(
             self.event(EventType::ClientDisabled)
@@ -495,7 +487,7 @@ impl Admin {
         if !self.store.delete_client(id).await? {
             return Err(AdminError::NotFound("client"));
         }
-        self.provider.clients.forget(id);
+        self.provider.forget_client(id);
         self.record(self.event(EventType::ClientDeleted).client(id))
             .await;
         Ok(())

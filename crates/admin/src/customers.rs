@@ -202,7 +202,7 @@ impl Admin {
             .await?
             .ok_or(AdminError::NotFound("identity"))?;
         let accounts = self.accounts.ports.customers.accounts_of(id).await?;
-        let sessions = self.provider.grants.sessions_of(id, self.now()).await?;
+        let sessions = self.provider.sessions_of(id).await?;
         let mut recent = Vec::new();
         for t in [EventType::SignInSucceeded, EventType::SignInFailed] {
             let filter = AuditFilter {

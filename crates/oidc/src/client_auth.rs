@@ -10,7 +10,7 @@ use crate::authorize::Params;
 use crate::error::{EngineError, OAuthError};
 use crate::keys::verifier_for;
 use crate::model::{AuthMethod, Client};
-use crate::ports::{ClientStore, GrantStore};
+use crate::ports::{AssertionStore, ClientStore};
 use crate::secret::hash_handle;
 
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -106,7 +106,7 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
 /// assertion (the issuer and the endpoint URL).
 pub async fn authenticate(
     clients: &dyn ClientStore,
-    grants: &dyn GrantStore,
+    assertions: &dyn AssertionStore,
     authorization: Option<&str>,
     params: &Params,
     audiences: &[String],
@@ -145,7 +145,7 @@ pub async fn authenticate(
                 .and_then(numeric_date)
                 .and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok())
                 .ok_or_else(OAuthError::invalid_client)?;
-            if !grants.remember_jti(&client.id, jti, exp).await? {
+            if !assertions.remember_jti(&client.id, jti, exp).await? {
                 return Err(OAuthError::new(
                     crate::ErrorCode::InvalidClient,
                     "client assertion replayed",

@@ -29,7 +29,8 @@ impl Provider {
         let now = self.now();
         let inactive = serde_json::json!({ "active": false });
         let Some(record) = self
-            .grants
+            .stores
+            .tokens
             .find_token(&hash_handle(token))
             .await?
             .filter(|t| t.is_live(now))
@@ -48,7 +49,7 @@ impl Provider {
         if let Some(identity_id) = &record.identity_id {
             body["sub"] = identity_id.clone().into();
             let scopes = Scopes::parse(&record.scope).unwrap_or_default();
-            if let Some(owner) = self.clients.find_client(&record.client_id).await? {
+            if let Some(owner) = self.stores.clients.find_client(&record.client_id).await? {
                 match self
                     .released_claims(identity_id, &scopes, None, "userinfo", &owner)
                     .await?

@@ -61,7 +61,7 @@ impl Provider {
             (None, b) => b.map(str::to_string),
         };
         let client = match &client_id {
-            Some(id) => self.clients.find_client(id).await?,
+            Some(id) => self.stores.clients.find_client(id).await?,
             None => None,
         };
         let redirect = match params.get("post_logout_redirect_uri") {

@@ -1,13 +1,17 @@
-//! What the engine needs from storage and from the identity domain.
+//! What the engine needs from storage and from the identity domain: one small trait per kind of
+//! record, each implemented directly by the store (and in memory, for the engine's own tests).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
 use crate::interaction::Interaction;
-use crate::model::{AuthorizationCode, Client, Session, StoredKey, TokenRecord};
+use crate::model::{AuthorizationCode, Client, Session, SigningAlg, StoredKey, TokenRecord};
 use crate::scope::Scopes;
 
+/// The result of a storage call; `StoreError` says the storage could not answer.
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The outcome of trying to use a single-use record.
@@ -17,28 +21,40 @@ pub enum Consumed<T> {
     Now(T),
     /// Someone used it before: a replay.
     Already(T),
+    /// No such record.
     Missing,
 }
 
 /// Registered relying parties.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
+    /// The client registered under `id`, enabled or not.
     async fn find_client(&self, id: &str) -> StoreResult<Option<Client>>;
+    /// Inserts or replaces a client.
     async fn save_client(&self, client: &Client) -> StoreResult<()>;
+    /// Every client, ordered by id.
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// Drops any copy of this client kept in memory (after a change made around this port).
     fn forget(&self, _id: &str) {}
 }
 
-/// Pending authorization requests, codes, tokens, sessions, consents and keys.
+/// Pending authorization requests waiting for the login pages (OIDC Core §3.1.2.3-4).
 #[async_trait]
-pub trait GrantStore: Send + Sync {
+pub trait InteractionStore: Send + Sync {
     async fn insert_interaction(&self, interaction: &Interaction) -> StoreResult<()>;
+    /// The interaction whose handle hashes to `uid_hash`, expired or not.
     async fn find_interaction(&self, uid_hash: &str) -> StoreResult<Option<Interaction>>;
     async fn update_interaction(&self, interaction: &Interaction) -> StoreResult<()>;
     async fn delete_interaction(&self, uid_hash: &str) -> StoreResult<()>;
+    /// Deletes interactions expired at `now`; returns how many.
+    async fn purge_interactions(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
 
+/// Authorization codes (RFC 6749 §4.1.2), single use.
+#[async_trait]
+pub trait CodeStore: Send + Sync {
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// The code whose value hashes to `code_hash`, used or not.
     async fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>>;
     /// Marks the code used, atomically: of concurrent callers exactly one gets `Now`.
     async fn consume_code(
@@ -46,15 +62,16 @@ pub trait GrantStore: Send + Sync {
         code_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Consumed<AuthorizationCode>>;
+    /// Deletes codes expired before `before` (kept a while so a late replay is recognised).
+    async fn purge_codes(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
 
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+/// Access and refresh tokens, stored as hashes.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
     /// Inserts the tokens of one response (access, refresh) at once.
-    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
-        for t in tokens {
-            self.insert_token(t).await?;
-        }
-        Ok(())
-    }
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()>;
+    /// The token whose value hashes to `token_hash`, live or not.
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
     /// Marks a refresh token exchanged, atomically, and stores its successors in the same
     /// transaction; of concurrent callers exactly one gets `Now`.
@@ -66,10 +83,20 @@ pub trait GrantStore: Send + Sync {
     ) -> StoreResult<Consumed<TokenRecord>>;
     /// Revokes every token of a grant (a code's tokens, a refresh family).
     async fn revoke_grant(&self, grant_id: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Revokes one token.
     async fn revoke_token(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Deletes tokens expired before `before` (kept a while so a late reuse of a refresh token
+    /// is recognised as reuse); returns how many.
+    async fn purge_tokens(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
 
+/// Browser sessions at the provider.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// The session whose cookie hashes to `id_hash`, expired or not.
     async fn find_session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    /// Records activity on a session (its "last seen" time).
     async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
     async fn end_session(&self, id_hash: &str) -> StoreResult<()>;
     async fn end_session_by_sid(&self, sid: &str) -> StoreResult<()>;
@@ -84,34 +111,45 @@ pub trait GrantStore: Send + Sync {
     /// Ends every session of an identity but `except_sid`.
     async fn end_sessions_of(&self, identity_id: &str, except_sid: Option<&str>)
         -> StoreResult<()>;
+    /// Deletes sessions expired at `now`; returns how many.
+    async fn purge_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
 
+/// What each person allowed each client (OIDC Core §3.1.2.4).
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
     async fn find_consent(&self, identity_id: &str, client_id: &str)
         -> StoreResult<Option<Scopes>>;
+    /// Replaces the scopes a person allowed a client.
     async fn save_consent(
         &self,
         identity_id: &str,
         client_id: &str,
         scopes: &Scopes,
     ) -> StoreResult<()>;
+}
 
+/// Signing keys, private parts sealed.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Every stored key, oldest first.
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
     async fn insert_key(&self, key: &StoredKey) -> StoreResult<()>;
+    /// Stops the signing keys of `alg` from signing at `at`; they stay published until
+    /// `expires_at`.
     async fn retire_keys(
         &self,
-        alg: crate::model::SigningAlg,
+        alg: SigningAlg,
         at: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// Deletes retired keys whose publication ended before `now`.
     async fn delete_expired_keys(&self, now: OffsetDateTime) -> StoreResult<()>;
+}
 
-    /// Deletes what can no longer be used: expired interactions, codes, sessions and assertion
-    /// ids, and tokens expired before `tokens_before`. Returns the number of rows removed.
-    async fn purge_expired(
-        &self,
-        now: OffsetDateTime,
-        tokens_before: OffsetDateTime,
-    ) -> StoreResult<u64>;
-
+/// Client assertion ids seen (RFC 7523 §3, replay protection for `private_key_jwt`).
+#[async_trait]
+pub trait AssertionStore: Send + Sync {
     /// Records a client assertion's `jti`; `false` if it was seen before (a replay).
     async fn remember_jti(
         &self,
@@ -119,6 +157,8 @@ pub trait GrantStore: Send + Sync {
         jti: &str,
         expires_at: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// Deletes assertion ids expired at `now`; returns how many.
+    async fn purge_jtis(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
 /// The claims about an identity, from the identity domain.
@@ -136,4 +176,44 @@ pub trait ClaimsSource: Send + Sync {
     /// May this identity use this client at all? (A client restricted to some account kinds
     /// is refused to a person holding none of them.)
     async fn eligible(&self, identity_id: &str, client: &Client) -> StoreResult<bool>;
+}
+
+/// Every storage port of the provider, one handle per concern.
+#[derive(Clone)]
+pub struct Stores {
+    pub clients: Arc<dyn ClientStore>,
+    pub interactions: Arc<dyn InteractionStore>,
+    pub codes: Arc<dyn CodeStore>,
+    pub tokens: Arc<dyn TokenStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub consents: Arc<dyn ConsentStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pub assertions: Arc<dyn AssertionStore>,
+}
+
+impl Stores {
+    /// Every port served by one store (the database, or memory in tests); `clients` may be a
+    /// cache in front of it.
+    pub fn from_one<S>(store: Arc<S>, clients: Arc<dyn ClientStore>) -> Self
+    where
+        S: InteractionStore
+            + CodeStore
+            + TokenStore
+            + SessionStore
+            + ConsentStore
+            + KeyStore
+            + AssertionStore
+            + 'static,
+    {
+        Self {
+            clients,
+            interactions: store.clone(),
+            codes: store.clone(),
+            tokens: store.clone(),
+            sessions: store.clone(),
+            consents: store.clone(),
+            keys: store.clone(),
+            assertions: store,
+        }
+    }
 }

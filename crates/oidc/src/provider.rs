@@ -9,18 +9,21 @@ use time::OffsetDateTime;
 use crate::clock::Clock;
 use crate::error::{EngineError, StoreError};
 use crate::keys::{new_key, KeyRing, KeySealer};
-use crate::model::{Authentication, Session, SigningAlg, StoredKey};
-use crate::ports::{ClaimsSource, ClientStore, GrantStore};
+use crate::model::{
+    Authentication, Client, Session, SigningAlg, StoredKey, TokenKind, TokenRecord,
+};
+use crate::ports::{ClaimsSource, Stores};
 use crate::secret::hash_handle;
 use crate::ProviderConfig;
 
 /// The OpenID provider.
 pub struct Provider {
+    /// Issuer, lifetimes and switches; read by the web layer too.
     pub config: ProviderConfig,
-    pub clients: Arc<dyn ClientStore>,
-    pub grants: Arc<dyn GrantStore>,
-    pub claims: Arc<dyn ClaimsSource>,
-    pub clock: Arc<dyn Clock>,
+    pub(crate) stores: Stores,
+    pub(crate) claims: Arc<dyn ClaimsSource>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// The audit trail the provider records to (shared with the other engines).
     pub audit: Arc<Auditor>,
     sealer: KeySealer,
     keyring: RwLock<Arc<KeyRing>>,
@@ -29,8 +32,7 @@ pub struct Provider {
 
 /// The ports and helpers a provider is built from.
 pub struct Ports {
-    pub clients: Arc<dyn ClientStore>,
-    pub grants: Arc<dyn GrantStore>,
+    pub stores: Stores,
     pub claims: Arc<dyn ClaimsSource>,
     pub clock: Arc<dyn Clock>,
     pub audit: Arc<Auditor>,
@@ -45,24 +47,24 @@ impl Provider {
         sealer: KeySealer,
     ) -> Result<Self, EngineError> {
         let now = ports.clock.now();
-        let stored = ports.grants.list_keys().await?;
+        let stored = ports.stores.keys.list_keys().await?;
         for alg in SigningAlg::ALL {
             let usable = stored
                 .iter()
                 .any(|k| k.alg == alg && k.retired_at.is_none());
             if !usable {
                 ports
-                    .grants
+                    .stores
+                    .keys
                     .insert_key(&new_key(&sealer, alg, now, now)?)
                     .await?;
             }
         }
-        let ring = KeyRing::load(ports.grants.list_keys().await?, &sealer, now)?;
+        let ring = KeyRing::load(ports.stores.keys.list_keys().await?, &sealer, now)?;
         let discovery = Arc::from(crate::discovery::document(&config).to_string());
         Ok(Self {
             config,
-            clients: ports.clients,
-            grants: ports.grants,
+            stores: ports.stores,
             claims: ports.claims,
             clock: ports.clock,
             audit: ports.audit,
@@ -103,7 +105,7 @@ impl Provider {
     pub async fn reload_keys(&self) -> Result<Arc<KeyRing>, EngineError> {
         let now = self.now();
         let ring = Arc::new(KeyRing::load(
-            self.grants.list_keys().await?,
+            self.stores.keys.list_keys().await?,
             &self.sealer,
             now,
         )?);
@@ -121,13 +123,14 @@ impl Provider {
         let active_from = now + self.config.key_publish_delay;
         let keep_until = active_from + self.config.id_token_ttl + self.config.key_reload_interval;
         let mut added = Vec::new();
-        self.grants.delete_expired_keys(now).await?;
+        self.stores.keys.delete_expired_keys(now).await?;
         for alg in SigningAlg::ALL {
-            self.grants
+            self.stores
+                .keys
                 .retire_keys(alg, active_from, keep_until)
                 .await?;
             let key = new_key(&self.sealer, alg, now, active_from)?;
-            self.grants.insert_key(&key).await?;
+            self.stores.keys.insert_key(&key).await?;
             added.push(key);
         }
         self.reload_keys().await?;
@@ -138,10 +141,13 @@ impl Provider {
     /// refresh token is still recognised as reuse, not as an unknown token.
     pub async fn purge_expired(&self) -> Result<u64, EngineError> {
         let now = self.now();
-        Ok(self
-            .grants
-            .purge_expired(now, now - time::Duration::days(1))
-            .await?)
+        let before = now - time::Duration::days(1);
+        let s = &self.stores;
+        Ok(s.interactions.purge_interactions(now).await?
+            + s.codes.purge_codes(before).await?
+            + s.assertions.purge_jtis(now).await?
+            + s.sessions.purge_sessions(now).await?
+            + s.tokens.purge_tokens(before).await?)
     }
 
     /// Starts a browser session for an authenticated person; returns the cookie value.
@@ -153,7 +159,7 @@ impl Provider {
     ) -> Result<(String, Session), EngineError> {
         let (cookie, session) =
             crate::session::new_session(auth, self.now(), self.config.session_ttl, user_agent, ip);
-        self.grants.insert_session(&session).await?;
+        self.stores.sessions.insert_session(&session).await?;
         Ok((cookie, session))
     }
 
@@ -163,17 +169,21 @@ impl Provider {
             return Ok(None);
         };
         let now = self.now();
-        let session = self.grants.find_session(&hash_handle(cookie)).await?;
+        let session = self
+            .stores
+            .sessions
+            .find_session(&hash_handle(cookie))
+            .await?;
         Ok(session.filter(|s| s.expires_at > now))
     }
 
     /// Ends the session behind a cookie (logout).
     pub async fn end_session_cookie(&self, cookie: &str) -> Result<(), StoreError> {
         let hash = hash_handle(cookie);
-        let Some(session) = self.grants.find_session(&hash).await? else {
+        let Some(session) = self.stores.sessions.find_session(&hash).await? else {
             return Ok(());
         };
-        self.grants.end_session(&hash).await?;
+        self.stores.sessions.end_session(&hash).await?;
         self.session_ended(&session.auth.identity_id, "logout", Some(&session.sid))
             .await;
         Ok(())
@@ -186,7 +196,10 @@ impl Provider {
         except_sid: Option<&str>,
         reason: &str,
     ) -> Result<(), StoreError> {
-        self.grants.end_sessions_of(identity_id, except_sid).await?;
+        self.stores
+            .sessions
+            .end_sessions_of(identity_id, except_sid)
+            .await?;
         self.session_ended(identity_id, reason, None).await;
         Ok(())
     }
@@ -198,7 +211,7 @@ impl Provider {
         sid: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
-        self.grants.end_session_by_sid(sid).await?;
+        self.stores.sessions.end_session_by_sid(sid).await?;
         self.session_ended(identity_id, reason, Some(sid)).await;
         Ok(())
     }
@@ -215,5 +228,93 @@ impl Provider {
             event = event.with("sid", sid);
         }
         self.audit.record(event).await;
+    }
+
+    /// Records activity on a session (its "last seen" time, shown on the account page).
+    pub async fn touch_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.stores
+            .sessions
+            .touch_session(&session.id_hash, self.now())
+            .await
+    }
+
+    /// Records that the person behind `session` has just proved their password again
+    /// (re-authentication before a sensitive action): its `auth_time` becomes now.
+    pub async fn reauthenticated(&self, session: &Session) -> Result<(), StoreError> {
+        self.stores
+            .sessions
+            .reauthenticated(&session.id_hash, self.now())
+            .await
+    }
+
+    /// Live sessions of an identity, newest first.
+    pub async fn sessions_of(&self, identity_id: &str) -> Result<Vec<Session>, StoreError> {
+        self.stores
+            .sessions
+            .sessions_of(identity_id, self.now())
+            .await
+    }
+
+    /// Ends another session of the person signed in with `current`, named by its `sid`. A person
+    /// may only end their own sessions: a `sid` that is not one of theirs, or is `current`
+    /// itself, ends nothing and returns `false`.
+    pub async fn end_own_session(
+        &self,
+        current: &Session,
+        sid: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let identity_id = &current.auth.identity_id;
+        let mine = self
+            .sessions_of(identity_id)
+            .await?
+            .iter()
+            .any(|s| s.sid == sid && s.sid != current.sid);
+        if mine {
+            self.end_session_sid(identity_id, sid, reason).await?;
+        }
+        Ok(mine)
+    }
+
+    /// A live access token (RFC 6750) and the client it was issued to; `None` when the token is
+    /// unknown, expired, revoked, a refresh token, or its client is gone. Whether the client is
+    /// still enabled is left to the caller.
+    pub async fn access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(TokenRecord, Client)>, StoreError> {
+        let now = self.now();
+        let Some(record) = self
+            .stores
+            .tokens
+            .find_token(&hash_handle(token))
+            .await?
+            .filter(|t| t.kind == TokenKind::Access && t.is_live(now))
+        else {
+            return Ok(None);
+        };
+        let client = self.stores.clients.find_client(&record.client_id).await?;
+        Ok(client.map(|c| (record, c)))
+    }
+
+    /// The client registered under `id`, enabled or not.
+    pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        self.stores.clients.find_client(id).await
+    }
+
+    /// Every registered client, ordered by id.
+    pub async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.stores.clients.list_clients().await
+    }
+
+    /// Registers a client or replaces its registration; every process sees the change within
+    /// `client_cache_seconds`, this one at once.
+    pub async fn save_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.stores.clients.save_client(client).await
+    }
+
+    /// Drops this process's copy of a client deleted around the provider (by the admin store).
+    pub fn forget_client(&self, id: &str) {
+        self.stores.clients.forget(id)
     }
 }

@@ -24,7 +24,7 @@ impl Provider {
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
         let now = self.now();
         let hash = hash_handle(token);
-        let Some(record) = self.grants.find_token(&hash).await? else {
+        let Some(record) = self.stores.tokens.find_token(&hash).await? else {
             return Ok(());
         };
         if record.client_id != caller.id {
@@ -32,11 +32,14 @@ impl Provider {
         }
         let kind = match record.kind {
             TokenKind::Refresh => {
-                self.grants.revoke_grant(&record.grant_id, now).await?;
+                self.stores
+                    .tokens
+                    .revoke_grant(&record.grant_id, now)
+                    .await?;
                 "refresh_token"
             }
             TokenKind::Access => {
-                self.grants.revoke_token(&hash, now).await?;
+                self.stores.tokens.revoke_token(&hash, now).await?;
                 "access_token"
             }
         };

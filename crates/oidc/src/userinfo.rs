@@ -1,9 +1,7 @@
 //! The userinfo endpoint (OpenID Connect Core §5.3) with bearer tokens (RFC 6750).
 
 use crate::error::{EngineError, ErrorCode, OAuthError};
-use crate::model::TokenKind;
 use crate::scope::{self, Scopes};
-use crate::secret::hash_handle;
 use crate::Provider;
 
 impl Provider {
@@ -15,13 +13,7 @@ impl Provider {
                 "the access token is invalid, expired or revoked",
             )
         };
-        let now = self.now();
-        let token = self
-            .grants
-            .find_token(&hash_handle(access_token))
-            .await?
-            .filter(|t| t.kind == TokenKind::Access && t.is_live(now))
-            .ok_or_else(invalid)?;
+        let (token, client) = self.access_token(access_token).await?.ok_or_else(invalid)?;
         let scopes = Scopes::parse(&token.scope).unwrap_or_default();
         let identity_id = token.identity_id.clone().ok_or_else(invalid)?;
         if !scopes.contains(scope::OPENID) {
@@ -31,11 +23,6 @@ impl Provider {
             )
             .into());
         }
-        let client = self
-            .clients
-            .find_client(&token.client_id)
-            .await?
-            .ok_or_else(invalid)?;
         let mut claims = self
             .released_claims(
                 &identity_id,

@@ -16,6 +16,7 @@ use gan_mail::{Postman, SmtpSettings, SmtpTls, Transport};
 use gan_oidc::client_cache::CachedClients;
 use gan_oidc::clock::Clock;
 use gan_oidc::keys::KeySealer;
+use gan_oidc::ports::Stores;
 use gan_oidc::provider::Ports;
 use gan_oidc::{Provider, ProviderConfig};
 use gan_store::{Store, StoreOptions};
@@ -171,8 +172,7 @@ pub async fn build(
         Duration::from_secs(settings.server.client_cache_seconds),
     ));
     let ports = Ports {
-        clients,
-        grants: shared.clone(),
+        stores: Stores::from_one(shared.clone(), clients),
         claims: shared.clone(),
         clock,
         audit: audit.clone(),

@@ -1,8 +1,9 @@
 //! Signing keys (private parts arrive here already encrypted).
 
+use async_trait::async_trait;
 use gan_oidc::error::StoreError;
 use gan_oidc::model::{SigningAlg, StoredKey};
-use gan_oidc::ports::StoreResult;
+use gan_oidc::ports::{KeyStore, StoreResult};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use time::OffsetDateTime;
@@ -25,8 +26,9 @@ fn to_key(m: signing_key::Model) -> Result<StoredKey, StoreError> {
     })
 }
 
-impl Store {
-    pub(crate) async fn all_keys(&self) -> StoreResult<Vec<StoredKey>> {
+#[async_trait]
+impl KeyStore for Store {
+    async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
         signing_key::Entity::find()
             .order_by_desc(signing_key::Column::ActiveFrom)
             .all(&self.db)
@@ -37,7 +39,7 @@ impl Store {
             .collect()
     }
 
-    pub(crate) async fn put_key(&self, k: &StoredKey) -> StoreResult<()> {
+    async fn insert_key(&self, k: &StoredKey) -> StoreResult<()> {
         let row = signing_key::ActiveModel {
             kid: Set(k.kid.clone()),
             alg: Set(k.alg.as_str().to_string()),
@@ -55,7 +57,7 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn retire(
+    async fn retire_keys(
         &self,
         alg: SigningAlg,
         at: OffsetDateTime,
@@ -72,7 +74,7 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn purge_keys(&self, now: OffsetDateTime) -> StoreResult<()> {
+    async fn delete_expired_keys(&self, now: OffsetDateTime) -> StoreResult<()> {
         signing_key::Entity::delete_many()
             .filter(signing_key::Column::ExpiresAt.lte(ts(now)))
             .exec(&self.db)

@@ -2,17 +2,21 @@
 //! ports of the `oidc` and `accounts` engines; nothing above this crate sees sea-orm.
 
 mod admin;
+mod assertions;
 mod audit;
 mod clients;
+mod codes;
+mod consents;
 mod convert;
 mod customers;
 pub mod entity;
 mod gate;
-mod grants;
 mod identities;
+mod interactions;
 mod keys;
 mod mail_queue;
 mod sessions;
+mod tokens;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

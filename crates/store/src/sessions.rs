@@ -1,15 +1,15 @@
 //! Browser sessions and remembered consents.
 
+use async_trait::async_trait;
 use gan_oidc::error::StoreError;
 use gan_oidc::model::{Authentication, Session};
-use gan_oidc::ports::StoreResult;
-use gan_oidc::scope::Scopes;
-use sea_orm::sea_query::{Expr, OnConflict};
+use gan_oidc::ports::{SessionStore, StoreResult};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use time::OffsetDateTime;
 
 use crate::convert::{db_err, from_json, from_ts, to_json, ts};
-use crate::entity::{browser_session, consent};
+use crate::entity::browser_session;
 use crate::Store;
 
 fn to_session(m: browser_session::Model) -> Result<Session, StoreError> {
@@ -26,8 +26,9 @@ fn to_session(m: browser_session::Model) -> Result<Session, StoreError> {
     })
 }
 
-impl Store {
-    pub(crate) async fn put_session(&self, s: &Session) -> StoreResult<()> {
+#[async_trait]
+impl SessionStore for Store {
+    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
         let row = browser_session::ActiveModel {
             id_hash: Set(s.id_hash.clone()),
             sid: Set(s.sid.clone()),
@@ -47,7 +48,7 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn get_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+    async fn find_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
         browser_session::Entity::find_by_id(id_hash)
             .filter(browser_session::Column::EndedAt.is_null())
             .one(&self.db)
@@ -57,7 +58,7 @@ impl Store {
             .transpose()
     }
 
-    pub(crate) async fn seen_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()> {
+    async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()> {
         browser_session::Entity::update_many()
             .col_expr(browser_session::Column::LastSeenAt, Expr::value(ts(now)))
             .filter(browser_session::Column::IdHash.eq(id_hash))
@@ -67,17 +68,13 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn close_session(
-        &self,
-        column: browser_session::Column,
-        value: &str,
-    ) -> StoreResult<()> {
+    async fn end_session(&self, id_hash: &str) -> StoreResult<()> {
         browser_session::Entity::update_many()
             .col_expr(
                 browser_session::Column::EndedAt,
                 Expr::value(ts(OffsetDateTime::now_utc())),
             )
-            .filter(column.eq(value))
+            .filter(browser_session::Column::IdHash.eq(id_hash))
             .filter(browser_session::Column::EndedAt.is_null())
             .exec(&self.db)
             .await
@@ -85,12 +82,22 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn set_auth_time(
-        &self,
-        id_hash: &str,
-        auth_time: OffsetDateTime,
-    ) -> StoreResult<()> {
-        let Some(mut session) = self.get_session(id_hash).await? else {
+    async fn end_session_by_sid(&self, sid: &str) -> StoreResult<()> {
+        browser_session::Entity::update_many()
+            .col_expr(
+                browser_session::Column::EndedAt,
+                Expr::value(ts(OffsetDateTime::now_utc())),
+            )
+            .filter(browser_session::Column::Sid.eq(sid))
+            .filter(browser_session::Column::EndedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn reauthenticated(&self, id_hash: &str, auth_time: OffsetDateTime) -> StoreResult<()> {
+        let Some(mut session) = self.find_session(id_hash).await? else {
             return Ok(());
         };
         session.auth.auth_time = auth_time;
@@ -106,7 +113,7 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn live_sessions(
+    async fn sessions_of(
         &self,
         identity_id: &str,
         now: OffsetDateTime,
@@ -125,7 +132,7 @@ impl Store {
             .collect()
     }
 
-    pub(crate) async fn close_sessions_of(
+    async fn end_sessions_of(
         &self,
         identity_id: &str,
         except_sid: Option<&str>,
@@ -144,45 +151,12 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn get_consent(
-        &self,
-        identity_id: &str,
-        client_id: &str,
-    ) -> StoreResult<Option<Scopes>> {
-        Ok(
-            consent::Entity::find_by_id((identity_id.to_string(), client_id.to_string()))
-                .one(&self.db)
-                .await
-                .map_err(db_err)?
-                .and_then(|m| Scopes::parse(&m.scopes)),
-        )
-    }
-
-    pub(crate) async fn put_consent(
-        &self,
-        identity_id: &str,
-        client_id: &str,
-        scopes: &Scopes,
-    ) -> StoreResult<()> {
-        let merged = match self.get_consent(identity_id, client_id).await? {
-            Some(old) => Scopes::from_iter(old.iter().chain(scopes.iter())),
-            None => scopes.clone(),
-        };
-        let row = consent::ActiveModel {
-            identity_id: Set(identity_id.to_string()),
-            client_id: Set(client_id.to_string()),
-            scopes: Set(merged.to_string()),
-            updated_at: Set(ts(OffsetDateTime::now_utc())),
-        };
-        consent::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([consent::Column::IdentityId, consent::Column::ClientId])
-                    .update_columns([consent::Column::Scopes, consent::Column::UpdatedAt])
-                    .to_owned(),
-            )
+    async fn purge_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        Ok(browser_session::Entity::delete_many()
+            .filter(browser_session::Column::ExpiresAt.lte(ts(now)))
             .exec(&self.db)
             .await
-            .map_err(db_err)?;
-        Ok(())
+            .map_err(db_err)?
+            .rows_affected)
     }
 }

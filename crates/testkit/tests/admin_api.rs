@@ -15,15 +15,7 @@ const PASSWORD: &str = "Cle-de-voute-2026";
 async fn admin_token(server: &TestServer, scope: &str) -> String {
     let mut spec = ClientSpec::partner(ADMIN);
     spec.scopes = vec!["admin:read".into(), "admin:write".into()];
-    if server
-        .state
-        .provider
-        .clients
-        .find_client(ADMIN)
-        .await
-        .unwrap()
-        .is_none()
-    {
+    if server.state.provider.client(ADMIN).await.unwrap().is_none() {
         server.add_client(spec).await;
     }
     let secret = format!("secret-of-{ADMIN}-0123456789abcdefghijklmnop");
@@ -761,8 +753,7 @@ async fn support_finds_customers_locks_detaches_and_handles_activations() {
         assert!(server
             .state
             .provider
-            .grants
-            .sessions_of(&jean, server.state.provider.now())
+            .sessions_of(&jean)
             .await
             .unwrap()
             .is_empty());

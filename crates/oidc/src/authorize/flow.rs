@@ -45,7 +45,7 @@ impl Provider {
         session_cookie: Option<&str>,
     ) -> Result<AuthorizeOutcome, EngineError> {
         let client = match params.get("client_id") {
-            Some(id) => self.clients.find_client(id).await?,
+            Some(id) => self.stores.clients.find_client(id).await?,
             None => None,
         };
         let keys = self.keys().await?;
@@ -83,6 +83,7 @@ impl Provider {
                 )));
             };
             let Some(client) = self
+                .stores
                 .clients
                 .find_client(&interaction.request.client_id)
                 .await?
@@ -111,7 +112,8 @@ impl Provider {
     async fn live_interaction(&self, uid: &str) -> Result<Option<Interaction>, EngineError> {
         let now = self.now();
         Ok(self
-            .grants
+            .stores
+            .interactions
             .find_interaction(&hash_handle(uid))
             .await?
             .filter(|i| i.expires_at > now))
@@ -127,7 +129,8 @@ impl Provider {
         let now = self.now();
         let consented = match session {
             Some(s) => {
-                self.grants
+                self.stores
+                    .consents
                     .find_consent(&s.auth.identity_id, &client.id)
                     .await?
             }
@@ -152,7 +155,10 @@ impl Provider {
         match decision {
             Decision::Fail(error) => {
                 if let Some(i) = &interaction {
-                    self.grants.delete_interaction(&i.uid_hash).await?;
+                    self.stores
+                        .interactions
+                        .delete_interaction(&i.uid_hash)
+                        .await?;
                 }
                 Ok(AuthorizeOutcome::Redirect(error_redirect(
                     &request.redirect_uri,
@@ -164,7 +170,10 @@ impl Provider {
             Decision::Interact(prompt) => {
                 let uid = new_handle("");
                 if let Some(old) = &interaction {
-                    self.grants.delete_interaction(&old.uid_hash).await?;
+                    self.stores
+                        .interactions
+                        .delete_interaction(&old.uid_hash)
+                        .await?;
                 }
                 let record = Interaction {
                     uid_hash: hash_handle(&uid),
@@ -175,7 +184,7 @@ impl Provider {
                     created_at: now,
                     expires_at: now + self.config.interaction_ttl,
                 };
-                self.grants.insert_interaction(&record).await?;
+                self.stores.interactions.insert_interaction(&record).await?;
                 let location = self.config.url(&paths::interaction(&uid));
                 Ok(AuthorizeOutcome::Interact { uid, location })
             }
@@ -189,21 +198,31 @@ impl Provider {
                     .await?
                 {
                     if let Some(i) = &interaction {
-                        self.grants.delete_interaction(&i.uid_hash).await?;
+                        self.stores
+                            .interactions
+                            .delete_interaction(&i.uid_hash)
+                            .await?;
                     }
                     return Ok(AuthorizeOutcome::Ineligible {
                         client_name: client.name.clone(),
                     });
                 }
                 if let Some(i) = &interaction {
-                    self.grants.delete_interaction(&i.uid_hash).await?;
+                    self.stores
+                        .interactions
+                        .delete_interaction(&i.uid_hash)
+                        .await?;
                     if i.consent_given && !client.first_party {
-                        self.grants
+                        self.stores
+                            .consents
                             .save_consent(&session.auth.identity_id, &client.id, &request.scopes())
                             .await?;
                     }
                 }
-                self.grants.touch_session(&session.id_hash, now).await?;
+                self.stores
+                    .sessions
+                    .touch_session(&session.id_hash, now)
+                    .await?;
                 let code = self.issue_code(&request, session, now).await?;
                 Ok(AuthorizeOutcome::Redirect(success_redirect(
                     &request.redirect_uri,
@@ -236,7 +255,7 @@ impl Provider {
             expires_at: now + self.config.code_ttl,
             consumed_at: None,
         };
-        self.grants.insert_code(&record).await?;
+        self.stores.codes.insert_code(&record).await?;
         Ok(code)
     }
 
@@ -248,7 +267,12 @@ impl Provider {
         let Some(i) = self.live_interaction(uid).await? else {
             return Ok(None);
         };
-        let Some(client) = self.clients.find_client(&i.request.client_id).await? else {
+        let Some(client) = self
+            .stores
+            .clients
+            .find_client(&i.request.client_id)
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(InteractionView {
@@ -273,7 +297,7 @@ impl Provider {
             return Ok(None);
         };
         i.fresh_login = Some(session.id_hash.clone());
-        self.grants.update_interaction(&i).await?;
+        self.stores.interactions.update_interaction(&i).await?;
         Ok(Some(self.config.url(&paths::authorize_resume(uid))))
     }
 
@@ -289,7 +313,10 @@ impl Provider {
             return Ok(None);
         };
         if !allow {
-            self.grants.delete_interaction(&i.uid_hash).await?;
+            self.stores
+                .interactions
+                .delete_interaction(&i.uid_hash)
+                .await?;
             let error = OAuthError::new(ErrorCode::AccessDenied, "the end-user denied the request");
             return Ok(Some(error_redirect(
                 &i.request.redirect_uri,
@@ -300,7 +327,7 @@ impl Provider {
         }
         i.consent_given = true;
         i.fresh_login = Some(session.id_hash.clone());
-        self.grants.update_interaction(&i).await?;
+        self.stores.interactions.update_interaction(&i).await?;
         Ok(Some(self.config.url(&paths::authorize_resume(uid))))
     }
 }

@@ -26,7 +26,7 @@ impl Provider {
             .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
         let now = self.now();
         let code_hash = hash_handle(code);
-        let Some(record) = self.grants.find_code(&code_hash).await? else {
+        let Some(record) = self.stores.codes.find_code(&code_hash).await? else {
             return Err(OAuthError::invalid_grant("unknown code").into());
         };
         if record.consumed_at.is_some() {
@@ -74,11 +74,14 @@ impl Provider {
             with_refresh,
         };
         let (response, _) = self.issue(issue, true).await?;
-        match self.grants.consume_code(&code_hash, now).await? {
+        match self.stores.codes.consume_code(&code_hash, now).await? {
             Consumed::Now(_) => Ok(response),
             Consumed::Already(r) => self.code_replayed(&r, now).await,
             Consumed::Missing => {
-                self.grants.revoke_grant(&record.grant_id, now).await?;
+                self.stores
+                    .tokens
+                    .revoke_grant(&record.grant_id, now)
+                    .await?;
                 Err(OAuthError::invalid_grant("unknown code").into())
             }
         }
@@ -94,7 +97,7 @@ impl Provider {
             grant_id = code.grant_id,
             "authorization code replayed: revoking its tokens"
         );
-        self.grants.revoke_grant(&code.grant_id, now).await?;
+        self.stores.tokens.revoke_grant(&code.grant_id, now).await?;
         let event = AuditEvent::failure(EventType::CodeReplay, Actor::client(&code.client_id), now)
             .client(&code.client_id)
             .identity(&code.auth.identity_id)

@@ -103,8 +103,8 @@ impl Provider {
             self.config.url(path),
         ];
         crate::client_auth::authenticate(
-            self.clients.as_ref(),
-            self.grants.as_ref(),
+            self.stores.clients.as_ref(),
+            self.stores.assertions.as_ref(),
             authorization,
             params,
             &audiences,
@@ -209,7 +209,7 @@ impl Provider {
             _ => None,
         };
         if store {
-            self.grants.insert_tokens(&records).await?;
+            self.stores.tokens.insert_tokens(&records).await?;
         }
         let mut event =
             AuditEvent::success(EventType::TokenIssued, Actor::client(&issue.client.id), now)

@@ -24,7 +24,8 @@ impl Provider {
         let now = self.now();
         let hash = hash_handle(presented);
         let Some(current) = self
-            .grants
+            .stores
+            .tokens
             .find_token(&hash)
             .await?
             .filter(|t| t.kind == TokenKind::Refresh)
@@ -76,7 +77,12 @@ impl Provider {
             with_refresh: true,
         };
         let (response, records) = self.issue(issue, false).await?;
-        match self.grants.rotate_refresh(&hash, now, &records).await? {
+        match self
+            .stores
+            .tokens
+            .rotate_refresh(&hash, now, &records)
+            .await?
+        {
             Consumed::Now(_) => Ok(response),
             Consumed::Already(t) => self.reuse_detected(&t, now).await,
             Consumed::Missing => Err(OAuthError::invalid_grant("unknown refresh token").into()),
@@ -92,7 +98,10 @@ impl Provider {
             grant_id = token.grant_id,
             "refresh token reused: revoking the family"
         );
-        self.grants.revoke_grant(&token.grant_id, now).await?;
+        self.stores
+            .tokens
+            .revoke_grant(&token.grant_id, now)
+            .await?;
         let mut event = AuditEvent::failure(
             EventType::RefreshReuse,
             Actor::client(&token.client_id),

@@ -169,7 +169,7 @@ async fn seed_demo(state: &AppState, store: &gan_store::Store) -> anyhow::Result
         enabled: true,
         created_at: time::OffsetDateTime::now_utc(),
     };
-    state.provider.clients.save_client(&client).await?;
+    state.provider.save_client(&client).await?;
     match state
         .accounts
         .create_identity(DEMO_EMAIL, DEMO_PASSWORD, state.provider.now())

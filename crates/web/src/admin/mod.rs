@@ -14,9 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use gan_audit::Actor;
-use gan_oidc::model::TokenKind;
 use gan_oidc::scope::{ADMIN_READ, ADMIN_WRITE};
-use gan_oidc::secret::hash_handle;
 use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Scopes, SecurityScheme};
 use utoipa::openapi::{
     ContentBuilder, OpenApi as Doc, RefOr, Response as DocResponse, ResponseBuilder,
@@ -176,20 +174,14 @@ async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> R
     let Some(token) = bearer(&req) else {
         return Problem::unauthorized(presented).into_response();
     };
-    let now = state.provider.now();
-    let record = match state.provider.grants.find_token(&hash_handle(token)).await {
-        Ok(r) => r,
+    let (record, client) = match state.provider.access_token(token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Problem::unauthorized(true).into_response(),
         Err(e) => return Problem::from(gan_admin::AdminError::from(e)).into_response(),
     };
-    let Some(record) =
-        record.filter(|t| t.kind == TokenKind::Access && t.identity_id.is_none() && t.is_live(now))
-    else {
+    // Admin tokens come from the client_credentials grant: no person behind them.
+    if record.identity_id.is_some() || !client.enabled {
         return Problem::unauthorized(true).into_response();
-    };
-    match state.provider.clients.find_client(&record.client_id).await {
-        Ok(Some(c)) if c.enabled => {}
-        Ok(_) => return Problem::unauthorized(true).into_response(),
-        Err(e) => return Problem::from(gan_admin::AdminError::from(e)).into_response(),
     }
     let needed = if matches!(*req.method(), Method::GET | Method::HEAD) {
         ADMIN_READ

@@ -31,8 +31,7 @@ async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<(Identity
     };
     state
         .provider
-        .grants
-        .touch_session(&session.id_hash, state.provider.now())
+        .touch_session(&session)
         .await
         .map_err(|_| ())?;
     let identity = state
@@ -88,10 +87,9 @@ async fn page(
     session: &Session,
     fb: Feedback,
 ) -> Response {
-    let now = state.provider.now();
     let loaded = tokio::join!(
         state.accounts.ports.customers.accounts_of(&identity.id),
-        state.provider.grants.sessions_of(&identity.id, now)
+        state.provider.sessions_of(&identity.id)
     );
     let (Ok(accounts), Ok(sessions)) = loaded else {
         return state
@@ -358,13 +356,7 @@ pub async fn reauth(
             Some(state.pages.text(lang, "wrong_current_password")),
         );
     }
-    if state
-        .provider
-        .grants
-        .reauthenticated(&session.id_hash, state.provider.now())
-        .await
-        .is_err()
-    {
+    if state.provider.reauthenticated(&session).await.is_err() {
         return state
             .pages
             .error(
@@ -610,33 +602,12 @@ pub async fn end_session(
         return reauth_page(&state, jar, lang, None);
     }
     let sid = field(&fields, "sid");
-    let now = state.provider.now();
-    // Only one's own sessions: the sid must be among them.
-    let mine = state
+    match state
         .provider
-        .grants
-        .sessions_of(&identity.id, now)
+        .end_own_session(&session, &sid, "ended_by_user")
         .await
-        .map(|all| all.iter().any(|s| s.sid == sid && s.sid != session.sid));
-    match mine {
-        Ok(true) => {
-            if state
-                .provider
-                .end_session_sid(&identity.id, &sid, "ended_by_user")
-                .await
-                .is_err()
-            {
-                return state
-                    .pages
-                    .error(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        lang,
-                        &state.pages.text(lang, "error_unavailable"),
-                    )
-                    .into_response();
-            }
-        }
-        Ok(false) => {}
+    {
+        Ok(_) => {}
         Err(_) => {
             return state
                 .pages

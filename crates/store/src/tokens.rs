@@ -1,0 +1,166 @@
+//! Access and refresh tokens, stored as hashes. Rotation is a conditional update (`… WHERE
+//! consumed_at IS NULL`) and the successors' insert in one transaction, so of concurrent callers
+//! exactly one wins, whichever process they run in.
+
+use async_trait::async_trait;
+use gan_oidc::error::StoreError;
+use gan_oidc::model::{Authentication, TokenKind, TokenRecord};
+use gan_oidc::ports::{Consumed, StoreResult, TokenStore};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::convert::{db_err, from_json, from_ts, to_json, ts};
+use crate::entity::token;
+use crate::Store;
+
+/// The parts of a token row kept as JSON.
+#[derive(Serialize, Deserialize)]
+struct TokenData {
+    auth: Option<Authentication>,
+    sid: Option<String>,
+    claims: Option<serde_json::Value>,
+}
+
+fn token_row(t: &TokenRecord) -> Result<token::ActiveModel, StoreError> {
+    let data = TokenData {
+        auth: t.auth.clone(),
+        sid: t.sid.clone(),
+        claims: t.claims.clone(),
+    };
+    Ok(token::ActiveModel {
+        token_hash: Set(t.token_hash.clone()),
+        kind: Set(t.kind.as_str().to_string()),
+        grant_id: Set(t.grant_id.clone()),
+        client_id: Set(t.client_id.clone()),
+        identity_id: Set(t.identity_id.clone()),
+        scope: Set(t.scope.clone()),
+        data: Set(to_json(&data)?),
+        created_at: Set(ts(t.created_at)),
+        expires_at: Set(ts(t.expires_at)),
+        consumed_at: Set(t.consumed_at.map(ts)),
+        revoked_at: Set(t.revoked_at.map(ts)),
+    })
+}
+
+fn token_record(m: token::Model) -> Result<TokenRecord, StoreError> {
+    let data: TokenData = from_json(&m.data)?;
+    Ok(TokenRecord {
+        token_hash: m.token_hash,
+        kind: if m.kind == "refresh" {
+            TokenKind::Refresh
+        } else {
+            TokenKind::Access
+        },
+        grant_id: m.grant_id,
+        client_id: m.client_id,
+        identity_id: m.identity_id,
+        scope: m.scope,
+        auth: data.auth,
+        sid: data.sid,
+        claims: data.claims,
+        created_at: from_ts(m.created_at),
+        expires_at: from_ts(m.expires_at),
+        consumed_at: m.consumed_at.map(from_ts),
+        revoked_at: m.revoked_at.map(from_ts),
+    })
+}
+
+#[async_trait]
+impl TokenStore for Store {
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let rows = tokens
+            .iter()
+            .map(token_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        token::Entity::insert_many(rows)
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        token::Entity::find_by_id(hash)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .map(token_record)
+            .transpose()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        hash: &str,
+        now: OffsetDateTime,
+        successors: &[TokenRecord],
+    ) -> StoreResult<Consumed<TokenRecord>> {
+        let txn = self.db.begin().await.map_err(db_err)?;
+        let updated = token::Entity::update_many()
+            .col_expr(token::Column::ConsumedAt, Expr::value(ts(now)))
+            .filter(token::Column::TokenHash.eq(hash))
+            .filter(token::Column::ConsumedAt.is_null())
+            .filter(token::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = token::Entity::find_by_id(hash)
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(Consumed::Missing);
+        };
+        if updated.rows_affected != 1 {
+            txn.rollback().await.map_err(db_err)?;
+            return Ok(Consumed::Already(token_record(row)?));
+        }
+        if !successors.is_empty() {
+            let rows = successors
+                .iter()
+                .map(token_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            token::Entity::insert_many(rows)
+                .exec(&txn)
+                .await
+                .map_err(db_err)?;
+        }
+        txn.commit().await.map_err(db_err)?;
+        Ok(Consumed::Now(token_record(row)?))
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, now: OffsetDateTime) -> StoreResult<()> {
+        token::Entity::update_many()
+            .col_expr(token::Column::RevokedAt, Expr::value(ts(now)))
+            .filter(token::Column::GrantId.eq(grant_id))
+            .filter(token::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn revoke_token(&self, hash: &str, now: OffsetDateTime) -> StoreResult<()> {
+        token::Entity::update_many()
+            .col_expr(token::Column::RevokedAt, Expr::value(ts(now)))
+            .filter(token::Column::TokenHash.eq(hash))
+            .filter(token::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn purge_tokens(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        Ok(token::Entity::delete_many()
+            .filter(token::Column::ExpiresAt.lte(ts(before)))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?
+            .rows_affected)
+    }
+}
