@@ -18,6 +18,8 @@ pub mod interaction;
 pub mod introspection;
 pub mod keys;
 pub mod logout;
+#[cfg(any(test, feature = "memory"))]
+pub mod memory;
 pub mod model;
 pub mod paths;
 pub mod pkce;
@@ -27,6 +29,8 @@ pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod session;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod userinfo;
 
 pub use config::ProviderConfig;

@@ -121,10 +121,11 @@ impl Client {
     }
 }
 
-#[cfg(test)]
 impl Client {
-    /// A public client with nothing allowed, for this crate's unit tests to adjust.
-    pub(crate) fn bare(id: &str, name: &str) -> Self {
+    /// A client with nothing allowed yet, to adjust field by field: public (no secret), no
+    /// redirect URI, no scope, no grant, RS256 ID tokens, PKCE required, enabled, not
+    /// first-party, created at the Unix epoch.
+    pub fn bare(id: &str, name: &str) -> Self {
         Client {
             id: id.into(),
             name: name.into(),

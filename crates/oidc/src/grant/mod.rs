@@ -259,3 +259,6 @@ impl Provider {
         self.keys().await?.sign(client.id_token_alg, &payload, now)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,423 @@
+//! The provider's storage ports in memory, for the engine's own tests and for tools that need a
+//! provider without a database (fuzz targets, benchmarks). Each port keeps the same contract as
+//! the store: single use is decided under one lock, so of concurrent callers exactly one wins.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::error::StoreError;
+use crate::interaction::Interaction;
+use crate::model::{AuthorizationCode, Client, Session, SigningAlg, StoredKey, TokenRecord};
+use crate::ports::{
+    AssertionStore, ClaimsSource, ClientStore, CodeStore, ConsentStore, Consumed, InteractionStore,
+    KeyStore, SessionStore, StoreResult, Stores, TokenStore,
+};
+use crate::scope::Scopes;
+
+#[derive(Default)]
+struct Records {
+    clients: BTreeMap<String, Client>,
+    interactions: HashMap<String, Interaction>,
+    codes: HashMap<String, AuthorizationCode>,
+    tokens: HashMap<String, TokenRecord>,
+    /// Live sessions by cookie hash (an ended session is removed).
+    sessions: HashMap<String, Session>,
+    consents: HashMap<(String, String), Scopes>,
+    keys: Vec<StoredKey>,
+    jtis: HashMap<(String, String), OffsetDateTime>,
+}
+
+/// Every storage port of the provider, in memory. `fail(true)` makes every call answer
+/// `StoreError::Unavailable`, as a database that is down would.
+#[derive(Default)]
+pub struct MemoryStore {
+    records: Mutex<Records>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl MemoryStore {
+    /// An empty store, shared.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Every port of a provider served by this store.
+    pub fn stores(self: &Arc<Self>) -> Stores {
+        Stores::from_one(self.clone(), self.clone())
+    }
+
+    /// Makes every later call fail (`true`) or succeed again (`false`).
+    pub fn fail(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Every token stored, in no particular order (for assertions).
+    pub fn tokens(&self) -> Vec<TokenRecord> {
+        self.lock()
+            .map(|r| r.tokens.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn lock(&self) -> StoreResult<MutexGuard<'_, Records>> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("the memory store is down".into()));
+        }
+        self.records
+            .lock()
+            .map_err(|_| StoreError::Unavailable("poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl ClientStore for MemoryStore {
+    async fn find_client(&self, id: &str) -> StoreResult<Option<Client>> {
+        Ok(self.lock()?.clients.get(id).cloned())
+    }
+    async fn save_client(&self, client: &Client) -> StoreResult<()> {
+        self.lock()?
+            .clients
+            .insert(client.id.clone(), client.clone());
+        Ok(())
+    }
+    async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        Ok(self.lock()?.clients.values().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl InteractionStore for MemoryStore {
+    async fn insert_interaction(&self, i: &Interaction) -> StoreResult<()> {
+        self.lock()?
+            .interactions
+            .insert(i.uid_hash.clone(), i.clone());
+        Ok(())
+    }
+    async fn find_interaction(&self, uid_hash: &str) -> StoreResult<Option<Interaction>> {
+        Ok(self.lock()?.interactions.get(uid_hash).cloned())
+    }
+    async fn update_interaction(&self, i: &Interaction) -> StoreResult<()> {
+        self.insert_interaction(i).await
+    }
+    async fn delete_interaction(&self, uid_hash: &str) -> StoreResult<()> {
+        self.lock()?.interactions.remove(uid_hash);
+        Ok(())
+    }
+    async fn purge_interactions(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        let mut r = self.lock()?;
+        let before = r.interactions.len();
+        r.interactions.retain(|_, i| i.expires_at > now);
+        Ok((before - r.interactions.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl CodeStore for MemoryStore {
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        let mut code = code.clone();
+        code.consumed_at = None;
+        self.lock()?.codes.insert(code.code_hash.clone(), code);
+        Ok(())
+    }
+    async fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
+        Ok(self.lock()?.codes.get(code_hash).cloned())
+    }
+    async fn consume_code(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Consumed<AuthorizationCode>> {
+        let mut r = self.lock()?;
+        let Some(code) = r.codes.get_mut(code_hash) else {
+            return Ok(Consumed::Missing);
+        };
+        if code.consumed_at.is_some() {
+            return Ok(Consumed::Already(code.clone()));
+        }
+        code.consumed_at = Some(now);
+        Ok(Consumed::Now(code.clone()))
+    }
+    async fn purge_codes(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut r = self.lock()?;
+        let n = r.codes.len();
+        r.codes.retain(|_, c| c.expires_at > before);
+        Ok((n - r.codes.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryStore {
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
+        let mut r = self.lock()?;
+        for t in tokens {
+            r.tokens.insert(t.token_hash.clone(), t.clone());
+        }
+        Ok(())
+    }
+    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
+        Ok(self.lock()?.tokens.get(token_hash).cloned())
+    }
+    async fn rotate_refresh(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+        successors: &[TokenRecord],
+    ) -> StoreResult<Consumed<TokenRecord>> {
+        let mut r = self.lock()?;
+        let Some(token) = r.tokens.get_mut(token_hash) else {
+            return Ok(Consumed::Missing);
+        };
+        if token.consumed_at.is_some() || token.revoked_at.is_some() {
+            return Ok(Consumed::Already(token.clone()));
+        }
+        let before = token.clone();
+        token.consumed_at = Some(now);
+        for t in successors {
+            r.tokens.insert(t.token_hash.clone(), t.clone());
+        }
+        Ok(Consumed::Now(before))
+    }
+    async fn revoke_grant(&self, grant_id: &str, now: OffsetDateTime) -> StoreResult<()> {
+        for t in self.lock()?.tokens.values_mut() {
+            if t.grant_id == grant_id && t.revoked_at.is_none() {
+                t.revoked_at = Some(now);
+            }
+        }
+        Ok(())
+    }
+    async fn revoke_token(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<()> {
+        if let Some(t) = self.lock()?.tokens.get_mut(token_hash) {
+            t.revoked_at.get_or_insert(now);
+        }
+        Ok(())
+    }
+    async fn purge_tokens(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut r = self.lock()?;
+        let n = r.tokens.len();
+        r.tokens.retain(|_, t| t.expires_at > before);
+        Ok((n - r.tokens.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+        self.lock()?
+            .sessions
+            .insert(session.id_hash.clone(), session.clone());
+        Ok(())
+    }
+    async fn find_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        Ok(self.lock()?.sessions.get(id_hash).cloned())
+    }
+    async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()> {
+        if let Some(s) = self.lock()?.sessions.get_mut(id_hash) {
+            s.last_seen_at = now;
+        }
+        Ok(())
+    }
+    async fn end_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.lock()?.sessions.remove(id_hash);
+        Ok(())
+    }
+    async fn end_session_by_sid(&self, sid: &str) -> StoreResult<()> {
+        self.lock()?.sessions.retain(|_, s| s.sid != sid);
+        Ok(())
+    }
+    async fn reauthenticated(&self, id_hash: &str, auth_time: OffsetDateTime) -> StoreResult<()> {
+        if let Some(s) = self.lock()?.sessions.get_mut(id_hash) {
+            s.auth.auth_time = auth_time;
+        }
+        Ok(())
+    }
+    async fn sessions_of(
+        &self,
+        identity_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>> {
+        let mut found: Vec<Session> = self
+            .lock()?
+            .sessions
+            .values()
+            .filter(|s| s.auth.identity_id == identity_id && s.expires_at > now)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(found)
+    }
+    async fn end_sessions_of(
+        &self,
+        identity_id: &str,
+        except_sid: Option<&str>,
+    ) -> StoreResult<()> {
+        self.lock()?
+            .sessions
+            .retain(|_, s| s.auth.identity_id != identity_id || Some(s.sid.as_str()) == except_sid);
+        Ok(())
+    }
+    async fn purge_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        let mut r = self.lock()?;
+        let n = r.sessions.len();
+        r.sessions.retain(|_, s| s.expires_at > now);
+        Ok((n - r.sessions.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl ConsentStore for MemoryStore {
+    async fn find_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<Scopes>> {
+        let key = (identity_id.to_string(), client_id.to_string());
+        Ok(self.lock()?.consents.get(&key).cloned())
+    }
+    async fn save_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+        scopes: &Scopes,
+    ) -> StoreResult<()> {
+        let key = (identity_id.to_string(), client_id.to_string());
+        let mut r = self.lock()?;
+        let merged = match r.consents.get(&key) {
+            Some(old) => Scopes::from_iter(old.iter().chain(scopes.iter())),
+            None => scopes.clone(),
+        };
+        r.consents.insert(key, merged);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl KeyStore for MemoryStore {
+    async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        let mut keys = self.lock()?.keys.clone();
+        keys.sort_by(|a, b| b.active_from.cmp(&a.active_from));
+        Ok(keys)
+    }
+    async fn insert_key(&self, key: &StoredKey) -> StoreResult<()> {
+        self.lock()?.keys.push(key.clone());
+        Ok(())
+    }
+    async fn retire_keys(
+        &self,
+        alg: SigningAlg,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        for k in self.lock()?.keys.iter_mut() {
+            if k.alg == alg && k.retired_at.is_none() {
+                k.retired_at = Some(at);
+                k.expires_at = Some(expires_at);
+            }
+        }
+        Ok(())
+    }
+    async fn delete_expired_keys(&self, now: OffsetDateTime) -> StoreResult<()> {
+        self.lock()?
+            .keys
+            .retain(|k| k.expires_at.is_none_or(|e| e > now));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AssertionStore for MemoryStore {
+    async fn remember_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let key = (client_id.to_string(), jti.to_string());
+        let mut r = self.lock()?;
+        if r.jtis.contains_key(&key) {
+            return Ok(false);
+        }
+        r.jtis.insert(key, expires_at);
+        Ok(true)
+    }
+    async fn purge_jtis(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        let mut r = self.lock()?;
+        let n = r.jtis.len();
+        r.jtis.retain(|_, e| *e > now);
+        Ok((n - r.jtis.len()) as u64)
+    }
+}
+
+/// Claims of identities kept in memory: each identity's claims per scope, and the account kinds
+/// it holds (for clients restricted to some kinds).
+#[derive(Default)]
+pub struct MemoryClaims {
+    identities: Mutex<HashMap<String, (BTreeMap<String, serde_json::Value>, HashSet<String>)>>,
+}
+
+impl MemoryClaims {
+    /// An empty source, shared.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Adds an identity: `claims` maps a scope to the claims it releases (e.g. `"email"` →
+    /// `{"email": …}`), `kinds` the account kinds it holds.
+    pub fn add(&self, identity_id: &str, claims: serde_json::Value, kinds: &[&str]) {
+        let by_scope = claims
+            .as_object()
+            .map(|m| m.clone().into_iter().collect())
+            .unwrap_or_default();
+        if let Ok(mut all) = self.identities.lock() {
+            all.insert(
+                identity_id.to_string(),
+                (by_scope, kinds.iter().map(|k| k.to_string()).collect()),
+            );
+        }
+    }
+
+    /// Removes an identity (as if it were deleted or locked).
+    pub fn remove(&self, identity_id: &str) {
+        if let Ok(mut all) = self.identities.lock() {
+            all.remove(identity_id);
+        }
+    }
+}
+
+#[async_trait]
+impl ClaimsSource for MemoryClaims {
+    async fn claims(
+        &self,
+        identity_id: &str,
+        scopes: &Scopes,
+        _client: &Client,
+    ) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
+        let all = self
+            .identities
+            .lock()
+            .map_err(|_| StoreError::Unavailable("poisoned".into()))?;
+        let Some((by_scope, _)) = all.get(identity_id) else {
+            return Ok(None);
+        };
+        let mut out = serde_json::Map::new();
+        for scope in scopes.iter() {
+            if let Some(serde_json::Value::Object(claims)) = by_scope.get(scope) {
+                out.extend(claims.clone());
+            }
+        }
+        Ok(Some(out))
+    }
+
+    async fn eligible(&self, identity_id: &str, client: &Client) -> StoreResult<bool> {
+        let all = self
+            .identities
+            .lock()
+            .map_err(|_| StoreError::Unavailable("poisoned".into()))?;
+        Ok(match all.get(identity_id) {
+            None => false,
+            Some(_) if client.account_kinds.is_empty() => true,
+            Some((_, kinds)) => client.account_kinds.iter().any(|k| kinds.contains(k)),
+        })
+    }
+}
