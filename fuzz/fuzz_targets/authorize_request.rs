@@ -2,7 +2,8 @@
 //! redirect URI, response type, scopes, PKCE, prompt, max_age, claims JSON, id_token_hint).
 #![no_main]
 
-use gan_oidc::authorize::{validate, Params};
+use gan_oidc::authorize::validate;
+use gan_oidc::params::Params;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]

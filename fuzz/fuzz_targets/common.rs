@@ -33,13 +33,7 @@ pub fn fixture() -> &'static Fixture {
             .unwrap_or_else(|_| std::process::abort());
         let public = pair.to_jwk_public_key();
         let client = Client {
-            id: "portal".into(),
-            name: "Portal".into(),
-            secret_hash: None,
-            previous_secret_hash: None,
-            previous_secret_expires_at: None,
             redirect_uris: vec!["https://portal.example.fr/cb".into()],
-            post_logout_redirect_uris: vec![],
             scopes: ["openid", "email", "profile", "offline_access", "accounts"]
                 .iter()
                 .map(|s| s.to_string())
@@ -49,12 +43,9 @@ pub fn fixture() -> &'static Fixture {
             jwks: Some(
                 serde_json::json!({ "keys": [serde_json::Value::Object(public.as_ref().clone())] }),
             ),
-            id_token_alg: SigningAlg::RS256,
-            account_kinds: vec![],
             first_party: true,
-            require_pkce: true,
-            enabled: true,
             created_at: now,
+            ..Client::bare("portal", "Portal")
         };
         Fixture {
             config,

@@ -2,8 +2,8 @@
 //! body secret, client assertion), including the assertion's verification.
 #![no_main]
 
-use gan_oidc::authorize::Params;
 use gan_oidc::client_auth::{presented, verify_assertion, Presented};
+use gan_oidc::params::Params;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]

@@ -306,11 +306,7 @@ pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Op
         defaults.iter().map(|g| g.to_string()).collect()
     });
     let client = Client {
-        id: input.client_id,
-        name: input.client_name,
         secret_hash,
-        previous_secret_hash: None,
-        previous_secret_expires_at: None,
         redirect_uris: input.redirect_uris,
         post_logout_redirect_uris: input.post_logout_redirect_uris,
         scopes: input
@@ -327,9 +323,8 @@ pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Op
         )?,
         account_kinds: input.account_kinds,
         first_party: input.first_party,
-        require_pkce: true,
-        enabled: true,
         created_at: now,
+        ..Client::bare(&input.client_id, &input.client_name)
     };
     validate(&client)?;
     Ok((client, shown))

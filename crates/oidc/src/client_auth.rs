@@ -6,10 +6,10 @@ use base64::Engine;
 use josekit::jwk::Jwk;
 use time::OffsetDateTime;
 
-use crate::authorize::Params;
 use crate::error::{EngineError, OAuthError};
 use crate::keys::verifier_for;
 use crate::model::{AuthMethod, Client};
+use crate::params::Params;
 use crate::ports::{AssertionStore, ClientStore};
 use crate::secret::hash_handle;
 
@@ -246,8 +246,8 @@ mod tests {
     #[test]
     fn a_header_with_multibyte_characters_is_not_basic() {
         // Found by the token_request fuzz target: slicing at byte 6 inside a character panicked.
-        let params = super::Params::from_urlencoded("grant_type=client_credentials")
-            .unwrap_or_else(|_| super::Params::new(vec![]));
+        let params = crate::params::Params::from_urlencoded("grant_type=client_credentials")
+            .unwrap_or_else(|_| crate::params::Params::new(vec![]));
         assert!(
             super::presented(Some("Basiс é"), &params).is_err(),
             "not Basic, and no client_id: refused, without a panic"

@@ -1,8 +1,8 @@
 //! Token introspection (RFC 7662), for authenticated confidential clients only.
 
-use crate::authorize::Params;
 use crate::error::{EngineError, ErrorCode, OAuthError};
 use crate::model::TokenKind;
+use crate::params::Params;
 use crate::scope::Scopes;
 use crate::secret::hash_handle;
 use crate::{paths, Provider};

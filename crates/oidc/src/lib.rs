@@ -21,6 +21,7 @@ pub mod logout;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod model;
+pub mod params;
 pub mod paths;
 pub mod pkce;
 pub mod ports;

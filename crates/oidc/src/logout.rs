@@ -1,8 +1,8 @@
 //! RP-Initiated Logout 1.0.
 
-use crate::authorize::Params;
 use crate::error::{EngineError, OAuthError};
 use crate::model::Session;
+use crate::params::Params;
 use crate::Provider;
 
 /// A checked logout request.

@@ -4,9 +4,9 @@
 
 use gan_audit::{Actor, AuditEvent, EventType};
 
-use crate::authorize::Params;
 use crate::error::{EngineError, OAuthError};
 use crate::model::TokenKind;
+use crate::params::Params;
 use crate::secret::hash_handle;
 use crate::{paths, Provider};
 

@@ -10,13 +10,13 @@ use gan_audit::{AuditEvent, Auditor, EventType, MemoryAuditStore};
 use time::OffsetDateTime;
 
 use crate::authorize::AuthorizeOutcome;
-use crate::authorize::Params;
 use crate::clock::FixedClock;
 use crate::error::{EngineError, ErrorCode};
 use crate::grant::TokenResponse;
 use crate::keys::KeySealer;
 use crate::memory::{MemoryClaims, MemoryStore};
 use crate::model::{AuthMethod, Authentication, Client};
+use crate::params::Params;
 use crate::provider::Ports;
 use crate::secret::hash_handle;
 use crate::{pkce, Provider, ProviderConfig, ACR_PASSWORD};

@@ -6,9 +6,10 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use gan_accounts::password::{HashCost, Hasher};
-use gan_oidc::authorize::{validate, Params};
+use gan_oidc::authorize::validate;
 use gan_oidc::keys::{new_key, KeyRing, KeySealer};
 use gan_oidc::model::{AuthMethod, Client, SigningAlg};
+use gan_oidc::params::Params;
 use gan_oidc::secret::{constant_time_eq, hash_handle, new_handle};
 use gan_oidc::ProviderConfig;
 use time::OffsetDateTime;
@@ -69,26 +70,16 @@ fn authorization_request(c: &mut Criterion) {
     let ring = ring();
     let config = ProviderConfig::new(url::Url::parse("https://connect.example.fr").unwrap());
     let client = Client {
-        id: "portal".into(),
-        name: "Portal".into(),
-        secret_hash: None,
-        previous_secret_hash: None,
-        previous_secret_expires_at: None,
         redirect_uris: vec!["https://portal.example.fr/cb".into()],
-        post_logout_redirect_uris: vec![],
         scopes: ["openid", "email", "profile", "offline_access", "accounts"]
             .iter()
             .map(|s| s.to_string())
             .collect(),
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         auth_method: AuthMethod::ClientSecretBasic,
-        jwks: None,
-        id_token_alg: SigningAlg::RS256,
-        account_kinds: vec![],
         first_party: true,
-        require_pkce: true,
-        enabled: true,
         created_at: OffsetDateTime::now_utc(),
+        ..Client::bare("portal", "Portal")
     };
     let query = "response_type=code&client_id=portal&redirect_uri=https%3A%2F%2Fportal.example.fr%2Fcb&scope=openid%20email%20accounts&state=abc&nonce=xyz&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&ui_locales=fr&max_age=3600";
     c.bench_function("authorize_validate", |b| {

@@ -298,11 +298,7 @@ impl TestServer {
             && spec.auth_method != AuthMethod::PrivateKeyJwt)
             .then(|| format!("secret-of-{}-0123456789abcdefghijklmnop", spec.id));
         let client = Client {
-            id: spec.id.clone(),
-            name: format!("Client {}", spec.id),
             secret_hash: secret.as_deref().map(hash_handle),
-            previous_secret_hash: None,
-            previous_secret_expires_at: None,
             redirect_uris: spec.redirect_uris.clone(),
             post_logout_redirect_uris: spec.post_logout_redirect_uris.clone(),
             scopes: spec.scopes.clone(),
@@ -312,9 +308,8 @@ impl TestServer {
             id_token_alg: spec.alg,
             account_kinds: spec.account_kinds.clone(),
             first_party: spec.first_party,
-            require_pkce: true,
-            enabled: true,
             created_at: time::OffsetDateTime::now_utc(),
+            ..Client::bare(&spec.id, &format!("Client {}", spec.id))
         };
         self.store.save_client(&client).await.unwrap();
         secret

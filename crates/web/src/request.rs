@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use gan_oidc::authorize::Params;
+use gan_oidc::params::Params;
 use gan_oidc::OAuthError;
 
 /// Is the body declared as `application/x-www-form-urlencoded`?

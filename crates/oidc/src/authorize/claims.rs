@@ -1,8 +1,8 @@
 //! Step: the `claims` parameter (OpenID Connect Core §5.5), a JSON object whose `userinfo` and
 //! `id_token` members name individual claims.
 
-use super::Params;
 use crate::error::OAuthError;
+use crate::params::Params;
 
 pub(super) fn parse(params: &Params) -> Result<Option<serde_json::Value>, OAuthError> {
     let Some(raw) = params.get("claims") else {

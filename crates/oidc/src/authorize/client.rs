@@ -1,8 +1,8 @@
 //! Step: the client exists and is enabled.
 
-use super::Params;
 use crate::error::{ErrorCode, OAuthError};
 use crate::model::Client;
+use crate::params::Params;
 
 pub(super) fn check<'a>(
     params: &Params,

@@ -1,8 +1,8 @@
 //! Step: `id_token_hint` must be an ID token we signed for this issuer (it may have expired).
 
-use super::Params;
 use crate::error::OAuthError;
 use crate::keys::KeyRing;
+use crate::params::Params;
 use crate::ProviderConfig;
 
 pub(super) fn check(

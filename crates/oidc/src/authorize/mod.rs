@@ -10,8 +10,7 @@ mod client;
 pub mod decide;
 mod flow;
 pub mod id_token_hint;
-pub mod params;
-mod pkce;
+pub mod pkce;
 mod prompt;
 mod redirect_uri;
 mod response;
@@ -21,13 +20,13 @@ use serde::{Deserialize, Serialize};
 
 pub use decide::Decision;
 pub use flow::AuthorizeOutcome;
-pub use params::Params;
 pub use prompt::PromptSet;
 pub use response::{error_redirect, success_redirect};
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::keys::KeyRing;
 use crate::model::Client;
+use crate::params::Params;
 use crate::scope::Scopes;
 use crate::ProviderConfig;
 
@@ -130,3 +129,6 @@ pub fn validate(
         hinted_sub,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,8 @@
 //! Step: PKCE. S256 only; required for public clients and, by default, for all.
 
-use super::Params;
 use crate::error::OAuthError;
 use crate::model::Client;
+use crate::params::Params;
 use crate::ProviderConfig;
 
 pub(super) fn check(

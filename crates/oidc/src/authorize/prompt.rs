@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Params;
 use crate::error::{ErrorCode, OAuthError};
+use crate::params::Params;
 
 /// The `prompt` values of a request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

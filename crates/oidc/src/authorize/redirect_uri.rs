@@ -1,8 +1,8 @@
 //! Step: the redirect URI is present and exactly one of the client's registered URIs.
 
-use super::Params;
 use crate::error::OAuthError;
 use crate::model::Client;
+use crate::params::Params;
 
 pub(super) fn check(params: &Params, client: &Client) -> Result<String, OAuthError> {
     let uri = params

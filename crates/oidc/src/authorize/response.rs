@@ -3,8 +3,8 @@
 
 use url::Url;
 
-use super::Params;
 use crate::error::{ErrorCode, OAuthError};
+use crate::params::Params;
 
 pub(super) fn check_mode_and_type(params: &Params) -> Result<(), OAuthError> {
     if let Some(mode) = params.get("response_mode") {

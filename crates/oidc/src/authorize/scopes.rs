@@ -1,9 +1,9 @@
 //! Step: `scope` contains `openid`; scopes the client may not have are dropped (RFC 6749 §3.3
 //! lets the provider grant less than asked).
 
-use super::Params;
 use crate::error::{ErrorCode, OAuthError};
 use crate::model::{Client, GRANT_REFRESH_TOKEN};
+use crate::params::Params;
 use crate::scope::{self, Scopes};
 
 pub(super) fn check(params: &Params, client: &Client) -> Result<Scopes, OAuthError> {

@@ -7,9 +7,9 @@
 use gan_audit::{Actor, AuditEvent, EventType};
 
 use super::{Issue, TokenResponse};
-use crate::authorize::Params;
 use crate::error::{EngineError, OAuthError};
 use crate::model::{Client, GRANT_REFRESH_TOKEN};
+use crate::params::Params;
 use crate::ports::Consumed;
 use crate::scope::{self, Scopes};
 use crate::secret::hash_handle;

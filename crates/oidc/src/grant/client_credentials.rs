@@ -2,9 +2,9 @@
 //! scopes within the client's registration.
 
 use super::{Issue, TokenResponse};
-use crate::authorize::Params;
 use crate::error::{EngineError, ErrorCode, OAuthError};
 use crate::model::Client;
+use crate::params::Params;
 use crate::scope::{self, Scopes};
 use crate::secret::new_handle;
 use crate::Provider;

@@ -10,10 +10,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::authorize::claims::requested;
-use crate::authorize::Params;
 use crate::error::{EngineError, ErrorCode, OAuthError};
 use crate::id_token::{self, IdTokenInput};
 use crate::model::{Authentication, Client, TokenKind, TokenRecord};
+use crate::params::Params;
 use crate::scope::{self, Scopes};
 use crate::secret::{hash_handle, new_handle};
 use crate::{paths, Provider};

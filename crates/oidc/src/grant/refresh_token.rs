@@ -4,9 +4,9 @@
 use gan_audit::{Actor, AuditEvent, EventType};
 
 use super::{Issue, TokenResponse};
-use crate::authorize::Params;
 use crate::error::{EngineError, ErrorCode, OAuthError};
 use crate::model::{Client, TokenKind, TokenRecord};
+use crate::params::Params;
 use crate::ports::Consumed;
 use crate::scope::Scopes;
 use crate::secret::hash_handle;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use gan_connect::settings::Settings;
 use gan_connect::wiring;
-use gan_oidc::model::{AuthMethod, Client, SigningAlg};
+use gan_oidc::model::{AuthMethod, Client};
 use gan_oidc::secret::{hash_handle, new_handle};
 use gan_web::AppState;
 
@@ -148,11 +148,7 @@ async fn seed_demo(state: &AppState, store: &gan_store::Store) -> anyhow::Result
     tracing::warn!("DEMO MODE IS ON: a demo client and a demo identity with a published password exist. Never use demo mode in production.");
     let secret = new_handle("");
     let client = Client {
-        id: DEMO_CLIENT.into(),
-        name: "Portail de démonstration".into(),
         secret_hash: Some(hash_handle(&secret)),
-        previous_secret_hash: None,
-        previous_secret_expires_at: None,
         redirect_uris: vec![DEMO_REDIRECT.into()],
         post_logout_redirect_uris: vec!["http://127.0.0.1:9090/".into()],
         scopes: ["openid", "profile", "email", "offline_access", "accounts"]
@@ -161,13 +157,9 @@ async fn seed_demo(state: &AppState, store: &gan_store::Store) -> anyhow::Result
             .collect(),
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         auth_method: AuthMethod::ClientSecretBasic,
-        jwks: None,
-        id_token_alg: SigningAlg::RS256,
-        account_kinds: vec![],
         first_party: true,
-        require_pkce: true,
-        enabled: true,
         created_at: time::OffsetDateTime::now_utc(),
+        ..Client::bare(DEMO_CLIENT, "Portail de démonstration")
     };
     state.provider.save_client(&client).await?;
     match state

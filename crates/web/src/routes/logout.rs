@@ -6,8 +6,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
-use gan_oidc::authorize::Params;
 use gan_oidc::logout::LogoutRequest;
+use gan_oidc::params::Params;
 use gan_oidc::OAuthError;
 use minijinja::context;
 

@@ -5,7 +5,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{CookieJar, SameSite};
-use gan_oidc::authorize::{AuthorizeOutcome, Params};
+use gan_oidc::authorize::AuthorizeOutcome;
+use gan_oidc::params::Params;
 use gan_oidc::{EngineError, ErrorCode, OAuthError};
 
 use crate::error::{no_store, WebError};

@@ -1,4 +1,5 @@
-//! Request parameters as the protocol reads them: empty values are absent (RFC 6749 §3.1), and a
+//! Request parameters of every endpoint (authorize, token, introspection, revocation, logout) as
+//! the protocol reads them: empty values are absent (RFC 6749 §3.1), and a
 //! parameter sent twice is an error.
 
 use std::collections::HashMap;
