@@ -3,7 +3,7 @@
 use gan_audit::EventType;
 use gan_oidc::model::{
     AuthMethod, Client, SigningAlg, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS,
-    GRANT_REFRESH_TOKEN,
+    GRANT_REFRESH_TOKEN, GRANT_TYPES,
 };
 use gan_oidc::secret::{hash_handle, new_handle};
 use serde::{Deserialize, Serialize};
@@ -13,11 +13,6 @@ use utoipa::ToSchema;
 use crate::{Admin, AdminError, AdminResult};
 
 const DEFAULT_SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "accounts"];
-const GRANTS: [&str; 3] = [
-    GRANT_AUTHORIZATION_CODE,
-    GRANT_REFRESH_TOKEN,
-    GRANT_CLIENT_CREDENTIALS,
-];
 const KINDS: [&str; 2] = ["personal", "professional"];
 
 /// A relying party to register. Names follow OpenID Connect Dynamic Client Registration.
@@ -218,7 +213,11 @@ pub fn validate(c: &Client) -> AdminResult<()> {
     for s in &c.scopes {
         check_scope(s)?;
     }
-    if let Some(g) = c.grant_types.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+    if let Some(g) = c
+        .grant_types
+        .iter()
+        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+    {
         return Err(AdminError::invalid(
             "grant_types",
             format!("unknown grant type {g}"),

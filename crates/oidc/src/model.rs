@@ -61,10 +61,19 @@ impl SigningAlg {
     }
 }
 
-/// The grant types a client may use.
+/// `grant_type=authorization_code` (RFC 6749 §4.1).
 pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+/// `grant_type=refresh_token` (RFC 6749 §6).
 pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+/// `grant_type=client_credentials` (RFC 6749 §4.4).
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+/// Every grant type the token endpoint serves: what discovery advertises, what a client may be
+/// registered for.
+pub const GRANT_TYPES: [&str; 3] = [
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_REFRESH_TOKEN,
+    GRANT_CLIENT_CREDENTIALS,
+];
 
 /// A registered relying party.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,7 +12,10 @@ use time::OffsetDateTime;
 use crate::authorize::claims::requested;
 use crate::error::{EngineError, ErrorCode, OAuthError};
 use crate::id_token::{self, IdTokenInput};
-use crate::model::{Authentication, Client, TokenKind, TokenRecord};
+use crate::model::{
+    Authentication, Client, TokenKind, TokenRecord, GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_TYPES,
+};
 use crate::params::Params;
 use crate::scope::{self, Scopes};
 use crate::secret::{hash_handle, new_handle};
@@ -65,8 +68,7 @@ impl Provider {
             .authenticate_client(authorization, params, paths::TOKEN)
             .await?;
         if !client.allows_grant(grant_type) {
-            let known =
-                ["authorization_code", "refresh_token", "client_credentials"].contains(&grant_type);
+            let known = GRANT_TYPES.contains(&grant_type);
             let code = if known {
                 ErrorCode::UnauthorizedClient
             } else {
@@ -79,9 +81,9 @@ impl Provider {
             .into());
         }
         match grant_type {
-            "authorization_code" => self.grant_authorization_code(&client, params).await,
-            "refresh_token" => self.grant_refresh_token(&client, params).await,
-            "client_credentials" => self.grant_client_credentials(&client, params).await,
+            GRANT_AUTHORIZATION_CODE => self.grant_authorization_code(&client, params).await,
+            GRANT_REFRESH_TOKEN => self.grant_refresh_token(&client, params).await,
+            GRANT_CLIENT_CREDENTIALS => self.grant_client_credentials(&client, params).await,
             other => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!("unsupported grant_type {other}"),
