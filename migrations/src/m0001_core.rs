@@ -287,6 +287,8 @@ enum AuthCode {
     ConsumedAt,
 }
 
+// Column names follow the table's (`token_hash`), as in every other table.
+#[allow(clippy::enum_variant_names)]
 #[derive(DeriveIden)]
 enum Token {
     Table,

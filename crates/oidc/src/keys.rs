@@ -188,7 +188,7 @@ impl KeyRing {
                 verifier,
             });
         }
-        keys.sort_by(|a, b| b.stored.active_from.cmp(&a.stored.active_from));
+        keys.sort_by_key(|k| std::cmp::Reverse(k.stored.active_from));
         let jwks: Vec<&serde_json::Value> = keys.iter().map(|k| &k.stored.public_jwk).collect();
         let jwks = serde_json::json!({ "keys": jwks }).to_string();
         Ok(Self {

@@ -244,7 +244,7 @@ impl SessionStore for MemoryStore {
             .filter(|s| s.auth.identity_id == identity_id && s.expires_at > now)
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        found.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(found)
     }
     async fn end_sessions_of(
@@ -296,7 +296,7 @@ impl ConsentStore for MemoryStore {
 impl KeyStore for MemoryStore {
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
         let mut keys = self.lock()?.keys.clone();
-        keys.sort_by(|a, b| b.active_from.cmp(&a.active_from));
+        keys.sort_by_key(|k| std::cmp::Reverse(k.active_from));
         Ok(keys)
     }
     async fn insert_key(&self, key: &StoredKey) -> StoreResult<()> {
@@ -353,7 +353,15 @@ impl AssertionStore for MemoryStore {
 /// it holds (for clients restricted to some kinds).
 #[derive(Default)]
 pub struct MemoryClaims {
-    identities: Mutex<HashMap<String, (BTreeMap<String, serde_json::Value>, HashSet<String>)>>,
+    identities: Mutex<HashMap<String, Person>>,
+}
+
+/// What [`MemoryClaims`] knows of one identity.
+struct Person {
+    /// Scope → the claims it releases.
+    by_scope: BTreeMap<String, serde_json::Value>,
+    /// Account kinds held.
+    kinds: HashSet<String>,
 }
 
 impl MemoryClaims {
@@ -370,10 +378,8 @@ impl MemoryClaims {
             .map(|m| m.clone().into_iter().collect())
             .unwrap_or_default();
         if let Ok(mut all) = self.identities.lock() {
-            all.insert(
-                identity_id.to_string(),
-                (by_scope, kinds.iter().map(|k| k.to_string()).collect()),
-            );
+            let kinds = kinds.iter().map(|k| k.to_string()).collect();
+            all.insert(identity_id.to_string(), Person { by_scope, kinds });
         }
     }
 
@@ -397,7 +403,7 @@ impl ClaimsSource for MemoryClaims {
             .identities
             .lock()
             .map_err(|_| StoreError::Unavailable("poisoned".into()))?;
-        let Some((by_scope, _)) = all.get(identity_id) else {
+        let Some(Person { by_scope, .. }) = all.get(identity_id) else {
             return Ok(None);
         };
         let mut out = serde_json::Map::new();
@@ -417,7 +423,7 @@ impl ClaimsSource for MemoryClaims {
         Ok(match all.get(identity_id) {
             None => false,
             Some(_) if client.account_kinds.is_empty() => true,
-            Some((_, kinds)) => client.account_kinds.iter().any(|k| kinds.contains(k)),
+            Some(p) => client.account_kinds.iter().any(|k| p.kinds.contains(k)),
         })
     }
 }

@@ -43,10 +43,6 @@ impl Scopes {
         Some(Self(set))
     }
 
-    pub fn from_iter<'a>(items: impl IntoIterator<Item = &'a str>) -> Self {
-        Self(items.into_iter().map(str::to_string).collect())
-    }
-
     pub fn contains(&self, scope: &str) -> bool {
         self.0.contains(scope)
     }
@@ -82,6 +78,12 @@ impl std::fmt::Display for Scopes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let joined: Vec<&str> = self.iter().collect();
         f.write_str(&joined.join(" "))
+    }
+}
+
+impl<'a> FromIterator<&'a str> for Scopes {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(items: I) -> Self {
+        Self(items.into_iter().map(str::to_string).collect())
     }
 }
 

@@ -596,8 +596,7 @@ async fn accounts_claim(
     let (s, tokens) = exchange(server, client_id, secret, &code).await;
     assert_eq!(s, 200);
     let id = gan_testkit::flows::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
-    let info =
-        gan_testkit::flows::userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
+    let info = gan_testkit::flows::userinfo(server, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(
         id["accounts"], info["accounts"],
         "the same accounts in the ID token and at userinfo"

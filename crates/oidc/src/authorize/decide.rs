@@ -82,6 +82,7 @@ pub fn decide(s: &Situation<'_>) -> Decision {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // the table's rows are tuples on purpose: one line each
 mod tests {
     use super::*;
     use crate::authorize::PromptSet;
