@@ -2,8 +2,6 @@
 //! authorize → sign in → token → ID token verified against JWKS → userinfo → refresh →
 //! introspection → revocation → logout. On SQLite, and on PostgreSQL when `DATABASE_URL` is set.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use gan_oidc::model::SigningAlg;
 use gan_testkit::flows::jwt_part;
 use gan_testkit::{each_backend, Browser, ClientSpec, TestServer, POST_LOGOUT, REDIRECT};

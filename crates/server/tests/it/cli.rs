@@ -1,11 +1,9 @@
 //! The operator's CLI, run as a process: the same operations as the admin API, tables by
 //! default and JSON with `--json`, and the audit events they leave (actor `cli:<user>`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use serde_json::Value;
 
-mod support;
+use crate::support;
 
 struct Cli {
     dir: std::path::PathBuf,

@@ -2,8 +2,6 @@
 //! escaped, redirects stay on registered or local targets, no header can be injected, and
 //! oversized requests are refused while the server keeps serving.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use gan_testkit::flows::authorize_url;
 use gan_testkit::{each_backend, Browser, ClientSpec, Reply, REDIRECT};
 

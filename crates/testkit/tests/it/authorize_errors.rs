@@ -1,8 +1,6 @@
 //! The authorization endpoint's refusals: which errors are shown on our page (never redirected)
 //! and which go back to the verified redirect URI, as the specs say.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use gan_testkit::flows::authorize_url;
 use gan_testkit::{each_backend, Browser, ClientSpec, REDIRECT};
 

@@ -3,15 +3,13 @@
 //! within `keys.reload_seconds`, and sign-in throttling counts across them. Needs
 //! `DATABASE_URL=postgres://…` (the PostgreSQL pass of `.ci/run`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gan_oidc::pkce::challenge_s256;
 
-mod support;
+use crate::support;
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 const VERIFIER: &str = "processes-verifier-0123456789-abcdefghijklmnop";

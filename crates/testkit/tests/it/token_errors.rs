@@ -1,8 +1,6 @@
 //! The token, userinfo, introspection and revocation endpoints under misuse: replays, expiry,
 //! reuse, bad clients and bad bodies.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use gan_testkit::flows::{active, code, exchange, token, VERIFIER};
 use gan_testkit::{each_backend, Browser, ClientSpec, REDIRECT};
 

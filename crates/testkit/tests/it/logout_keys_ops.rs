@@ -1,8 +1,6 @@
 //! Logout, private_key_jwt, key rotation, discovery and JWKS caching, operations endpoints and
 //! security headers.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use gan_oidc::model::AuthMethod;
 use gan_testkit::flows::{code, exchange, VERIFIER};
 use gan_testkit::{each_backend, Browser, ClientSpec, POST_LOGOUT, REDIRECT};

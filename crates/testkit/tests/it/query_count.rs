@@ -2,8 +2,6 @@
 //! → password form → resume → token. The anchor to beat is 43 queries per flow (a published Go
 //! provider); this keeps ours well under it. SQLite, and PostgreSQL when `DATABASE_URL` is set.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use gan_testkit::flows::{authorize_url, exchange};
 use gan_testkit::{each_backend, Browser, ClientSpec};
 

@@ -2,8 +2,6 @@
 //! resuming the relying party's request), J2 (email already used), J5 (forgotten credentials),
 //! links (used, expired, tampered), throttling. SQLite, and PostgreSQL when `DATABASE_URL` is set.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use gan_testkit::flows::{authorize_url, exchange};
 use gan_testkit::{each_backend, Browser, ClientSpec, Reply, TestServer};
 

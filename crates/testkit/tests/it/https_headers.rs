@@ -2,8 +2,6 @@
 //! cookies are `__Host-` prefixed, `Secure`, `HttpOnly`, `SameSite`, host-only. (Requests go
 //! straight to the router; TLS itself is the reverse proxy's.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::sync::Arc;
 
 use axum::body::Body;

@@ -1,8 +1,6 @@
 //! No state lives in one process: two servers on one database finish each other's flows, and
 //! single-use rules hold under concurrency.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use gan_testkit::flows::{active, authorize_url, exchange, token, VERIFIER};
 use gan_testkit::{backends, Browser, ClientSpec, TestDb, TestServer, REDIRECT};
 

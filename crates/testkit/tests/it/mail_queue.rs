@@ -1,8 +1,6 @@
 //! A message that cannot be delivered stays in the queue and is retried with back-off; after
 //! recovery it is delivered once.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::sync::Arc;
 
 use gan_mail::{Message, Postman, Transport};

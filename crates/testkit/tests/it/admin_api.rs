@@ -2,8 +2,6 @@
 //! validation errors, pagination, and the audit events each action writes. SQLite, and
 //! PostgreSQL when `DATABASE_URL` is set.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use gan_testkit::flows::{authorize_url, exchange, token};
 use gan_testkit::{each_backend, Browser, ClientSpec, TestServer};
 use serde_json::{json, Value};

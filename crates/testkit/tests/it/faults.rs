@@ -2,8 +2,6 @@
 //! restores), and a mail server refusing, then accepting. Nothing half-done, nothing lost,
 //! nothing sent twice, and service resumes by itself.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::time::{Duration, Instant};
 
 use gan_testkit::faults::{FaultProxy, SmtpSink};

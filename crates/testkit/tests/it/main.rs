@@ -1,0 +1,17 @@
+//! The end-to-end suites over HTTP, one test binary (one link instead of one per suite): each
+//! test starts its own server on SQLite and, when `DATABASE_URL` is set, on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin_api;
+mod authorize_errors;
+mod code_flow;
+mod faults;
+mod hostile_input;
+mod https_headers;
+mod journeys;
+mod logout_keys_ops;
+mod mail_queue;
+mod query_count;
+mod several_servers;
+mod token_errors;
