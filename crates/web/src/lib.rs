@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod error;
 pub mod mail;
 pub mod metrics;
+pub mod page;
 pub mod pages;
 mod request;
 mod routes;

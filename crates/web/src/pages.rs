@@ -53,40 +53,41 @@ const MAIL_TEMPLATES: &[(&str, &str)] = embedded_mail!(
     "email_changed_notice.txt",
 );
 
-const LOCALES: &[(&str, &str)] = &[
-    (
-        "fr",
-        include_str!("../../../themes/default/locales/fr.toml"),
-    ),
-    (
-        "en",
-        include_str!("../../../themes/default/locales/en.toml"),
-    ),
-];
-
 const STYLE: &str = include_str!("../../../themes/default/static/style.css");
 const PASSWORD_JS: &str = include_str!("../../../themes/default/static/password.js");
 
-/// A page language.
+/// A page language. The supported languages are listed here and nowhere else: the theme's
+/// `locales/{code}.toml`, the switch and the negotiation all follow this list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
+    /// French, the default.
     Fr,
+    /// English.
     En,
 }
 
 impl Lang {
+    /// Every supported language, the default first.
+    pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
+
+    /// The language of a code (`fr`, `en`), if supported.
     pub fn parse(code: &str) -> Option<Self> {
-        match code {
-            "fr" => Some(Self::Fr),
-            "en" => Some(Self::En),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|l| l.code() == code)
     }
 
+    /// The language's code, as in `<html lang>` and the locale file's name.
     pub fn code(self) -> &'static str {
         match self {
             Self::Fr => "fr",
             Self::En => "en",
+        }
+    }
+
+    /// The embedded translations (`themes/default/locales/{code}.toml`).
+    fn embedded_locale(self) -> &'static str {
+        match self {
+            Self::Fr => include_str!("../../../themes/default/locales/fr.toml"),
+            Self::En => include_str!("../../../themes/default/locales/en.toml"),
         }
     }
 
@@ -102,11 +103,7 @@ impl Lang {
                         .trim()
                         .to_ascii_lowercase()
                 })
-                .find_map(|t| match t.split('-').next() {
-                    Some("fr") => Some(Self::Fr),
-                    Some("en") => Some(Self::En),
-                    _ => None,
-                })
+                .find_map(|t| t.split('-').next().and_then(Self::parse))
         };
         ui_locales
             .and_then(|l| from_list(l, ' '))
@@ -168,12 +165,13 @@ impl Pages {
                 .map_err(|e| format!("template {name}: {e}"))?;
         }
         let mut messages = HashMap::new();
-        for (lang, source) in LOCALES {
-            let text = read_override(&theme_dir, &format!("locales/{lang}.toml"))
-                .unwrap_or_else(|| source.to_string());
+        for lang in Lang::ALL {
+            let code = lang.code();
+            let text = read_override(&theme_dir, &format!("locales/{code}.toml"))
+                .unwrap_or_else(|| lang.embedded_locale().to_string());
             let table: toml::Table =
-                toml::from_str(&text).map_err(|e| format!("locale {lang}: {e}"))?;
-            messages.insert(*lang, Value::from_serialize(&table));
+                toml::from_str(&text).map_err(|e| format!("locale {code}: {e}"))?;
+            messages.insert(code, Value::from_serialize(&table));
         }
         let mut mail = Environment::new();
         mail.set_auto_escape_callback(|name| {
@@ -281,8 +279,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("gc-theme-{}", std::process::id()));
         let _ = std::fs::create_dir_all(dir.join("locales"));
         let _ = std::fs::create_dir_all(dir.join("static"));
-        let fr = LOCALES[0]
-            .1
+        let fr = Lang::Fr
+            .embedded_locale()
             .replace("brand = \"Gan Connect\"", "brand = \"Assureur Exemple\"");
         let _ = std::fs::write(dir.join("locales/fr.toml"), fr);
         let _ = std::fs::write(dir.join("static/style.css"), "body{color:red}");

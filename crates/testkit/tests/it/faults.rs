@@ -297,3 +297,109 @@ async fn mail_refused_by_the_smtp_server_is_kept_retried_and_delivered_exactly_o
         db.drop_db().await;
     }
 }
+
+/// A tracing writer into a shared buffer: the log lines a request produced.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_storage_failure_on_an_account_page_is_logged_with_its_cause_and_request_id_and_shown_in_the_persons_language(
+) {
+    use tower::ServiceExt;
+    use tracing::instrument::WithSubscriber;
+
+    for backend in backends() {
+        let db = TestDb::create(&backend).await;
+        {
+            let server = TestServer::start(&db, &[]).await;
+            let sub = server.add_identity("zoe@example.fr", NEW_PASSWORD).await;
+            let auth = gan_oidc::model::Authentication {
+                identity_id: sub,
+                auth_time: server.state.provider.now(),
+                amr: vec!["pwd".into()],
+                acr: gan_oidc::ACR_PASSWORD.into(),
+            };
+            let (cookie, _) = server
+                .state
+                .provider
+                .start_session(auth, None, None)
+                .await
+                .unwrap();
+            let app = gan_web::app(server.state.clone());
+            let account_page = |id: &str| {
+                http::Request::get("/account")
+                    .header("cookie", format!("gc_session={cookie}"))
+                    .header("accept-language", "en-GB,en;q=0.9")
+                    .header("x-request-id", id)
+                    .body(axum::body::Body::empty())
+                    .unwrap()
+            };
+            let ok = app
+                .clone()
+                .oneshot(account_page("before-the-fault"))
+                .await
+                .unwrap();
+            assert_eq!(ok.status(), 200);
+
+            // The database goes away: every connection of the pool is closed.
+            server.store.db.pool().close_by_ref().await.unwrap();
+            let logs = LogBuffer::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish();
+            let res = app
+                .oneshot(account_page("fault-account-1"))
+                .with_subscriber(subscriber)
+                .await
+                .unwrap();
+
+            assert_eq!(res.status(), 503);
+            assert_eq!(res.headers()["x-request-id"], "fault-account-1");
+            let body = http_body_util::BodyExt::collect(res.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            let body = String::from_utf8_lossy(&body);
+            assert!(
+                body.contains("The service is temporarily unavailable"),
+                "the page is in English: {body}"
+            );
+            assert!(body.contains("<html lang=\"en\">"), "{body}");
+            let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+            let failures: Vec<&str> = logs
+                .lines()
+                .filter(|l| l.contains("ERROR") && l.contains("fault-account-1"))
+                .collect();
+            assert_eq!(failures.len(), 1, "logged once: {logs}");
+            let line = failures[0];
+            assert!(line.contains("service unavailable"), "{line}");
+            assert!(
+                line.contains("during=\"account: find the session\""),
+                "{line}"
+            );
+            assert!(line.contains("closed"), "the cause, from the pool: {line}");
+        }
+        db.drop_db().await;
+    }
+}

@@ -1,48 +1,69 @@
 //! "Gérer mon compte": the attached accounts and "Rattacher un compte" (J3), for a signed-in
 //! session.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use gan_accounts::attach::AttachOutcome;
-use gan_accounts::customer::AccountKind;
+use gan_accounts::customer::{AccountKind, CustomerAccount};
+use gan_accounts::journeys::CompleteError;
 use gan_accounts::manage::{EmailChange, PasswordChange};
-use gan_accounts::Identity;
 use gan_oidc::model::Session;
 use minijinja::context;
 
-use crate::pages::Lang;
-use crate::request::{form_fields, page_lang, ClientMeta};
-use crate::security::{csrf_ok, csrf_token};
-use crate::{cookies, AppState};
+use super::upgrade::TokenQuery;
+use crate::page::{link_problem, trimmed, Account, AccountForm, OrUnavailable, PageError, Ui};
+use crate::request::ClientMeta;
+use crate::security::csrf_token;
+use crate::AppState;
 
-/// The signed-in identity and its session.
-async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<(Identity, Session)>, ()> {
-    let cookie = cookies::get(jar, &state.settings, cookies::SESSION);
-    let Some(session) = state
-        .provider
-        .session(cookie.as_deref())
-        .await
-        .map_err(|_| ())?
-    else {
-        return Ok(None);
-    };
-    state
-        .provider
-        .touch_session(&session)
-        .await
-        .map_err(|_| ())?;
-    let identity = state
-        .accounts
-        .ports
-        .identities
-        .find_identity(&session.auth.identity_id)
-        .await
-        .map_err(|_| ())?;
-    Ok(identity.map(|i| (i, session)))
+type PageResult = Result<Response, PageError>;
+
+/// "Rattacher un compte".
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct AttachForm {
+    #[serde(deserialize_with = "trimmed")]
+    client_number: String,
+    password: String,
 }
+
+/// The password again, after the re-authentication window.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct ReauthForm {
+    password: String,
+}
+
+/// "Changer de mot de passe".
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct PasswordChangeForm {
+    current_password: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// "Changer d'email de connexion".
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct EmailChangeForm {
+    #[serde(deserialize_with = "trimmed")]
+    email: String,
+    current_password: String,
+}
+
+/// One session to end, by its `sid`.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct EndSessionForm {
+    sid: String,
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(serde::Deserialize, Default)]
+pub(super) struct NoFields {}
 
 /// What the page shows next to the forms.
 #[derive(Default)]
@@ -51,6 +72,22 @@ struct Feedback {
     error: Option<String>,
     client_number: String,
     new_email: String,
+}
+
+impl Feedback {
+    fn notice(text: String) -> Self {
+        Self {
+            notice: Some(text),
+            ..Self::default()
+        }
+    }
+
+    fn error(text: String) -> Self {
+        Self {
+            error: Some(text),
+            ..Self::default()
+        }
+    }
 }
 
 fn fmt_time(t: time::OffsetDateTime) -> String {
@@ -78,29 +115,25 @@ fn device(ua: Option<&str>) -> String {
     }
 }
 
+/// The account page for `account`, with `fb` next to the forms.
 async fn page(
     state: &AppState,
     jar: CookieJar,
-    lang: Lang,
+    account: &Account,
     status: StatusCode,
-    identity: &Identity,
-    session: &Session,
     fb: Feedback,
-) -> Response {
-    let loaded = tokio::join!(
-        state.accounts.ports.customers.accounts_of(&identity.id),
+) -> PageResult {
+    let Account {
+        ui,
+        identity,
+        session,
+    } = account;
+    let (accounts, sessions) = tokio::join!(
+        accounts_of(state, &identity.id),
         state.provider.sessions_of(&identity.id)
     );
-    let (Ok(accounts), Ok(sessions)) = loaded else {
-        return state
-            .pages
-            .error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &state.pages.text(lang, "error_unavailable"),
-            )
-            .into_response();
-    };
+    let accounts = accounts.or_unavailable(ui, "account: load the attached accounts")?;
+    let sessions = sessions.or_unavailable(ui, "account: load the sessions")?;
     let rows: Vec<serde_json::Value> = accounts.iter().map(|a| serde_json::json!({ "client_number": a.client_number, "label": a.label, "kind": a.kind.as_str() })).collect();
     let sessions: Vec<serde_json::Value> = sessions
         .iter()
@@ -108,214 +141,17 @@ async fn page(
             "started": fmt_time(s.created_at), "seen": fmt_time(s.last_seen_at), "current": s.sid == session.sid }))
         .collect();
     let (jar, csrf) = csrf_token(jar, state);
-    let html = state.pages.render(
+    let html = ui.render(
         status,
         "account.html",
-        lang,
         context! { path => "/account", signed_in => true, email => identity.login_email, accounts => rows, sessions => sessions, notice => fb.notice, error => fb.error,
             client_number => fb.client_number, new_email => fb.new_email, csrf_token => csrf },
     );
-    (jar, html).into_response()
+    Ok((jar, html).into_response())
 }
 
-fn signed_out(state: &AppState, lang: Lang) -> Response {
-    state
-        .pages
-        .error(
-            StatusCode::UNAUTHORIZED,
-            lang,
-            &state.pages.text(lang, "account_signed_out"),
-        )
-        .into_response()
-}
-
-pub async fn show(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
-    let lang = page_lang(&jar, &state.settings, &headers, None);
-    match signed_in(&state, &jar).await {
-        Ok(Some((identity, session))) => {
-            page(
-                &state,
-                jar,
-                lang,
-                StatusCode::OK,
-                &identity,
-                &session,
-                Feedback::default(),
-            )
-            .await
-        }
-        Ok(None) => signed_out(&state, lang),
-        Err(()) => state
-            .pages
-            .error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &state.pages.text(lang, "error_unavailable"),
-            )
-            .into_response(),
-    }
-}
-
-pub async fn attach(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    meta: ClientMeta,
-    body: Bytes,
-) -> Response {
-    let fields = form_fields(&headers, &body);
-    let lang = page_lang(&jar, &state.settings, &headers, None);
-    if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
-        return state
-            .pages
-            .error(
-                StatusCode::FORBIDDEN,
-                lang,
-                &state.pages.text(lang, "error_csrf"),
-            )
-            .into_response();
-    }
-    let (identity, session) = match signed_in(&state, &jar).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return signed_out(&state, lang),
-        Err(()) => {
-            return state
-                .pages
-                .error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    lang,
-                    &state.pages.text(lang, "error_unavailable"),
-                )
-                .into_response()
-        }
-    };
-    if needs_reauth(&state, &session) {
-        return reauth_page(&state, jar, lang, None);
-    }
-    let number = fields
-        .get("client_number")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
-    let password = fields.get("password").cloned().unwrap_or_default();
-    let t = |k: &str| state.pages.text(lang, k);
-    let outcome = state
-        .accounts
-        .attach_account(
-            &identity.id,
-            &number,
-            &password,
-            meta.ip.as_deref(),
-            state.provider.now(),
-        )
-        .await;
-    let mut retry_after = None;
-    let (status, notice, error) = match outcome {
-        Ok(AttachOutcome::Attached(a)) => (
-            StatusCode::OK,
-            Some(t("attach_done").replace("{n}", &a.client_number)),
-            None,
-        ),
-        Ok(AttachOutcome::WrongCredentials) => {
-            (StatusCode::UNAUTHORIZED, None, Some(t("attach_wrong")))
-        }
-        Ok(AttachOutcome::Taken) => (StatusCode::CONFLICT, None, Some(t("attach_taken"))),
-        Ok(AttachOutcome::AlreadyMine) => (StatusCode::OK, Some(t("attach_mine")), None),
-        Ok(AttachOutcome::LimitReached(AccountKind::Personal)) => {
-            (StatusCode::CONFLICT, None, Some(t("attach_limit_personal")))
-        }
-        Ok(AttachOutcome::LimitReached(AccountKind::Professional)) => (
-            StatusCode::CONFLICT,
-            None,
-            Some(t("attach_limit_professional")),
-        ),
-        Ok(AttachOutcome::Throttled {
-            retry_after_seconds,
-        }) => {
-            retry_after = Some(retry_after_seconds);
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                None,
-                Some(t("login_throttled").replace("{s}", &retry_after_seconds.to_string())),
-            )
-        }
-        Err(_) => {
-            return state
-                .pages
-                .error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    lang,
-                    &t("error_unavailable"),
-                )
-                .into_response()
-        }
-    };
-    let client_number = if error.is_some() {
-        number
-    } else {
-        String::new()
-    };
-    let mut res = page(
-        &state,
-        jar,
-        lang,
-        status,
-        &identity,
-        &session,
-        Feedback {
-            notice,
-            error,
-            client_number,
-            ..Default::default()
-        },
-    )
-    .await;
-    if let Some(v) =
-        retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s.to_string()).ok())
-    {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    res
-}
-
-/// The common start of every account form: CSRF, then a signed-in session.
-async fn posted(
-    state: &AppState,
-    jar: &CookieJar,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<
-    (
-        std::collections::HashMap<String, String>,
-        Lang,
-        Identity,
-        Session,
-    ),
-    Response,
-> {
-    let fields = form_fields(headers, body);
-    let lang = page_lang(jar, &state.settings, headers, None);
-    if !csrf_ok(jar, state, fields.get("csrf_token").map(String::as_str)) {
-        return Err(state
-            .pages
-            .error(
-                StatusCode::FORBIDDEN,
-                lang,
-                &state.pages.text(lang, "error_csrf"),
-            )
-            .into_response());
-    }
-    match signed_in(state, jar).await {
-        Ok(Some((identity, session))) => Ok((fields, lang, identity, session)),
-        Ok(None) => Err(signed_out(state, lang)),
-        Err(()) => Err(state
-            .pages
-            .error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &state.pages.text(lang, "error_unavailable"),
-            )
-            .into_response()),
-    }
+pub async fn show(State(state): State<AppState>, jar: CookieJar, account: Account) -> PageResult {
+    page(&state, jar, &account, StatusCode::OK, Feedback::default()).await
 }
 
 /// Sensitive actions: a sign-in older than the window asks for the password again.
@@ -323,356 +159,288 @@ fn needs_reauth(state: &AppState, session: &Session) -> bool {
     state.provider.now() - session.auth.auth_time > state.accounts.settings.reauth_after
 }
 
-fn reauth_page(state: &AppState, jar: CookieJar, lang: Lang, error: Option<String>) -> Response {
+fn reauth_page(state: &AppState, jar: CookieJar, ui: &Ui, error: Option<String>) -> Response {
     let (jar, csrf) = csrf_token(jar, state);
-    let html = state.pages.render(
+    let html = ui.render(
         StatusCode::UNAUTHORIZED,
         "reauth.html",
-        lang,
         context! { path => "/account", signed_in => true, csrf_token => csrf, error => error },
     );
     (jar, html).into_response()
 }
 
+pub async fn attach(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    meta: ClientMeta,
+    AccountForm { account, form }: AccountForm<AttachForm>,
+) -> PageResult {
+    let ui = &account.ui;
+    if needs_reauth(&state, &account.session) {
+        return Ok(reauth_page(&state, jar, ui, None));
+    }
+    let outcome = state
+        .accounts
+        .attach_account(
+            &account.identity.id,
+            &form.client_number,
+            &form.password,
+            meta.ip.as_deref(),
+            state.provider.now(),
+        )
+        .await
+        .or_unavailable(ui, "account: attach an account")?;
+    let t = |k: &str| ui.t(k);
+    let mut retry_after = None;
+    let (status, mut fb) = match outcome {
+        AttachOutcome::Attached(a) => (
+            StatusCode::OK,
+            Feedback::notice(t("attach_done").replace("{n}", &a.client_number)),
+        ),
+        AttachOutcome::WrongCredentials => {
+            (StatusCode::UNAUTHORIZED, Feedback::error(t("attach_wrong")))
+        }
+        AttachOutcome::Taken => (StatusCode::CONFLICT, Feedback::error(t("attach_taken"))),
+        AttachOutcome::AlreadyMine => (StatusCode::OK, Feedback::notice(t("attach_mine"))),
+        AttachOutcome::LimitReached(AccountKind::Personal) => (
+            StatusCode::CONFLICT,
+            Feedback::error(t("attach_limit_personal")),
+        ),
+        AttachOutcome::LimitReached(AccountKind::Professional) => (
+            StatusCode::CONFLICT,
+            Feedback::error(t("attach_limit_professional")),
+        ),
+        AttachOutcome::Throttled {
+            retry_after_seconds,
+        } => {
+            retry_after = Some(retry_after_seconds);
+            let text = t("login_throttled").replace("{s}", &retry_after_seconds.to_string());
+            (StatusCode::TOO_MANY_REQUESTS, Feedback::error(text))
+        }
+    };
+    if fb.error.is_some() {
+        fb.client_number = form.client_number;
+    }
+    let mut res = page(&state, jar, &account, status, fb).await?;
+    if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Ok(res)
+}
+
 pub async fn reauth(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (fields, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    AccountForm { account, form }: AccountForm<ReauthForm>,
+) -> PageResult {
+    let ui = &account.ui;
     if !state
         .accounts
-        .password_matches(&identity, &field(&fields, "password"))
+        .password_matches(&account.identity, &form.password)
         .await
     {
-        return reauth_page(
-            &state,
-            jar,
-            lang,
-            Some(state.pages.text(lang, "wrong_current_password")),
-        );
+        let error = Some(ui.t("wrong_current_password"));
+        return Ok(reauth_page(&state, jar, ui, error));
     }
-    if state.provider.reauthenticated(&session).await.is_err() {
-        return state
-            .pages
-            .error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &state.pages.text(lang, "error_unavailable"),
-            )
-            .into_response();
-    }
-    (jar, axum::response::Redirect::to("/account")).into_response()
-}
-
-fn field(fields: &std::collections::HashMap<String, String>, name: &str) -> String {
-    fields.get(name).cloned().unwrap_or_default()
+    state
+        .provider
+        .reauthenticated(&account.session)
+        .await
+        .or_unavailable(ui, "account: record the re-authentication")?;
+    Ok((jar, Redirect::to("/account")).into_response())
 }
 
 pub async fn change_password(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (fields, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let t = |k: &str| state.pages.text(lang, k);
-    let result = state
+    AccountForm { account, form }: AccountForm<PasswordChangeForm>,
+) -> PageResult {
+    let Account {
+        ui,
+        identity,
+        session,
+    } = &account;
+    let changed = state
         .accounts
         .change_password(
-            &identity,
-            &field(&fields, "current_password"),
-            &field(&fields, "password"),
-            &field(&fields, "password_confirm"),
+            identity,
+            &form.current_password,
+            &form.password,
+            &form.password_confirm,
             state.provider.now(),
         )
-        .await;
-    let (status, fb) = match result {
-        Ok(PasswordChange::Changed) => {
-            if state
+        .await
+        .or_unavailable(ui, "account: change the password")?;
+    let (status, fb) = match changed {
+        PasswordChange::Changed => {
+            state
                 .provider
                 .end_sessions_of(&identity.id, Some(&session.sid), "password_changed")
                 .await
-                .is_err()
-            {
-                return state
-                    .pages
-                    .error(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        lang,
-                        &t("error_unavailable"),
-                    )
-                    .into_response();
-            }
-            (
-                StatusCode::OK,
-                Feedback {
-                    notice: Some(t("change_password_done")),
-                    ..Default::default()
-                },
-            )
+                .or_unavailable(ui, "account: end the other sessions")?;
+            let text = ui.t("change_password_done");
+            (StatusCode::OK, Feedback::notice(text))
         }
-        Ok(PasswordChange::WrongPassword) => (
+        PasswordChange::WrongPassword => (
             StatusCode::UNAUTHORIZED,
-            Feedback {
-                error: Some(t("wrong_current_password")),
-                ..Default::default()
-            },
+            Feedback::error(ui.t("wrong_current_password")),
         ),
-        Ok(PasswordChange::Policy(v)) => {
-            let list: Vec<String> = v.iter().map(|x| t(x.key())).collect();
-            (
-                StatusCode::BAD_REQUEST,
-                Feedback {
-                    error: Some(format!("{} {}", t("password_errors"), list.join(", "))),
-                    ..Default::default()
-                },
-            )
-        }
-        Err(_) => {
-            return state
-                .pages
-                .error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    lang,
-                    &t("error_unavailable"),
-                )
-                .into_response()
+        PasswordChange::Policy(v) => {
+            let list: Vec<String> = v.iter().map(|x| ui.t(x.key())).collect();
+            let text = format!("{} {}", ui.t("password_errors"), list.join(", "));
+            (StatusCode::BAD_REQUEST, Feedback::error(text))
         }
     };
-    page(&state, jar, lang, status, &identity, &session, fb).await
+    page(&state, jar, &account, status, fb).await
 }
 
 pub async fn change_email(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (fields, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let t = |k: &str| state.pages.text(lang, k);
-    let new_email = field(&fields, "email").trim().to_string();
+    AccountForm { account, form }: AccountForm<EmailChangeForm>,
+) -> PageResult {
+    let ui = &account.ui;
     let issuer = state.provider.config.issuer_str();
-    let result = state
+    let change = state
         .accounts
         .request_email_change(
-            &identity,
-            &new_email,
-            &field(&fields, "current_password"),
-            lang.code(),
+            &account.identity,
+            &form.email,
+            &form.current_password,
+            ui.lang.code(),
             &issuer,
             state.provider.now(),
         )
-        .await;
-    let (status, fb) = match result {
-        Ok(EmailChange::Sent { masked }) => (
-            StatusCode::OK,
-            Feedback {
-                notice: Some(format!(
-                    "{} {}",
-                    t("change_email_sent").replace("{masked}", &masked),
-                    t("sent_delay")
-                )),
-                ..Default::default()
-            },
-        ),
-        Ok(EmailChange::WrongPassword) => (
-            StatusCode::UNAUTHORIZED,
-            Feedback {
-                error: Some(t("wrong_current_password")),
-                new_email,
-                ..Default::default()
-            },
-        ),
-        Ok(EmailChange::Invalid) => (
-            StatusCode::BAD_REQUEST,
-            Feedback {
-                error: Some(t("email_invalid")),
-                new_email,
-                ..Default::default()
-            },
-        ),
-        Ok(EmailChange::Taken) => (
-            StatusCode::CONFLICT,
-            Feedback {
-                error: Some(t("email_taken")),
-                new_email,
-                ..Default::default()
-            },
-        ),
-        Err(_) => {
-            return state
-                .pages
-                .error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    lang,
-                    &t("error_unavailable"),
-                )
-                .into_response()
-        }
+        .await
+        .or_unavailable(ui, "account: request an email change")?;
+    let refused = |status, key: &str| {
+        let fb = Feedback {
+            new_email: form.email.clone(),
+            ..Feedback::error(ui.t(key))
+        };
+        (status, fb)
     };
-    page(&state, jar, lang, status, &identity, &session, fb).await
+    let (status, fb) = match change {
+        EmailChange::Sent { masked } => {
+            let sent = ui.t("change_email_sent").replace("{masked}", &masked);
+            let text = format!("{sent} {}", ui.t("sent_delay"));
+            (StatusCode::OK, Feedback::notice(text))
+        }
+        EmailChange::WrongPassword => refused(StatusCode::UNAUTHORIZED, "wrong_current_password"),
+        EmailChange::Invalid => refused(StatusCode::BAD_REQUEST, "email_invalid"),
+        EmailChange::Taken => refused(StatusCode::CONFLICT, "email_taken"),
+    };
+    page(&state, jar, &account, status, fb).await
 }
 
 pub async fn confirm_email(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<super::upgrade::TokenQuery>,
-) -> Response {
-    let lang = page_lang(&jar, &state.settings, &headers, None);
+    ui: Ui,
+    Query(q): Query<TokenQuery>,
+) -> PageResult {
     let token = q.token.unwrap_or_default();
-    let t = |k: &str| state.pages.text(lang, k);
-    match state
+    let (before, new_email) = match state
         .accounts
         .confirm_email_change(&token, state.provider.now())
         .await
     {
-        Ok((before, new_email)) => {
-            // Sessions elsewhere end; this browser's session (if it is this identity's) stays.
-            let current = signed_in(&state, &jar)
-                .await
-                .ok()
-                .flatten()
-                .filter(|(i, _)| i.id == before.id)
-                .map(|(_, s)| s.sid);
-            if state
-                .provider
-                .end_sessions_of(&before.id, current.as_deref(), "login_email_changed")
-                .await
-                .is_err()
-            {
-                return state
-                    .pages
-                    .error(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        lang,
-                        &t("error_unavailable"),
-                    )
-                    .into_response();
-            }
-            super::upgrade::message(
-                &state,
-                StatusCode::OK,
-                lang,
-                "change_email_title",
-                vec![t("change_email_done").replace("{email}", &new_email)],
-            )
-            .into_response()
+        Ok(changed) => changed,
+        Err(CompleteError::Link(link)) => {
+            return Ok(link_problem(&state, jar, &ui, &link, &token, false))
         }
-        Err(gan_accounts::journeys::CompleteError::Link(link)) => {
-            super::upgrade::link_problem(&state, jar, lang, &link, &token, false)
+        Err(CompleteError::EmailTaken) => {
+            return Ok(ui
+                .error_key(StatusCode::CONFLICT, "email_taken")
+                .into_response())
         }
-        Err(gan_accounts::journeys::CompleteError::EmailTaken) => state
-            .pages
-            .error(StatusCode::CONFLICT, lang, &t("email_taken"))
-            .into_response(),
-        Err(_) => state
-            .pages
-            .error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &t("error_unavailable"),
-            )
-            .into_response(),
-    }
+        Err(e) => {
+            let cause = format!("{e:?}");
+            return Err(PageError::unavailable(
+                &ui,
+                "account: confirm an email change",
+                cause,
+            ));
+        }
+    };
+    // Sessions elsewhere end; this browser's session (if it is this identity's) stays. The
+    // change is already made: if this browser's session cannot be read, it ends with the others
+    // rather than the confirmation failing.
+    let current = match Account::find(&state, &jar, &ui).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(
+                request_id = %crate::page::request_id(),
+                failure = ?e.failure(),
+                "account: this browser's session could not be read; it ends with the others"
+            );
+            None
+        }
+    };
+    let current = current
+        .filter(|(i, _)| i.id == before.id)
+        .map(|(_, s)| s.sid);
+    state
+        .provider
+        .end_sessions_of(&before.id, current.as_deref(), "login_email_changed")
+        .await
+        .or_unavailable(&ui, "account: end the sessions after an email change")?;
+    let text = ui.t("change_email_done").replace("{email}", &new_email);
+    Ok(ui
+        .message(StatusCode::OK, "change_email_title", vec![text])
+        .into_response())
 }
 
 pub async fn end_session(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (fields, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if needs_reauth(&state, &session) {
-        return reauth_page(&state, jar, lang, None);
+    AccountForm { account, form }: AccountForm<EndSessionForm>,
+) -> PageResult {
+    let Account { ui, session, .. } = &account;
+    if needs_reauth(&state, session) {
+        return Ok(reauth_page(&state, jar, ui, None));
     }
-    let sid = field(&fields, "sid");
-    match state
+    state
         .provider
-        .end_own_session(&session, &sid, "ended_by_user")
+        .end_own_session(session, &form.sid, "ended_by_user")
         .await
-    {
-        Ok(_) => {}
-        Err(_) => {
-            return state
-                .pages
-                .error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    lang,
-                    &state.pages.text(lang, "error_unavailable"),
-                )
-                .into_response()
-        }
-    }
-    page(
-        &state,
-        jar,
-        lang,
-        StatusCode::OK,
-        &identity,
-        &session,
-        Feedback {
-            notice: Some(state.pages.text(lang, "sessions_ended")),
-            ..Default::default()
-        },
-    )
-    .await
+        .or_unavailable(ui, "account: end a session")?;
+    let fb = Feedback::notice(ui.t("sessions_ended"));
+    page(&state, jar, &account, StatusCode::OK, fb).await
 }
 
 pub async fn end_other_sessions(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (_, lang, identity, session) = match posted(&state, &jar, &headers, &body).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if needs_reauth(&state, &session) {
-        return reauth_page(&state, jar, lang, None);
+    AccountForm { account, .. }: AccountForm<NoFields>,
+) -> PageResult {
+    let Account {
+        ui,
+        identity,
+        session,
+    } = &account;
+    if needs_reauth(&state, session) {
+        return Ok(reauth_page(&state, jar, ui, None));
     }
-    if state
+    state
         .provider
         .end_sessions_of(&identity.id, Some(&session.sid), "ended_by_user")
         .await
-        .is_err()
-    {
-        return state
-            .pages
-            .error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &state.pages.text(lang, "error_unavailable"),
-            )
-            .into_response();
-    }
-    page(
-        &state,
-        jar,
-        lang,
-        StatusCode::OK,
-        &identity,
-        &session,
-        Feedback {
-            notice: Some(state.pages.text(lang, "sessions_ended")),
-            ..Default::default()
-        },
-    )
-    .await
+        .or_unavailable(ui, "account: end the other sessions")?;
+    let fb = Feedback::notice(ui.t("sessions_ended"));
+    page(&state, jar, &account, StatusCode::OK, fb).await
+}
+
+// Storage seams: the calls that still go to the engines' ports, one function per need, for the
+// engines to take over. They answer the error as text so that the error types behind them can
+// change freely.
+
+async fn accounts_of(state: &AppState, identity_id: &str) -> Result<Vec<CustomerAccount>, String> {
+    state
+        .accounts
+        .ports
+        .customers
+        .accounts_of(identity_id)
+        .await
+        .map_err(|e| e.to_string())
 }

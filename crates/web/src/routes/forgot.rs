@@ -1,20 +1,22 @@
 //! J5: forgotten identifier and password, and the password reset. The answers never say whether
 //! anything exists.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use gan_accounts::journeys::{CompleteError, RESET_PATH};
 use gan_accounts::links::{LinkPurpose, LinkState};
 use minijinja::context;
 
-use super::upgrade::{link_problem, message, password_page, TokenQuery};
-use crate::pages::Lang;
-use crate::request::{form_fields, page_lang};
-use crate::security::{csrf_ok, csrf_token};
+use super::upgrade::{PasswordFields, TokenQuery};
+use crate::page::{
+    link_problem, password_page, trimmed, OrUnavailable, PageError, PasswordForm, PostedForm, Ui,
+};
+use crate::security::csrf_token;
 use crate::AppState;
+
+type PageResult = Result<Response, PageError>;
 
 struct Form {
     title: &'static str,
@@ -39,223 +41,169 @@ const PASSWORD: Form = Form {
     label: "forgot_identifier_label",
 };
 
-fn form_page(state: &AppState, jar: CookieJar, lang: Lang, form: &Form) -> Response {
+/// "Identifiant oublié": the contact email.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct IdentifierForm {
+    #[serde(deserialize_with = "trimmed")]
+    email: String,
+}
+
+/// "Mot de passe oublié": a login email or a client number.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct PasswordRequestForm {
+    #[serde(deserialize_with = "trimmed")]
+    identifier: String,
+}
+
+fn form_page(state: &AppState, jar: CookieJar, ui: &Ui, form: &Form) -> Response {
     let (jar, csrf) = csrf_token(jar, state);
-    let t = |k: &str| state.pages.text(lang, k);
-    let page = state.pages.render(
+    let t = |k: &str| ui.t(k);
+    let page = ui.render(
         StatusCode::OK,
         "forgot.html",
-        lang,
         context! { path => form.action, title => t(form.title), lead => t(form.lead), action => form.action, field => form.field, label => t(form.label), csrf_token => csrf, value => "" },
     );
     (jar, page).into_response()
 }
 
-fn sent(state: &AppState, lang: Lang) -> Response {
-    let t = |k: &str| state.pages.text(lang, k);
-    message(
-        state,
+fn sent(ui: &Ui) -> Response {
+    ui.message(
         StatusCode::OK,
-        lang,
         "forgot_sent_title",
-        vec![t("forgot_sent_text"), t("mail_queued")],
+        vec![ui.t("forgot_sent_text"), ui.t("mail_queued")],
     )
     .into_response()
 }
 
-pub async fn identifier_form(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-) -> Response {
-    let lang = page_lang(&jar, &state.settings, &headers, None);
-    form_page(&state, jar, lang, &IDENTIFIER)
+pub async fn identifier_form(State(state): State<AppState>, jar: CookieJar, ui: Ui) -> Response {
+    form_page(&state, jar, &ui, &IDENTIFIER)
 }
 
-pub async fn password_form(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-) -> Response {
-    let lang = page_lang(&jar, &state.settings, &headers, None);
-    form_page(&state, jar, lang, &PASSWORD)
-}
-
-async fn submit(
-    state: AppState,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-    form: &Form,
-) -> Response {
-    let fields = form_fields(&headers, &body);
-    let lang = page_lang(&jar, &state.settings, &headers, None);
-    if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
-        return state
-            .pages
-            .error(
-                StatusCode::FORBIDDEN,
-                lang,
-                &state.pages.text(lang, "error_csrf"),
-            )
-            .into_response();
-    }
-    let value = fields
-        .get(form.field)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
-    let now = state.provider.now();
-    let issuer = state.provider.config.issuer_str();
-    let result = if form.field == "email" {
-        state
-            .accounts
-            .forgot_identifier(&value, lang.code(), now)
-            .await
-    } else {
-        state
-            .accounts
-            .forgot_password(&value, lang.code(), &issuer, now)
-            .await
-    };
-    match result {
-        Ok(()) => sent(&state, lang),
-        Err(e) => {
-            tracing::error!(error = %e, "forgotten-credential request failed");
-            state
-                .pages
-                .error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    lang,
-                    &state.pages.text(lang, "error_unavailable"),
-                )
-                .into_response()
-        }
-    }
+pub async fn password_form(State(state): State<AppState>, jar: CookieJar, ui: Ui) -> Response {
+    form_page(&state, jar, &ui, &PASSWORD)
 }
 
 pub async fn identifier_submit(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    submit(state, jar, headers, body, &IDENTIFIER).await
+    PostedForm { ui, form }: PostedForm<IdentifierForm>,
+) -> PageResult {
+    state
+        .accounts
+        .forgot_identifier(&form.email, ui.lang.code(), state.provider.now())
+        .await
+        .or_unavailable(&ui, "forgot: identifier request")?;
+    Ok(sent(&ui))
 }
 
 pub async fn password_submit(
     State(state): State<AppState>,
+    PostedForm { ui, form }: PostedForm<PasswordRequestForm>,
+) -> PageResult {
+    let issuer = state.provider.config.issuer_str();
+    state
+        .accounts
+        .forgot_password(
+            &form.identifier,
+            ui.lang.code(),
+            &issuer,
+            state.provider.now(),
+        )
+        .await
+        .or_unavailable(&ui, "forgot: password request")?;
+    Ok(sent(&ui))
+}
+
+/// The reset form for a link's email.
+fn reset_page(
+    state: &AppState,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
+    ui: &Ui,
+    status: StatusCode,
+    token: &str,
+    email: &str,
+    errors: &[gan_accounts::policy::Violation],
 ) -> Response {
-    submit(state, jar, headers, body, &PASSWORD).await
+    let form = PasswordForm {
+        action: RESET_PATH,
+        token,
+        email,
+        numbers: "",
+        errors,
+        reset: true,
+    };
+    password_page(state, jar, ui, status, form)
 }
 
 pub async fn reset_form(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
+    ui: Ui,
     Query(q): Query<TokenQuery>,
-) -> Response {
-    let lang = page_lang(&jar, &state.settings, &headers, None);
+) -> PageResult {
     let token = q.token.unwrap_or_default();
-    match state
+    let link = state
         .accounts
         .link(&token, LinkPurpose::PasswordReset, state.provider.now())
         .await
-    {
-        Ok(LinkState::Valid(link)) => {
+        .or_unavailable(&ui, "reset: read the link")?;
+    Ok(match link {
+        LinkState::Valid(link) => {
             let email = link.data.email.unwrap_or_default();
-            password_page(
-                &state,
-                jar,
-                lang,
-                StatusCode::OK,
-                RESET_PATH,
-                &token,
-                &email,
-                "",
-                &[],
-                true,
-            )
+            reset_page(&state, jar, &ui, StatusCode::OK, &token, &email, &[])
         }
-        Ok(other) => link_problem(&state, jar, lang, &other, &token, false),
-        Err(_) => state
-            .pages
-            .error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &state.pages.text(lang, "error_unavailable"),
-            )
-            .into_response(),
-    }
+        other => link_problem(&state, jar, &ui, &other, &token, false),
+    })
 }
 
 pub async fn reset_submit(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let fields = form_fields(&headers, &body);
-    let lang = page_lang(&jar, &state.settings, &headers, None);
-    if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
-        return state
-            .pages
-            .error(
-                StatusCode::FORBIDDEN,
-                lang,
-                &state.pages.text(lang, "error_csrf"),
-            )
-            .into_response();
-    }
-    let token = fields.get("token").cloned().unwrap_or_default();
-    let password = fields.get("password").cloned().unwrap_or_default();
-    let confirm = fields.get("password_confirm").cloned().unwrap_or_default();
+    PostedForm { ui, form }: PostedForm<PasswordFields>,
+) -> PageResult {
+    let token = form.token;
     let now = state.provider.now();
-    match state
+    let reset = state
         .accounts
-        .reset_password(&token, &password, &confirm, now)
-        .await
-    {
-        Ok(_) => message(
-            &state,
-            StatusCode::OK,
-            lang,
-            "reset_done_title",
-            vec![state.pages.text(lang, "reset_done_text")],
-        )
-        .into_response(),
+        .reset_password(&token, &form.password, &form.password_confirm, now)
+        .await;
+    Ok(match reset {
+        Ok(_) => ui
+            .message(
+                StatusCode::OK,
+                "reset_done_title",
+                vec![ui.t("reset_done_text")],
+            )
+            .into_response(),
         Err(CompleteError::Policy(v)) => {
-            let email = match state
+            let link = state
                 .accounts
                 .link(&token, LinkPurpose::PasswordReset, now)
                 .await
-            {
-                Ok(LinkState::Valid(l)) => l.data.email.unwrap_or_default(),
+                .or_unavailable(&ui, "reset: read the link")?;
+            let email = match link {
+                LinkState::Valid(l) => l.data.email.unwrap_or_default(),
                 _ => String::new(),
             };
-            password_page(
+            reset_page(
                 &state,
                 jar,
-                lang,
+                &ui,
                 StatusCode::BAD_REQUEST,
-                RESET_PATH,
                 &token,
                 &email,
-                "",
                 &v,
-                true,
             )
         }
-        Err(CompleteError::Link(link)) => link_problem(&state, jar, lang, &link, &token, false),
-        Err(_) => state
-            .pages
-            .error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &state.pages.text(lang, "error_unavailable"),
-            )
-            .into_response(),
-    }
+        Err(CompleteError::Link(link)) => link_problem(&state, jar, &ui, &link, &token, false),
+        Err(e) => {
+            let cause = format!("{e:?}");
+            return Err(PageError::unavailable(
+                &ui,
+                "reset: set the password",
+                cause,
+            ));
+        }
+    })
 }

@@ -1,10 +1,8 @@
 //! The UI side of the interaction boundary: the sign-in and consent pages. They authenticate the
 //! person with the accounts domain and hand the result back to the engine.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{CookieJar, SameSite};
@@ -12,97 +10,129 @@ use gan_accounts::journeys::SignInOutcome;
 use gan_oidc::interaction::{InteractionView, Prompt};
 use gan_oidc::model::Authentication;
 use minijinja::context;
+use serde::de::DeserializeOwned;
 
-use crate::pages::{Lang, Page};
-use crate::request::{form_fields, ClientMeta};
-use crate::security::{csrf_ok, csrf_token};
+use crate::page::{read_form, trimmed, Failure, OrUnavailable, PageError, Ui};
+use crate::request::ClientMeta;
+use crate::security::csrf_token;
 use crate::{cookies, AppState};
 
-fn lang_of(
+type PageResult = Result<Response, PageError>;
+
+/// The page language of a sign-in request: the person's choice, then the relying party's
+/// `ui_locales`, then `Accept-Language`.
+fn ui_of(
     state: &AppState,
     jar: &CookieJar,
     view: Option<&InteractionView>,
     headers: &HeaderMap,
-) -> Lang {
-    crate::request::page_lang(
+) -> Ui {
+    let lang = crate::request::page_lang(
         jar,
         &state.settings,
         headers,
         view.and_then(|v| v.ui_locales.as_deref()),
-    )
+    );
+    Ui::new(state, lang)
 }
 
-/// A translated message of the theme, by key.
-fn message(state: &AppState, lang: Lang, key: &str) -> Page {
-    let status = match key {
-        "error_csrf" => StatusCode::FORBIDDEN,
-        "error_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    state
-        .pages
-        .error(status, lang, &state.pages.text(lang, key))
-}
-
-/// The interaction named in the URL, if it is live and bound to this browser.
+/// The interaction named in the URL, live and bound to this browser (400 otherwise), with the
+/// page language it asks for.
 async fn bound_view(
     state: &AppState,
     jar: &CookieJar,
+    headers: &HeaderMap,
     uid: &str,
-) -> Result<Option<InteractionView>, Page> {
+) -> Result<(InteractionView, Ui), PageError> {
+    let ui = ui_of(state, jar, None, headers);
     if cookies::get(jar, &state.settings, cookies::INTERACTION).as_deref() != Some(uid) {
-        return Ok(None);
+        return Err(ui.fail(Failure::Interaction));
     }
-    state.provider.interaction_view(uid).await.map_err(|e| {
-        tracing::error!(error = %e, "interaction lookup failed");
-        message(state, Lang::Fr, "error_unavailable")
-    })
+    let view = state
+        .provider
+        .interaction_view(uid)
+        .await
+        .or_unavailable(&ui, "interaction: look up the sign-in request")?
+        .ok_or_else(|| ui.fail(Failure::Interaction))?;
+    let ui = ui_of(state, jar, Some(&view), headers);
+    Ok((view, ui))
+}
+
+/// The sign-in form's fields.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct LoginForm {
+    #[serde(deserialize_with = "trimmed")]
+    identifier: String,
+    password: String,
+}
+
+/// The consent form's answer.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct ConsentForm {
+    decision: String,
+}
+
+/// A form posted to an interaction: bound to this browser and live (400), then its CSRF token
+/// (403, in the language the relying party asked for), then its fields.
+pub(super) struct InteractionForm<T> {
+    uid: String,
+    view: InteractionView,
+    ui: Ui,
+    form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for InteractionForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let jar = CookieJar::from_headers(&parts.headers);
+        let plain = ui_of(state, &jar, None, &parts.headers);
+        let Path(uid) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|e| PageError::unreadable(&plain, e))?;
+        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|e| PageError::unreadable(&plain, e))?;
+        let (view, ui) = bound_view(state, &jar, &parts.headers, &uid).await?;
+        let form = read_form(state, &parts.headers, &body, &ui)?;
+        Ok(Self {
+            uid,
+            view,
+            ui,
+            form,
+        })
+    }
+}
+
+/// What the sign-in form shows besides its fields.
+#[derive(Default)]
+struct LoginNote<'a> {
+    error: Option<&'a str>,
+    info: Option<&'a str>,
 }
 
 fn login_page(
     state: &AppState,
     jar: CookieJar,
     view: &InteractionView,
-    lang: Lang,
+    ui: &Ui,
     status: StatusCode,
-    error: Option<&str>,
-    identifier: &str,
-) -> Response {
-    login_page_full(state, jar, view, lang, status, error, None, identifier)
-}
-
-fn login_page_info(
-    state: &AppState,
-    jar: CookieJar,
-    view: &InteractionView,
-    lang: Lang,
-    info: &str,
-) -> Response {
-    login_page_full(state, jar, view, lang, StatusCode::OK, None, Some(info), "")
-}
-
-#[allow(clippy::too_many_arguments)]
-fn login_page_full(
-    state: &AppState,
-    jar: CookieJar,
-    view: &InteractionView,
-    lang: Lang,
-    status: StatusCode,
-    error: Option<&str>,
-    info: Option<&str>,
+    note: LoginNote<'_>,
     identifier: &str,
 ) -> Response {
     let (jar, csrf) = csrf_token(jar, state);
-    let page = state.pages.render(
+    let page = ui.render(
         status,
         "login.html",
-        lang,
         context! {
             action => format!("/interaction/{}/login", view.uid),
             client_name => view.client_name,
             csrf_token => csrf,
-            error => error,
-            info => info,
+            error => note.error,
+            info => note.info,
             identifier => identifier,
             path => format!("/interaction/{}", view.uid),
         },
@@ -110,29 +140,35 @@ fn login_page_full(
     (jar, page).into_response()
 }
 
+/// The sign-in form again, with an error.
+fn login_failed(
+    state: &AppState,
+    jar: CookieJar,
+    view: &InteractionView,
+    ui: &Ui,
+    status: StatusCode,
+    error: &str,
+    identifier: &str,
+) -> Response {
+    let note = LoginNote {
+        error: Some(error),
+        info: None,
+    };
+    login_page(state, jar, view, ui, status, note, identifier)
+}
+
 pub async fn show(
     State(state): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
     Path(uid): Path<String>,
-) -> Response {
-    let view = match bound_view(&state, &jar, &uid).await {
-        Ok(Some(v)) => v,
-        Ok(None) => {
-            return message(
-                &state,
-                lang_of(&state, &jar, None, &headers),
-                "error_interaction",
-            )
-            .into_response()
-        }
-        Err(page) => return page.into_response(),
-    };
-    let lang = lang_of(&state, &jar, Some(&view), &headers);
-    match view.prompt {
+) -> PageResult {
+    let (view, ui) = bound_view(&state, &jar, &headers, &uid).await?;
+    Ok(match view.prompt {
         Prompt::Login => {
             let hint = view.login_hint.clone().unwrap_or_default();
-            login_page(&state, jar, &view, lang, StatusCode::OK, None, &hint)
+            let note = LoginNote::default();
+            login_page(&state, jar, &view, &ui, StatusCode::OK, note, &hint)
         }
         Prompt::Consent => {
             let (jar, csrf) = csrf_token(jar, &state);
@@ -141,85 +177,58 @@ pub async fn show(
                 .iter()
                 .filter(|s| s.as_str() != "openid")
                 .collect();
-            let page = state.pages.render(
+            let page = ui.render(
                 StatusCode::OK,
                 "consent.html",
-                lang,
                 context! { action => format!("/interaction/{uid}/consent"), client_name => view.client_name, scopes => scopes, csrf_token => csrf, signed_in => true },
             );
             (jar, page).into_response()
         }
-    }
-}
-
-/// A form posted to an interaction: bound to this browser, live, with a valid CSRF token.
-async fn posted_form(
-    state: &AppState,
-    jar: &CookieJar,
-    headers: &HeaderMap,
-    uid: &str,
-    body: &[u8],
-) -> Result<(HashMap<String, String>, InteractionView, Lang), Page> {
-    let fields = form_fields(headers, body);
-    let view = match bound_view(state, jar, uid).await? {
-        Some(v) => v,
-        None => {
-            return Err(message(
-                state,
-                lang_of(state, jar, None, headers),
-                "error_interaction",
-            ))
-        }
-    };
-    let lang = lang_of(state, jar, Some(&view), headers);
-    if !csrf_ok(jar, state, fields.get("csrf_token").map(String::as_str)) {
-        return Err(message(state, lang, "error_csrf"));
-    }
-    Ok((fields, view, lang))
+    })
 }
 
 pub async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
     meta: ClientMeta,
-    Path(uid): Path<String>,
-    body: Bytes,
-) -> Response {
-    let (fields, view, lang) = match posted_form(&state, &jar, &headers, &uid, &body).await {
-        Ok(parts) => parts,
-        Err(page) => return page.into_response(),
-    };
-    let identifier = fields
-        .get("identifier")
-        .map(|s| s.trim())
-        .unwrap_or_default()
-        .to_string();
-    let password = fields.get("password").cloned().unwrap_or_default();
-    let t = |key: &str| state.pages.text(lang, key);
-    if identifier.is_empty() || password.is_empty() {
-        return login_page(
+    form: InteractionForm<LoginForm>,
+) -> PageResult {
+    let InteractionForm {
+        uid,
+        view,
+        ui,
+        form,
+    } = form;
+    let identifier = form.identifier;
+    if identifier.is_empty() || form.password.is_empty() {
+        let error = ui.t("login_missing");
+        let status = StatusCode::BAD_REQUEST;
+        return Ok(login_failed(
             &state,
             jar,
             &view,
-            lang,
-            StatusCode::BAD_REQUEST,
-            Some(&t("login_missing")),
+            &ui,
+            status,
+            &error,
             &identifier,
-        );
+        ));
     }
     let outcome = state
         .accounts
         .sign_in_any(
             &identifier,
-            &password,
+            &form.password,
             meta.ip.as_deref(),
             state.provider.now(),
         )
-        .await;
+        .await
+        .or_unavailable(&ui, "sign-in: check the credentials")?;
+    let refused = |jar, status, error: &str| {
+        login_failed(&state, jar, &view, &ui, status, error, &identifier)
+    };
     let identity = match outcome {
-        Ok(SignInOutcome::Identity(i)) => i,
-        Ok(SignInOutcome::UpgradeStarted { handle }) => {
+        SignInOutcome::Identity(i) => i,
+        SignInOutcome::UpgradeStarted { handle } => {
             metrics::counter!("sign_in_total", "outcome" => "upgrade_started").increment(1);
             let jar = jar.add(cookies::build(
                 &state.settings,
@@ -227,57 +236,50 @@ pub async fn login(
                 handle,
                 SameSite::Lax,
             ));
-            return (jar, Redirect::to("/upgrade/email")).into_response();
+            return Ok((jar, Redirect::to("/upgrade/email")).into_response());
         }
-        Ok(SignInOutcome::UseEmail { masked }) => {
-            let info = t("login_use_email").replace("{masked}", &masked);
-            return login_page_info(&state, jar, &view, lang, &info);
+        SignInOutcome::UseEmail { masked } => {
+            let info = ui.t("login_use_email").replace("{masked}", &masked);
+            let note = LoginNote {
+                error: None,
+                info: Some(&info),
+            };
+            return Ok(login_page(
+                &state,
+                jar,
+                &view,
+                &ui,
+                StatusCode::OK,
+                note,
+                "",
+            ));
         }
-        Ok(SignInOutcome::Wrong) => {
+        SignInOutcome::Wrong => {
             metrics::counter!("sign_in_total", "outcome" => "failure").increment(1);
-            return login_page(
-                &state,
+            return Ok(refused(
                 jar,
-                &view,
-                lang,
                 StatusCode::UNAUTHORIZED,
-                Some(&t("login_failed")),
-                &identifier,
-            );
+                &ui.t("login_failed"),
+            ));
         }
-        Ok(SignInOutcome::Throttled {
+        SignInOutcome::Throttled {
             retry_after_seconds,
-        }) => {
+        } => {
             metrics::counter!("sign_in_total", "outcome" => "throttled").increment(1);
-            let msg = t("login_throttled").replace("{s}", &retry_after_seconds.to_string());
-            let mut res = login_page(
-                &state,
-                jar,
-                &view,
-                lang,
-                StatusCode::TOO_MANY_REQUESTS,
-                Some(&msg),
-                &identifier,
-            );
-            if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_seconds.to_string()) {
+            let seconds = retry_after_seconds.to_string();
+            let msg = ui.t("login_throttled").replace("{s}", &seconds);
+            let mut res = refused(jar, StatusCode::TOO_MANY_REQUESTS, &msg);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&seconds) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }
-            return res;
+            return Ok(res);
         }
-        Ok(SignInOutcome::Locked) => {
-            return login_page(
-                &state,
+        SignInOutcome::Locked => {
+            return Ok(refused(
                 jar,
-                &view,
-                lang,
                 StatusCode::UNAUTHORIZED,
-                Some(&t("login_locked")),
-                &identifier,
-            );
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "sign-in failed");
-            return message(&state, lang, "error_unavailable").into_response();
+                &ui.t("login_locked"),
+            ));
         }
     };
     metrics::counter!("sign_in_total", "outcome" => "success").increment(1);
@@ -287,7 +289,7 @@ pub async fn login(
         amr: vec!["pwd".into()],
         acr: gan_oidc::ACR_PASSWORD.into(),
     };
-    let result = async {
+    let finished = async {
         if let Some(old) = cookies::get(&jar, &state.settings, cookies::SESSION) {
             state.provider.end_session_cookie(&old).await?;
         }
@@ -298,9 +300,10 @@ pub async fn login(
         let next = state.provider.login_finished(&uid, &session).await?;
         Ok::<_, gan_oidc::EngineError>((cookie, next))
     }
-    .await;
-    match result {
-        Ok((cookie, Some(next))) => {
+    .await
+    .or_unavailable(&ui, "sign-in: start the session")?;
+    match finished {
+        (cookie, Some(next)) => {
             // A new session id at every sign-in (no fixation).
             let jar = jar.add(cookies::build(
                 &state.settings,
@@ -308,44 +311,35 @@ pub async fn login(
                 cookie,
                 SameSite::Lax,
             ));
-            (jar, Redirect::to(&next)).into_response()
+            Ok((jar, Redirect::to(&next)).into_response())
         }
-        Ok((_, None)) => message(&state, lang, "error_interaction").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "sign-in could not be completed");
-            message(&state, lang, "error_unavailable").into_response()
-        }
+        (_, None) => Err(ui.fail(Failure::Interaction)),
     }
 }
 
 pub async fn consent(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    Path(uid): Path<String>,
-    body: Bytes,
-) -> Response {
-    let (fields, _view, lang) = match posted_form(&state, &jar, &headers, &uid, &body).await {
-        Ok(parts) => parts,
-        Err(page) => return page.into_response(),
+    form: InteractionForm<ConsentForm>,
+) -> PageResult {
+    let InteractionForm { uid, ui, form, .. } = form;
+    let allow = match form.decision.as_str() {
+        "allow" => true,
+        "deny" => false,
+        _ => return Err(ui.fail(Failure::Interaction)),
     };
-    let allow = match fields.get("decision").map(String::as_str) {
-        Some("allow") => true,
-        Some("deny") => false,
-        _ => return message(&state, lang, "error_interaction").into_response(),
-    };
-    let session = match state
+    let cookie = cookies::get(&jar, &state.settings, cookies::SESSION);
+    let session = state
         .provider
-        .session(cookies::get(&jar, &state.settings, cookies::SESSION).as_deref())
+        .session(cookie.as_deref())
         .await
-    {
-        Ok(Some(s)) => s,
-        Ok(None) => return message(&state, lang, "error_interaction").into_response(),
-        Err(_) => return message(&state, lang, "error_unavailable").into_response(),
-    };
-    match state.provider.consent_finished(&uid, &session, allow).await {
-        Ok(Some(next)) => Redirect::to(&next).into_response(),
-        Ok(None) => message(&state, lang, "error_interaction").into_response(),
-        Err(_) => message(&state, lang, "error_unavailable").into_response(),
-    }
+        .or_unavailable(&ui, "consent: find the session")?
+        .ok_or_else(|| ui.fail(Failure::Interaction))?;
+    let next = state
+        .provider
+        .consent_finished(&uid, &session, allow)
+        .await
+        .or_unavailable(&ui, "consent: record the decision")?
+        .ok_or_else(|| ui.fail(Failure::Interaction))?;
+    Ok(Redirect::to(&next).into_response())
 }

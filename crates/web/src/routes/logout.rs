@@ -41,7 +41,7 @@ async fn finish(
 ) -> Response {
     if let Some(cookie) = cookies::get(&jar, &state.settings, cookies::SESSION) {
         if let Err(e) = state.provider.end_session_cookie(&cookie).await {
-            tracing::error!(error = %e, "ending a session failed");
+            tracing::error!(request_id = %crate::page::request_id(), error = %e, "logout: ending the session failed");
             return error_page(
                 state,
                 headers,
@@ -87,14 +87,15 @@ async fn end_session(
     let cookie = cookies::get(&jar, &state.settings, cookies::SESSION);
     let session = match state.provider.session(cookie.as_deref()).await {
         Ok(s) => s,
-        Err(_) => {
+        Err(e) => {
+            tracing::error!(request_id = %crate::page::request_id(), error = %e, "logout: the session could not be read");
             return error_page(
                 &state,
                 &headers,
                 None,
                 &OAuthError::bare(gan_oidc::ErrorCode::TemporarilyUnavailable),
             )
-            .into_response()
+            .into_response();
         }
     };
     match session {
@@ -152,6 +153,7 @@ pub async fn confirm(
             .collect(),
     );
     if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
+        tracing::warn!(request_id = %crate::page::request_id(), "page refused: CSRF token missing or wrong");
         let lang = lang(&params, &headers);
         return state
             .pages

@@ -9,6 +9,7 @@ use crate::request::page_lang;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::page::{OrUnavailable, PageError, Ui};
 use crate::pages::Lang;
 use crate::AppState;
 
@@ -86,21 +87,15 @@ pub async fn mailbox(
     State(state): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = page_lang(&jar, &state.settings, &headers, None);
     let Some(postman) = &state.mailbox else {
-        return not_found(State(state), jar, headers).await;
+        return Ok(not_found(State(state), jar, headers).await);
     };
-    let Ok(mails) = postman.recent(50).await else {
-        return state
-            .pages
-            .error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &state.pages.text(lang, "error_unavailable"),
-            )
-            .into_response();
-    };
+    let mails = postman
+        .recent(50)
+        .await
+        .or_unavailable(&Ui::new(&state, lang), "mailbox: read the sent mail")?;
     let rows: Vec<serde_json::Value> = mails
         .iter()
         .map(|m| {
@@ -109,7 +104,7 @@ pub async fn mailbox(
                 "at": m.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() })
         })
         .collect();
-    state
+    Ok(state
         .pages
         .render(
             StatusCode::OK,
@@ -117,7 +112,7 @@ pub async fn mailbox(
             lang,
             minijinja::context! { path => "/demo/mailbox", mails => rows },
         )
-        .into_response()
+        .into_response())
 }
 
 #[derive(serde::Deserialize)]

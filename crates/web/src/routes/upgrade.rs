@@ -1,320 +1,219 @@
 //! J1 steps 2 and 3 and J2: choose the login email, open the link, choose the password.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{CookieJar, SameSite};
 use gan_accounts::journeys::{ChooseEmail, CompleteError, VERIFY_PATH};
 use gan_accounts::links::{LinkPurpose, LinkState};
-use gan_accounts::policy::Violation;
 use gan_oidc::model::Authentication;
 use gan_oidc::secret::hash_handle;
 use minijinja::context;
 
-use crate::pages::{Lang, Page};
-use crate::request::{form_fields, page_lang, ClientMeta};
-use crate::security::{csrf_ok, csrf_token};
+use crate::page::{
+    link_problem, password_page, trimmed, OrUnavailable, PageError, PasswordForm, PostedForm, Ui,
+};
+use crate::request::ClientMeta;
+use crate::security::csrf_token;
 use crate::{cookies, AppState};
+
+type PageResult = Result<Response, PageError>;
 
 #[derive(serde::Deserialize)]
 pub(super) struct TokenQuery {
     pub(super) token: Option<String>,
 }
 
-pub(super) fn message(
-    state: &AppState,
+/// Step 2's form.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct EmailForm {
+    #[serde(deserialize_with = "trimmed")]
+    email: String,
+}
+
+/// Step 3's form (and the reset's).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct PasswordFields {
+    pub(super) token: String,
+    pub(super) password: String,
+    pub(super) password_confirm: String,
+}
+
+/// A link's token sent back to get a new link.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct ResendForm {
+    token: String,
+}
+
+/// What step 2 shows around the form.
+struct EmailPage<'a> {
     status: StatusCode,
-    lang: Lang,
-    title_key: &str,
-    paragraphs: Vec<String>,
-) -> Page {
-    let title = state.pages.text(lang, title_key);
-    state.pages.render(
-        status,
-        "message.html",
-        lang,
-        context! { title => title, paragraphs => paragraphs },
-    )
-}
-
-fn unavailable(state: &AppState, lang: Lang) -> Response {
-    state
-        .pages
-        .error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang,
-            &state.pages.text(lang, "error_unavailable"),
-        )
-        .into_response()
-}
-
-fn forbidden(state: &AppState, lang: Lang) -> Response {
-    state
-        .pages
-        .error(
-            StatusCode::FORBIDDEN,
-            lang,
-            &state.pages.text(lang, "error_csrf"),
-        )
-        .into_response()
-}
-
-/// The page for a link that cannot be used (4xx, never 200 or 5xx).
-pub(super) fn link_problem(
-    state: &AppState,
-    jar: CookieJar,
-    lang: Lang,
-    link: &LinkState,
-    token: &str,
-    resend: bool,
-) -> Response {
-    let t = |k: &str| state.pages.text(lang, k);
-    match link {
-        LinkState::Used => message(
-            state,
-            StatusCode::GONE,
-            lang,
-            "link_used_title",
-            vec![t("link_used_text")],
-        )
-        .into_response(),
-        LinkState::Expired(_) => {
-            let (jar, csrf) = csrf_token(jar, state);
-            let page = state.pages.render(
-                StatusCode::GONE,
-                "message.html",
-                lang,
-                context! { title => t("link_expired_title"), paragraphs => vec![t("link_expired_text")], resend_token => resend.then_some(token), csrf_token => csrf, link_href => (!resend).then_some("/forgot/password"), link_text => t("forgot_password_title") },
-            );
-            (jar, page).into_response()
-        }
-        _ => message(
-            state,
-            StatusCode::NOT_FOUND,
-            lang,
-            "link_invalid_title",
-            vec![t("link_invalid_text")],
-        )
-        .into_response(),
-    }
-}
-
-fn email_page(
-    state: &AppState,
-    jar: CookieJar,
-    lang: Lang,
-    status: StatusCode,
-    client_number: &str,
-    email: &str,
+    client_number: &'a str,
+    email: &'a str,
     error: Option<String>,
     taken: bool,
-) -> Response {
+}
+
+fn email_page(state: &AppState, jar: CookieJar, ui: &Ui, p: EmailPage<'_>) -> Response {
     let (jar, csrf) = csrf_token(jar, state);
-    let page = state.pages.render(
-        status,
+    let page = ui.render(
+        p.status,
         "upgrade_email.html",
-        lang,
-        context! { path => "/upgrade/email", client_number => client_number, email => email, error => error, taken => taken, csrf_token => csrf },
+        context! { path => "/upgrade/email", client_number => p.client_number, email => p.email, error => p.error, taken => p.taken, csrf_token => csrf },
     );
     (jar, page).into_response()
 }
 
-pub async fn email_form(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-) -> Response {
-    let lang = page_lang(&jar, &state.settings, &headers, None);
+fn upgrade_expired(ui: &Ui) -> Response {
+    ui.message(
+        StatusCode::BAD_REQUEST,
+        "upgrade_email_title",
+        vec![ui.t("upgrade_expired")],
+    )
+    .into_response()
+}
+
+pub async fn email_form(State(state): State<AppState>, jar: CookieJar, ui: Ui) -> PageResult {
     let handle = cookies::get(&jar, &state.settings, cookies::UPGRADE).unwrap_or_default();
-    match state
+    let account = state
         .accounts
         .upgrade_in_progress(&handle, state.provider.now())
         .await
-    {
-        Ok(Some(account)) => email_page(
+        .or_unavailable(&ui, "upgrade: find the upgrade in progress")?;
+    Ok(match account {
+        Some(account) => email_page(
             &state,
             jar,
-            lang,
-            StatusCode::OK,
-            &account.client_number,
-            "",
-            None,
-            false,
+            &ui,
+            EmailPage {
+                status: StatusCode::OK,
+                client_number: &account.client_number,
+                email: "",
+                error: None,
+                taken: false,
+            },
         ),
-        Ok(None) => message(
-            &state,
-            StatusCode::BAD_REQUEST,
-            lang,
-            "upgrade_email_title",
-            vec![state.pages.text(lang, "upgrade_expired")],
-        )
-        .into_response(),
-        Err(_) => unavailable(&state, lang),
-    }
+        None => upgrade_expired(&ui),
+    })
 }
 
 pub async fn email_submit(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let fields = form_fields(&headers, &body);
-    let lang = page_lang(&jar, &state.settings, &headers, None);
-    if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
-        return forbidden(&state, lang);
-    }
+    PostedForm { ui, form }: PostedForm<EmailForm>,
+) -> PageResult {
     let handle = cookies::get(&jar, &state.settings, cookies::UPGRADE).unwrap_or_default();
-    let chosen = fields
-        .get("email")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
     let interaction =
         cookies::get(&jar, &state.settings, cookies::INTERACTION).map(|uid| hash_handle(&uid));
     let now = state.provider.now();
     let issuer = state.provider.config.issuer_str();
-    let account = match state.accounts.upgrade_in_progress(&handle, now).await {
-        Ok(a) => a,
-        Err(_) => return unavailable(&state, lang),
-    };
-    let number = account.map(|a| a.client_number).unwrap_or_default();
-    match state
+    let number = state
         .accounts
-        .choose_login_email(&handle, &chosen, interaction, lang.code(), &issuer, now)
+        .upgrade_in_progress(&handle, now)
         .await
-    {
-        Ok(ChooseEmail::Sent { masked }) => {
-            let t = |k: &str| state.pages.text(lang, k);
-            message(
-                &state,
-                StatusCode::OK,
-                lang,
-                "sent_title",
-                vec![t("sent_text").replace("{masked}", &masked), t("sent_delay")],
-            )
-            .into_response()
-        }
-        Ok(ChooseEmail::Taken) => email_page(
-            &state,
-            jar,
-            lang,
-            StatusCode::CONFLICT,
-            &number,
-            &chosen,
-            Some(state.pages.text(lang, "email_taken")),
-            true,
-        ),
-        Ok(ChooseEmail::Invalid) => email_page(
-            &state,
-            jar,
-            lang,
-            StatusCode::BAD_REQUEST,
-            &number,
-            &chosen,
-            Some(state.pages.text(lang, "email_invalid")),
-            false,
-        ),
-        Ok(ChooseEmail::Expired) => message(
-            &state,
-            StatusCode::BAD_REQUEST,
-            lang,
-            "upgrade_email_title",
-            vec![state.pages.text(lang, "upgrade_expired")],
+        .or_unavailable(&ui, "upgrade: find the upgrade in progress")?
+        .map(|a| a.client_number)
+        .unwrap_or_default();
+    let chosen = state
+        .accounts
+        .choose_login_email(
+            &handle,
+            &form.email,
+            interaction,
+            ui.lang.code(),
+            &issuer,
+            now,
         )
-        .into_response(),
-        Err(_) => unavailable(&state, lang),
-    }
+        .await
+        .or_unavailable(&ui, "upgrade: choose the login email")?;
+    let again = |status, error: &str, taken| {
+        let page = EmailPage {
+            status,
+            client_number: &number,
+            email: &form.email,
+            error: Some(ui.t(error)),
+            taken,
+        };
+        email_page(&state, jar, &ui, page)
+    };
+    Ok(match chosen {
+        ChooseEmail::Sent { masked } => ui
+            .message(
+                StatusCode::OK,
+                "sent_title",
+                vec![
+                    ui.t("sent_text").replace("{masked}", &masked),
+                    ui.t("sent_delay"),
+                ],
+            )
+            .into_response(),
+        ChooseEmail::Taken => again(StatusCode::CONFLICT, "email_taken", true),
+        ChooseEmail::Invalid => again(StatusCode::BAD_REQUEST, "email_invalid", false),
+        ChooseEmail::Expired => upgrade_expired(&ui),
+    })
 }
 
-/// The password form (upgrade step 3, or a reset).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn password_page(
+/// Step 3's form for a verification link's data.
+fn step3(
     state: &AppState,
     jar: CookieJar,
-    lang: Lang,
+    ui: &Ui,
     status: StatusCode,
-    action: &str,
     token: &str,
-    email: &str,
-    numbers: &str,
-    errors: &[Violation],
-    reset: bool,
+    link: Option<gan_accounts::links::LinkRecord>,
+    errors: &[gan_accounts::policy::Violation],
 ) -> Response {
-    let (jar, csrf) = csrf_token(jar, state);
-    let t = |k: &str| state.pages.text(lang, k);
-    let errors: Vec<String> = errors.iter().map(|v| t(v.key())).collect();
-    let (title, submit, step) = if reset {
-        (t("reset_title"), t("reset_submit"), None)
-    } else {
-        (t("password_title"), t("password_submit"), Some(3))
+    let (email, numbers) = link
+        .map(|l| {
+            (
+                l.data.email.unwrap_or_default(),
+                l.data.client_number.unwrap_or_default(),
+            )
+        })
+        .unwrap_or_default();
+    let form = PasswordForm {
+        action: VERIFY_PATH,
+        token,
+        email: &email,
+        numbers: &numbers,
+        errors,
+        reset: false,
     };
-    let page = state.pages.render(
-        status,
-        "password.html",
-        lang,
-        context! {
-            title => title, submit => submit, step => step, action => action, token => token, email => email,
-            numbers => numbers, errors => errors, csrf_token => csrf,
-            min_length => state.accounts.settings.policy.min_length.to_string(),
-        },
-    );
-    (jar, page).into_response()
+    password_page(state, jar, ui, status, form)
 }
 
 pub async fn verify_form(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
+    ui: Ui,
     Query(q): Query<TokenQuery>,
-) -> Response {
-    let lang = page_lang(&jar, &state.settings, &headers, None);
+) -> PageResult {
     let token = q.token.unwrap_or_default();
-    match state
+    let link = state
         .accounts
         .link(&token, LinkPurpose::VerifyEmail, state.provider.now())
         .await
-    {
-        Ok(LinkState::Valid(link)) => {
-            let email = link.data.email.clone().unwrap_or_default();
-            let number = link.data.client_number.clone().unwrap_or_default();
-            password_page(
-                &state,
-                jar,
-                lang,
-                StatusCode::OK,
-                VERIFY_PATH,
-                &token,
-                &email,
-                &number,
-                &[],
-                false,
-            )
-        }
-        Ok(other) => link_problem(&state, jar, lang, &other, &token, true),
-        Err(_) => unavailable(&state, lang),
-    }
+        .or_unavailable(&ui, "upgrade: read the verification link")?;
+    Ok(match link {
+        LinkState::Valid(link) => step3(&state, jar, &ui, StatusCode::OK, &token, Some(link), &[]),
+        other => link_problem(&state, jar, &ui, &other, &token, true),
+    })
 }
 
 pub async fn verify_submit(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
     meta: ClientMeta,
-    body: Bytes,
-) -> Response {
-    let fields = form_fields(&headers, &body);
-    let lang = page_lang(&jar, &state.settings, &headers, None);
-    if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
-        return forbidden(&state, lang);
-    }
-    let token = fields.get("token").cloned().unwrap_or_default();
-    let password = fields.get("password").cloned().unwrap_or_default();
-    let confirm = fields.get("password_confirm").cloned().unwrap_or_default();
+    PostedForm { ui, form }: PostedForm<PasswordFields>,
+) -> PageResult {
+    let token = form.token;
     let now = state.provider.now();
     let completed = match state
         .accounts
-        .complete_upgrade(&token, &password, &confirm, now)
+        .complete_upgrade(&token, &form.password, &form.password_confirm, now)
         .await
     {
         Ok(c) => c,
@@ -322,41 +221,30 @@ pub async fn verify_submit(
             let link = state
                 .accounts
                 .link(&token, LinkPurpose::VerifyEmail, now)
-                .await;
-            let (email, number) = match link {
-                Ok(LinkState::Valid(l)) => (
-                    l.data.email.unwrap_or_default(),
-                    l.data.client_number.unwrap_or_default(),
-                ),
-                _ => Default::default(),
+                .await
+                .or_unavailable(&ui, "upgrade: read the verification link")?;
+            let link = match link {
+                LinkState::Valid(l) => Some(l),
+                _ => None,
             };
-            return password_page(
-                &state,
-                jar,
-                lang,
-                StatusCode::BAD_REQUEST,
-                VERIFY_PATH,
-                &token,
-                &email,
-                &number,
-                &violations,
-                false,
-            );
+            let status = StatusCode::BAD_REQUEST;
+            return Ok(step3(&state, jar, &ui, status, &token, link, &violations));
         }
         Err(CompleteError::EmailTaken) => {
-            let t = |k: &str| state.pages.text(lang, k);
-            let page = state.pages.render(
+            let t = |k: &str| ui.t(k);
+            let page = ui.render(
                 StatusCode::CONFLICT,
                 "message.html",
-                lang,
                 context! { title => t("upgrade_email_title"), alert => t("email_taken"), paragraphs => vec![t("taken_help_family"), t("taken_help_private_pro"), t("taken_help_establishments"), t("upgrade_expired")] },
             );
-            return page.into_response();
+            return Ok(page.into_response());
         }
         Err(CompleteError::Link(link)) => {
-            return link_problem(&state, jar, lang, &link, &token, true)
+            return Ok(link_problem(&state, jar, &ui, &link, &token, true))
         }
-        Err(CompleteError::Unavailable(_)) => return unavailable(&state, lang),
+        Err(CompleteError::Unavailable(e)) => {
+            return Err(PageError::unavailable(&ui, "upgrade: complete", e))
+        }
     };
     tracing::info!(sub = %completed.identity.id, "upgrade completed");
     let auth = Authentication {
@@ -365,13 +253,11 @@ pub async fn verify_submit(
         amr: vec!["pwd".into()],
         acr: gan_oidc::ACR_PASSWORD.into(),
     };
-    let started = state
+    let (cookie, session) = state
         .provider
         .start_session(auth, meta.user_agent, meta.ip)
-        .await;
-    let Ok((cookie, session)) = started else {
-        return unavailable(&state, lang);
-    };
+        .await
+        .or_unavailable(&ui, "upgrade: start the session")?;
     let jar = cookies::remove(jar, &state.settings, cookies::UPGRADE).add(cookies::build(
         &state.settings,
         cookies::SESSION,
@@ -382,78 +268,61 @@ pub async fn verify_submit(
     let uid = cookies::get(&jar, &state.settings, cookies::INTERACTION);
     if let (Some(uid), Some(expected)) = (uid, completed.interaction_hash.as_deref()) {
         if hash_handle(&uid) == expected {
-            if let Ok(Some(next)) = state.provider.login_finished(&uid, &session).await {
-                return (jar, Redirect::to(&next)).into_response();
+            match state.provider.login_finished(&uid, &session).await {
+                Ok(Some(next)) => return Ok((jar, Redirect::to(&next)).into_response()),
+                Ok(None) => {}
+                // The account is activated and signed in whatever happens to the relying
+                // party's request: say so rather than fail the whole step.
+                Err(e) => tracing::warn!(
+                    request_id = %crate::page::request_id(),
+                    error = %e,
+                    "upgrade: the pending sign-in request could not resume"
+                ),
             }
         }
     }
-    let text = state
-        .pages
-        .text(lang, "activated_text")
+    let text = ui
+        .t("activated_text")
         .replace("{email}", &completed.identity.login_email);
-    (
-        jar,
-        message(&state, StatusCode::OK, lang, "activated_title", vec![text]),
-    )
-        .into_response()
+    let page = ui.message(StatusCode::OK, "activated_title", vec![text]);
+    Ok((jar, page).into_response())
 }
 
 pub async fn resend(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let fields = form_fields(&headers, &body);
-    let lang = page_lang(&jar, &state.settings, &headers, None);
-    if !csrf_ok(&jar, &state, fields.get("csrf_token").map(String::as_str)) {
-        return forbidden(&state, lang);
-    }
-    let token = fields.get("token").cloned().unwrap_or_default();
+    PostedForm { ui, form }: PostedForm<ResendForm>,
+) -> PageResult {
     let issuer = state.provider.config.issuer_str();
-    match state
+    let sent = state
         .accounts
-        .resend_verification(&token, &issuer, state.provider.now())
+        .resend_verification(&form.token, &issuer, state.provider.now())
         .await
-    {
-        Ok(true) => message(
-            &state,
-            StatusCode::OK,
-            lang,
-            "resent_title",
-            vec![
-                state.pages.text(lang, "resent_text"),
-                state.pages.text(lang, "sent_delay"),
-            ],
-        )
-        .into_response(),
-        Ok(false) => message(
-            &state,
-            StatusCode::BAD_REQUEST,
-            lang,
-            "link_invalid_title",
-            vec![state.pages.text(lang, "link_invalid_text")],
-        )
-        .into_response(),
-        Err(_) => unavailable(&state, lang),
-    }
+        .or_unavailable(&ui, "upgrade: resend the verification link")?;
+    let page = if sent {
+        let text = vec![ui.t("resent_text"), ui.t("sent_delay")];
+        ui.message(StatusCode::OK, "resent_title", text)
+    } else {
+        let text = vec![ui.t("link_invalid_text")];
+        ui.message(StatusCode::BAD_REQUEST, "link_invalid_title", text)
+    };
+    Ok(page.into_response())
 }
 
 /// From the "mot de passe oublié" email of a client number not yet upgraded: straight to step 2.
 pub async fn start(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
+    ui: Ui,
     Query(q): Query<TokenQuery>,
-) -> Response {
-    let lang = page_lang(&jar, &state.settings, &headers, None);
+) -> PageResult {
     let token = q.token.unwrap_or_default();
-    match state
+    let started = state
         .accounts
         .start_upgrade_from_link(&token, state.provider.now())
         .await
-    {
-        Ok(Ok(handle)) => {
+        .or_unavailable(&ui, "upgrade: start from a link")?;
+    Ok(match started {
+        Ok(handle) => {
             let jar = jar.add(cookies::build(
                 &state.settings,
                 cookies::UPGRADE,
@@ -462,7 +331,6 @@ pub async fn start(
             ));
             (jar, Redirect::to("/upgrade/email")).into_response()
         }
-        Ok(Err(link)) => link_problem(&state, jar, lang, &link, &token, false),
-        Err(_) => unavailable(&state, lang),
-    }
+        Err(link) => link_problem(&state, jar, &ui, &link, &token, false),
+    })
 }

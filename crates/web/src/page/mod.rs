@@ -1,0 +1,14 @@
+//! The page layer shared by every HTML handler in `routes/`: the person's language and the theme
+//! ([`Ui`]), extractors for posted forms and for the signed-in account, one error type
+//! ([`PageError`]) that logs a failure once and renders its page, and the pages several journeys
+//! share (messages, link problems, the password form).
+//!
+//! Handlers return `Result<Response, PageError>`: what they cannot do, they hand to `?`.
+
+mod error;
+mod extract;
+mod views;
+
+pub use error::{request_id, Failure, OrUnavailable, PageError};
+pub use extract::{read_form, trimmed, Account, AccountForm, PostedForm, Ui};
+pub use views::{link_problem, password_page, PasswordForm};

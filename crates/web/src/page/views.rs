@@ -1,0 +1,92 @@
+//! Pages more than one journey shows: a link that cannot be used, and the password form.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use gan_accounts::links::LinkState;
+use gan_accounts::policy::Violation;
+use minijinja::context;
+
+use super::Ui;
+use crate::security::csrf_token;
+use crate::AppState;
+
+/// The page for a link that cannot be used (4xx, never 200 or 5xx). An expired link offers to
+/// send a new one (`resend`) or the forgotten-password form.
+pub fn link_problem(
+    state: &AppState,
+    jar: CookieJar,
+    ui: &Ui,
+    link: &LinkState,
+    token: &str,
+    resend: bool,
+) -> Response {
+    match link {
+        LinkState::Used => ui
+            .message(
+                StatusCode::GONE,
+                "link_used_title",
+                vec![ui.t("link_used_text")],
+            )
+            .into_response(),
+        LinkState::Expired(_) => {
+            let (jar, csrf) = csrf_token(jar, state);
+            let page = ui.render(
+                StatusCode::GONE,
+                "message.html",
+                context! { title => ui.t("link_expired_title"), paragraphs => vec![ui.t("link_expired_text")], resend_token => resend.then_some(token), csrf_token => csrf, link_href => (!resend).then_some("/forgot/password"), link_text => ui.t("forgot_password_title") },
+            );
+            (jar, page).into_response()
+        }
+        _ => ui
+            .message(
+                StatusCode::NOT_FOUND,
+                "link_invalid_title",
+                vec![ui.t("link_invalid_text")],
+            )
+            .into_response(),
+    }
+}
+
+/// What the password form shows.
+pub struct PasswordForm<'a> {
+    /// Where it posts.
+    pub action: &'a str,
+    /// The link's token, sent back in a hidden field.
+    pub token: &'a str,
+    /// The login email the password is for.
+    pub email: &'a str,
+    /// The client numbers being upgraded (empty for a reset).
+    pub numbers: &'a str,
+    /// The password rules the last attempt broke.
+    pub errors: &'a [Violation],
+    /// A reset (true) or upgrade step 3 (false).
+    pub reset: bool,
+}
+
+/// The password form (upgrade step 3, or a reset).
+pub fn password_page(
+    state: &AppState,
+    jar: CookieJar,
+    ui: &Ui,
+    status: StatusCode,
+    form: PasswordForm<'_>,
+) -> Response {
+    let (jar, csrf) = csrf_token(jar, state);
+    let errors: Vec<String> = form.errors.iter().map(|v| ui.t(v.key())).collect();
+    let (title, submit, step) = if form.reset {
+        (ui.t("reset_title"), ui.t("reset_submit"), None)
+    } else {
+        (ui.t("password_title"), ui.t("password_submit"), Some(3))
+    };
+    let page = ui.render(
+        status,
+        "password.html",
+        context! {
+            title => title, submit => submit, step => step, action => form.action, token => form.token, email => form.email,
+            numbers => form.numbers, errors => errors, csrf_token => csrf,
+            min_length => state.accounts.settings.policy.min_length.to_string(),
+        },
+    );
+    (jar, page).into_response()
+}
