@@ -8,53 +8,31 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{context, Environment, Value};
 
-macro_rules! embedded {
-    ($($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../../../themes/default/templates/", $name)))),*]
-    };
+/// The default theme (`themes/default`), embedded at build time: every template, email, locale
+/// and static file in the folder, with no list to keep by hand. `build.rs` rebuilds the crate
+/// when a file is added to it.
+static THEME: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../themes/default");
+
+/// The embedded files of a theme folder (`templates`, `email`), as (file name, text).
+fn embedded(folder: &str) -> Vec<(&'static str, &'static str)> {
+    THEME
+        .get_dir(folder)
+        .map(|dir| {
+            dir.files()
+                .filter_map(|f| Some((f.path().file_name()?.to_str()?, f.contents_utf8()?)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-const TEMPLATES: &[(&str, &str)] = embedded!(
-    "base.html",
-    "login.html",
-    "consent.html",
-    "error.html",
-    "logout_confirm.html",
-    "logged_out.html",
-    "upgrade_email.html",
-    "message.html",
-    "password.html",
-    "forgot.html",
-    "help.html",
-    "mailbox.html",
-    "account.html",
-    "reauth.html",
-);
-
-macro_rules! embedded_mail {
-    ($($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../../../themes/default/email/", $name)))),*]
-    };
+/// One embedded file of the default theme, by path (`static/style.css`); empty if absent.
+fn embedded_file(path: &str) -> &'static str {
+    THEME
+        .get_file(path)
+        .and_then(|f| f.contents_utf8())
+        .unwrap_or_default()
 }
-
-const MAIL_TEMPLATES: &[(&str, &str)] = embedded_mail!(
-    "layout.html",
-    "upgrade_verify.html",
-    "upgrade_verify.txt",
-    "identifier_reminder.html",
-    "identifier_reminder.txt",
-    "password_reset.html",
-    "password_reset.txt",
-    "upgrade_start.html",
-    "upgrade_start.txt",
-    "email_change.html",
-    "email_change.txt",
-    "email_changed_notice.html",
-    "email_changed_notice.txt",
-);
-
-const STYLE: &str = include_str!("../../../themes/default/static/style.css");
-const PASSWORD_JS: &str = include_str!("../../../themes/default/static/password.js");
 
 /// A page language. The supported languages are listed here and nowhere else: the theme's
 /// `locales/{code}.toml`, the switch and the negotiation all follow this list.
@@ -85,10 +63,7 @@ impl Lang {
 
     /// The embedded translations (`themes/default/locales/{code}.toml`).
     fn embedded_locale(self) -> &'static str {
-        match self {
-            Self::Fr => include_str!("../../../themes/default/locales/fr.toml"),
-            Self::En => include_str!("../../../themes/default/locales/en.toml"),
-        }
+        embedded_file(&format!("locales/{}.toml", self.code()))
     }
 
     /// The first supported language of `ui_locales` (space-separated), then of `Accept-Language`;
@@ -158,10 +133,10 @@ impl Pages {
     pub fn new(theme_dir: Option<PathBuf>) -> Result<Self, String> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        for (name, source) in TEMPLATES {
+        for (name, source) in embedded("templates") {
             let text = read_override(&theme_dir, &format!("templates/{name}"))
                 .unwrap_or_else(|| source.to_string());
-            env.add_template_owned(*name, text)
+            env.add_template_owned(name, text)
                 .map_err(|e| format!("template {name}: {e}"))?;
         }
         let mut messages = HashMap::new();
@@ -181,16 +156,16 @@ impl Pages {
                 minijinja::AutoEscape::Html
             }
         });
-        for (name, source) in MAIL_TEMPLATES {
+        for (name, source) in embedded("email") {
             let text = read_override(&theme_dir, &format!("email/{name}"))
                 .unwrap_or_else(|| source.to_string());
-            mail.add_template_owned(*name, text)
+            mail.add_template_owned(name, text)
                 .map_err(|e| format!("email template {name}: {e}"))?;
         }
-        let style =
-            read_override(&theme_dir, "static/style.css").unwrap_or_else(|| STYLE.to_string());
+        let style = read_override(&theme_dir, "static/style.css")
+            .unwrap_or_else(|| embedded_file("static/style.css").to_string());
         let script = read_override(&theme_dir, "static/password.js")
-            .unwrap_or_else(|| PASSWORD_JS.to_string());
+            .unwrap_or_else(|| embedded_file("static/password.js").to_string());
         Ok(Self {
             env,
             mail,
