@@ -3,11 +3,11 @@
 //! within `keys.reload_seconds`, and sign-in throttling counts across them. Needs
 //! `DATABASE_URL=postgres://…` (the PostgreSQL pass of `.ci/run`).
 
-use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gan_oidc::pkce::challenge_s256;
+use gan_testkit::Browser;
 
 use crate::support;
 
@@ -59,55 +59,6 @@ impl Cluster {
     fn base(&self, i: usize) -> String {
         format!("http://127.0.0.1:{}", self.ports[i])
     }
-}
-
-/// A browser: its cookies go to every process (they are one site behind a load balancer).
-struct Browser {
-    http: reqwest::Client,
-    cookies: HashMap<String, String>,
-}
-
-impl Browser {
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> (u16, Option<String>, String) {
-        let header = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let res = req
-            .header("cookie", header)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        for sc in res.headers().get_all("set-cookie") {
-            let (k, v) = sc
-                .to_str()
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .split_once('=')
-                .unwrap();
-            self.cookies.insert(k.to_string(), v.to_string());
-        }
-        let status = res.status().as_u16();
-        let location = res
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_string());
-        (status, location, res.text().await.unwrap())
-    }
-}
-
-fn input(body: &str, name: &str) -> String {
-    let at = body
-        .find(&format!("name=\"{name}\""))
-        .unwrap_or_else(|| panic!("no {name} in {body}"));
-    let tag_start = body[..at].rfind('<').unwrap();
-    let tag = &body[tag_start..at + body[at..].find('>').unwrap()];
-    let v = tag.split("value=\"").nth(1).unwrap();
-    v[..v.find('"').unwrap()].to_string()
 }
 
 async fn until_ok(url: &str) {
@@ -231,13 +182,8 @@ async fn three_processes_share_flows_keys_and_throttling() {
         until_ok(&format!("{}/readyz", cluster.base(i))).await;
     }
     let (a, b, c) = (cluster.base(0), cluster.base(1), cluster.base(2));
-    let mut browser = Browser {
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        cookies: HashMap::new(),
-    };
+    // One browser: its cookies go to every process (one site behind a load balancer).
+    let mut browser = Browser::new(&a);
 
     // The flow hops: authorize on A, the sign-in page from B, the form posted to C, resume on A,
     // the code redeemed on B, userinfo on C.
@@ -251,32 +197,28 @@ async fn three_processes_share_flows_keys_and_throttling() {
         .append_pair("state", "s")
         .append_pair("code_challenge", &challenge_s256(VERIFIER))
         .append_pair("code_challenge_method", "S256");
-    let (s, interaction, _) = browser.send(browser.http.get(authorize.as_str())).await;
-    assert_eq!(s, 303);
-    let path = interaction.unwrap().trim_start_matches(&a).to_string();
-    let (s, _, page) = browser.send(browser.http.get(format!("{b}{path}"))).await;
-    assert_eq!(s, 200, "{page}");
-    let action = page
-        .split("action=\"")
-        .nth(1)
+    let interaction = browser.get(authorize.as_str()).await;
+    assert_eq!(interaction.status, 303);
+    let path = interaction
+        .location
         .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&#x2f;", "/");
+        .trim_start_matches(&a)
+        .to_string();
+    let page = browser.get(&format!("{b}{path}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let action = page.form_action().unwrap();
+    let csrf = page.input("csrf_token").unwrap();
     let form = [
-        ("csrf_token", input(&page, "csrf_token")),
-        ("identifier", EMAIL.into()),
-        ("password", PASSWORD.into()),
+        ("csrf_token", csrf.as_str()),
+        ("identifier", EMAIL),
+        ("password", PASSWORD),
     ];
-    let (s, resume, body) = browser
-        .send(browser.http.post(format!("{c}{action}")).form(&form))
-        .await;
-    assert_eq!(s, 303, "{body}");
-    let resume = resume.unwrap().replace(&c, "").replace(&a, "");
-    let (s, back, _) = browser.send(browser.http.get(format!("{a}{resume}"))).await;
-    assert_eq!(s, 303);
-    let back = url::Url::parse(&back.unwrap()).unwrap();
+    let resume = browser.post_form(&format!("{c}{action}"), &form).await;
+    assert_eq!(resume.status, 303, "{}", resume.body);
+    let resume = resume.location.unwrap().replace(&c, "").replace(&a, "");
+    let back = browser.get(&format!("{a}{resume}")).await;
+    assert_eq!(back.status, 303);
+    let back = url::Url::parse(&back.location.unwrap()).unwrap();
     let code = back
         .query_pairs()
         .find(|(k, _)| k == "code")
@@ -335,33 +277,20 @@ async fn three_processes_share_flows_keys_and_throttling() {
     let mut held = false;
     for attempt in 0..6 {
         let base = [&a, &b, &c][attempt % 3];
-        let mut other = Browser {
-            http: browser.http.clone(),
-            cookies: HashMap::new(),
-        };
-        let (_, interaction, _) = other
-            .send(other.http.get(authorize.as_str().replace(&a, base)))
-            .await;
+        let mut other = Browser::new(base);
+        let interaction = other.get(&authorize.as_str().replace(&a, base)).await;
         // Locations are under the issuer (A, the load balancer's address here).
-        let path = interaction.unwrap().replace(&a, "");
-        let (_, _, page) = other.send(other.http.get(format!("{base}{path}"))).await;
-        let action = page
-            .split("action=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .replace("&#x2f;", "/");
+        let path = interaction.location.unwrap().replace(&a, "");
+        let page = other.get(&format!("{base}{path}")).await;
+        let action = page.form_action().unwrap();
+        let csrf = page.input("csrf_token").unwrap();
         let form = [
-            ("csrf_token", input(&page, "csrf_token")),
-            ("identifier", EMAIL.into()),
-            ("password", "wrong-password".into()),
+            ("csrf_token", csrf.as_str()),
+            ("identifier", EMAIL),
+            ("password", "wrong-password"),
         ];
-        let (s, _, _) = other
-            .send(other.http.post(format!("{base}{action}")).form(&form))
-            .await;
-        if s == 429 {
+        let answer = other.post_form(&format!("{base}{action}"), &form).await;
+        if answer.status == 429 {
             held = attempt >= 3;
             break;
         }
