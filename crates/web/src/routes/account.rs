@@ -6,9 +6,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
-use gan_accounts::attach::AttachOutcome;
+use gan_accounts::account::{AttachOutcome, ConfirmEmailError, EmailChange, PasswordChange};
 use gan_accounts::customer::AccountKind;
-use gan_accounts::manage::{EmailChange, PasswordChange};
 use gan_accounts::Identity;
 use gan_oidc::model::Session;
 use minijinja::context;
@@ -37,9 +36,7 @@ async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<(Identity
         .map_err(|_| ())?;
     let identity = state
         .accounts
-        .ports
-        .identities
-        .find_identity(&session.auth.identity_id)
+        .identity(&session.auth.identity_id)
         .await
         .map_err(|_| ())?;
     Ok(identity.map(|i| (i, session)))
@@ -90,7 +87,7 @@ async fn page(
 ) -> Response {
     let now = state.provider.now();
     let loaded = tokio::join!(
-        state.accounts.ports.customers.accounts_of(&identity.id),
+        state.accounts.accounts_of(&identity.id),
         state.provider.grants.sessions_of(&identity.id, now)
     );
     let (Ok(accounts), Ok(sessions)) = loaded else {
@@ -578,10 +575,10 @@ pub async fn confirm_email(
             )
             .into_response()
         }
-        Err(gan_accounts::journeys::CompleteError::Link(link)) => {
+        Err(ConfirmEmailError::Link(link)) => {
             super::upgrade::link_problem(&state, jar, lang, &link, &token, false)
         }
-        Err(gan_accounts::journeys::CompleteError::EmailTaken) => state
+        Err(ConfirmEmailError::EmailTaken) => state
             .pages
             .error(StatusCode::CONFLICT, lang, &t("email_taken"))
             .into_response(),

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
-use gan_accounts::journeys::{CompleteError, RESET_PATH};
+use gan_accounts::forgot::{ResetError, RESET_PATH};
 use gan_accounts::links::{LinkPurpose, LinkState};
 use minijinja::context;
 
@@ -226,7 +226,7 @@ pub async fn reset_submit(
             vec![state.pages.text(lang, "reset_done_text")],
         )
         .into_response(),
-        Err(CompleteError::Policy(v)) => {
+        Err(ResetError::Policy(v)) => {
             let email = match state
                 .accounts
                 .link(&token, LinkPurpose::PasswordReset, now)
@@ -248,7 +248,7 @@ pub async fn reset_submit(
                 true,
             )
         }
-        Err(CompleteError::Link(link)) => link_problem(&state, jar, lang, &link, &token, false),
+        Err(ResetError::Link(link)) => link_problem(&state, jar, lang, &link, &token, false),
         Err(_) => state
             .pages
             .error(
