@@ -122,10 +122,10 @@ impl Hasher {
         }
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce(Hasher) -> T + Send + 'static) -> T
-    where
-        T: Default,
-    {
+    async fn run<T: Send + Default + 'static>(
+        &self,
+        f: impl FnOnce(Hasher) -> T + Send + 'static,
+    ) -> T {
         let me = self.clone();
         self.blocking(move || f(me)).await.unwrap_or_default()
     }
