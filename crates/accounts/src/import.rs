@@ -41,6 +41,7 @@ pub struct Rejected {
 pub struct Parsed {
     /// Valid rows, each client number once, as `legacy` accounts created at the parse time.
     pub rows: Vec<CustomerAccount>,
+    /// Rows not imported, in file order.
     pub rejected: Vec<Rejected>,
 }
 
@@ -62,7 +63,9 @@ pub enum ImportError {
     /// The store failed; the batches before `written` rows were imported.
     #[error("{error} (after {} rows)", .written.created + .written.updated)]
     Unavailable {
+        /// What the store said.
         error: Unavailable,
+        /// The rows imported before it failed.
         written: UpsertCounts,
     },
 }

@@ -21,7 +21,10 @@ pub enum SignInOutcome {
     Identity(Identity),
     /// The legacy credentials are right and the account is not upgraded: step 2, held by this
     /// handle (a cookie).
-    UpgradeStarted { handle: String },
+    UpgradeStarted {
+        /// The token of the step-2 session (an `UpgradeSession` link).
+        handle: String,
+    },
     /// This client number was upgraded: the login email is now the identifier.
     UseEmail {
         /// The login email, masked (`j***@example.fr`).
@@ -30,7 +33,10 @@ pub enum SignInOutcome {
     /// Unknown identifier or wrong password.
     Wrong,
     /// Too many failures: wait (the same answer whether or not the account exists).
-    Throttled { retry_after_seconds: i64 },
+    Throttled {
+        /// At least 1.
+        retry_after_seconds: i64,
+    },
     /// The right password of a locked identity.
     Locked,
 }

@@ -9,17 +9,24 @@ use subtle::ConstantTimeEq;
 /// A recognised legacy hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LegacyHash {
+    /// A bcrypt hash (`$2a$`, `$2b$`, `$2y$`), cost 4 to 15.
     Bcrypt(String),
     /// `pbkdf2_sha256$ITERATIONS$SALT$BASE64_KEY` (32-byte key, salt used as text).
     Pbkdf2Sha256 {
+        /// PBKDF2 rounds (at most 5 000 000).
         iterations: u32,
+        /// The salt, used as text.
         salt: String,
+        /// The 32-byte derived key.
         key: Vec<u8>,
     },
+    /// An argon2 PHC string (at most 256 MiB of memory).
     Argon2(String),
     /// `sha256$SALT$HEX`, HEX = hex(sha256(SALT + password)).
     SaltedSha256 {
+        /// The salt, prepended to the password.
         salt: String,
+        /// The 32-byte SHA-256 digest.
         digest: Vec<u8>,
     },
 }

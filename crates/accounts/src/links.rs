@@ -54,8 +54,11 @@ pub struct LinkData {
 pub struct LinkRecord {
     /// [`hash_token`] of the token in the URL.
     pub token_hash: String,
+    /// What the link is for.
     pub purpose: LinkPurpose,
+    /// What the link is about.
     pub data: LinkData,
+    /// When it was issued.
     pub created_at: OffsetDateTime,
     /// The link works strictly before this instant.
     pub expires_at: OffsetDateTime,
@@ -68,6 +71,7 @@ pub struct LinkRecord {
 pub enum LinkState {
     /// Not used, not expired.
     Valid(LinkRecord),
+    /// Used already (a link works once).
     Used,
     /// Past its lifetime and never used (its data can be sent again in a fresh link).
     Expired(LinkRecord),

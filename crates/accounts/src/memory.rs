@@ -386,10 +386,15 @@ pub fn cheap_hash_cost() -> HashCost {
 
 /// An engine over in-memory ports, with its store, mailbox and audit trail.
 pub struct MemoryAccounts {
+    /// The engine over the in-memory ports.
     pub accounts: Accounts,
+    /// Its identities, customers, links and counters.
     pub store: Arc<MemoryStore>,
+    /// The messages it queued.
     pub mailer: Arc<MemoryMailer>,
+    /// The audit events written (after a flush).
     pub audit: Arc<gan_audit::MemoryAuditStore>,
+    /// The auditor the engine records through.
     pub auditor: Arc<gan_audit::Auditor>,
 }
 

@@ -40,6 +40,7 @@ pub enum SignInError {
     /// The password is right but an administrator locked the identity.
     #[error("this identity is locked")]
     Locked,
+    /// Storage did not answer.
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
 }
@@ -53,6 +54,7 @@ impl From<AccountsStoreError> for SignInError {
 /// Why [`Accounts::create_identity`] created nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CreateIdentityError {
+    /// Not an email address.
     #[error("not an email address")]
     InvalidEmail,
     /// Another identity has this login email (compared after trimming and lower-casing).
@@ -61,6 +63,7 @@ pub enum CreateIdentityError {
     /// The password could not be hashed (the hashing threads are gone).
     #[error("hashing failed: {0}")]
     Hashing(String),
+    /// Storage did not answer.
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
 }
@@ -110,11 +113,17 @@ impl Default for JourneySettings {
 /// The ports of the accounts domain: what it needs from storage, mail and the audit trail.
 #[derive(Clone)]
 pub struct AccountsPorts {
+    /// Identities.
     pub identities: Arc<dyn IdentityStore>,
+    /// Customer accounts and attachments.
     pub customers: Arc<dyn CustomerStore>,
+    /// One-time links.
     pub links: Arc<dyn LinkStore>,
+    /// Throttling and rate-limit counters.
     pub counters: Arc<dyn CounterStore>,
+    /// The mail queue.
     pub mailer: Arc<dyn Mailer>,
+    /// The audit trail.
     pub audit: Arc<Auditor>,
 }
 
@@ -126,6 +135,7 @@ pub struct Accounts {
     pub(crate) ports: AccountsPorts,
     /// argon2id hashing on its own threads.
     pub hasher: Hasher,
+    /// Password rules, link lifetimes, limits.
     pub settings: JourneySettings,
 }
 

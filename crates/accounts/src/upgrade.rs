@@ -23,7 +23,10 @@ pub const START_PATH: &str = "/upgrade/start";
 #[derive(Debug, PartialEq, Eq)]
 pub enum ChooseEmail {
     /// The verification link went to the chosen address (masked here).
-    Sent { masked: String },
+    Sent {
+        /// The address, masked (`j***@example.fr`).
+        masked: String,
+    },
     /// Not an email address.
     Invalid,
     /// `Email déjà utilisé, saisissez un nouvel email de connexion`.
@@ -69,6 +72,7 @@ pub enum SendVerificationError {
     /// The link data names no account or no login email.
     #[error("the link names no account or email")]
     Incomplete,
+    /// Storage or the mail queue did not answer.
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
 }

@@ -22,8 +22,11 @@ pub enum AttachOutcome {
     AlreadyMine,
     /// The identity holds as many accounts of this kind as the settings allow.
     LimitReached(AccountKind),
-    /// Too many failures for this client number or address: wait.
-    Throttled { retry_after_seconds: i64 },
+    /// Too many failures for this client number or address: wait this many seconds.
+    Throttled {
+        /// At least 1.
+        retry_after_seconds: i64,
+    },
 }
 
 impl Accounts {

@@ -17,7 +17,10 @@ pub const EMAIL_CHANGE_PATH: &str = "/account/email/verify";
 #[derive(Debug, PartialEq, Eq)]
 pub enum EmailChange {
     /// The link went to the new address (masked here); nothing changed yet.
-    Sent { masked: String },
+    Sent {
+        /// The address, masked (`j***@example.fr`).
+        masked: String,
+    },
     /// The current password is wrong.
     WrongPassword,
     /// Not an email address.
@@ -33,6 +36,7 @@ pub enum ConfirmEmailError {
     Link(LinkState),
     /// The new address became someone's login email since the request.
     EmailTaken,
+    /// Storage failed (the message is for the log).
     Unavailable(String),
 }
 

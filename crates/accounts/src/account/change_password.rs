@@ -10,6 +10,7 @@ use crate::Identity;
 /// What a password change led to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PasswordChange {
+    /// The new password is stored; the caller ends the other sessions.
     Changed,
     /// The current password is wrong.
     WrongPassword,
