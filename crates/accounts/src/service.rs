@@ -133,8 +133,9 @@ pub struct AccountsPorts {
 pub struct Accounts {
     /// Private to the engine: nothing outside this crate goes around its rules.
     pub(crate) ports: AccountsPorts,
-    /// argon2id hashing on its own threads.
-    pub hasher: Hasher,
+    /// argon2id hashing on its own threads (the engine's: callers check passwords through its
+    /// methods).
+    pub(crate) hasher: Hasher,
     /// Password rules, link lifetimes, limits.
     pub settings: JourneySettings,
 }
