@@ -3,14 +3,18 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+/// The kind of a customer account; an identity holds a limited number of each (J3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountKind {
+    /// A private person's account.
     Personal,
+    /// A business account (one per establishment).
     Professional,
 }
 
 impl AccountKind {
+    /// The stored and displayed name (`personal`, `professional`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Personal => "personal",
@@ -18,6 +22,7 @@ impl AccountKind {
         }
     }
 
+    /// The kind named `s`; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "personal" => Some(Self::Personal),
@@ -31,11 +36,14 @@ impl AccountKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
+    /// Not upgraded: signs in with the client number and its legacy password.
     Legacy,
+    /// Attached to an identity; the legacy password is gone.
     Upgraded,
 }
 
 impl AccountStatus {
+    /// The stored name (`legacy`, `upgraded`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Legacy => "legacy",
@@ -43,6 +51,7 @@ impl AccountStatus {
         }
     }
 
+    /// The status named `s`; anything but `upgraded` reads as `legacy`.
     pub fn parse(s: &str) -> Self {
         if s == "upgraded" {
             Self::Upgraded
@@ -52,16 +61,22 @@ impl AccountStatus {
     }
 }
 
+/// A customer account, as imported and as the journeys change it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerAccount {
+    /// Normalised (see [`normalize_client_number`]); unique.
     pub client_number: String,
+    /// Personal or professional.
     pub kind: AccountKind,
+    /// The name shown to the customer (1 to 255 characters).
     pub label: String,
     /// Not unique: families share one.
     pub contact_email: String,
     /// Removed at upgrade.
     pub legacy_hash: Option<String>,
+    /// Legacy until attached to an identity.
     pub status: AccountStatus,
+    /// When it was first imported.
     pub created_at: OffsetDateTime,
 }
 

@@ -3,14 +3,18 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+/// Whether an identity may sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityStatus {
+    /// May sign in.
     Active,
+    /// Locked by an administrator: the right password gets `Locked`.
     Locked,
 }
 
 impl IdentityStatus {
+    /// The stored name (`active`, `locked`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
@@ -18,6 +22,7 @@ impl IdentityStatus {
         }
     }
 
+    /// The status named `s`; anything but `active` reads as `locked` (fail closed).
     pub fn parse(s: &str) -> Self {
         if s == "active" {
             Self::Active
@@ -27,15 +32,19 @@ impl IdentityStatus {
     }
 }
 
+/// A person: the subject of tokens, with one login email and one password.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Identity {
     /// Opaque and stable: never the email, never a client number.
     pub id: String,
     /// Normalised (see [`crate::email::normalize`]).
     pub login_email: String,
+    /// When the login email was last verified by a link.
     pub email_verified_at: Option<OffsetDateTime>,
     /// argon2id PHC string.
     pub password_hash: String,
+    /// Active or locked.
     pub status: IdentityStatus,
+    /// When the identity was created.
     pub created_at: OffsetDateTime,
 }

@@ -1,15 +1,24 @@
 //! Customer import from CSV (`client_number,kind,label,contact_email,legacy_hash`): every bad row
-//! is reported with its line number and reason; good rows go on.
+//! is reported with its line number and reason; good rows go on. Idempotent: importing the same
+//! file again updates the same rows (an upgraded account keeps its status and gets no legacy
+//! password back).
 
 use std::collections::HashMap;
 use std::io::Read;
 
+use gan_audit::{Actor, AuditEvent, EventType};
 use time::OffsetDateTime;
 
 use crate::customer::{normalize_client_number, AccountKind, AccountStatus, CustomerAccount};
 use crate::email;
 use crate::legacy::LegacyHash;
+use crate::ports::UpsertCounts;
+use crate::service::{Accounts, Unavailable};
 
+/// Rows written per store transaction.
+const BATCH: usize = 5000;
+
+/// The columns the header must name (in any order; others are ignored).
 pub const COLUMNS: [&str; 5] = [
     "client_number",
     "kind",
@@ -21,15 +30,44 @@ pub const COLUMNS: [&str; 5] = [
 /// A row that was not imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
+    /// 1-based line of the file (the header is line 1).
     pub line: u64,
+    /// Why, in English, naming the column at fault.
     pub reason: String,
 }
 
 /// The good rows (with their line numbers) and the rejected ones.
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// Valid rows, each client number once, as `legacy` accounts created at the parse time.
     pub rows: Vec<CustomerAccount>,
+    /// Rows not imported, in file order.
     pub rejected: Vec<Rejected>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Accounts created and accounts updated (already on record).
+    pub counts: UpsertCounts,
+    /// Rows not imported, in file order.
+    pub rejected: Vec<Rejected>,
+}
+
+/// Why an import wrote nothing (or stopped).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// The file is not CSV with the expected header; nothing was written.
+    #[error("{0}")]
+    Unreadable(String),
+    /// The store failed; the batches before `written` rows were imported.
+    #[error("{error} (after {} rows)", .written.created + .written.updated)]
+    Unavailable {
+        /// What the store said.
+        error: Unavailable,
+        /// The rows imported before it failed.
+        written: UpsertCounts,
+    },
 }
 
 /// Reads the whole file. Fails only when the file cannot be read as CSV with the expected header.
@@ -127,6 +165,66 @@ fn row(
         status: AccountStatus::Legacy,
         created_at: now,
     })
+}
+
+impl Accounts {
+    /// Imports customer accounts from CSV, in batches of 5000 rows per transaction; bad rows
+    /// are reported, not imported. Records one `customers.imported` event (actor: the admin of
+    /// the current audit context) with the counts, a failure when the import stopped.
+    ///
+    /// Errors: `Unreadable` (no usable header: nothing written), `Unavailable` (the store failed
+    /// after `written` rows).
+    pub async fn import_customers<R: Read>(
+        &self,
+        input: R,
+        now: OffsetDateTime,
+    ) -> Result<ImportReport, ImportError> {
+        let event = |counts: UpsertCounts, rejected: usize, failed: Option<&str>| {
+            let actor = gan_audit::current()
+                .actor
+                .unwrap_or_else(|| Actor::admin("unknown"));
+            let event = match failed {
+                None => AuditEvent::success(EventType::CustomersImported, actor, now),
+                Some(reason) => AuditEvent::failure(EventType::CustomersImported, actor, now)
+                    .with("reason", reason),
+            };
+            event
+                .with("created", counts.created)
+                .with("updated", counts.updated)
+                .with("rejected", rejected as u64)
+        };
+        let parsed = match parse(input, now) {
+            Ok(p) => p,
+            Err(e) => {
+                self.audit(event(UpsertCounts::default(), 0, Some("unreadable_header")))
+                    .await;
+                return Err(ImportError::Unreadable(e));
+            }
+        };
+        let mut counts = UpsertCounts::default();
+        for batch in parsed.rows.chunks(BATCH) {
+            match self.ports.customers.upsert_customers(batch, now).await {
+                Ok(c) => {
+                    counts.created += c.created;
+                    counts.updated += c.updated;
+                }
+                Err(e) => {
+                    let rejected = parsed.rejected.len();
+                    self.audit(event(counts, rejected, Some("unavailable")))
+                        .await;
+                    return Err(ImportError::Unavailable {
+                        error: e.into(),
+                        written: counts,
+                    });
+                }
+            }
+        }
+        self.audit(event(counts, parsed.rejected.len(), None)).await;
+        Ok(ImportReport {
+            counts,
+            rejected: parsed.rejected,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -9,17 +9,24 @@ use subtle::ConstantTimeEq;
 /// A recognised legacy hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LegacyHash {
+    /// A bcrypt hash (`$2a$`, `$2b$`, `$2y$`), cost 4 to 15.
     Bcrypt(String),
     /// `pbkdf2_sha256$ITERATIONS$SALT$BASE64_KEY` (32-byte key, salt used as text).
     Pbkdf2Sha256 {
+        /// PBKDF2 rounds (at most 5 000 000).
         iterations: u32,
+        /// The salt, used as text.
         salt: String,
+        /// The 32-byte derived key.
         key: Vec<u8>,
     },
+    /// An argon2 PHC string (at most 256 MiB of memory).
     Argon2(String),
     /// `sha256$SALT$HEX`, HEX = hex(sha256(SALT + password)).
     SaltedSha256 {
+        /// The salt, prepended to the password.
         salt: String,
+        /// The 32-byte SHA-256 digest.
         digest: Vec<u8>,
     },
 }
@@ -30,7 +37,10 @@ const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
 const MAX_BCRYPT_COST: u32 = 15;
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    // `is_multiple_of` is newer than the workspace's rust-version (1.85).
+    #[allow(clippy::manual_is_multiple_of)]
+    let odd = s.len() % 2 != 0;
+    if odd {
         return None;
     }
     (0..s.len())

@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::service::{Accounts, Unavailable};
+
+/// What a link is for; a token presented for another purpose is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkPurpose {
@@ -12,12 +15,14 @@ pub enum LinkPurpose {
     VerifyEmail,
     /// From "mot de passe oublié" for a client number not yet upgraded: leads to step 2.
     UpgradeStart,
+    /// From "mot de passe oublié" for an email login: leads to a new password.
     PasswordReset,
     /// "Modifier mon email de connexion": the link sent to the new address.
     EmailChange,
 }
 
 impl LinkPurpose {
+    /// The stored name of the purpose.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UpgradeSession => "upgrade_session",
@@ -32,34 +37,50 @@ impl LinkPurpose {
 /// What a link is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkData {
+    /// The customer account concerned (upgrade links).
     pub client_number: Option<String>,
+    /// The (normalised) login email being verified, or the address a reset was sent to.
     pub email: Option<String>,
+    /// The identity concerned (reset and email-change links).
     pub identity_id: Option<String>,
     /// Hash of the pending authorization request's handle, to resume it in the same browser.
     pub interaction_hash: Option<String>,
+    /// The language of the pages and messages that follow (`fr`, `en`).
     pub lang: Option<String>,
 }
 
+/// A stored link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkRecord {
+    /// [`hash_token`] of the token in the URL.
     pub token_hash: String,
+    /// What the link is for.
     pub purpose: LinkPurpose,
+    /// What the link is about.
     pub data: LinkData,
+    /// When it was issued.
     pub created_at: OffsetDateTime,
+    /// The link works strictly before this instant.
     pub expires_at: OffsetDateTime,
+    /// Set once, by the one request that used it.
     pub used_at: Option<OffsetDateTime>,
 }
 
 /// What a presented link turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkState {
+    /// Not used, not expired.
     Valid(LinkRecord),
+    /// Used already (a link works once).
     Used,
+    /// Past its lifetime and never used (its data can be sent again in a fresh link).
     Expired(LinkRecord),
+    /// No such token for this purpose.
     Unknown,
 }
 
 impl LinkRecord {
+    /// The state of this link at `now` (a used link is `Used` even when expired).
     pub fn state(self, now: OffsetDateTime) -> LinkState {
         if self.used_at.is_some() {
             LinkState::Used
@@ -68,5 +89,82 @@ impl LinkRecord {
         } else {
             LinkState::Valid(self)
         }
+    }
+}
+
+/// 32 random bytes, base64url: the token in a link's URL.
+fn new_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// The stored form of a link token: base64url(SHA-256(token)), the same function as
+/// `gan_oidc::secret::hash_handle` (the engines share no crate to hold it; see the tests).
+pub fn hash_token(token: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+impl Accounts {
+    /// Stores a new link and returns its token (only its hash is stored).
+    pub(crate) async fn issue_link(
+        &self,
+        purpose: LinkPurpose,
+        data: LinkData,
+        ttl: time::Duration,
+        now: OffsetDateTime,
+    ) -> Result<String, Unavailable> {
+        let token = new_token();
+        let record = LinkRecord {
+            token_hash: hash_token(&token),
+            purpose,
+            data,
+            created_at: now,
+            expires_at: now + ttl,
+            used_at: None,
+        };
+        self.ports.links.insert_link(&record).await?;
+        Ok(token)
+    }
+
+    /// What the link `token` is for `purpose` at `now`. Nothing is used up.
+    ///
+    /// Errors: `Unavailable`.
+    pub async fn link(
+        &self,
+        token: &str,
+        purpose: LinkPurpose,
+        now: OffsetDateTime,
+    ) -> Result<LinkState, Unavailable> {
+        Ok(
+            match self
+                .ports
+                .links
+                .find_link(&hash_token(token), purpose)
+                .await?
+            {
+                Some(r) => r.state(now),
+                None => LinkState::Unknown,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_hash_is_base64url_sha256() {
+        // The vector of gan_oidc::secret::hash_handle: both engines store the same form.
+        assert_eq!(
+            hash_token("abc"),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
+        assert_ne!(new_token(), new_token());
     }
 }

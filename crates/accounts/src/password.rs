@@ -13,8 +13,11 @@ use argon2::{Algorithm, Argon2, Params, Version};
 /// argon2id parameters (OWASP's minimum by default: 19 MiB, 2 passes, 1 lane).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashCost {
+    /// Memory per hash, in KiB.
     pub memory_kib: u32,
+    /// Passes over the memory.
     pub iterations: u32,
+    /// Lanes.
     pub parallelism: u32,
 }
 
@@ -31,7 +34,9 @@ impl Default for HashCost {
 /// The result of checking a password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// Not the password (or no hash to check against).
     Wrong,
+    /// The password, and the hash has the current parameters.
     Right,
     /// Right, and here is a hash with the current parameters to store instead.
     RightRehashed(String),
@@ -40,6 +45,7 @@ pub enum Verdict {
 /// Work for the hashing threads.
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Hashes and checks passwords with argon2id on its own threads; cheap to clone.
 #[derive(Clone)]
 pub struct Hasher {
     argon: Argon2<'static>,
@@ -57,10 +63,13 @@ impl std::fmt::Debug for Hasher {
     }
 }
 
+/// Why a hasher could not start or a password could not be hashed.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
+    /// The argon2 parameters are out of range.
     #[error("invalid argon2 parameters: {0}")]
     Params(String),
+    /// Hashing failed, or the hashing threads are gone.
     #[error("hashing failed: {0}")]
     Hash(String),
 }
@@ -122,10 +131,10 @@ impl Hasher {
         }
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce(Hasher) -> T + Send + 'static) -> T
-    where
-        T: Default,
-    {
+    async fn run<T: Send + Default + 'static>(
+        &self,
+        f: impl FnOnce(Hasher) -> T + Send + 'static,
+    ) -> T {
         let me = self.clone();
         self.blocking(move || f(me)).await.unwrap_or_default()
     }

@@ -9,15 +9,22 @@ const COMMON: &str = include_str!("common_passwords.txt");
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Violation {
+    /// Fewer characters than the minimum length.
     TooShort,
+    /// Not both letters and digits.
     LettersAndDigits,
+    /// Contains the local part of the login email (3 characters or more).
     ContainsEmail,
+    /// Contains a client number of the person.
     ContainsClientNumber,
+    /// On the list of common passwords.
     Common,
+    /// The confirmation differs.
     Mismatch,
 }
 
 impl Violation {
+    /// The translation key of the rule's message.
     pub fn key(self) -> &'static str {
         match self {
             Self::TooShort => "pw_too_short",
@@ -30,8 +37,10 @@ impl Violation {
     }
 }
 
+/// The password rules; the UI shows them and the engine checks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordPolicy {
+    /// Minimum length, in characters (12 by default).
     pub min_length: usize,
 }
 

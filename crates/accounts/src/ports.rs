@@ -1,4 +1,6 @@
-//! What the accounts domain needs from storage and from mail.
+//! What the accounts domain needs from storage and from mail. Only the engine ([`crate::Accounts`])
+//! calls these; the store crate implements them over the database, `crate::memory` in memory
+//! (with the `memory` feature).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -7,43 +9,57 @@ use crate::customer::CustomerAccount;
 use crate::links::{LinkPurpose, LinkRecord};
 use crate::Identity;
 
+/// What a store port reports; conflicts are the ones the engine handles.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountsStoreError {
+    /// The database did not answer (logged by the store).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The login email belongs to another identity (unique index).
     #[error("the login email is already used")]
     EmailTaken,
+    /// A one-time link was used by another request meanwhile.
     #[error("the link was already used")]
     LinkUsed,
+    /// The customer account is attached to an identity already.
     #[error("the customer account is already attached")]
     AccountTaken,
 }
 
+/// Identities: one login email each, normalised, unique.
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
+    /// The identity with this id.
     async fn find_identity(&self, id: &str) -> Result<Option<Identity>, AccountsStoreError>;
+    /// The identity with this normalised login email.
     async fn find_identity_by_email(
         &self,
         normalized_email: &str,
     ) -> Result<Option<Identity>, AccountsStoreError>;
     /// Fails with `EmailTaken` when the login email exists (enforced by a unique index).
     async fn insert_identity(&self, identity: &Identity) -> Result<(), AccountsStoreError>;
+    /// Replaces the identity's password hash (a PHC string).
     async fn set_password_hash(&self, id: &str, hash: &str) -> Result<(), AccountsStoreError>;
 }
 
 /// Counts of an import.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UpsertCounts {
+    /// Accounts that were not on record.
     pub created: u64,
+    /// Accounts already on record, updated.
     pub updated: u64,
 }
 
+/// Customer accounts and their attachment to identities.
 #[async_trait]
 pub trait CustomerStore: Send + Sync {
+    /// The account with this normalised client number.
     async fn find_customer(
         &self,
         client_number: &str,
     ) -> Result<Option<CustomerAccount>, AccountsStoreError>;
+    /// The accounts with this normalised contact email (not unique: families share one), by client number.
     async fn customers_by_contact_email(
         &self,
         normalized_email: &str,
@@ -62,8 +78,6 @@ pub trait CustomerStore: Send + Sync {
         batch: &[CustomerAccount],
         now: OffsetDateTime,
     ) -> Result<UpsertCounts, AccountsStoreError>;
-    /// In one transaction: uses the link, creates the identity, attaches the account, removes
-    /// its legacy hash. `LinkUsed`, `EmailTaken` or `AccountTaken` when another request won.
     /// In one transaction: attaches a legacy account to an identity and retires its legacy
     /// password. `AccountTaken` when it is (or just became) someone's.
     async fn attach(
@@ -72,7 +86,8 @@ pub trait CustomerStore: Send + Sync {
         client_number: &str,
         now: OffsetDateTime,
     ) -> Result<(), AccountsStoreError>;
-    /// In one transaction: uses the link and changes the login email (unique).
+    /// In one transaction: uses the link and changes the login email (unique). `LinkUsed` or
+    /// `EmailTaken` when another request won; nothing changes then.
     async fn change_login_email(
         &self,
         link_hash: &str,
@@ -80,6 +95,9 @@ pub trait CustomerStore: Send + Sync {
         new_email: &str,
         now: OffsetDateTime,
     ) -> Result<(), AccountsStoreError>;
+    /// In one transaction: uses the link, creates the identity, attaches the account, removes
+    /// its legacy hash. `LinkUsed`, `EmailTaken` or `AccountTaken` when another request won;
+    /// nothing changes then.
     async fn complete_upgrade(
         &self,
         link_hash: &str,
@@ -89,9 +107,12 @@ pub trait CustomerStore: Send + Sync {
     ) -> Result<(), AccountsStoreError>;
 }
 
+/// One-time links, stored by the hash of their token.
 #[async_trait]
 pub trait LinkStore: Send + Sync {
+    /// Stores a new link.
     async fn insert_link(&self, link: &LinkRecord) -> Result<(), AccountsStoreError>;
+    /// The link with this token hash, if it has this purpose.
     async fn find_link(
         &self,
         token_hash: &str,
@@ -111,6 +132,7 @@ pub trait CounterStore: Send + Sync {
     /// (failures, blocked_until) for a key.
     async fn counter(&self, key: &str)
         -> Result<Option<(u32, OffsetDateTime)>, AccountsStoreError>;
+    /// Sets a key's count and the end of its block (or window); `now` is when it changed.
     async fn set_counter(
         &self,
         key: &str,
@@ -118,21 +140,27 @@ pub trait CounterStore: Send + Sync {
         until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<(), AccountsStoreError>;
+    /// Forgets a key.
     async fn clear_counter(&self, key: &str) -> Result<(), AccountsStoreError>;
 }
 
 /// A message to send, before rendering.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutgoingMail {
+    /// The recipient's address.
     pub to: String,
     /// Template name under the theme's `email/` folder (without extension).
     pub template: &'static str,
+    /// The language of the message (`fr`, `en`).
     pub lang: String,
+    /// The template's variables.
     pub vars: serde_json::Value,
 }
 
+/// Why a message could not be queued.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
+    /// The queue did not answer.
     #[error("the message could not be queued: {0}")]
     Unavailable(String),
 }
@@ -140,5 +168,6 @@ pub enum MailError {
 /// Renders and queues messages; delivery is retried until it succeeds.
 #[async_trait]
 pub trait Mailer: Send + Sync {
+    /// Queues a message (rendered by the implementation).
     async fn send(&self, mail: OutgoingMail) -> Result<(), MailError>;
 }

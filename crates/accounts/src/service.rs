@@ -1,4 +1,5 @@
-//! The accounts service: identities, passwords and the ports the journeys use.
+//! The accounts engine: [`Accounts`], its settings, its ports, and the checks every journey
+//! shares (an email and password, re-authentication, creating an identity).
 
 use std::sync::Arc;
 
@@ -13,27 +14,65 @@ use crate::ports::{
 };
 use crate::{Identity, IdentityStatus};
 
-#[derive(Debug, thiserror::Error)]
+/// Storage (or the mail queue) did not answer: the only failure of most engine methods. The
+/// message is for the log, never for the person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("storage unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+impl From<AccountsStoreError> for Unavailable {
+    /// Conflicts (`EmailTaken`, `LinkUsed`, `AccountTaken`) are only expected where a method
+    /// handles them itself; anywhere else they are reported as an unavailable store.
+    fn from(e: AccountsStoreError) -> Self {
+        match e {
+            AccountsStoreError::Unavailable(m) => Self(m),
+            other => Self(other.to_string()),
+        }
+    }
+}
+
+/// Why [`Accounts::sign_in`] refused an email and password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInError {
     /// Unknown email or wrong password: the two are never told apart.
     #[error("wrong email or password")]
     WrongCredentials,
+    /// The password is right but an administrator locked the identity.
     #[error("this identity is locked")]
     Locked,
-    #[error("the login email is already used")]
-    EmailTaken,
-    #[error("invalid input: {0}")]
-    Invalid(String),
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
+    /// Storage did not answer.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 impl From<AccountsStoreError> for SignInError {
     fn from(e: AccountsStoreError) -> Self {
+        Self::Unavailable(e.into())
+    }
+}
+
+/// Why [`Accounts::create_identity`] created nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateIdentityError {
+    /// Not an email address.
+    #[error("not an email address")]
+    InvalidEmail,
+    /// Another identity has this login email (compared after trimming and lower-casing).
+    #[error("the login email is already used")]
+    EmailTaken,
+    /// The password could not be hashed (the hashing threads are gone).
+    #[error("hashing failed: {0}")]
+    Hashing(String),
+    /// Storage did not answer.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
+impl From<AccountsStoreError> for CreateIdentityError {
+    fn from(e: AccountsStoreError) -> Self {
         match e {
             AccountsStoreError::EmailTaken => Self::EmailTaken,
-            AccountsStoreError::Unavailable(m) => Self::Unavailable(m),
-            other => Self::Invalid(other.to_string()),
+            other => Self::Unavailable(other.into()),
         }
     }
 }
@@ -41,6 +80,7 @@ impl From<AccountsStoreError> for SignInError {
 /// Settings of the journeys.
 #[derive(Debug, Clone)]
 pub struct JourneySettings {
+    /// The rules a new password must follow.
     pub policy: PasswordPolicy,
     /// Lifetime of the links sent by email (24 h by default).
     pub link_ttl: Duration,
@@ -48,8 +88,9 @@ pub struct JourneySettings {
     pub upgrade_ttl: Duration,
     /// Messages per address per hour from the email-sending forms.
     pub mails_per_hour: u32,
-    /// Accounts of each kind one identity may hold (design.md J3).
+    /// Personal accounts one identity may hold (design.md J3).
     pub max_personal: usize,
+    /// Professional accounts one identity may hold (design.md J3).
     pub max_professional: usize,
     /// Sensitive actions need a password check younger than this.
     pub reauth_after: Duration,
@@ -69,21 +110,33 @@ impl Default for JourneySettings {
     }
 }
 
-/// The ports of the accounts domain.
+/// The ports of the accounts domain: what it needs from storage, mail and the audit trail.
 #[derive(Clone)]
 pub struct AccountsPorts {
+    /// Identities.
     pub identities: Arc<dyn IdentityStore>,
+    /// Customer accounts and attachments.
     pub customers: Arc<dyn CustomerStore>,
+    /// One-time links.
     pub links: Arc<dyn LinkStore>,
+    /// Throttling and rate-limit counters.
     pub counters: Arc<dyn CounterStore>,
+    /// The mail queue.
     pub mailer: Arc<dyn Mailer>,
+    /// The audit trail.
     pub audit: Arc<Auditor>,
 }
 
+/// The accounts engine. Its ports are its own: callers use its methods, which apply the rules
+/// (throttling, mail limits, audit events) the ports know nothing about.
 #[derive(Clone)]
 pub struct Accounts {
-    pub ports: AccountsPorts,
-    pub hasher: Hasher,
+    /// Private to the engine: nothing outside this crate goes around its rules.
+    pub(crate) ports: AccountsPorts,
+    /// argon2id hashing on its own threads (the engine's: callers check passwords through its
+    /// methods).
+    pub(crate) hasher: Hasher,
+    /// Password rules, link lifetimes, limits.
     pub settings: JourneySettings,
 }
 
@@ -99,6 +152,7 @@ pub(crate) fn new_identity_id() -> String {
 }
 
 impl Accounts {
+    /// The engine over its ports, with a hasher and the journeys' settings.
     pub fn new(ports: AccountsPorts, hasher: Hasher, settings: JourneySettings) -> Self {
         Self {
             ports,
@@ -108,21 +162,24 @@ impl Accounts {
     }
 
     /// Creates an identity with a verified login email (for administrators, demos and tests; the
-    /// customer journeys create identities through the upgrade).
+    /// customer journeys create identities through the upgrade). The password is not checked
+    /// against the policy.
+    ///
+    /// Errors: `InvalidEmail`, `EmailTaken`, `Hashing`, `Unavailable`.
     pub async fn create_identity(
         &self,
         login_email: &str,
         password: &str,
         now: OffsetDateTime,
-    ) -> Result<Identity, SignInError> {
+    ) -> Result<Identity, CreateIdentityError> {
         if !email::looks_valid(login_email) {
-            return Err(SignInError::Invalid("not an email address".into()));
+            return Err(CreateIdentityError::InvalidEmail);
         }
         let hash = self
             .hasher
             .hash(password)
             .await
-            .map_err(|e| SignInError::Invalid(e.to_string()))?;
+            .map_err(|e| CreateIdentityError::Hashing(e.to_string()))?;
         let identity = Identity {
             id: new_identity_id(),
             login_email: email::normalize(login_email),
@@ -140,7 +197,8 @@ impl Accounts {
         self.ports.audit.record(event).await;
     }
 
-    /// Re-authentication: is `password` this identity's?
+    /// Re-authentication: is `password` this identity's? Not throttled here: the caller counts
+    /// failures.
     pub async fn password_matches(&self, identity: &Identity, password: &str) -> bool {
         !matches!(
             self.hasher
@@ -150,7 +208,11 @@ impl Accounts {
         )
     }
 
-    /// Checks an email and password; upgrades the stored hash when parameters changed.
+    /// Checks an email and password, without throttling or audit (the sign-in form goes through
+    /// [`Accounts::sign_in_any`]); stores a fresh hash when the hashing parameters changed.
+    ///
+    /// Errors: `WrongCredentials` (unknown email or wrong password, in the same time), `Locked`
+    /// (right password, locked identity), `Unavailable`.
     pub async fn sign_in(
         &self,
         login_email: &str,

@@ -163,12 +163,10 @@ impl Admin {
         let n = number(client_number)?;
         let account = self
             .accounts
-            .ports
-            .customers
-            .find_customer(&n)
+            .customer(&n)
             .await?
             .ok_or(AdminError::NotFound("customer"))?;
-        let owner = self.accounts.ports.customers.owner_of(&n).await?;
+        let owner = self.accounts.owner_of(&n).await?;
         let customer = CustomerView::from(CustomerRow {
             account,
             identity_id: owner.as_ref().map(|o| o.id.clone()),
@@ -196,12 +194,10 @@ impl Admin {
         let id = crate::named(id, "identity")?;
         let identity = self
             .accounts
-            .ports
-            .identities
-            .find_identity(id)
+            .identity(id)
             .await?
             .ok_or(AdminError::NotFound("identity"))?;
-        let accounts = self.accounts.ports.customers.accounts_of(id).await?;
+        let accounts = self.accounts.accounts_of(id).await?;
         let sessions = self.provider.sessions_of(id).await?;
         let mut recent = Vec::new();
         for t in [EventType::SignInSucceeded, EventType::SignInFailed] {
@@ -277,14 +273,7 @@ impl Admin {
     /// Ends every session of an identity and revokes its tokens.
     pub async fn end_sessions(&self, id: &str) -> AdminResult<()> {
         let id = crate::named(id, "identity")?;
-        if self
-            .accounts
-            .ports
-            .identities
-            .find_identity(id)
-            .await?
-            .is_none()
-        {
+        if self.accounts.identity(id).await?.is_none() {
             return Err(AdminError::NotFound("identity"));
         }
         self.provider

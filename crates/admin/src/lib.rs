@@ -63,6 +63,12 @@ impl From<gan_accounts::ports::AccountsStoreError> for AdminError {
     }
 }
 
+impl From<gan_accounts::Unavailable> for AdminError {
+    fn from(e: gan_accounts::Unavailable) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
 impl From<gan_audit::AuditStoreError> for AdminError {
     fn from(e: gan_audit::AuditStoreError) -> Self {
         Self::Unavailable(e.to_string())

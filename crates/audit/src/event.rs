@@ -47,6 +47,9 @@ pub enum EventType {
     IdentityLocked,
     #[serde(rename = "identity.unlocked")]
     IdentityUnlocked,
+    /// Customer accounts imported from CSV (counts in the detail).
+    #[serde(rename = "customers.imported")]
+    CustomersImported,
     #[serde(rename = "activation.resent")]
     ActivationResent,
     #[serde(rename = "activation.cancelled")]
@@ -66,7 +69,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 27] = [
+    pub const ALL: [EventType; 28] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -86,6 +89,7 @@ impl EventType {
         Self::SessionEnded,
         Self::IdentityLocked,
         Self::IdentityUnlocked,
+        Self::CustomersImported,
         Self::ActivationResent,
         Self::ActivationCancelled,
         Self::ClientCreated,
@@ -117,6 +121,7 @@ impl EventType {
             Self::SessionEnded => "session.ended",
             Self::IdentityLocked => "identity.locked",
             Self::IdentityUnlocked => "identity.unlocked",
+            Self::CustomersImported => "customers.imported",
             Self::ActivationResent => "activation.resent",
             Self::ActivationCancelled => "activation.cancelled",
             Self::ClientCreated => "client.created",

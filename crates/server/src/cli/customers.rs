@@ -5,8 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use gan_accounts::import;
-use gan_accounts::ports::UpsertCounts;
+use gan_accounts::import::ImportError;
 use gan_admin::{Admin, IdentityView};
 use gan_connect::settings::Settings;
 
@@ -45,12 +44,7 @@ async fn identity_id(admin: &Admin, raw: &str) -> anyhow::Result<String> {
     if !raw.contains('@') {
         return Ok(raw.to_string());
     }
-    let found = admin
-        .accounts
-        .ports
-        .identities
-        .find_identity_by_email(&gan_accounts::email::normalize(raw))
-        .await?;
+    let found = admin.accounts.identity_by_email(raw).await?;
     found
         .map(|i| i.id)
         .with_context(|| format!("no identity has the login email {raw}"))
@@ -193,29 +187,27 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
 async fn import_file(admin: &Admin, file: std::path::PathBuf) -> anyhow::Result<ExitCode> {
     let reader =
         std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-    let store = &admin.accounts.ports.customers;
     let now = time::OffsetDateTime::now_utc();
-    let parsed = match import::parse(std::io::BufReader::new(reader), now) {
-        Ok(p) => p,
-        Err(e) => {
+    let report = match admin
+        .accounts
+        .import_customers(std::io::BufReader::new(reader), now)
+        .await
+    {
+        Ok(r) => r,
+        Err(ImportError::Unreadable(e)) => {
             eprintln!("error: {}: {e}", file.display());
             return Ok(ExitCode::FAILURE);
         }
+        Err(e) => return Err(e.into()),
     };
-    let mut total = UpsertCounts::default();
-    for batch in parsed.rows.chunks(5000) {
-        let c = store.upsert_customers(batch, now).await?;
-        total.created += c.created;
-        total.updated += c.updated;
-    }
-    for r in &parsed.rejected {
+    for r in &report.rejected {
         println!("line {}: rejected: {}", r.line, r.reason);
     }
     println!(
         "created: {}, updated: {}, rejected: {}",
-        total.created,
-        total.updated,
-        parsed.rejected.len()
+        report.counts.created,
+        report.counts.updated,
+        report.rejected.len()
     );
     Ok(ExitCode::SUCCESS)
 }

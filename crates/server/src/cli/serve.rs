@@ -167,7 +167,7 @@ async fn seed_demo(state: &AppState, store: &gan_store::Store) -> anyhow::Result
         .create_identity(DEMO_EMAIL, DEMO_PASSWORD, state.provider.now())
         .await
     {
-        Ok(_) | Err(gan_accounts::SignInError::EmailTaken) => {}
+        Ok(_) | Err(gan_accounts::CreateIdentityError::EmailTaken) => {}
         Err(e) => return Err(e.into()),
     }
     Ok(secret)

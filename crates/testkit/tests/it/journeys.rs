@@ -927,9 +927,7 @@ async fn j4_password_email_and_sessions() {
         let sub = server
             .state
             .accounts
-            .ports
-            .identities
-            .find_identity_by_email("nouveau@example.fr")
+            .identity_by_email("nouveau@example.fr")
             .await
             .unwrap()
             .unwrap()

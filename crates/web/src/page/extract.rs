@@ -172,7 +172,9 @@ impl Account {
             .touch_session(&session)
             .await
             .or_unavailable(ui, "account: touch the session")?;
-        let identity = find_identity(state, &session.auth.identity_id)
+        let identity = state
+            .accounts
+            .identity(&session.auth.identity_id)
             .await
             .or_unavailable(ui, "account: find the identity")?;
         Ok(identity.map(|i| (i, session)))
@@ -225,19 +227,4 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for AccountForm<T> {
         let account = Account::signed_in(state, &parts, ui).await?;
         Ok(Self { account, form })
     }
-}
-
-// Storage seams: the calls that still go to the engines' ports, one function per need, for the
-// engines to take over.
-
-// They answer the error as text so that the error types behind them can change freely.
-
-async fn find_identity(state: &AppState, id: &str) -> Result<Option<Identity>, String> {
-    state
-        .accounts
-        .ports
-        .identities
-        .find_identity(id)
-        .await
-        .map_err(|e| e.to_string())
 }

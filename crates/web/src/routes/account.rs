@@ -5,10 +5,8 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
-use gan_accounts::attach::AttachOutcome;
-use gan_accounts::customer::{AccountKind, CustomerAccount};
-use gan_accounts::journeys::CompleteError;
-use gan_accounts::manage::{EmailChange, PasswordChange};
+use gan_accounts::account::{AttachOutcome, ConfirmEmailError, EmailChange, PasswordChange};
+use gan_accounts::customer::AccountKind;
 use gan_oidc::model::Session;
 use minijinja::context;
 
@@ -129,7 +127,7 @@ async fn page(
         session,
     } = account;
     let (accounts, sessions) = tokio::join!(
-        accounts_of(state, &identity.id),
+        state.accounts.accounts_of(&identity.id),
         state.provider.sessions_of(&identity.id)
     );
     let accounts = accounts.or_unavailable(ui, "account: load the attached accounts")?;
@@ -346,10 +344,10 @@ pub async fn confirm_email(
         .await
     {
         Ok(changed) => changed,
-        Err(CompleteError::Link(link)) => {
+        Err(ConfirmEmailError::Link(link)) => {
             return Ok(link_problem(&state, jar, &ui, &link, &token, false))
         }
-        Err(CompleteError::EmailTaken) => {
+        Err(ConfirmEmailError::EmailTaken) => {
             return Ok(ui
                 .error_key(StatusCode::CONFLICT, "email_taken")
                 .into_response())
@@ -429,18 +427,4 @@ pub async fn end_other_sessions(
         .or_unavailable(ui, "account: end the other sessions")?;
     let fb = Feedback::notice(ui.t("sessions_ended"));
     page(&state, jar, &account, StatusCode::OK, fb).await
-}
-
-// Storage seams: the calls that still go to the engines' ports, one function per need, for the
-// engines to take over. They answer the error as text so that the error types behind them can
-// change freely.
-
-async fn accounts_of(state: &AppState, identity_id: &str) -> Result<Vec<CustomerAccount>, String> {
-    state
-        .accounts
-        .ports
-        .customers
-        .accounts_of(identity_id)
-        .await
-        .map_err(|e| e.to_string())
 }

@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
-use gan_accounts::journeys::{CompleteError, RESET_PATH};
+use gan_accounts::forgot::{ResetError, RESET_PATH};
 use gan_accounts::links::{LinkPurpose, LinkState};
 use minijinja::context;
 
@@ -176,7 +176,7 @@ pub async fn reset_submit(
                 vec![ui.t("reset_done_text")],
             )
             .into_response(),
-        Err(CompleteError::Policy(v)) => {
+        Err(ResetError::Policy(v)) => {
             let link = state
                 .accounts
                 .link(&token, LinkPurpose::PasswordReset, now)
@@ -196,7 +196,7 @@ pub async fn reset_submit(
                 &v,
             )
         }
-        Err(CompleteError::Link(link)) => link_problem(&state, jar, &ui, &link, &token, false),
+        Err(ResetError::Link(link)) => link_problem(&state, jar, &ui, &link, &token, false),
         Err(e) => {
             let cause = format!("{e:?}");
             return Err(PageError::unavailable(

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{CookieJar, SameSite};
-use gan_accounts::journeys::SignInOutcome;
+use gan_accounts::interaction::SignInOutcome;
 use gan_oidc::interaction::{InteractionView, Prompt};
 use gan_oidc::model::Authentication;
 use minijinja::context;

@@ -50,11 +50,11 @@ pub fn router(state: AppState) -> Router {
             get(upgrade::email_form).post(upgrade::email_submit),
         )
         .route(
-            gan_accounts::journeys::VERIFY_PATH,
+            gan_accounts::upgrade::VERIFY_PATH,
             get(upgrade::verify_form).post(upgrade::verify_submit),
         )
         .route("/upgrade/resend", post(upgrade::resend))
-        .route(gan_accounts::journeys::START_PATH, get(upgrade::start))
+        .route(gan_accounts::upgrade::START_PATH, get(upgrade::start))
         .route(
             "/forgot/identifier",
             get(forgot::identifier_form).post(forgot::identifier_submit),
@@ -64,7 +64,7 @@ pub fn router(state: AppState) -> Router {
             get(forgot::password_form).post(forgot::password_submit),
         )
         .route(
-            gan_accounts::journeys::RESET_PATH,
+            gan_accounts::forgot::RESET_PATH,
             get(forgot::reset_form).post(forgot::reset_submit),
         )
         .route("/account", get(account::show))
@@ -73,7 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/reauth", post(account::reauth))
         .route("/account/email", post(account::change_email))
         .route(
-            gan_accounts::manage::EMAIL_CHANGE_PATH,
+            gan_accounts::account::EMAIL_CHANGE_PATH,
             get(account::confirm_email),
         )
         .route("/account/sessions/end", post(account::end_session))

@@ -1,100 +1,68 @@
-//! J4: "Gérer mon compte" — change the password, change the login email (verified by a link to
-//! the new address, with a notice to the old one).
+//! J4: "Modifier mon email de connexion" — the password again, a uniqueness check, a link to the
+//! new address; when it is opened, the login email changes and the old address gets a notice.
 
 use gan_audit::{Actor, AuditEvent, EventType};
 use time::OffsetDateTime;
 
 use crate::email;
-use crate::journeys::CompleteError;
 use crate::links::{LinkData, LinkPurpose, LinkState};
-use crate::password::Verdict;
-use crate::policy::Violation;
-use crate::service::{Accounts, SignInError};
+use crate::ports::AccountsStoreError;
+use crate::service::{Accounts, Unavailable};
 use crate::Identity;
 
+/// Path of the page the link to the new address leads to.
 pub const EMAIL_CHANGE_PATH: &str = "/account/email/verify";
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum PasswordChange {
-    Changed,
-    WrongPassword,
-    Policy(Vec<Violation>),
-}
-
+/// What a request to change the login email led to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum EmailChange {
+    /// The link went to the new address (masked here); nothing changed yet.
     Sent {
+        /// The address, masked (`j***@example.fr`).
         masked: String,
     },
+    /// The current password is wrong.
     WrongPassword,
+    /// Not an email address.
     Invalid,
     /// `Email déjà utilisé, saisissez un nouvel email de connexion`.
     Taken,
 }
 
+/// Why opening an email-change link changed nothing.
+#[derive(Debug)]
+pub enum ConfirmEmailError {
+    /// The link is not valid (used — perhaps by a concurrent request —, expired or unknown).
+    Link(LinkState),
+    /// The new address became someone's login email since the request.
+    EmailTaken,
+    /// Storage failed (the message is for the log).
+    Unavailable(String),
+}
+
+impl From<AccountsStoreError> for ConfirmEmailError {
+    fn from(e: AccountsStoreError) -> Self {
+        match e {
+            AccountsStoreError::EmailTaken => Self::EmailTaken,
+            AccountsStoreError::LinkUsed | AccountsStoreError::AccountTaken => {
+                Self::Link(LinkState::Used)
+            }
+            AccountsStoreError::Unavailable(m) => Self::Unavailable(m),
+        }
+    }
+}
+
+impl From<Unavailable> for ConfirmEmailError {
+    fn from(e: Unavailable) -> Self {
+        Self::Unavailable(e.0)
+    }
+}
+
 impl Accounts {
-    async fn password_right(&self, identity: &Identity, password: &str) -> bool {
-        !matches!(
-            self.hasher
-                .verify(password, Some(&identity.password_hash))
-                .await,
-            Verdict::Wrong
-        )
-    }
-
-    /// A new password, with the current one. The caller ends the other sessions.
-    pub async fn change_password(
-        &self,
-        identity: &Identity,
-        current: &str,
-        password: &str,
-        confirm: &str,
-        now: OffsetDateTime,
-    ) -> Result<PasswordChange, SignInError> {
-        if !self.password_right(identity, current).await {
-            self.audit(
-                AuditEvent::failure(
-                    EventType::PasswordChanged,
-                    Actor::identity(&identity.id),
-                    now,
-                )
-                .identity(&identity.id)
-                .with("reason", "wrong_current_password"),
-            )
-            .await;
-            return Ok(PasswordChange::WrongPassword);
-        }
-        let accounts = self.ports.customers.accounts_of(&identity.id).await?;
-        let numbers: Vec<&str> = accounts.iter().map(|a| a.client_number.as_str()).collect();
-        let violations =
-            self.settings
-                .policy
-                .check(password, confirm, &identity.login_email, &numbers);
-        if !violations.is_empty() {
-            return Ok(PasswordChange::Policy(violations));
-        }
-        let hash = self
-            .hasher
-            .hash(password)
-            .await
-            .map_err(|e| SignInError::Unavailable(e.to_string()))?;
-        self.ports
-            .identities
-            .set_password_hash(&identity.id, &hash)
-            .await?;
-        self.audit(
-            AuditEvent::success(
-                EventType::PasswordChanged,
-                Actor::identity(&identity.id),
-                now,
-            )
-            .identity(&identity.id),
-        )
-        .await;
-        Ok(PasswordChange::Changed)
-    }
-
-    /// Sends a verification link to the new address; nothing changes until it is opened.
+    /// Sends a verification link (valid `settings.link_ttl`) to the new address, within the
+    /// mail limit; nothing changes until it is opened.
+    ///
+    /// Errors: `Unavailable`.
     pub async fn request_email_change(
         &self,
         identity: &Identity,
@@ -103,8 +71,8 @@ impl Accounts {
         lang: &str,
         base_url: &str,
         now: OffsetDateTime,
-    ) -> Result<EmailChange, SignInError> {
-        if !self.password_right(identity, current).await {
+    ) -> Result<EmailChange, Unavailable> {
+        if !self.password_matches(identity, current).await {
             return Ok(EmailChange::WrongPassword);
         }
         if !email::looks_valid(new_email) {
@@ -142,30 +110,31 @@ impl Accounts {
         })
     }
 
-    /// The link from the new address was opened: change the login email, tell the old address.
-    /// Returns the identity as it was before. The caller ends the other sessions.
+    /// The link from the new address was opened: change the login email (the link is used up),
+    /// tell the old address, record `email.verified` and `login_email.changed`. Returns the
+    /// identity as it was before and the new login email. The caller ends the other sessions.
+    ///
+    /// Errors: `Link`, `EmailTaken`, `Unavailable` (a notice that cannot be queued is only
+    /// logged).
     pub async fn confirm_email_change(
         &self,
         token: &str,
         now: OffsetDateTime,
-    ) -> Result<(Identity, String), CompleteError> {
-        let state = self
-            .link(token, LinkPurpose::EmailChange, now)
-            .await
-            .map_err(|e| CompleteError::Unavailable(e.to_string()))?;
+    ) -> Result<(Identity, String), ConfirmEmailError> {
+        let state = self.link(token, LinkPurpose::EmailChange, now).await?;
         let LinkState::Valid(link) = state else {
-            return Err(CompleteError::Link(state));
+            return Err(ConfirmEmailError::Link(state));
         };
         let (Some(id), Some(new_email)) = (link.data.identity_id.clone(), link.data.email.clone())
         else {
-            return Err(CompleteError::Link(LinkState::Unknown));
+            return Err(ConfirmEmailError::Link(LinkState::Unknown));
         };
         let before = self
             .ports
             .identities
             .find_identity(&id)
             .await?
-            .ok_or(CompleteError::Link(LinkState::Unknown))?;
+            .ok_or(ConfirmEmailError::Link(LinkState::Unknown))?;
         self.ports
             .customers
             .change_login_email(&link.token_hash, &id, &new_email, now)

@@ -1,25 +1,30 @@
 //! J3: "Rattacher un compte" — a signed-in customer attaches another customer account with its
-//! client number and legacy password.
+//! client number and legacy password. Throttled like the sign-in, per client number and address.
 
 use gan_audit::{Actor, AuditEvent, EventType};
 use time::OffsetDateTime;
 
 use crate::customer::{normalize_client_number, AccountKind, AccountStatus, CustomerAccount};
-use crate::journeys::SignInOutcome;
 use crate::ports::AccountsStoreError;
-use crate::service::{Accounts, SignInError};
+use crate::service::{Accounts, Unavailable};
 use crate::throttle;
 
+/// What an attach request led to.
 #[derive(Debug)]
 pub enum AttachOutcome {
+    /// Attached; its legacy password is retired.
     Attached(CustomerAccount),
     /// Unknown client number or wrong password: never told apart.
     WrongCredentials,
     /// Attached to another identity, or upgraded on its own.
     Taken,
+    /// Already attached to this identity.
     AlreadyMine,
+    /// The identity holds as many accounts of this kind as the settings allow.
     LimitReached(AccountKind),
+    /// Too many failures for this client number or address: wait this many seconds.
     Throttled {
+        /// At least 1.
         retry_after_seconds: i64,
     },
 }
@@ -32,7 +37,11 @@ impl Accounts {
         }
     }
 
-    /// Attaches the account `client_number` to `identity_id` if its legacy password is right.
+    /// Attaches the account `client_number` to `identity_id` if its legacy password is right,
+    /// from the client address `ip` (for throttling). Records `account.attached` (a failure
+    /// with its reason, or a success).
+    ///
+    /// Errors: `Unavailable`.
     pub async fn attach_account(
         &self,
         identity_id: &str,
@@ -40,7 +49,7 @@ impl Accounts {
         password: &str,
         ip: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<AttachOutcome, SignInError> {
+    ) -> Result<AttachOutcome, Unavailable> {
         let outcome = self
             .try_attach(identity_id, client_number, password, ip, now)
             .await?;
@@ -73,16 +82,13 @@ impl Accounts {
         password: &str,
         ip: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<AttachOutcome, SignInError> {
+    ) -> Result<AttachOutcome, Unavailable> {
         let number = normalize_client_number(client_number)
             .unwrap_or_else(|| client_number.trim().to_uppercase());
         let key = throttle::identifier_key(&number);
-        if let SignInOutcome::Throttled {
-            retry_after_seconds,
-        } = self.throttled(&key, ip, now).await?
-        {
+        if let Some(b) = self.throttled(&key, ip, now).await? {
             return Ok(AttachOutcome::Throttled {
-                retry_after_seconds,
+                retry_after_seconds: b.retry_after_seconds,
             });
         }
         let Some(account) = self.ports.customers.find_customer(&number).await? else {
@@ -104,7 +110,7 @@ impl Accounts {
             self.record_failure(&key, ip, now).await?;
             return Ok(AttachOutcome::WrongCredentials);
         }
-        self.ports.counters.clear_counter(&key).await?;
+        self.clear_failures(&key).await?;
         let held = self
             .ports
             .customers
