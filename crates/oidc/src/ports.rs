@@ -105,7 +105,7 @@ pub trait SessionStore: Send + Sync {
     async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
     /// Ends the session whose cookie hashes to `id_hash` (logout).
     async fn end_session(&self, id_hash: &str) -> StoreResult<()>;
-    /// Ends the session with public id `sid` (from the account page or the admin API).
+    /// Ends the session with public id `sid` (a person ending another of their sessions).
     async fn end_session_by_sid(&self, sid: &str) -> StoreResult<()>;
     /// Records a fresh password check on a session (re-authentication).
     async fn reauthenticated(&self, id_hash: &str, auth_time: OffsetDateTime) -> StoreResult<()>;
