@@ -12,6 +12,8 @@
 //!
 //! With the `memory` feature (and in its own tests), `memory` holds in-memory ports.
 
+#![warn(missing_docs)]
+
 pub mod account;
 pub mod customer;
 pub mod email;

@@ -22,11 +22,13 @@ pub struct ClientInput {
     /// 1 to 100 visible characters, unique.
     #[schema(min_length = 1, max_length = 100, pattern = r"^[^\s\x00-\x1f\x7f]+$")]
     pub client_id: String,
+    /// The name shown on the consent and logout pages: 1 to 200 characters.
     #[schema(min_length = 1, max_length = 200)]
     pub client_name: String,
     /// Exact redirect URIs (absolute, no fragment).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser back (absolute, no fragment).
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     /// Allowed scopes; default `openid profile email offline_access accounts`.
@@ -61,15 +63,25 @@ pub struct ClientInput {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
+    /// New display name (1 to 200 characters).
     pub client_name: Option<String>,
+    /// New redirect URIs, replacing the old ones.
     pub redirect_uris: Option<Vec<String>>,
+    /// New post-logout redirect URIs, replacing the old ones.
     pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// New allowed scopes, replacing the old ones.
     pub scopes: Option<Vec<String>>,
+    /// New grant types, replacing the old ones.
     pub grant_types: Option<Vec<String>>,
+    /// New account kinds, replacing the old ones (empty: all).
     pub account_kinds: Option<Vec<String>>,
+    /// New ID token algorithm: `RS256`, `ES256` or `EdDSA`.
     pub id_token_signed_response_alg: Option<String>,
+    /// Whether the client skips the consent page.
     pub first_party: Option<bool>,
+    /// `false` disables the client and revokes its tokens; `true` enables it again.
     pub enabled: Option<bool>,
+    /// A new public JWK set (it cannot be removed this way).
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
 }
@@ -77,18 +89,32 @@ pub struct ClientPatch {
 /// A relying party as admins see it (never its secret).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ClientView {
+    /// The client's identifier at the protocol endpoints (`client_id`).
     pub client_id: String,
+    /// The name shown to people on the consent and logout pages.
     pub client_name: String,
+    /// Redirect URIs accepted at the authorization endpoint, matched exactly.
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser back.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Scopes the client may obtain.
     pub scopes: Vec<String>,
+    /// Grant types the token endpoint accepts from it.
     pub grant_types: Vec<String>,
+    /// How it authenticates at the token, introspection and revocation endpoints:
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
     pub token_endpoint_auth_method: String,
+    /// Algorithm of its ID tokens: `RS256`, `ES256` or `EdDSA`.
     pub id_token_signed_response_alg: String,
+    /// Account kinds served (`personal`, `professional`); empty: all.
     pub account_kinds: Vec<String>,
+    /// Whether the client skips the consent page.
     pub first_party: bool,
+    /// `false` once disabled: its authorization requests and client authentication fail.
     pub enabled: bool,
+    /// Whether a JWK set is registered (the set itself is not shown).
     pub has_jwks: bool,
+    /// When the client was registered.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Until when the secret before the last rotation still works.
@@ -99,7 +125,10 @@ pub struct ClientView {
 /// A client with its secret, shown once (at creation or rotation).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreatedClient {
+    /// The client as registered.
     pub client: ClientView,
+    /// The secret we generated (43 base64url characters), shown only in this answer; `None` when
+    /// the caller chose it or the client uses none.
     pub client_secret: Option<String>,
 }
 
@@ -330,6 +359,7 @@ pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Op
 }
 
 impl Admin {
+    /// Every registered client, ordered by `client_id`.
     pub async fn list_clients(&self) -> AdminResult<Vec<ClientView>> {
         Ok(self
             .provider
@@ -358,10 +388,14 @@ impl Admin {
             .ok_or(AdminError::NotFound("client"))
     }
 
+    /// One client; `NotFound` when there is none by that id.
     pub async fn get_client(&self, id: &str) -> AdminResult<ClientView> {
         Ok(ClientView::from(&self.client(id).await?))
     }
 
+    /// Registers a client, with the defaults [`ClientInput`] lists. `Invalid` names the field
+    /// that breaks a rule, `Conflict` when the id is taken; the secret is returned when it was
+    /// generated here.
     pub async fn create_client(&self, input: ClientInput) -> AdminResult<CreatedClient> {
         let (client, secret) = build(input, self.now())?;
         if self.provider.client(&client.id).await?.is_some() {
@@ -382,6 +416,9 @@ impl Admin {
         })
     }
 
+    /// Changes the fields present in `patch` and validates the result (`Invalid`); disabling
+    /// revokes the client's tokens. `NotFound` when there is no such client; `Conflict` when the
+    /// admin client making the request would disable itself.
     pub async fn update_client(&self, id: &str, patch: ClientPatch) -> AdminResult<ClientView> {
         if patch.enabled == Some(false) {
             Self::not_self(id)?;
@@ -475,6 +512,8 @@ impl Admin {
         Ok(ClientView::from(&c))
     }
 
+    /// Deletes a client with its tokens and consents. `NotFound` when there is none; `Conflict`
+    /// for the admin client making the request.
     pub async fn delete_client(&self, id: &str) -> AdminResult<()> {
         let id = crate::named(id, "client")?;
         Self::not_self(id)?;

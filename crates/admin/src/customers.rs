@@ -14,15 +14,22 @@ use crate::{Admin, AdminError, AdminResult, Page};
 /// A customer account, with the identity it is attached to.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CustomerView {
+    /// The customer's client number (upper case, 4 to 32 letters or digits).
     pub client_number: String,
     /// `personal` or `professional`.
     pub kind: String,
+    /// The account's name as imported (a person's or a company's), searched by substring.
     pub label: String,
+    /// The contact address from the import, where forgotten-credential messages go (families
+    /// may share one).
     pub contact_email: String,
     /// `legacy` (not upgraded) or `upgraded`.
     pub status: String,
+    /// Whether a legacy password hash is still stored (upgrade retires it, detach clears it).
     pub has_legacy_password: bool,
+    /// The identity the account is attached to, if any.
     pub identity_id: Option<String>,
+    /// That identity's login email, in full.
     pub login_email: Option<String>,
 }
 
@@ -44,9 +51,13 @@ impl From<CustomerRow> for CustomerView {
 /// An account attached to an identity.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AccountView {
+    /// The customer's client number.
     pub client_number: String,
+    /// `personal` or `professional`.
     pub kind: String,
+    /// The account's name as imported.
     pub label: String,
+    /// The contact address from the import.
     pub contact_email: String,
 }
 
@@ -64,29 +75,42 @@ impl From<&CustomerAccount> for AccountView {
 /// A live browser session.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionView {
+    /// The public session id (`sid`), the one to name when ending a session.
     pub sid: String,
+    /// When the person signed in.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Last activity on the session.
     #[serde(with = "time::serde::rfc3339")]
     pub last_seen_at: OffsetDateTime,
+    /// When the session ends on its own.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// The client IP at sign-in.
     pub ip: Option<String>,
+    /// The browser's `User-Agent` at sign-in (at most 256 characters).
     pub user_agent: Option<String>,
 }
 
 /// An identity with its accounts, sessions and recent sign-ins.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct IdentityView {
+    /// The identity id (`gc-…`), the `sub` of its ID tokens.
     pub id: String,
+    /// The address the person signs in with, in full.
     pub login_email: String,
+    /// When the login email was last verified (an operator-created identity counts as verified).
+    /// `None` if never.
     #[serde(with = "time::serde::rfc3339::option")]
     pub email_verified_at: Option<OffsetDateTime>,
     /// `active` or `locked`.
     pub status: String,
+    /// When the identity was created (by an upgrade, or by an operator).
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The customer accounts attached to it.
     pub accounts: Vec<AccountView>,
+    /// Its live sessions, newest first.
     pub sessions: Vec<SessionView>,
     /// The last successful and failed sign-ins, newest first.
     pub recent_sign_ins: Vec<gan_audit::AuditEvent>,
@@ -95,20 +119,26 @@ pub struct IdentityView {
 /// An upgrade waiting for its verification link to be opened.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ActivationView {
+    /// The account being upgraded.
     pub client_number: String,
     /// The login email chosen, masked.
     pub login_email: Option<String>,
+    /// When the current link was sent.
     #[serde(with = "time::serde::rfc3339")]
     pub sent_at: OffsetDateTime,
+    /// When that link stops working.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// Whether it has already expired (the customer must start again, or an admin resend it).
     pub expired: bool,
 }
 
 /// A customer account with its activation in progress, if any.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CustomerDetail {
+    /// The customer account and the identity it is attached to.
     pub customer: CustomerView,
+    /// The upgrade waiting for its link, if any (expired or not).
     pub pending_activation: Option<ActivationView>,
 }
 
@@ -190,6 +220,8 @@ impl Admin {
         })
     }
 
+    /// An identity with its accounts, live sessions and up to 10 recent successful and 10 failed
+    /// sign-ins; `NotFound` when there is none by that id.
     pub async fn identity(&self, id: &str) -> AdminResult<IdentityView> {
         let id = crate::named(id, "identity")?;
         let identity = self
@@ -256,6 +288,8 @@ impl Admin {
         self.identity(id).await
     }
 
+    /// Unlocks a locked identity (its person may sign in again; sessions and tokens stay ended).
+    /// `NotFound` when there is none by that id.
     pub async fn unlock_identity(&self, id: &str) -> AdminResult<IdentityView> {
         let id = crate::named(id, "identity")?;
         if !self

@@ -11,9 +11,11 @@ use crate::{Admin, AdminResult};
 /// A signing key (public facts only).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KeyView {
+    /// Key id (`kid`), as in JWKS and in token headers.
     pub kid: String,
     /// `RS256`, `ES256` or `EdDSA`.
     pub alg: String,
+    /// When the key was generated and published.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Signs from this time (published before, so that relying parties have it in time).
@@ -41,6 +43,8 @@ impl From<&StoredKey> for KeyView {
 }
 
 impl Admin {
+    /// The signing keys in JWKS (pending, signing and retired), latest activation first,
+    /// reloaded from storage so that keys rotated by another process show up.
     pub async fn keys(&self) -> AdminResult<Vec<KeyView>> {
         let ring = self.provider.reload_keys().await?;
         Ok(ring.stored().map(KeyView::from).collect())

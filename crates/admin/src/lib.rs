@@ -2,6 +2,8 @@
 //! the audit trail. The admin API and the CLI both call this crate, so an operation validates,
 //! acts and leaves the same audit event whichever way it comes.
 
+#![warn(missing_docs)]
+
 mod clients;
 mod customers;
 mod keys;
@@ -25,18 +27,29 @@ pub use ports::{AdminStore, CustomerRow, CustomerSearch};
 /// Why an admin operation did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
+    /// Nothing of that kind (`client`, `customer`, `identity`, `pending activation`, …) by that
+    /// name; the API answers 404.
     #[error("{0} not found")]
     NotFound(&'static str),
     /// A value the caller sent is wrong; `field` names it as the API spells it.
     #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
+    Invalid {
+        /// The parameter or body field at fault (`client_id`, `limit`, `redirect_uris`, …).
+        field: String,
+        /// What is wrong with it, in English, for the caller.
+        reason: String,
+    },
+    /// The operation contradicts the current state (an id already taken, a client without a
+    /// secret to rotate, an admin client disabling itself); the API answers 409.
     #[error("{0}")]
     Conflict(String),
+    /// Storage, mail or the engines failed; the detail is logged, the API answers 503.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }
 
 impl AdminError {
+    /// [`AdminError::Invalid`] for `field`.
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
         Self::Invalid {
             field: field.to_string(),
@@ -75,6 +88,7 @@ impl From<gan_audit::AuditStoreError> for AdminError {
     }
 }
 
+/// The result of an admin operation.
 pub type AdminResult<T> = Result<T, AdminError>;
 
 /// An identifier from a path: nothing by that name can exist when it is empty, too long or
@@ -108,11 +122,15 @@ pub fn text_param<'a>(value: &'a str, field: &str) -> AdminResult<&'a str> {
 /// A page of a collection and the cursor of the next one (`null` on the last page).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
+    /// At most `limit` items, in the collection's order.
     pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `None` on the last one.
     pub next_cursor: Option<String>,
 }
 
+/// A page of the customer search, by client number.
 pub type CustomerPage = Page<CustomerView>;
+/// A page of audit events: newest first, or oldest first when following with `after`.
 pub type AuditEventPage = Page<gan_audit::AuditEvent>;
 
 /// Settings of administration.
@@ -126,14 +144,21 @@ pub struct AdminSettings {
 
 /// The admin service.
 pub struct Admin {
+    /// The OpenID provider: clients, sessions, keys.
     pub provider: Arc<Provider>,
+    /// The identity domain: identities, customer accounts, verification links.
     pub accounts: Accounts,
+    /// What administration needs from storage beyond the engines' ports.
     pub store: Arc<dyn AdminStore>,
+    /// The audit trail (the provider's).
     pub audit: Arc<Auditor>,
+    /// Secret grace period and public base URL.
     pub settings: AdminSettings,
 }
 
 impl Admin {
+    /// The admin service over a provider and an accounts domain; it records to the provider's
+    /// audit trail.
     pub fn new(
         provider: Arc<Provider>,
         accounts: Accounts,

@@ -9,24 +9,31 @@ use time::OffsetDateTime;
 /// normalised) and names (substring, case-insensitive); keyset pages by client number.
 #[derive(Debug, Clone)]
 pub struct CustomerSearch {
+    /// What to look for, trimmed; an email (anything with `@`) is already normalised.
     pub q: String,
     /// Return client numbers after this one.
     pub after: Option<String>,
+    /// Page size, 1 to [`MAX_LIMIT`](crate::MAX_LIMIT).
     pub limit: u64,
 }
 
 /// A customer account as the search lists it, with its identity if attached.
 #[derive(Debug, Clone)]
 pub struct CustomerRow {
+    /// The customer account as stored.
     pub account: gan_accounts::customer::CustomerAccount,
+    /// The identity it is attached to, if any.
     pub identity_id: Option<String>,
+    /// That identity's login email.
     pub login_email: Option<String>,
 }
 
+/// Storage operations of administration, implemented by `gan-store` (SQLite and PostgreSQL).
 #[async_trait]
 pub trait AdminStore: Send + Sync {
     /// One more row than `limit` when there is a next page.
     async fn search_customers(&self, search: &CustomerSearch) -> StoreResult<Vec<CustomerRow>>;
+    /// Sets an identity's status (`active` or `locked`); `false` when there is no such identity.
     async fn set_identity_status(
         &self,
         identity_id: &str,

@@ -7,7 +7,10 @@ use crate::event::Actor;
 /// Where a request comes from.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
+    /// The caller's IP address, from the TCP connection; `None` for the CLI.
     pub ip: Option<String>,
+    /// The request's correlation id: a sane `X-Request-Id` it sent, else a fresh UUID; `cli-<pid>`
+    /// for the CLI.
     pub correlation_id: Option<String>,
     /// Who acts, when the caller knows it better than the engine (an admin client, the CLI).
     pub actor: Option<Actor>,

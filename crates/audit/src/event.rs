@@ -7,8 +7,11 @@ use utoipa::ToSchema;
 /// Every kind of event the trail records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum EventType {
+    /// A person signed in with their login email and password (actor: the identity).
     #[serde(rename = "signin.succeeded")]
     SignInSucceeded,
+    /// A sign-in was refused; `detail.reason` says why (`wrong_credentials`, `throttled`,
+    /// `identity_locked`, `client_number_upgraded`). Always a failure.
     #[serde(rename = "signin.failed")]
     SignInFailed,
     /// Too many failures: the identifier or the address is held back.
@@ -17,58 +20,87 @@ pub enum EventType {
     /// Legacy credentials accepted: the upgrade starts.
     #[serde(rename = "upgrade.started")]
     UpgradeStarted,
+    /// Upgrade step 2: a login email was chosen and its verification link sent (failure
+    /// `email_taken` when it is another identity's).
     #[serde(rename = "upgrade.email_chosen")]
     UpgradeEmailChosen,
+    /// A verification link was opened: `detail.purpose` is `upgrade` or `email_change`.
     #[serde(rename = "email.verified")]
     EmailVerified,
+    /// Upgrade done: the identity was created and the customer account attached to it.
     #[serde(rename = "upgrade.completed")]
     UpgradeCompleted,
+    /// The login email changed, after the link sent to the new address was opened (`from`, `to`
+    /// masked).
     #[serde(rename = "login_email.changed")]
     LoginEmailChanged,
+    /// A signed-in person changed their password (failure `wrong_current_password`).
     #[serde(rename = "password.changed")]
     PasswordChanged,
+    /// A password was set through a reset link (forgotten password).
     #[serde(rename = "password.reset")]
     PasswordReset,
+    /// A customer account was attached to an identity from the account page (failure with
+    /// `detail.reason` when refused).
     #[serde(rename = "account.attached")]
     AccountAttached,
+    /// An admin detached a customer account from its identity.
     #[serde(rename = "account.detached")]
     AccountDetached,
+    /// The token endpoint issued tokens (`detail`: `grant_type`, `scope`, `grant_id`).
     #[serde(rename = "token.issued")]
     TokenIssued,
+    /// A rotated refresh token was presented again: its family was revoked (RFC 6749 §10.4).
     #[serde(rename = "token.refresh_reuse")]
     RefreshReuse,
+    /// An authorization code was presented again: the tokens it issued were revoked (RFC 6749
+    /// §4.1.2).
     #[serde(rename = "token.code_replay")]
     CodeReplay,
+    /// A client revoked a token (RFC 7009); `detail.token_type` says which kind.
     #[serde(rename = "token.revoked")]
     TokenRevoked,
+    /// Browser sessions ended (`detail.reason`: `logout`, `ended_by_user`, `ended_by_admin`,
+    /// `password_changed`, `login_email_changed`, `identity_locked`; `detail.sid` when just one).
     #[serde(rename = "session.ended")]
     SessionEnded,
+    /// An admin locked an identity (its sessions ended, its tokens revoked).
     #[serde(rename = "identity.locked")]
     IdentityLocked,
+    /// An admin unlocked an identity.
     #[serde(rename = "identity.unlocked")]
     IdentityUnlocked,
     /// Customer accounts imported from CSV (counts in the detail).
     #[serde(rename = "customers.imported")]
     CustomersImported,
+    /// An admin sent an upgrade's verification link again.
     #[serde(rename = "activation.resent")]
     ActivationResent,
+    /// An admin cancelled an upgrade in progress (its links stop working).
     #[serde(rename = "activation.cancelled")]
     ActivationCancelled,
+    /// An admin registered a relying party.
     #[serde(rename = "client.created")]
     ClientCreated,
+    /// An admin changed a relying party (`detail.fields` lists what).
     #[serde(rename = "client.updated")]
     ClientUpdated,
+    /// An admin rotated a client secret (`detail.previous_valid_until`, Unix seconds).
     #[serde(rename = "client.secret_rotated")]
     ClientSecretRotated,
+    /// An admin disabled a relying party and revoked its tokens.
     #[serde(rename = "client.disabled")]
     ClientDisabled,
+    /// An admin deleted a relying party.
     #[serde(rename = "client.deleted")]
     ClientDeleted,
+    /// An admin rotated the signing keys (`detail.added` lists the new `kid`s).
     #[serde(rename = "keys.rotated")]
     KeysRotated,
 }
 
 impl EventType {
+    /// Every event type, in declaration order (the CLI lists them when `--type` is unknown).
     pub const ALL: [EventType; 28] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
@@ -100,6 +132,7 @@ impl EventType {
         Self::KeysRotated,
     ];
 
+    /// The stored and displayed name: `area.what`, as in `signin.failed`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SignInSucceeded => "signin.succeeded",
@@ -133,19 +166,24 @@ impl EventType {
         }
     }
 
+    /// The event type named `s` (as [`as_str`](Self::as_str) spells it); `None` for any other.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|e| e.as_str() == s)
     }
 }
 
+/// Whether the action happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// It happened.
     Success,
+    /// It was refused or failed; `detail.reason` usually says why.
     Failure,
 }
 
 impl Outcome {
+    /// `success` or `failure`, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",
@@ -153,6 +191,7 @@ impl Outcome {
         }
     }
 
+    /// The outcome named `s`; `None` for any other.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "success" => Some(Self::Success),
@@ -162,6 +201,7 @@ impl Outcome {
     }
 }
 
+/// The kind of actor behind an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
@@ -176,6 +216,7 @@ pub enum ActorKind {
 }
 
 impl ActorKind {
+    /// `identity`, `client`, `admin` or `anonymous`, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Identity => "identity",
@@ -185,6 +226,7 @@ impl ActorKind {
         }
     }
 
+    /// The kind named `s`; `None` for any other.
     pub fn parse(s: &str) -> Option<Self> {
         [Self::Identity, Self::Client, Self::Admin, Self::Anonymous]
             .into_iter()
@@ -195,12 +237,14 @@ impl ActorKind {
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Actor {
+    /// What kind of actor.
     pub kind: ActorKind,
     /// The identity id, the client id, the admin client id or `cli:<user>`; none when anonymous.
     pub id: Option<String>,
 }
 
 impl Actor {
+    /// A person, by identity id.
     pub fn identity(id: impl Into<String>) -> Self {
         Self {
             kind: ActorKind::Identity,
@@ -208,6 +252,7 @@ impl Actor {
         }
     }
 
+    /// A relying party, by `client_id`.
     pub fn client(id: impl Into<String>) -> Self {
         Self {
             kind: ActorKind::Client,
@@ -215,6 +260,7 @@ impl Actor {
         }
     }
 
+    /// An admin: the admin client's `client_id`, or `cli:<user>` for the CLI.
     pub fn admin(id: impl Into<String>) -> Self {
         Self {
             kind: ActorKind::Admin,
@@ -222,6 +268,7 @@ impl Actor {
         }
     }
 
+    /// Someone not known (yet).
     pub fn anonymous() -> Self {
         Self {
             kind: ActorKind::Anonymous,
@@ -235,17 +282,24 @@ impl Actor {
 pub struct AuditEvent {
     /// Time-ordered (UUID v7), so that ids page in time order.
     pub id: String,
+    /// When it happened (RFC 3339 in JSON).
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// What happened.
     pub event_type: EventType,
+    /// Whether it happened or was refused.
     pub outcome: Outcome,
+    /// Who did it; the request context's actor, when set, replaces the one the engine gave.
     pub actor: Actor,
     /// The person concerned (`sub`), when there is one.
     pub identity_id: Option<String>,
+    /// The customer account concerned (its client number), when there is one.
     pub client_number: Option<String>,
     /// The relying party concerned.
     pub client_id: Option<String>,
+    /// The caller's IP address (from the request context).
     pub ip: Option<String>,
+    /// The request's correlation id: its `X-Request-Id` (echoed on the response), or `cli-<pid>`.
     pub correlation_id: Option<String>,
     /// A few facts particular to the event (a reason, a grant type, changed fields); never a
     /// secret.
@@ -271,24 +325,29 @@ impl AuditEvent {
         }
     }
 
+    /// A successful event at `at`.
     pub fn success(event_type: EventType, actor: Actor, at: OffsetDateTime) -> Self {
         Self::new(event_type, Outcome::Success, actor, at)
     }
 
+    /// A failed or refused event at `at`.
     pub fn failure(event_type: EventType, actor: Actor, at: OffsetDateTime) -> Self {
         Self::new(event_type, Outcome::Failure, actor, at)
     }
 
+    /// Sets the person concerned (`identity_id`).
     pub fn identity(mut self, id: impl Into<String>) -> Self {
         self.identity_id = Some(id.into());
         self
     }
 
+    /// Sets the customer account concerned (`client_number`).
     pub fn client_number(mut self, number: impl Into<String>) -> Self {
         self.client_number = Some(number.into());
         self
     }
 
+    /// Sets the relying party concerned (`client_id`).
     pub fn client(mut self, id: impl Into<String>) -> Self {
         self.client_id = Some(id.into());
         self

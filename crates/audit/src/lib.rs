@@ -5,6 +5,8 @@
 //! from a task-local [`Context`] the web layer sets, so engine signatures stay about their
 //! domain. A background task writes events in batches; [`Auditor::flush`] waits for them.
 
+#![warn(missing_docs)]
+
 mod context;
 mod event;
 mod writer;

@@ -9,8 +9,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::event::{AuditEvent, EventType};
 
+/// Why the audit storage failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditStoreError {
+    /// The storage could not answer (any database error).
     #[error("audit storage unavailable: {0}")]
     Unavailable(String),
 }
@@ -19,14 +21,23 @@ pub enum AuditStoreError {
 /// with `after`, oldest first from just after that id (to follow the trail).
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// Only events about this identity.
     pub identity_id: Option<String>,
+    /// Only events about this customer account (client number, as stored).
     pub client_number: Option<String>,
+    /// Only events about this relying party.
     pub client_id: Option<String>,
+    /// Only events of this type.
     pub event_type: Option<EventType>,
+    /// Only events at or after this time.
     pub from: Option<OffsetDateTime>,
+    /// Only events before this time (exclusive).
     pub to: Option<OffsetDateTime>,
+    /// Only events whose id is lower (older) than this one: the cursor of the next page.
     pub before: Option<String>,
+    /// Only events whose id is greater (newer) than this one; switches to oldest first.
     pub after: Option<String>,
+    /// At most this many events (0 counts as 1).
     pub limit: u64,
 }
 
@@ -48,14 +59,18 @@ impl AuditFilter {
 /// A page of events and the cursor of the next one.
 #[derive(Debug, Clone, Default)]
 pub struct AuditPage {
+    /// The events, in the order the filter asks for.
     pub events: Vec<AuditEvent>,
     /// Pass as `before` (or `after` when following) to get the next page.
     pub next: Option<String>,
 }
 
+/// Where audit events are stored (the database, or [`MemoryAuditStore`]).
 #[async_trait]
 pub trait AuditStore: Send + Sync {
+    /// Appends events, all or none.
     async fn insert_events(&self, events: &[AuditEvent]) -> Result<(), AuditStoreError>;
+    /// Events matching `filter`, at most `filter.limit`, ordered and paged as [`AuditFilter`] says.
     async fn query_events(&self, filter: &AuditFilter) -> Result<AuditPage, AuditStoreError>;
     /// Deletes events older than `before`; returns how many.
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, AuditStoreError>;
@@ -112,6 +127,8 @@ impl Auditor {
         self.store.query_events(filter).await
     }
 
+    /// Deletes events older than `before` (the server passes now − `admin.audit_retention_days`);
+    /// returns how many.
     pub async fn purge(&self, before: OffsetDateTime) -> Result<u64, AuditStoreError> {
         self.store.purge_events(before).await
     }
@@ -165,6 +182,7 @@ pub struct MemoryAuditStore {
 }
 
 impl MemoryAuditStore {
+    /// Every stored event, in insertion order.
     pub fn all(&self) -> Vec<AuditEvent> {
         self.events.lock().map(|e| e.clone()).unwrap_or_default()
     }

@@ -13,21 +13,31 @@ use crate::params::Params;
 use crate::ports::{AssertionStore, ClientStore};
 use crate::secret::hash_handle;
 
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// What the client presented.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Presented {
+    /// A client secret, in the Authorization header or the form body.
     Secret {
+        /// The client id (form-decoded from the Basic header, or `client_id`).
         client_id: String,
+        /// The secret as presented; only its hash is compared.
         secret: String,
+        /// Where it came from: `ClientSecretBasic` or `ClientSecretPost`.
         method: AuthMethod,
     },
+    /// A signed JWT (`client_assertion`, RFC 7523 §2.2).
     Assertion {
+        /// The `client_id` parameter, when sent; it must equal the assertion's `iss`.
         client_id: Option<String>,
+        /// The compact JWT, not yet verified.
         assertion: String,
     },
+    /// Only a `client_id`: a public client.
     IdOnly {
+        /// The `client_id` parameter.
         client_id: String,
     },
 }

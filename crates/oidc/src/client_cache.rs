@@ -16,6 +16,7 @@ use crate::ports::{ClientStore, StoreResult};
 /// of unknown ids must not grow memory — and unknown ids are not cached at all).
 const MAX_ENTRIES: usize = 10_000;
 
+/// A [`ClientStore`] in front of another that keeps found clients in memory for a time-to-live.
 pub struct CachedClients {
     inner: Arc<dyn ClientStore>,
     ttl: Duration,
@@ -23,6 +24,7 @@ pub struct CachedClients {
 }
 
 impl CachedClients {
+    /// Caches what `inner` finds for `ttl` (the server passes `server.client_cache_seconds`, 5 s).
     pub fn new(inner: Arc<dyn ClientStore>, ttl: Duration) -> Self {
         Self {
             inner,

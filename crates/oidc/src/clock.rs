@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 /// The source of "now" for every expiry decision.
 pub trait Clock: Send + Sync {
+    /// The current time (UTC).
     fn now(&self) -> OffsetDateTime;
 }
 
@@ -23,14 +24,17 @@ impl Clock for SystemClock {
 pub struct FixedClock(AtomicI64);
 
 impl FixedClock {
+    /// A clock stopped at `at` (whole seconds).
     pub fn new(at: OffsetDateTime) -> Self {
         Self(AtomicI64::new(at.unix_timestamp()))
     }
 
+    /// Moves the clock to `at` (whole seconds).
     pub fn set(&self, at: OffsetDateTime) {
         self.0.store(at.unix_timestamp(), Ordering::SeqCst);
     }
 
+    /// Moves the clock forward by `seconds` (backward when negative).
     pub fn advance(&self, seconds: i64) {
         self.0.fetch_add(seconds, Ordering::SeqCst);
     }

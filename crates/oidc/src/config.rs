@@ -8,11 +8,18 @@ use url::Url;
 pub struct ProviderConfig {
     /// The issuer identifier: an https URL (http only for local use) without query or fragment.
     pub issuer: Url,
+    /// How long an authorization code may be exchanged (RFC 6749 §4.1.2; 60 s by default).
     pub code_ttl: Duration,
+    /// Lifetime of access tokens, the `expires_in` of token responses (10 minutes by default).
     pub access_token_ttl: Duration,
+    /// Lifetime of each refresh token from its issue; each rotation issues a new one (30 days by
+    /// default).
     pub refresh_token_ttl: Duration,
+    /// Lifetime of ID tokens, `exp` − `iat` (10 minutes by default).
     pub id_token_ttl: Duration,
+    /// How long a pending authorization request waits for the UI (30 minutes by default).
     pub interaction_ttl: Duration,
+    /// Lifetime of a browser session from sign-in (12 hours by default).
     pub session_ttl: Duration,
     /// PKCE for every client, not only public ones.
     pub require_pkce: bool,

@@ -3,6 +3,9 @@
 use crate::model::{AuthMethod, SigningAlg};
 use crate::{paths, scope, ProviderConfig};
 
+/// The OpenID Provider metadata (OpenID Connect Discovery 1.0 §3) for `config`'s issuer: every
+/// endpoint URL, and what the provider supports (code flow only, S256, the signing algorithms and
+/// client authentication methods, `iss` in responses per RFC 9207).
 pub fn document(config: &ProviderConfig) -> serde_json::Value {
     let auth_methods: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
     let endpoint_auth_methods: Vec<&str> = AuthMethod::ALL

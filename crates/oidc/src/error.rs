@@ -5,29 +5,50 @@ use std::fmt;
 /// The `error` codes of RFC 6749, 6750, 7009, 7662 and OpenID Connect Core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
+    /// A parameter is missing, repeated or malformed (RFC 6749 §4.1.2.1, §5.2).
     InvalidRequest,
+    /// Client authentication failed (RFC 6749 §5.2); 401.
     InvalidClient,
+    /// The code or refresh token is unknown, expired, used, or another client's (RFC 6749 §5.2).
     InvalidGrant,
+    /// The client may not use this grant or response (RFC 6749 §5.2), or is disabled.
     UnauthorizedClient,
+    /// The token endpoint does not serve this `grant_type` (RFC 6749 §5.2).
     UnsupportedGrantType,
+    /// The scope is missing, malformed or beyond what was granted or registered (RFC 6749 §5.2).
     InvalidScope,
+    /// The person (or the provider) refused the request (RFC 6749 §4.1.2.1).
     AccessDenied,
+    /// A `response_type` other than `code` (RFC 6749 §4.1.2.1).
     UnsupportedResponseType,
+    /// An internal failure, without detail (RFC 6749 §4.1.2.1); 500.
     ServerError,
+    /// Storage is unreachable for now (RFC 6749 §4.1.2.1); 503.
     TemporarilyUnavailable,
+    /// `prompt=none` but the person must sign in (OIDC Core §3.1.2.6).
     LoginRequired,
+    /// `prompt=none` but the person must consent (OIDC Core §3.1.2.6).
     ConsentRequired,
+    /// `prompt=none` but the UI is needed for another reason (OIDC Core §3.1.2.6).
     InteractionRequired,
+    /// `prompt=select_account`, which we do not offer (OIDC Core §3.1.2.6).
     AccountSelectionRequired,
+    /// A `request` object was sent (OIDC Core §3.1.2.6); not supported.
     RequestNotSupported,
+    /// A `request_uri` was sent (OIDC Core §3.1.2.6); not supported.
     RequestUriNotSupported,
+    /// A `registration` parameter was sent (OIDC Core §3.1.2.6); not supported.
     RegistrationNotSupported,
+    /// The bearer token is unknown, expired or revoked (RFC 6750 §3.1); 401.
     InvalidToken,
+    /// The token lacks a scope the resource needs (RFC 6750 §3.1); 403.
     InsufficientScope,
+    /// The server cannot revoke this type of token (RFC 7009 §2.2.1).
     UnsupportedTokenType,
 }
 
 impl ErrorCode {
+    /// The `error` value on the wire (`invalid_request`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidRequest => "invalid_request",
@@ -68,11 +89,14 @@ impl ErrorCode {
 /// An error the client is allowed to see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
+    /// The `error` code.
     pub code: ErrorCode,
+    /// The `error_description`: a human-readable sentence for the client's developers, in English.
     pub description: Option<String>,
 }
 
 impl OAuthError {
+    /// An error with a description.
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
         Self {
             code,
@@ -80,6 +104,7 @@ impl OAuthError {
         }
     }
 
+    /// An error with only a code (`server_error`, `temporarily_unavailable`, …).
     pub fn bare(code: ErrorCode) -> Self {
         Self {
             code,
@@ -87,14 +112,17 @@ impl OAuthError {
         }
     }
 
+    /// `invalid_request` with a description.
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, description)
     }
 
+    /// `invalid_grant` with a description.
     pub fn invalid_grant(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidGrant, description)
     }
 
+    /// `invalid_client` with the fixed description "client authentication failed".
     pub fn invalid_client() -> Self {
         Self::new(ErrorCode::InvalidClient, "client authentication failed")
     }
@@ -121,8 +149,12 @@ impl fmt::Display for OAuthError {
 /// A storage failure, as the ports report it. Never shown to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The storage could not answer (the store maps every database error here); clients see
+    /// `temporarily_unavailable`.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The storage answered with data that makes no sense (an unknown enum value, unparsable
+    /// JSON); clients see `server_error`.
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }
@@ -130,10 +162,13 @@ pub enum StoreError {
 /// Everything an engine call can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// An error the client sees as is.
     #[error("{0}")]
     OAuth(OAuthError),
+    /// A storage failure (see [`StoreError`]).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Signing keys could not be generated, decrypted, loaded or used; becomes `server_error`.
     #[error("signing keys: {0}")]
     Keys(String),
 }

@@ -19,14 +19,23 @@ pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
 
 /// Everything that goes into one ID token.
 pub struct IdTokenInput<'a> {
+    /// `iss`: the issuer, without a trailing slash.
     pub issuer: &'a str,
+    /// `aud` and `azp`: the client the token is for.
     pub client_id: &'a str,
+    /// `sub`, `auth_time`, `acr` and `amr` come from here.
     pub auth: &'a Authentication,
+    /// `sid` of the session the grant came from, if any.
     pub sid: Option<&'a str>,
+    /// `nonce` of the authorization request, if one was sent.
     pub nonce: Option<&'a str>,
+    /// The access token issued alongside, for `at_hash` (OIDC Core §3.1.3.6).
     pub access_token: Option<&'a str>,
+    /// The algorithm the token will be signed with (it decides the `at_hash` hash).
     pub alg: SigningAlg,
+    /// `iat`; `exp` is `now + ttl`.
     pub now: OffsetDateTime,
+    /// Lifetime of the ID token (`id_token_ttl`).
     pub ttl: time::Duration,
     /// User claims released by scope or requested individually.
     pub claims: serde_json::Map<String, serde_json::Value>,

@@ -8,6 +8,12 @@ use crate::secret::hash_handle;
 use crate::{paths, Provider};
 
 impl Provider {
+    /// The introspection endpoint (RFC 7662 §2). The caller must authenticate as a confidential
+    /// client (`invalid_client` otherwise) and send `token` (`invalid_request` otherwise). Answers
+    /// `{"active": false}` for an unknown, expired, used or revoked token, or when its person may
+    /// no longer sign in; otherwise `active`, `iss`, `client_id`, `scope`, `exp` and `iat` (Unix
+    /// seconds), `token_type` (`Bearer` or `refresh_token`), and for user tokens `sub` with the
+    /// claims its scopes release.
     pub async fn introspect(
         &self,
         authorization: Option<&str>,

@@ -38,6 +38,8 @@ impl KeySealer {
         }
     }
 
+    /// Encrypts `plaintext` with AES-256-GCM under a fresh random 96-bit nonce; returns
+    /// base64url(nonce ‖ ciphertext ‖ tag). Fails only if the cipher does (`EngineError::Keys`).
     pub fn seal(&self, plaintext: &[u8]) -> Result<String, EngineError> {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -50,6 +52,8 @@ impl KeySealer {
         Ok(URL_SAFE_NO_PAD.encode(out))
     }
 
+    /// Decrypts what [`seal`](Self::seal) produced. `EngineError::Keys` when it is not base64url,
+    /// too short, or does not decrypt under this key (a wrong `keys.encryption_key`, or tampering).
     pub fn open(&self, sealed: &str) -> Result<Vec<u8>, EngineError> {
         let raw = URL_SAFE_NO_PAD
             .decode(sealed)
@@ -146,6 +150,8 @@ struct LoadedKey {
 pub struct KeyRing {
     keys: Vec<LoadedKey>,
     jwks: Arc<str>,
+    /// When the ring was loaded; [`Provider::keys`](crate::Provider::keys) reloads it after
+    /// `key_reload_interval`.
     pub loaded_at: OffsetDateTime,
 }
 

@@ -5,6 +5,8 @@
 //! or consent it stores an [`interaction::Interaction`] and hands control to the UI, which comes
 //! back with an authenticated identity.
 
+#![warn(missing_docs)]
+
 pub mod authorize;
 pub mod client_auth;
 pub mod client_cache;

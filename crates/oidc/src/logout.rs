@@ -12,7 +12,9 @@ pub struct LogoutRequest {
     pub redirect: Option<String>,
     /// The `sid` of a valid `id_token_hint`.
     pub hinted_sid: Option<String>,
+    /// The `sub` of a valid `id_token_hint`.
     pub hinted_sub: Option<String>,
+    /// The registered name of the client named by `client_id` or the hint's `aud`, for the page.
     pub client_name: Option<String>,
 }
 

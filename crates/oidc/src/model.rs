@@ -9,13 +9,18 @@ use crate::scope::Scopes;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
+    /// HTTP Basic with the client id and secret, form-encoded (RFC 6749 §2.3.1).
     ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
     ClientSecretPost,
+    /// A JWT signed with one of the client's registered keys (RFC 7523, OIDC Core §9).
     PrivateKeyJwt,
+    /// None: a public client (RFC 6749 §2.1), which only names itself with `client_id`.
     None,
 }
 
 impl AuthMethod {
+    /// Every method, in the order discovery advertises them.
     pub const ALL: [AuthMethod; 4] = [
         Self::ClientSecretBasic,
         Self::ClientSecretPost,
@@ -23,6 +28,7 @@ impl AuthMethod {
         Self::None,
     ];
 
+    /// Its name in discovery and in client registrations (`client_secret_basic`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
@@ -32,6 +38,7 @@ impl AuthMethod {
         }
     }
 
+    /// The method named `s` (as [`as_str`](Self::as_str) spells it); `None` for any other name.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.as_str() == s)
     }
@@ -40,14 +47,20 @@ impl AuthMethod {
 /// A JWS algorithm we sign ID tokens with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub enum SigningAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (2048-bit keys), the default.
     RS256,
+    /// ECDSA on P-256 with SHA-256.
     ES256,
+    /// Ed25519 (RFC 8037).
     EdDSA,
 }
 
 impl SigningAlg {
+    /// Every algorithm we sign with; [`Provider::start`](crate::Provider::start) creates a key for
+    /// each that has none.
     pub const ALL: [SigningAlg; 3] = [Self::RS256, Self::ES256, Self::EdDSA];
 
+    /// The JWS `alg` name (`RS256`, `ES256`, `EdDSA`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::RS256 => "RS256",
@@ -56,6 +69,7 @@ impl SigningAlg {
         }
     }
 
+    /// The algorithm named `s` (case-sensitive, as in JWS); `None` for any other.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
@@ -78,30 +92,48 @@ pub const GRANT_TYPES: [&str; 3] = [
 /// A registered relying party.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Client {
+    /// The `client_id`, chosen at registration (e.g. `portal`).
     pub id: String,
+    /// The name shown to people on the consent and logout pages.
     pub name: String,
     /// SHA-256 of the secret (secrets are high-entropy, generated or checked for length).
     pub secret_hash: Option<String>,
     /// The secret before the last rotation, accepted until `previous_secret_expires_at`.
     pub previous_secret_hash: Option<String>,
+    /// End of the grace period of `previous_secret_hash`; `None` when there is none.
     pub previous_secret_expires_at: Option<OffsetDateTime>,
+    /// Redirect URIs, matched exactly at the authorization endpoint (no wildcard, no prefix).
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser (`post_logout_redirect_uri`), matched
+    /// exactly.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Scopes the client may obtain: user scopes for the code flow, others (`admin:read`, …) for
+    /// `client_credentials`.
     pub scopes: Vec<String>,
+    /// Grant types the token endpoint accepts from this client (see [`GRANT_TYPES`]).
     pub grant_types: Vec<String>,
+    /// How the client authenticates at the token, introspection and revocation endpoints.
     pub auth_method: AuthMethod,
     /// Public JWK set for `private_key_jwt`.
     pub jwks: Option<serde_json::Value>,
+    /// Algorithm of the ID tokens issued to this client.
     pub id_token_alg: SigningAlg,
+    /// Customer account kinds (`personal`, `professional`) the client serves; a person holding none
+    /// of them is refused. Empty: every person.
     pub account_kinds: Vec<String>,
     /// First-party clients skip the consent page.
     pub first_party: bool,
+    /// PKCE required for this client even when the provider does not require it for all.
     pub require_pkce: bool,
+    /// A disabled client is refused at the authorization endpoint and in client authentication;
+    /// disabling one through `gan-admin` also revokes its tokens.
     pub enabled: bool,
+    /// When the client was registered.
     pub created_at: OffsetDateTime,
 }
 
 impl Client {
+    /// A client that authenticates with no credential (`auth_method` is `none`).
     pub fn is_public(&self) -> bool {
         self.auth_method == AuthMethod::None
     }
@@ -121,10 +153,12 @@ impl Client {
         current | previous
     }
 
+    /// Is the client registered for `grant` (a `grant_type` value)?
     pub fn allows_grant(&self, grant: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant)
     }
 
+    /// The registered scopes, as a set.
     pub fn allowed_scopes(&self) -> Scopes {
         Scopes::from_iter(self.scopes.iter().map(String::as_str))
     }
@@ -160,9 +194,13 @@ impl Client {
 /// What the person did to authenticate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authentication {
+    /// The signed-in identity: the `sub` of the ID tokens it receives.
     pub identity_id: String,
+    /// When the person last proved their password (`auth_time`); re-authentication moves it.
     pub auth_time: OffsetDateTime,
+    /// Authentication methods (`amr`, RFC 8176), e.g. `pwd`.
     pub amr: Vec<String>,
+    /// Authentication context class (`acr`), e.g. [`ACR_PASSWORD`](crate::ACR_PASSWORD).
     pub acr: String,
 }
 
@@ -170,30 +208,51 @@ pub struct Authentication {
 /// is a separate secret whose hash is the key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
+    /// base64url(SHA-256) of the cookie value; the key of the record.
     pub id_hash: String,
+    /// Public session id (22 base64url characters), sent as `sid` in ID tokens.
     pub sid: String,
+    /// Who signed in, when and how.
     pub auth: Authentication,
+    /// When the session started.
     pub created_at: OffsetDateTime,
+    /// Last activity on the session (updated when a code is issued or an account page is used).
     pub last_seen_at: OffsetDateTime,
+    /// When the session ends on its own (`session_ttl` after it started).
     pub expires_at: OffsetDateTime,
+    /// The browser's `User-Agent` at sign-in, shown in the list of sessions.
     pub user_agent: Option<String>,
+    /// The client IP at sign-in, shown in the list of sessions.
     pub ip: Option<String>,
 }
 
 /// A single-use authorization code, stored by hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthorizationCode {
+    /// base64url(SHA-256) of the code; the code itself is never stored.
     pub code_hash: String,
+    /// The grant the code starts: the tokens exchanged for it share this id, so a replay revokes
+    /// them all.
     pub grant_id: String,
+    /// The client the code was issued to; only it may exchange the code.
     pub client_id: String,
+    /// The `redirect_uri` of the authorization request, which the token request must repeat.
     pub redirect_uri: String,
+    /// The granted scopes, space-separated.
     pub scope: String,
+    /// The `nonce` of the authorization request, copied into the ID token.
     pub nonce: Option<String>,
+    /// The PKCE S256 `code_challenge` (RFC 7636 §4.2), when one was sent.
     pub code_challenge: Option<String>,
+    /// The authentication of the session the code was issued from.
     pub auth: Authentication,
+    /// The `sid` of that session.
     pub sid: String,
+    /// The `claims` request parameter (OIDC Core §5.5), kept for the ID token and userinfo.
     pub claims: Option<serde_json::Value>,
+    /// When the code stops being accepted (`code_ttl`, 60 s by default, after issue).
     pub expires_at: OffsetDateTime,
+    /// When the code was exchanged; a second exchange is a replay.
     pub consumed_at: Option<OffsetDateTime>,
 }
 
@@ -201,11 +260,14 @@ pub struct AuthorizationCode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
+    /// An access token (RFC 6750 bearer), prefixed `gca_`.
     Access,
+    /// A refresh token (RFC 6749 §6), prefixed `gcr_`; rotated at every use.
     Refresh,
 }
 
 impl TokenKind {
+    /// The name used in audit events and storage (`access`, `refresh`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Access => "access",
@@ -218,24 +280,38 @@ impl TokenKind {
 /// replayed code or a reused refresh token revokes them all at once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenRecord {
+    /// base64url(SHA-256) of the token; the token itself is never stored.
     pub token_hash: String,
+    /// Access or refresh.
     pub kind: TokenKind,
+    /// The grant the token belongs to: a code's tokens, a refresh family, or one client-credentials
+    /// response.
     pub grant_id: String,
+    /// The client the token was issued to.
     pub client_id: String,
     /// `None` for client-credentials tokens.
     pub identity_id: Option<String>,
+    /// The granted scopes, space-separated.
     pub scope: String,
+    /// The person's authentication, copied from the code (`None` for client-credentials tokens).
     pub auth: Option<Authentication>,
+    /// The session the grant came from.
     pub sid: Option<String>,
+    /// The `claims` request parameter of the authorization request (OIDC Core §5.5).
     pub claims: Option<serde_json::Value>,
+    /// When the token was issued.
     pub created_at: OffsetDateTime,
+    /// When the token stops being accepted (`access_token_ttl` or `refresh_token_ttl` after issue).
     pub expires_at: OffsetDateTime,
     /// A refresh token that was exchanged (rotated).
     pub consumed_at: Option<OffsetDateTime>,
+    /// When the token was revoked (RFC 7009 revocation, refresh reuse, code replay, or an admin
+    /// action).
     pub revoked_at: Option<OffsetDateTime>,
 }
 
 impl TokenRecord {
+    /// Not revoked, not exchanged, not expired at `now`.
     pub fn is_live(&self, now: OffsetDateTime) -> bool {
         self.revoked_at.is_none() && self.consumed_at.is_none() && self.expires_at > now
     }
@@ -244,15 +320,20 @@ impl TokenRecord {
 /// Stored public and (encrypted) private parts of a signing key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredKey {
+    /// Key id (`kid`, 16 base64url characters), in JWKS and in the header of every token it signs.
     pub kid: String,
+    /// The algorithm the key signs with.
     pub alg: SigningAlg,
+    /// The public key as a JWK (`kid`, `alg`, `use: sig`), published in JWKS.
     pub public_jwk: serde_json::Value,
     /// AES-256-GCM nonce ‖ ciphertext of the private key (DER), base64url.
     pub private_enc: String,
+    /// When the key was generated and first published.
     pub created_at: OffsetDateTime,
     /// Signs nothing before this time, but is already in JWKS.
     pub active_from: OffsetDateTime,
     /// Signs nothing after this time; stays in JWKS until `expires_at`.
     pub retired_at: Option<OffsetDateTime>,
+    /// When the key leaves JWKS (and may be deleted); set when it is retired, `None` before.
     pub expires_at: Option<OffsetDateTime>,
 }

@@ -12,6 +12,8 @@ pub struct Params {
 }
 
 impl Params {
+    /// From decoded name/value pairs: empty values are dropped, the first of repeated names kept
+    /// and the repetition remembered.
     pub fn new(pairs: Vec<(String, String)>) -> Self {
         let mut values = HashMap::with_capacity(pairs.len());
         let mut duplicated = None;
@@ -35,6 +37,7 @@ impl Params {
             .map_err(|e| format!("malformed parameters: {e}"))
     }
 
+    /// The value of parameter `name`; `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }

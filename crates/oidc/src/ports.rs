@@ -41,10 +41,13 @@ pub trait ClientStore: Send + Sync {
 /// Pending authorization requests waiting for the login pages (OIDC Core §3.1.2.3-4).
 #[async_trait]
 pub trait InteractionStore: Send + Sync {
+    /// Stores a new interaction.
     async fn insert_interaction(&self, interaction: &Interaction) -> StoreResult<()>;
     /// The interaction whose handle hashes to `uid_hash`, expired or not.
     async fn find_interaction(&self, uid_hash: &str) -> StoreResult<Option<Interaction>>;
+    /// Saves changes to an interaction (a sign-in or consent made during it), by `uid_hash`.
     async fn update_interaction(&self, interaction: &Interaction) -> StoreResult<()>;
+    /// Deletes the interaction whose handle hashes to `uid_hash` (finished or abandoned).
     async fn delete_interaction(&self, uid_hash: &str) -> StoreResult<()>;
     /// Deletes interactions expired at `now`; returns how many.
     async fn purge_interactions(&self, now: OffsetDateTime) -> StoreResult<u64>;
@@ -53,6 +56,7 @@ pub trait InteractionStore: Send + Sync {
 /// Authorization codes (RFC 6749 §4.1.2), single use.
 #[async_trait]
 pub trait CodeStore: Send + Sync {
+    /// Stores a new, unused code.
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
     /// The code whose value hashes to `code_hash`, used or not.
     async fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>>;
@@ -93,12 +97,15 @@ pub trait TokenStore: Send + Sync {
 /// Browser sessions at the provider.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
     /// The session whose cookie hashes to `id_hash`, expired or not.
     async fn find_session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
     /// Records activity on a session (its "last seen" time).
     async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Ends the session whose cookie hashes to `id_hash` (logout).
     async fn end_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Ends the session with public id `sid` (a person ending another of their sessions).
     async fn end_session_by_sid(&self, sid: &str) -> StoreResult<()>;
     /// Records a fresh password check on a session (re-authentication).
     async fn reauthenticated(&self, id_hash: &str, auth_time: OffsetDateTime) -> StoreResult<()>;
@@ -118,6 +125,7 @@ pub trait SessionStore: Send + Sync {
 /// What each person allowed each client (OIDC Core §3.1.2.4).
 #[async_trait]
 pub trait ConsentStore: Send + Sync {
+    /// The scopes `identity_id` allowed `client_id`; `None` if never asked.
     async fn find_consent(&self, identity_id: &str, client_id: &str)
         -> StoreResult<Option<Scopes>>;
     /// Replaces the scopes a person allowed a client.
@@ -134,6 +142,7 @@ pub trait ConsentStore: Send + Sync {
 pub trait KeyStore: Send + Sync {
     /// Every stored key, oldest first.
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// Stores a new key (public JWK and sealed private part).
     async fn insert_key(&self, key: &StoredKey) -> StoreResult<()>;
     /// Stops the signing keys of `alg` from signing at `at`; they stay published until
     /// `expires_at`.
@@ -181,13 +190,21 @@ pub trait ClaimsSource: Send + Sync {
 /// Every storage port of the provider, one handle per concern.
 #[derive(Clone)]
 pub struct Stores {
+    /// Registered clients (usually a [`CachedClients`](crate::client_cache::CachedClients)).
     pub clients: Arc<dyn ClientStore>,
+    /// Pending authorization requests.
     pub interactions: Arc<dyn InteractionStore>,
+    /// Authorization codes.
     pub codes: Arc<dyn CodeStore>,
+    /// Access and refresh tokens.
     pub tokens: Arc<dyn TokenStore>,
+    /// Browser sessions.
     pub sessions: Arc<dyn SessionStore>,
+    /// Consents given.
     pub consents: Arc<dyn ConsentStore>,
+    /// Signing keys.
     pub keys: Arc<dyn KeyStore>,
+    /// Client assertion ids seen (`private_key_jwt` replay protection).
     pub assertions: Arc<dyn AssertionStore>,
 }
 

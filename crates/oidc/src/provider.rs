@@ -32,9 +32,13 @@ pub struct Provider {
 
 /// The ports and helpers a provider is built from.
 pub struct Ports {
+    /// Every storage port of the engine.
     pub stores: Stores,
+    /// The claims and eligibility of identities, from the identity domain.
     pub claims: Arc<dyn ClaimsSource>,
+    /// The source of "now" for every expiry decision.
     pub clock: Arc<dyn Clock>,
+    /// The audit trail to record to.
     pub audit: Arc<Auditor>,
 }
 
@@ -74,6 +78,7 @@ impl Provider {
         })
     }
 
+    /// The current time, from the provider's [`Clock`].
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }

@@ -11,6 +11,10 @@ use crate::secret::hash_handle;
 use crate::{paths, Provider};
 
 impl Provider {
+    /// The revocation endpoint (RFC 7009 §2). The caller authenticates (`invalid_client`
+    /// otherwise) and sends `token` (`invalid_request` otherwise); `token_type_hint` is ignored. A
+    /// refresh token revokes its whole grant, an access token only itself; the revocation is
+    /// audited. `Ok(())` too for unknown tokens and tokens of other clients, which are left alone.
     pub async fn revoke(
         &self,
         authorization: Option<&str>,

@@ -2,12 +2,19 @@
 
 use std::collections::BTreeSet;
 
+/// Required in every authorization request; grants an ID token (OIDC Core §3.1.2.1).
 pub const OPENID: &str = "openid";
+/// OIDC Core §5.4's profile scope; releases no claim here yet.
 pub const PROFILE: &str = "profile";
+/// Releases `email` and `email_verified` (OIDC Core §5.4).
 pub const EMAIL: &str = "email";
+/// Asks for a refresh token (OIDC Core §11), granted only to clients allowed `refresh_token`.
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// Releases claim `accounts`: the attached client numbers, their kind and label.
 pub const ACCOUNTS: &str = "accounts";
+/// Admin API: read access (a `client_credentials` scope).
 pub const ADMIN_READ: &str = "admin:read";
+/// Admin API: changes (a `client_credentials` scope).
 pub const ADMIN_WRITE: &str = "admin:write";
 
 /// Scopes a person can grant to a relying party.
@@ -43,14 +50,17 @@ impl Scopes {
         Some(Self(set))
     }
 
+    /// Is `scope` in the set?
     pub fn contains(&self, scope: &str) -> bool {
         self.0.contains(scope)
     }
 
+    /// Does the set hold no scope at all?
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The scopes in order (byte-wise ascending).
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
@@ -65,10 +75,12 @@ impl Scopes {
         Scopes(self.0.intersection(&allowed.0).cloned().collect())
     }
 
+    /// Adds `scope` (no validation: callers pass known scope names).
     pub fn insert(&mut self, scope: &str) {
         self.0.insert(scope.to_string());
     }
 
+    /// Removes `scope`, if present.
     pub fn remove(&mut self, scope: &str) {
         self.0.remove(scope);
     }

@@ -11,20 +11,29 @@ use crate::scope::{self, Scopes};
 /// The next step of an authorization request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
+    /// Hand over to the UI for a sign-in or a consent.
     Interact(Prompt),
+    /// Send this error to the client (`login_required` or `consent_required` under `prompt=none`).
     Fail(OAuthError),
+    /// The person is signed in and the scopes are allowed: issue a code.
     IssueCode,
 }
 
 /// What is known when deciding.
 pub struct Situation<'a> {
+    /// The validated request.
     pub request: &'a AuthorizationRequest,
+    /// The requesting client (first-party clients skip consent).
     pub client: &'a Client,
+    /// The live session of the browser, if any.
     pub session: Option<&'a Session>,
     /// The session was started during this interaction.
     pub fresh_login: bool,
+    /// The scopes this person already allowed this client, if ever asked.
     pub consented: Option<&'a Scopes>,
+    /// Consent was given during this interaction, by the person of the fresh sign-in.
     pub consent_given_now: bool,
+    /// The time `max_age` is measured against.
     pub now: OffsetDateTime,
 }
 
@@ -35,6 +44,11 @@ fn consent_scopes(request: &AuthorizationRequest) -> Scopes {
     s
 }
 
+/// Decides the next step of a request (OIDC Core §3.1.2.3–4). A sign-in is needed without a
+/// session, with one of another `sub` than the `id_token_hint`'s, or on `prompt=login` or an
+/// exceeded `max_age` unless it happened during this interaction; consent is needed unless the
+/// client is first-party or the person already allowed every requested scope (and `prompt` is not
+/// `consent`). Under `prompt=none` either need fails instead of interacting.
 pub fn decide(s: &Situation<'_>) -> Decision {
     let prompt = s.request.prompt;
     let session = s.session.filter(|sess| {

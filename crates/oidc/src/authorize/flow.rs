@@ -19,11 +19,19 @@ pub enum AuthorizeOutcome {
     /// To the client (code or error) or to the UI.
     Redirect(String),
     /// A new interaction: redirect to the UI and bind the browser to `uid`.
-    Interact { uid: String, location: String },
+    Interact {
+        /// The interaction handle, for the browser-binding cookie.
+        uid: String,
+        /// The UI's URL for it (`/interaction/{uid}`), absolute.
+        location: String,
+    },
     /// Our own error page: the client or its redirect URI could not be verified, or we failed.
     Page(OAuthError),
     /// The person holds no customer account of the kinds this client serves.
-    Ineligible { client_name: String },
+    Ineligible {
+        /// The client's registered name, for the page that says so.
+        client_name: String,
+    },
 }
 
 impl Provider {

@@ -33,25 +33,41 @@ use crate::ProviderConfig;
 /// A validated authorization request, as stored in an interaction.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
+    /// The requesting client, known and enabled.
     pub client_id: String,
+    /// One of the client's registered redirect URIs, matched exactly.
     pub redirect_uri: String,
+    /// The granted scopes (what was asked, within what the client may have, `openid` always),
+    /// space-separated.
     pub scope: String,
+    /// The client's opaque `state`, returned with the response unchanged.
     pub state: Option<String>,
+    /// The `nonce` (OIDC Core §3.1.2.1), copied into the ID token.
     pub nonce: Option<String>,
+    /// The PKCE S256 `code_challenge` (RFC 7636 §4.2): 43 base64url characters.
     pub code_challenge: Option<String>,
+    /// The `prompt` values (OIDC Core §3.1.2.1).
     pub prompt: PromptSet,
+    /// `max_age` in seconds (OIDC Core §3.1.2.1): an older sign-in must be redone.
     pub max_age: Option<i64>,
+    /// `login_hint` (OIDC Core §3.1.2.1), to prefill the sign-in form.
     pub login_hint: Option<String>,
+    /// `ui_locales` (OIDC Core §3.1.2.1), as sent: space-separated language tags.
     pub ui_locales: Option<String>,
+    /// `claims_locales` (OIDC Core §5.2), as sent; kept, not acted on.
     pub claims_locales: Option<String>,
+    /// `acr_values` (OIDC Core §3.1.2.1), as sent; kept, not acted on.
     pub acr_values: Option<String>,
+    /// `display` (OIDC Core §3.1.2.1), as sent; kept, not acted on.
     pub display: Option<String>,
+    /// The `claims` request parameter (OIDC Core §5.5), a JSON object checked for shape only.
     pub claims: Option<serde_json::Value>,
     /// The `sub` of a valid `id_token_hint`.
     pub hinted_sub: Option<String>,
 }
 
 impl AuthorizationRequest {
+    /// The granted scopes, parsed; empty if the stored string is malformed.
     pub fn scopes(&self) -> Scopes {
         Scopes::parse(&self.scope).unwrap_or_default()
     }
@@ -64,8 +80,11 @@ pub enum Rejection {
     Page(OAuthError),
     /// Send the error to the verified redirect URI.
     Redirect {
+        /// The verified redirect URI.
         redirect_uri: String,
+        /// The client's `state`, returned with the error.
         state: Option<String>,
+        /// What went wrong.
         error: OAuthError,
     },
 }

@@ -8,8 +8,11 @@ use crate::params::Params;
 /// The `prompt` values of a request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PromptSet {
+    /// `none`: no page may be shown; fail instead of asking (OIDC Core §3.1.2.1).
     pub none: bool,
+    /// `login`: ask for a sign-in even with a live session.
     pub login: bool,
+    /// `consent`: ask for consent even when it was given before.
     pub consent: bool,
 }
 

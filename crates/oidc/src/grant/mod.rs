@@ -24,12 +24,19 @@ use crate::{paths, Provider};
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenResponse {
+    /// The access token: `gca_` and 43 base64url characters, opaque.
     pub access_token: String,
+    /// Always `Bearer` (RFC 6750).
     pub token_type: &'static str,
+    /// Lifetime of the access token in seconds (`access_token_ttl`).
     pub expires_in: i64,
+    /// The granted scopes, space-separated (RFC 6749 §5.1); always sent.
     pub scope: String,
+    /// A new refresh token (`gcr_…`): from a code when `offline_access` was granted and the client
+    /// may refresh; at every refresh (rotation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// The ID token (compact JWS), for user grants with `openid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }
