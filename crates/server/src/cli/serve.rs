@@ -7,8 +7,6 @@ use anyhow::Context;
 use clap::Args;
 use gan_connect::settings::Settings;
 use gan_connect::wiring;
-use gan_oidc::model::{AuthMethod, Client};
-use gan_oidc::secret::{hash_handle, new_handle};
 use gan_web::AppState;
 
 #[derive(Debug, Args)]
@@ -44,7 +42,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     let mut built = built;
     let demo_secret = if demo {
         built.state.mailbox = Some(built.postman.clone());
-        Some(seed_demo(&built.state, &built.store).await?)
+        Some(seed_demo(&built.state).await?)
     } else {
         None
     };
@@ -126,42 +124,58 @@ pub const DEMO_CUSTOMERS: [(&str, &str, &str, &str); 3] = [
     ("90000003", "personal", "Luc Demo", "demo-ancien-3"),
 ];
 
-async fn seed_demo(state: &AppState, store: &gan_store::Store) -> anyhow::Result<String> {
-    use gan_accounts::ports::CustomerStore;
+/// Seeds the demo through the engines, as an administrator would (audited, actor
+/// `admin:serve --demo`): the demo customers that do not exist yet (existing ones, perhaps
+/// upgraded already, are left as they are), the demo relying party (registered, or given a new
+/// secret when it exists) and the demo identity. Returns the relying party's secret.
+async fn seed_demo(state: &AppState) -> anyhow::Result<String> {
+    let context = gan_audit::Context {
+        ip: None,
+        correlation_id: Some(format!("demo-{}", std::process::id())),
+        actor: Some(gan_audit::Actor::admin("serve --demo")),
+    };
+    let secret = gan_audit::scope(context, seed_demo_as_admin(state)).await?;
+    state.admin.audit.flush().await;
+    Ok(secret)
+}
+
+async fn seed_demo_as_admin(state: &AppState) -> anyhow::Result<String> {
     let now = state.provider.now();
     let mut csv = String::from("client_number,kind,label,contact_email,legacy_hash\n");
     for (number, kind, label, password) in DEMO_CUSTOMERS {
+        if state.accounts.customer(number).await?.is_some() {
+            continue;
+        }
         let hash = bcrypt::hash(password, 8).map_err(|e| anyhow::anyhow!("demo hash: {e}"))?;
         csv.push_str(&format!(
             "{number},{kind},{label},famille.demo@example.fr,{hash}\n"
         ));
     }
-    let parsed = gan_accounts::import::parse(csv.as_bytes(), now).map_err(anyhow::Error::msg)?;
-    // Existing demo customers (perhaps upgraded already) are left as they are.
-    let mut fresh = Vec::new();
-    for row in parsed.rows {
-        if store.find_customer(&row.client_number).await?.is_none() {
-            fresh.push(row);
-        }
-    }
-    store.upsert_customers(&fresh, now).await?;
+    state.accounts.import_customers(csv.as_bytes(), now).await?;
     tracing::warn!("DEMO MODE IS ON: a demo client and a demo identity with a published password exist. Never use demo mode in production.");
-    let secret = new_handle("");
-    let client = Client {
-        secret_hash: Some(hash_handle(&secret)),
-        redirect_uris: vec![DEMO_REDIRECT.into()],
-        post_logout_redirect_uris: vec!["http://127.0.0.1:9090/".into()],
-        scopes: ["openid", "profile", "email", "offline_access", "accounts"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        auth_method: AuthMethod::ClientSecretBasic,
-        first_party: true,
-        created_at: time::OffsetDateTime::now_utc(),
-        ..Client::bare(DEMO_CLIENT, "Portail de démonstration")
+    let created = match state.provider.client(DEMO_CLIENT).await? {
+        Some(_) => state.admin.rotate_client_secret(DEMO_CLIENT).await?,
+        None => {
+            let input = gan_admin::ClientInput {
+                client_id: DEMO_CLIENT.into(),
+                client_name: "Portail de démonstration".into(),
+                redirect_uris: vec![DEMO_REDIRECT.into()],
+                post_logout_redirect_uris: vec!["http://127.0.0.1:9090/".into()],
+                scopes: Some(
+                    ["openid", "profile", "email", "offline_access", "accounts"]
+                        .map(String::from)
+                        .to_vec(),
+                ),
+                token_endpoint_auth_method: Some("client_secret_basic".into()),
+                first_party: true,
+                ..Default::default()
+            };
+            state.admin.create_client(input).await?
+        }
     };
-    state.provider.save_client(&client).await?;
+    let secret = created
+        .client_secret
+        .ok_or_else(|| anyhow::anyhow!("the demo client was registered without a secret"))?;
     match state
         .accounts
         .create_identity(DEMO_EMAIL, DEMO_PASSWORD, state.provider.now())
