@@ -52,7 +52,7 @@ pub struct LinkData {
 /// A stored link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkRecord {
-    /// [`hash_token`] of the token in the URL.
+    /// [`gan_secret::hash_handle`] of the token in the URL.
     pub token_hash: String,
     /// What the link is for.
     pub purpose: LinkPurpose,
@@ -92,23 +92,6 @@ impl LinkRecord {
     }
 }
 
-/// 32 random bytes, base64url: the token in a link's URL.
-fn new_token() -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    let mut b = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-}
-
-/// The stored form of a link token: base64url(SHA-256(token)), the same function as
-/// `gan_oidc::secret::hash_handle` (the engines share no crate to hold it; see the tests).
-pub fn hash_token(token: &str) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()))
-}
-
 impl Accounts {
     /// Stores a new link and returns its token (only its hash is stored).
     pub(crate) async fn issue_link(
@@ -118,9 +101,9 @@ impl Accounts {
         ttl: time::Duration,
         now: OffsetDateTime,
     ) -> Result<String, Unavailable> {
-        let token = new_token();
+        let token = gan_secret::new_handle("");
         let record = LinkRecord {
-            token_hash: hash_token(&token),
+            token_hash: gan_secret::hash_handle(&token),
             purpose,
             data,
             created_at: now,
@@ -144,27 +127,12 @@ impl Accounts {
             match self
                 .ports
                 .links
-                .find_link(&hash_token(token), purpose)
+                .find_link(&gan_secret::hash_handle(token), purpose)
                 .await?
             {
                 Some(r) => r.state(now),
                 None => LinkState::Unknown,
             },
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_hash_is_base64url_sha256() {
-        // The vector of gan_oidc::secret::hash_handle: both engines store the same form.
-        assert_eq!(
-            hash_token("abc"),
-            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
-        );
-        assert_ne!(new_token(), new_token());
     }
 }

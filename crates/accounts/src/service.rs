@@ -142,13 +142,7 @@ pub struct Accounts {
 
 /// 128 random bits, hex: the opaque part of an identity id.
 pub(crate) fn new_identity_id() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    format!(
-        "gc-{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    )
+    format!("gc-{}", gan_secret::random_hex(16))
 }
 
 impl Accounts {

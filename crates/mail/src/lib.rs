@@ -85,13 +85,6 @@ impl std::fmt::Debug for Postman {
     }
 }
 
-fn new_id() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 12];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 impl Postman {
     pub fn new(queue: Arc<dyn MailQueue>, transport: Transport) -> Self {
         Self {
@@ -104,7 +97,7 @@ impl Postman {
     /// Stores a message; delivery happens in the background, soon.
     pub async fn post(&self, message: Message, now: OffsetDateTime) -> Result<(), QueueError> {
         let mail = QueuedMail {
-            id: new_id(),
+            id: gan_secret::random_hex(12),
             to: message.to,
             subject: message.subject,
             text: message.text,
