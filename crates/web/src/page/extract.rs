@@ -117,6 +117,21 @@ pub fn read_form<T: DeserializeOwned>(
     })
 }
 
+/// The common start of every posted form: the language, the body (a rejection becomes the page
+/// error), then [`read_form`]; the request's parts stay for extractors that need more.
+async fn posted<T: DeserializeOwned>(
+    req: Request,
+    state: &AppState,
+) -> Result<(Parts, Ui, T), PageError> {
+    let (mut parts, body) = req.into_parts();
+    let Ok(ui) = Ui::from_request_parts(&mut parts, state).await;
+    let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+        .await
+        .map_err(|e| PageError::unreadable(&ui, e))?;
+    let form = read_form(state, &parts.headers, &body, &ui)?;
+    Ok((parts, ui, form))
+}
+
 /// A form posted from a page: the CSRF token checked (403 otherwise), the language resolved, the
 /// fields read into `T` (declare `#[serde(default)]` to read a missing field as empty).
 pub struct PostedForm<T> {
@@ -130,12 +145,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PostedForm<T> {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let Ok(ui) = Ui::from_request_parts(&mut parts, state).await;
-        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|e| PageError::unreadable(&ui, e))?;
-        let form = read_form(state, &parts.headers, &body, &ui)?;
+        let (_, ui, form) = posted(req, state).await?;
         Ok(Self { ui, form })
     }
 }
@@ -218,12 +228,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for AccountForm<T> {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let Ok(ui) = Ui::from_request_parts(&mut parts, state).await;
-        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|e| PageError::unreadable(&ui, e))?;
-        let form = read_form(state, &parts.headers, &body, &ui)?;
+        let (parts, ui, form) = posted(req, state).await?;
         let account = Account::signed_in(state, &parts, ui).await?;
         Ok(Self { account, form })
     }
