@@ -420,10 +420,13 @@ impl ClaimsSource for MemoryClaims {
             .identities
             .lock()
             .map_err(|_| StoreError::Unavailable("poisoned".into()))?;
-        Ok(match all.get(identity_id) {
-            None => false,
-            Some(_) if client.account_kinds.is_empty() => true,
-            Some(p) => client.account_kinds.iter().any(|k| p.kinds.contains(k)),
-        })
+        // As the store: a client open to every kind is open to anyone; otherwise the person must
+        // hold an account of one of its kinds.
+        if client.account_kinds.is_empty() {
+            return Ok(true);
+        }
+        Ok(all
+            .get(identity_id)
+            .is_some_and(|p| client.account_kinds.iter().any(|k| p.kinds.contains(k))))
     }
 }

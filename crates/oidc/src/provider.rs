@@ -210,7 +210,7 @@ impl Provider {
     }
 
     /// Ends one session of an identity, named by its `sid`.
-    pub async fn end_session_sid(
+    async fn end_session_sid(
         &self,
         identity_id: &str,
         sid: &str,
@@ -281,25 +281,18 @@ impl Provider {
         Ok(mine)
     }
 
-    /// A live access token (RFC 6750) and the client it was issued to; `None` when the token is
-    /// unknown, expired, revoked, a refresh token, or its client is gone. Whether the client is
-    /// still enabled is left to the caller.
-    pub async fn access_token(
-        &self,
-        token: &str,
-    ) -> Result<Option<(TokenRecord, Client)>, StoreError> {
+    /// The record of a live access token (RFC 6750 bearer); `None` when the token is unknown,
+    /// expired, revoked or a refresh token. Userinfo and the admin API both start here; what the
+    /// token may do (its scopes, its client) is theirs to check.
+    pub async fn access_token(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {
         let now = self.now();
-        let Some(record) = self
+        let record = self
             .stores
             .tokens
             .find_token(&hash_handle(token))
             .await?
-            .filter(|t| t.kind == TokenKind::Access && t.is_live(now))
-        else {
-            return Ok(None);
-        };
-        let client = self.stores.clients.find_client(&record.client_id).await?;
-        Ok(client.map(|c| (record, c)))
+            .filter(|t| t.kind == TokenKind::Access && t.is_live(now));
+        Ok(record)
     }
 
     /// The client registered under `id`, enabled or not.
@@ -321,5 +314,56 @@ impl Provider {
     /// Drops this process's copy of a client deleted around the provider (by the admin store).
     pub fn forget_client(&self, id: &str) {
         self.stores.clients.forget(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{Op, PERSON};
+
+    #[tokio::test]
+    async fn a_person_ends_only_their_own_other_sessions() {
+        let op = Op::start().await;
+        let here = op.signed_in().await;
+        let elsewhere = op.signed_in().await;
+        let current = op.provider.session(Some(&here)).await.unwrap().unwrap();
+        let other = op
+            .provider
+            .session(Some(&elsewhere))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut someone_else = current.clone();
+        someone_else.auth.identity_id = "gc-someone-else".into();
+
+        // Not one's own, nor the current one: nothing ends.
+        let r = op.provider.end_own_session(&someone_else, &other.sid, "t");
+        assert!(!r.await.unwrap());
+        let r = op.provider.end_own_session(&current, &current.sid, "t");
+        assert!(!r.await.unwrap());
+        assert_eq!(op.provider.sessions_of(PERSON).await.unwrap().len(), 2);
+
+        let r = op.provider.end_own_session(&current, &other.sid, "t");
+        assert!(r.await.unwrap());
+        let left = op.provider.sessions_of(PERSON).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].sid, current.sid);
+        assert!(op
+            .provider
+            .session(Some(&elsewhere))
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn reauthentication_moves_auth_time_to_now() {
+        let op = Op::start().await;
+        let cookie = op.signed_in().await;
+        let session = op.provider.session(Some(&cookie)).await.unwrap().unwrap();
+        op.clock.advance(3600);
+        op.provider.reauthenticated(&session).await.unwrap();
+        let again = op.provider.session(Some(&cookie)).await.unwrap().unwrap();
+        assert_eq!(again.auth.auth_time, op.provider.now());
     }
 }

@@ -13,7 +13,7 @@ impl Provider {
                 "the access token is invalid, expired or revoked",
             )
         };
-        let (token, client) = self.access_token(access_token).await?.ok_or_else(invalid)?;
+        let token = self.access_token(access_token).await?.ok_or_else(invalid)?;
         let scopes = Scopes::parse(&token.scope).unwrap_or_default();
         let identity_id = token.identity_id.clone().ok_or_else(invalid)?;
         if !scopes.contains(scope::OPENID) {
@@ -23,6 +23,7 @@ impl Provider {
             )
             .into());
         }
+        let client = self.client(&token.client_id).await?.ok_or_else(invalid)?;
         let mut claims = self
             .released_claims(
                 &identity_id,

@@ -174,14 +174,19 @@ async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> R
     let Some(token) = bearer(&req) else {
         return Problem::unauthorized(presented).into_response();
     };
-    let (record, client) = match state.provider.access_token(token).await {
-        Ok(Some(found)) => found,
+    let record = match state.provider.access_token(token).await {
+        Ok(Some(record)) => record,
         Ok(None) => return Problem::unauthorized(true).into_response(),
         Err(e) => return Problem::from(gan_admin::AdminError::from(e)).into_response(),
     };
     // Admin tokens come from the client_credentials grant: no person behind them.
-    if record.identity_id.is_some() || !client.enabled {
+    if record.identity_id.is_some() {
         return Problem::unauthorized(true).into_response();
+    }
+    match state.provider.client(&record.client_id).await {
+        Ok(Some(c)) if c.enabled => {}
+        Ok(_) => return Problem::unauthorized(true).into_response(),
+        Err(e) => return Problem::from(gan_admin::AdminError::from(e)).into_response(),
     }
     let needed = if matches!(*req.method(), Method::GET | Method::HEAD) {
         ADMIN_READ
