@@ -146,6 +146,13 @@ pub(crate) fn new_identity_id() -> String {
 }
 
 impl Accounts {
+    /// Sensitive account actions (attach an account, end sessions) need a password checked
+    /// recently: `true` when the last check, at `auth_time`, is older than `reauth_after`
+    /// (10 minutes by default) at `now`, so the person must type their password again.
+    pub fn reauthentication_due(&self, auth_time: OffsetDateTime, now: OffsetDateTime) -> bool {
+        now - auth_time > self.settings.reauth_after
+    }
+
     /// The engine over its ports, with a hasher and the journeys' settings.
     pub fn new(ports: AccountsPorts, hasher: Hasher, settings: JourneySettings) -> Self {
         Self {

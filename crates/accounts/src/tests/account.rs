@@ -270,3 +270,15 @@ async fn an_address_taken_before_the_link_is_opened_is_refused_then() {
         Err(ConfirmEmailError::Link(LinkState::Expired(_)))
     ));
 }
+
+#[tokio::test]
+async fn sensitive_actions_need_a_password_checked_within_ten_minutes() {
+    let m = engine().await;
+    let signed_in = NOW;
+    let ten = time::Duration::minutes(10);
+    assert!(!m.accounts.reauthentication_due(signed_in, NOW));
+    assert!(!m.accounts.reauthentication_due(signed_in, NOW + ten));
+    assert!(m
+        .accounts
+        .reauthentication_due(signed_in, NOW + ten + time::Duration::seconds(1)));
+}

@@ -152,9 +152,12 @@ pub async fn show(State(state): State<AppState>, jar: CookieJar, account: Accoun
     page(&state, jar, &account, StatusCode::OK, Feedback::default()).await
 }
 
-/// Sensitive actions: a sign-in older than the window asks for the password again.
+/// Sensitive actions: a sign-in older than the accounts engine's window asks for the password
+/// again.
 fn needs_reauth(state: &AppState, session: &Session) -> bool {
-    state.provider.now() - session.auth.auth_time > state.accounts.settings.reauth_after
+    state
+        .accounts
+        .reauthentication_due(session.auth.auth_time, state.provider.now())
 }
 
 fn reauth_page(state: &AppState, jar: CookieJar, ui: &Ui, error: Option<String>) -> Response {
