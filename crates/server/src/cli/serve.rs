@@ -126,8 +126,9 @@ pub const DEMO_CUSTOMERS: [(&str, &str, &str, &str); 3] = [
 
 /// Seeds the demo through the engines, as an administrator would (audited, actor
 /// `admin:serve --demo`): the demo customers that do not exist yet (existing ones, perhaps
-/// upgraded already, are left as they are), the demo relying party (registered, or given a new
-/// secret when it exists) and the demo identity. Returns the relying party's secret.
+/// upgraded already, are left as they are), the demo relying party (registered afresh at every
+/// start, with a new secret, whatever was done to it since) and the demo identity. Returns the
+/// relying party's secret.
 async fn seed_demo(state: &AppState) -> anyhow::Result<String> {
     let context = gan_audit::Context {
         ip: None,
@@ -142,6 +143,7 @@ async fn seed_demo(state: &AppState) -> anyhow::Result<String> {
 async fn seed_demo_as_admin(state: &AppState) -> anyhow::Result<String> {
     let now = state.provider.now();
     let mut csv = String::from("client_number,kind,label,contact_email,legacy_hash\n");
+    let mut fresh = 0;
     for (number, kind, label, password) in DEMO_CUSTOMERS {
         if state.accounts.customer(number).await?.is_some() {
             continue;
@@ -150,29 +152,30 @@ async fn seed_demo_as_admin(state: &AppState) -> anyhow::Result<String> {
         csv.push_str(&format!(
             "{number},{kind},{label},famille.demo@example.fr,{hash}\n"
         ));
+        fresh += 1;
     }
-    state.accounts.import_customers(csv.as_bytes(), now).await?;
+    if fresh > 0 {
+        state.accounts.import_customers(csv.as_bytes(), now).await?;
+    }
     tracing::warn!("DEMO MODE IS ON: a demo client and a demo identity with a published password exist. Never use demo mode in production.");
-    let created = match state.provider.client(DEMO_CLIENT).await? {
-        Some(_) => state.admin.rotate_client_secret(DEMO_CLIENT).await?,
-        None => {
-            let input = gan_admin::ClientInput {
-                client_id: DEMO_CLIENT.into(),
-                client_name: "Portail de démonstration".into(),
-                redirect_uris: vec![DEMO_REDIRECT.into()],
-                post_logout_redirect_uris: vec!["http://127.0.0.1:9090/".into()],
-                scopes: Some(
-                    ["openid", "profile", "email", "offline_access", "accounts"]
-                        .map(String::from)
-                        .to_vec(),
-                ),
-                token_endpoint_auth_method: Some("client_secret_basic".into()),
-                first_party: true,
-                ..Default::default()
-            };
-            state.admin.create_client(input).await?
-        }
+    if state.provider.client(DEMO_CLIENT).await?.is_some() {
+        state.admin.delete_client(DEMO_CLIENT).await?;
+    }
+    let input = gan_admin::ClientInput {
+        client_id: DEMO_CLIENT.into(),
+        client_name: "Portail de démonstration".into(),
+        redirect_uris: vec![DEMO_REDIRECT.into()],
+        post_logout_redirect_uris: vec!["http://127.0.0.1:9090/".into()],
+        scopes: Some(
+            ["openid", "profile", "email", "offline_access", "accounts"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        token_endpoint_auth_method: Some("client_secret_basic".into()),
+        first_party: true,
+        ..Default::default()
     };
+    let created = state.admin.create_client(input).await?;
     let secret = created
         .client_secret
         .ok_or_else(|| anyhow::anyhow!("the demo client was registered without a secret"))?;
