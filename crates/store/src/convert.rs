@@ -3,9 +3,11 @@
 use gan_oidc::error::StoreError;
 use time::OffsetDateTime;
 
-/// Every database failure becomes "unavailable" for the engines; the detail is logged here.
+/// Every database failure becomes "unavailable" for the engines, with the driver's message as
+/// the cause. It is logged once, with the request id, by whoever turns it into an answer (the
+/// page, protocol and admin error types, the background workers); here only at debug level.
 pub fn db_err(e: sea_orm::DbErr) -> StoreError {
-    tracing::error!(error = %e, "database error");
+    tracing::debug!(error = %e, "database error");
     StoreError::Unavailable(e.to_string())
 }
 

@@ -7,6 +7,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -34,7 +35,10 @@ pub async fn tag(req: Request, next: Next) -> Response {
         correlation_id: Some(id.clone()),
         actor: None,
     };
-    let mut res = gan_audit::scope(context, next.run(req)).await;
+    // Every log line written while serving the request (handlers, engines, stores) carries its
+    // id through this span, so a failure logged anywhere can be found from the response's header.
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut res = gan_audit::scope(context, next.run(req).instrument(span)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }

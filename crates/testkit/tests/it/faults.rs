@@ -403,3 +403,54 @@ async fn a_storage_failure_on_an_account_page_is_logged_with_its_cause_and_reque
         db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn a_storage_failure_at_a_protocol_endpoint_is_logged_with_the_request_id() {
+    use tower::ServiceExt;
+    use tracing::instrument::WithSubscriber;
+
+    for backend in backends() {
+        let db = TestDb::create(&backend).await;
+        {
+            let server = TestServer::start(&db, &[]).await;
+            let secret = server
+                .add_client(ClientSpec::partner("partner"))
+                .await
+                .unwrap();
+            let app = gan_web::app(server.state.clone());
+            server.store.db.pool().close_by_ref().await.unwrap();
+            let logs = LogBuffer::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish();
+            let basic = {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(format!("partner:{secret}"))
+            };
+            let request = http::Request::post("/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", format!("Basic {basic}"))
+                .header("x-request-id", "fault-token-1")
+                .body(axum::body::Body::from("grant_type=client_credentials"))
+                .unwrap();
+            let res = app
+                .oneshot(request)
+                .with_subscriber(subscriber)
+                .await
+                .unwrap();
+
+            assert!(res.status().is_server_error(), "{}", res.status());
+            assert_eq!(res.headers()["x-request-id"], "fault-token-1");
+            let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+            let failures: Vec<&str> = logs
+                .lines()
+                .filter(|l| l.contains("ERROR") && l.contains("fault-token-1"))
+                .collect();
+            assert_eq!(failures.len(), 1, "logged once, with the request id: {logs}");
+            assert!(failures[0].contains("closed"), "the cause: {}", failures[0]);
+        }
+        db.drop_db().await;
+    }
+}

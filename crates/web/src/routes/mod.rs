@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{middleware, Router};
 use gan_oidc::paths;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::AppState;
 
@@ -92,7 +92,12 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::router(&state))
         .fallback(ops::not_found)
         .layer(middleware::from_fn(crate::metrics::track))
-        .layer(TraceLayer::new_for_http())
+        // A failed request is logged once, with its cause, by the error type that answered it
+        // (pages, protocol, admin API); the trace layer's own line for a 5xx is only for debugging.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .layer(middleware::from_fn(crate::context::tag))
         .layer(middleware::from_fn_with_state(
             state.clone(),
