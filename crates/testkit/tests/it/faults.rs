@@ -448,7 +448,11 @@ async fn a_storage_failure_at_a_protocol_endpoint_is_logged_with_the_request_id(
                 .lines()
                 .filter(|l| l.contains("ERROR") && l.contains("fault-token-1"))
                 .collect();
-            assert_eq!(failures.len(), 1, "logged once, with the request id: {logs}");
+            assert_eq!(
+                failures.len(),
+                1,
+                "logged once, with the request id: {logs}"
+            );
             assert!(failures[0].contains("closed"), "the cause: {}", failures[0]);
         }
         db.drop_db().await;
