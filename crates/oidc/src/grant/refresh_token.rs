@@ -44,9 +44,15 @@ impl Provider {
         if current.revoked_at.is_some() || current.expires_at <= now {
             return Err(OAuthError::invalid_grant("the refresh token is no longer valid").into());
         }
-        let granted = Scopes::parse(&current.scope).unwrap_or_default();
+        // What the grant still gives: what was granted, within what the client is registered
+        // for today (a scope removed from its registration is gone from its grants too).
+        let granted = Scopes::parse(&current.scope)
+            .unwrap_or_default()
+            .intersect(&client.allowed_scopes());
+        // A narrower `scope` applies to this response only: the new refresh token keeps the
+        // grant, so a later refresh without `scope` gets all of it again (RFC 6749 §6).
         let scopes = match params.get("scope") {
-            None => granted,
+            None => granted.clone(),
             Some(raw) => {
                 let asked = Scopes::parse(raw).ok_or_else(|| {
                     OAuthError::new(ErrorCode::InvalidScope, "scope is malformed")
@@ -76,7 +82,10 @@ impl Provider {
             claims_request: current.claims.clone(),
             with_refresh: true,
         };
-        let (response, records) = self.issue(issue, false).await?;
+        let (response, mut records) = self.issue(issue, false).await?;
+        for r in records.iter_mut().filter(|r| r.kind == TokenKind::Refresh) {
+            r.scope = granted.to_string();
+        }
         match self
             .stores
             .tokens

@@ -333,3 +333,77 @@ async fn storage_down_is_a_server_error_not_a_protocol_answer() {
         "nothing was spent"
     );
 }
+
+#[tokio::test]
+async fn a_narrower_refresh_narrows_that_response_only() {
+    let op = Op::start().await;
+    op.add(portal("portal")).await;
+    let cookie = op.signed_in().await;
+    let first = op
+        .redeem("portal", &op.code("portal", ALL, &cookie).await)
+        .await
+        .unwrap();
+    let narrow = params(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", first.refresh_token.as_deref().unwrap()),
+        ("scope", "openid"),
+    ]);
+    let narrowed = op
+        .provider
+        .token(Some(&basic("portal")), &narrow)
+        .await
+        .unwrap();
+    assert_eq!(narrowed.scope, "openid");
+    let claims = op.provider.userinfo(&narrowed.access_token).await.unwrap();
+    assert!(
+        claims.get("email").is_none(),
+        "the access token is narrowed"
+    );
+
+    // The next refresh without `scope` gets the whole grant again (RFC 6749 §6).
+    let again = op
+        .refresh("portal", narrowed.refresh_token.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(again.scope, ALL_SORTED);
+}
+
+#[tokio::test]
+async fn refresh_gives_only_what_the_registration_still_allows() {
+    let op = Op::start().await;
+    op.add(portal("portal")).await;
+    let cookie = op.signed_in().await;
+    let first = op
+        .redeem("portal", &op.code("portal", ALL, &cookie).await)
+        .await
+        .unwrap();
+    let mut narrower = portal("portal");
+    narrower.scopes.retain(|s| s != "email");
+    op.add(narrower).await;
+
+    let asked = params(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", first.refresh_token.as_deref().unwrap()),
+        ("scope", "openid email"),
+    ]);
+    let err = op
+        .provider
+        .token(Some(&basic("portal")), &asked)
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), ErrorCode::InvalidScope);
+
+    let next = op
+        .refresh("portal", first.refresh_token.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(next.scope, "offline_access openid");
+    let later = op
+        .refresh("portal", next.refresh_token.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        later.scope, "offline_access openid",
+        "the grant stays narrowed"
+    );
+}
