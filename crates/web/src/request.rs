@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use gan_oidc::params::Params;
@@ -85,4 +85,32 @@ pub fn page_lang(
         .unwrap_or_else(|| {
             crate::pages::Lang::negotiate(ui_locales, header_str(headers, header::ACCEPT_LANGUAGE))
         })
+}
+
+/// The body of a protocol request (token, introspection, revocation, userinfo). A body that
+/// cannot be read — over the size limit, or broken off — is answered as a JSON OAuth error
+/// (`invalid_request`, RFC 6749 §5.2) with the status axum gives it (413 or 400), not as text.
+pub struct ProtocolBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ProtocolBody {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        let rejection = match axum::body::Bytes::from_request(req, state).await {
+            Ok(bytes) => return Ok(Self(bytes)),
+            Err(rejection) => rejection,
+        };
+        let status = rejection.status();
+        let description = if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            "the request body is too large"
+        } else {
+            "the request body could not be read"
+        };
+        tracing::info!(status = status.as_u16(), cause = %rejection.body_text(), "protocol request refused: unreadable body");
+        let body = OAuthError::invalid_request(description).to_json();
+        Err(crate::error::no_store(
+            (status, axum::Json(body)).into_response(),
+        ))
+    }
 }

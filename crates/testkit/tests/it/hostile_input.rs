@@ -318,3 +318,44 @@ async fn a_client_too_slow_to_send_its_request_is_disconnected() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn an_oversized_body_gets_a_clear_answer_in_the_callers_format() {
+    each_backend!(|server| {
+        let client = reqwest::Client::new();
+        let big = "a".repeat(200 * 1024);
+
+        // Protocol endpoints: a JSON OAuth error, not text.
+        for path in ["/token", "/introspect", "/revoke", "/userinfo"] {
+            let r = client
+                .post(server.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("token={big}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 413, "{path}");
+            assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_request", "{path}");
+        }
+
+        // Pages: our error page, in the person's language.
+        let r = client
+            .post(server.url("/forgot/password"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept-language", "en")
+            .body(format!("identifier={big}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("<html lang=\"en\">"), "{page}");
+        assert!(page.contains("The request is too large."), "{page}");
+
+        // The server goes on.
+        let r = client.get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    });
+}

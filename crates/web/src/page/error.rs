@@ -53,7 +53,7 @@ impl std::fmt::Debug for PageError {
 }
 
 impl PageError {
-    /// A request the extractor `rejection` refused, answered as axum answers it.
+    /// A request the extractor `rejection` refused: axum's status, on our error page.
     pub fn unreadable(ui: &Ui, rejection: impl IntoResponse) -> Self {
         Self::new(ui, Failure::Unreadable(rejection.into_response()))
     }
@@ -127,12 +127,20 @@ impl IntoResponse for PageError {
             }
             Failure::Field { field, reason } => {
                 tracing::info!(request_id = %request_id, field, reason, "page refused: unreadable form field");
-                ui.error_key(StatusCode::BAD_REQUEST, "error_csrf")
+                ui.error_key(StatusCode::BAD_REQUEST, "error_bad_request")
                     .into_response()
             }
             Failure::Unreadable(response) => {
-                tracing::info!(request_id = %request_id, status = response.status().as_u16(), "page refused: unreadable request");
-                response
+                // axum's status (413 over the size limit, 400 otherwise), on our page and in
+                // the person's language rather than axum's English text.
+                let status = response.status();
+                tracing::info!(request_id = %request_id, status = status.as_u16(), "page refused: unreadable request");
+                let key = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "error_too_large"
+                } else {
+                    "error_bad_request"
+                };
+                ui.error_key(status, key).into_response()
             }
         }
     }

@@ -11,7 +11,7 @@ use gan_oidc::{EngineError, ErrorCode, OAuthError};
 
 use crate::error::{no_store, WebError};
 use crate::pages::Lang;
-use crate::request::{form_params, header_str};
+use crate::request::{form_params, header_str, ProtocolBody};
 use crate::{cookies, AppState};
 
 fn json_document(body: std::sync::Arc<str>, max_age: &'static str) -> Response {
@@ -170,7 +170,11 @@ fn oauth_failure(headers: &HeaderMap, e: EngineError) -> Response {
     err.into_response()
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ProtocolBody(body): ProtocolBody,
+) -> Response {
     let params = match form_params(&headers, &body) {
         Ok(p) => p,
         Err(e) => return oauth_failure(&headers, e.into()),
@@ -191,7 +195,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    ProtocolBody(body): ProtocolBody,
 ) -> Response {
     let params = match form_params(&headers, &body) {
         Ok(p) => p,
@@ -207,7 +211,11 @@ pub async fn introspect(
     }
 }
 
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ProtocolBody(body): ProtocolBody,
+) -> Response {
     let params = match form_params(&headers, &body) {
         Ok(p) => p,
         Err(e) => return oauth_failure(&headers, e.into()),
@@ -257,7 +265,7 @@ pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> 
 pub async fn userinfo_post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    ProtocolBody(body): ProtocolBody,
 ) -> Response {
     let from_header = bearer(&headers);
     let from_body = if body.is_empty() {
