@@ -175,6 +175,14 @@ impl Op {
         }
     }
 
+    /// A fresh sign-in of `PERSON`, a code for `client_id` with `scope`, and the token response
+    /// it is redeemed for.
+    pub async fn tokens(&self, client_id: &str, scope: &str) -> TokenResponse {
+        let cookie = self.signed_in().await;
+        let code = self.code(client_id, scope, &cookie).await;
+        self.redeem(client_id, &code).await.unwrap()
+    }
+
     /// Exchanges a code at the token endpoint.
     pub async fn redeem(&self, client_id: &str, code: &str) -> Result<TokenResponse, EngineError> {
         let form = params(&[

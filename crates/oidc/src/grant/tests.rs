@@ -104,11 +104,7 @@ async fn authorization_code_checks_client_redirect_pkce_and_expiry() {
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let op = Op::start().await;
     op.add(portal("portal")).await;
-    let cookie = op.signed_in().await;
-    let first = op
-        .redeem("portal", &op.code("portal", ALL, &cookie).await)
-        .await
-        .unwrap();
+    let first = op.tokens("portal", ALL).await;
     let r1 = first.refresh_token.unwrap();
 
     let second = op.refresh("portal", &r1).await.unwrap();
@@ -139,11 +135,7 @@ async fn refresh_is_refused_to_another_client_and_after_expiry() {
     let op = Op::start().await;
     op.add(portal("portal")).await;
     op.add(portal("other")).await;
-    let cookie = op.signed_in().await;
-    let issued = op
-        .redeem("portal", &op.code("portal", ALL, &cookie).await)
-        .await
-        .unwrap();
+    let issued = op.tokens("portal", ALL).await;
     let refresh = issued.refresh_token.unwrap();
 
     let stolen = op.refresh("other", &refresh).await.unwrap_err();
@@ -153,11 +145,7 @@ async fn refresh_is_refused_to_another_client_and_after_expiry() {
         "a refusal to another client does not spend the token"
     );
 
-    let cookie = op.signed_in().await;
-    let issued = op
-        .redeem("portal", &op.code("portal", ALL, &cookie).await)
-        .await
-        .unwrap();
+    let issued = op.tokens("portal", ALL).await;
     op.clock.advance(31 * 24 * 3600);
     let late = op
         .refresh("portal", &issued.refresh_token.unwrap())
@@ -256,11 +244,7 @@ async fn userinfo_and_revocation() {
     let op = Op::start().await;
     op.add(portal("portal")).await;
     op.add(portal("other")).await;
-    let cookie = op.signed_in().await;
-    let issued = op
-        .redeem("portal", &op.code("portal", ALL, &cookie).await)
-        .await
-        .unwrap();
+    let issued = op.tokens("portal", ALL).await;
 
     let claims = op.provider.userinfo(&issued.access_token).await.unwrap();
     assert_eq!(claims["sub"], PERSON);
@@ -300,11 +284,7 @@ async fn userinfo_and_revocation() {
 async fn a_locked_or_deleted_identity_gets_nothing_more() {
     let op = Op::start().await;
     op.add(portal("portal")).await;
-    let cookie = op.signed_in().await;
-    let issued = op
-        .redeem("portal", &op.code("portal", ALL, &cookie).await)
-        .await
-        .unwrap();
+    let issued = op.tokens("portal", ALL).await;
     op.claims.remove(PERSON);
     let err = op
         .provider
@@ -338,11 +318,7 @@ async fn storage_down_is_a_server_error_not_a_protocol_answer() {
 async fn a_narrower_refresh_narrows_that_response_only() {
     let op = Op::start().await;
     op.add(portal("portal")).await;
-    let cookie = op.signed_in().await;
-    let first = op
-        .redeem("portal", &op.code("portal", ALL, &cookie).await)
-        .await
-        .unwrap();
+    let first = op.tokens("portal", ALL).await;
     let narrow = params(&[
         ("grant_type", "refresh_token"),
         ("refresh_token", first.refresh_token.as_deref().unwrap()),
@@ -372,11 +348,7 @@ async fn a_narrower_refresh_narrows_that_response_only() {
 async fn refresh_gives_only_what_the_registration_still_allows() {
     let op = Op::start().await;
     op.add(portal("portal")).await;
-    let cookie = op.signed_in().await;
-    let first = op
-        .redeem("portal", &op.code("portal", ALL, &cookie).await)
-        .await
-        .unwrap();
+    let first = op.tokens("portal", ALL).await;
     let mut narrower = portal("portal");
     narrower.scopes.retain(|s| s != "email");
     op.add(narrower).await;
