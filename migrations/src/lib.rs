@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_core;
 mod m0002_customers;
 mod m0003_admin;
+mod m0004_cut_off;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_core::Migration),
             Box::new(m0002_customers::Migration),
             Box::new(m0003_admin::Migration),
+            Box::new(m0004_cut_off::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ use gan_audit::{Actor, AuditEvent, EventType};
 use time::OffsetDateTime;
 
 use crate::customer::{normalize_client_number, AccountStatus};
+use crate::cut_off::CutOffReason;
 use crate::email;
 use crate::links::{LinkData, LinkPurpose, LinkState};
 use crate::policy::Violation;
@@ -151,8 +152,10 @@ impl Accounts {
             .await
     }
 
-    /// A new password from a reset link, which is used up; records `password.reset`. The caller
-    /// ends the identity's sessions.
+    /// A new password from a reset link, which is used up; records `password.reset`. Everything
+    /// the old password granted is cut off ([`Accounts::cut_off`]: every session, every token,
+    /// every other pending link — the sibling reset links included) and the identifier's
+    /// failed attempts are forgotten.
     ///
     /// Errors: `Link` (not a valid link, or used by a concurrent request), `Policy`,
     /// `Unavailable`.
@@ -200,6 +203,9 @@ impl Accounts {
                 .identity(&identity.id),
         )
         .await;
+        self.cut_off(&identity.id, None, CutOffReason::PasswordReset, now)
+            .await?;
+        self.forget_failures(&identity.login_email).await?;
         Ok(identity)
     }
 }

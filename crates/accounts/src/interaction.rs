@@ -1,7 +1,8 @@
 //! The sign-in form (web's `routes/interaction.rs`): a login email with its password, or — not
 //! yet upgraded — a client number with its legacy password, which starts the upgrade (J1 step
-//! 1). Throttled per identifier and per address; wrong, unknown and locked look the same from
-//! outside except where the design says otherwise (an upgraded client number).
+//! 1). Throttled per identifier and per address (an attempt is reserved before the password is
+//! checked); wrong, unknown and locked look the same from outside except where the design says
+//! otherwise (an upgraded client number).
 
 use gan_audit::{Actor, AuditEvent, EventType};
 use time::OffsetDateTime;
@@ -11,7 +12,7 @@ use crate::email;
 use crate::legacy::LegacyHash;
 use crate::links::{LinkData, LinkPurpose};
 use crate::service::{Accounts, SignInError, Unavailable};
-use crate::throttle;
+use crate::throttle::Attempt;
 use crate::Identity;
 
 /// What the sign-in form leads to.
@@ -30,14 +31,23 @@ pub enum SignInOutcome {
         /// The login email, masked (`j***@example.fr`).
         masked: String,
     },
-    /// Unknown identifier or wrong password.
+    /// Unknown identifier, wrong password, or the right password of a locked identity: the
+    /// three look the same from outside (the audit trail tells them apart).
     Wrong,
     /// Too many failures: wait (the same answer whether or not the account exists).
     Throttled {
         /// At least 1.
         retry_after_seconds: i64,
     },
-    /// The right password of a locked identity.
+}
+
+/// What the check found, before the audit trail and the outside answer.
+enum Checked {
+    Identity(Identity),
+    UpgradeStarted(String),
+    UseEmail(String),
+    Wrong,
+    Throttled(i64),
     Locked,
 }
 
@@ -54,7 +64,7 @@ impl Accounts {
         ip: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<SignInOutcome, Unavailable> {
-        let outcome = self.check_sign_in(identifier, password, ip, now).await?;
+        let checked = self.check_sign_in(identifier, password, ip, now).await?;
         let number = (!identifier.contains('@'))
             .then(|| normalize_client_number(identifier))
             .flatten();
@@ -66,26 +76,35 @@ impl Accounts {
                 None => event.with("identifier", email::mask(&email::normalize(identifier))),
             }
         };
-        let event = match &outcome {
-            SignInOutcome::Identity(i) => {
+        let event = match &checked {
+            Checked::Identity(i) => {
                 AuditEvent::success(EventType::SignInSucceeded, Actor::identity(&i.id), now)
                     .identity(&i.id)
                     .with("method", "password")
             }
-            SignInOutcome::UpgradeStarted { .. } => {
+            Checked::UpgradeStarted(_) => {
                 AuditEvent::success(EventType::UpgradeStarted, Actor::anonymous(), now)
                     .client_number(number.clone().unwrap_or_default())
                     .with("method", "legacy_password")
             }
-            SignInOutcome::UseEmail { .. } => failure("client_number_upgraded"),
-            SignInOutcome::Wrong => match self.identity_named(identifier).await {
+            Checked::UseEmail(_) => failure("client_number_upgraded"),
+            Checked::Wrong => match self.identity_named(identifier).await {
                 Some(id) => failure("wrong_credentials").identity(id),
                 None => failure("wrong_credentials"),
             },
-            SignInOutcome::Throttled { .. } => failure("throttled"),
-            SignInOutcome::Locked => match self.identity_named(identifier).await {
+            Checked::Throttled(_) => failure("throttled"),
+            Checked::Locked => match self.identity_named(identifier).await {
                 Some(id) => failure("identity_locked").identity(id),
                 None => failure("identity_locked"),
+            },
+        };
+        let outcome = match checked {
+            Checked::Identity(i) => SignInOutcome::Identity(i),
+            Checked::UpgradeStarted(handle) => SignInOutcome::UpgradeStarted { handle },
+            Checked::UseEmail(masked) => SignInOutcome::UseEmail { masked },
+            Checked::Wrong | Checked::Locked => SignInOutcome::Wrong,
+            Checked::Throttled(retry_after_seconds) => SignInOutcome::Throttled {
+                retry_after_seconds,
             },
         };
         self.audit(event).await;
@@ -112,40 +131,38 @@ impl Accounts {
         password: &str,
         ip: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<SignInOutcome, Unavailable> {
+    ) -> Result<Checked, Unavailable> {
         let is_email = identifier.contains('@');
         let normalized = if is_email {
             email::normalize(identifier)
         } else {
             normalize_client_number(identifier).unwrap_or_else(|| identifier.trim().to_uppercase())
         };
-        let id_key = throttle::identifier_key(&normalized);
-        if let Some(b) = self.throttled(&id_key, ip, now).await? {
-            return Ok(SignInOutcome::Throttled {
-                retry_after_seconds: b.retry_after_seconds,
-            });
-        }
+        let guess = match self.reserve_guess(&normalized, ip, now).await? {
+            Attempt::Go(guess) => guess,
+            Attempt::Throttled(seconds) => return Ok(Checked::Throttled(seconds)),
+        };
         if is_email {
             return match self.sign_in(&normalized, password).await {
                 Ok(identity) => {
-                    self.clear_failures(&id_key).await?;
-                    Ok(SignInOutcome::Identity(identity))
+                    self.guess_right(guess).await?;
+                    Ok(Checked::Identity(identity))
                 }
-                Err(SignInError::WrongCredentials) => {
-                    self.record_failure(&id_key, ip, now).await?;
-                    Ok(SignInOutcome::Wrong)
-                }
-                Err(SignInError::Locked) => Ok(SignInOutcome::Locked),
+                Err(SignInError::WrongCredentials) => Ok(Checked::Wrong),
+                // The right password of a locked identity counts as a failure: from outside,
+                // locked and wrong look the same.
+                Err(SignInError::Locked) => Ok(Checked::Locked),
                 Err(SignInError::Unavailable(e)) => Err(e),
             };
         }
         let account = self.ports.customers.find_customer(&normalized).await?;
         let Some(account) = account else {
             let _ = self.hasher.verify(password, None).await;
-            self.record_failure(&id_key, ip, now).await?;
-            return Ok(SignInOutcome::Wrong);
+            return Ok(Checked::Wrong);
         };
         if account.status == AccountStatus::Upgraded {
+            // Nothing was checked: the attempt is given back.
+            self.guess_right(guess).await?;
             let masked = match self
                 .ports
                 .customers
@@ -155,13 +172,12 @@ impl Accounts {
                 Some(owner) => email::mask(&owner.login_email),
                 None => email::mask(&account.contact_email),
             };
-            return Ok(SignInOutcome::UseEmail { masked });
+            return Ok(Checked::UseEmail(masked));
         }
         if !self.legacy_password_ok(&account, password).await {
-            self.record_failure(&id_key, ip, now).await?;
-            return Ok(SignInOutcome::Wrong);
+            return Ok(Checked::Wrong);
         }
-        self.clear_failures(&id_key).await?;
+        self.guess_right(guess).await?;
         let handle = self
             .issue_link(
                 LinkPurpose::UpgradeSession,
@@ -173,7 +189,7 @@ impl Accounts {
                 now,
             )
             .await?;
-        Ok(SignInOutcome::UpgradeStarted { handle })
+        Ok(Checked::UpgradeStarted(handle))
     }
 
     /// Checks a customer account's legacy password on the hashing threads; `false` when it has

@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod customer;
+pub mod cut_off;
 pub mod email;
 pub mod forgot;
 pub mod identity;

@@ -22,6 +22,10 @@ pub enum LinkPurpose {
 }
 
 impl LinkPurpose {
+    /// The links of an upgrade in progress (by client number).
+    pub const UPGRADE: [LinkPurpose; 3] =
+        [Self::UpgradeSession, Self::VerifyEmail, Self::UpgradeStart];
+
     /// The stored name of the purpose.
     pub fn as_str(self) -> &'static str {
         match self {

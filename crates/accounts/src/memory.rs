@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::customer::{AccountStatus, CustomerAccount};
+use crate::customer::{AccountKind, AccountStatus, CustomerAccount};
 use crate::links::{LinkPurpose, LinkRecord};
 use crate::password::{HashCost, Hasher};
 use crate::ports::{
-    AccountsStoreError, CounterStore, CustomerStore, IdentityStore, LinkStore, MailError, Mailer,
-    OutgoingMail, UpsertCounts,
+    AccessCut, AccessStore, AccountsStoreError, CounterStore, CustomerStore, IdentityStore,
+    LinkStore, MailError, Mailer, OutgoingMail, Reservation, Rule, UpsertCounts,
 };
 use crate::service::{Accounts, AccountsPorts, JourneySettings};
 use crate::Identity;
@@ -27,7 +27,10 @@ struct State {
     /// client number → identity id.
     attached: HashMap<String, String>,
     links: HashMap<String, LinkRecord>,
-    counters: HashMap<String, (u32, OffsetDateTime)>,
+    /// key → (attempts, window end, blocked until).
+    counters: HashMap<String, (u32, OffsetDateTime, OffsetDateTime)>,
+    /// Every cut-off asked: (identity id, kept session).
+    cut_offs: Vec<(String, Option<String>)>,
 }
 
 /// Identities, customer accounts, links and counters in memory. Each method holds one lock,
@@ -88,6 +91,22 @@ fn use_link_in(state: &mut State, token_hash: &str, now: OffsetDateTime) -> bool
         }
         _ => false,
     }
+}
+
+/// Marks used the pending links `which` picks; returns how many.
+fn cancel_where(
+    state: &mut State,
+    now: OffsetDateTime,
+    which: impl Fn(&LinkRecord) -> bool,
+) -> u64 {
+    let mut n = 0;
+    for link in state.links.values_mut() {
+        if link.used_at.is_none() && which(link) {
+            link.used_at = Some(now);
+            n += 1;
+        }
+    }
+    n
 }
 
 fn email_taken(state: &State, login_email: &str, except: Option<&str>) -> bool {
@@ -229,9 +248,21 @@ impl CustomerStore for MemoryStore {
         &self,
         identity_id: &str,
         client_number: &str,
+        kind: AccountKind,
+        limit: usize,
         _now: OffsetDateTime,
     ) -> Result<()> {
-        attach_in(&mut *self.state()?, identity_id, client_number)
+        let mut state = self.state()?;
+        let held = state
+            .attached
+            .iter()
+            .filter(|(_, owner)| owner.as_str() == identity_id)
+            .filter(|(number, _)| state.customers.get(*number).is_some_and(|c| c.kind == kind))
+            .count();
+        if held >= limit {
+            return Err(AccountsStoreError::LimitReached);
+        }
+        attach_in(&mut state, identity_id, client_number)
     }
 
     async fn change_login_email(
@@ -314,30 +345,95 @@ impl LinkStore for MemoryStore {
     async fn use_link(&self, token_hash: &str, now: OffsetDateTime) -> Result<bool> {
         Ok(use_link_in(&mut *self.state()?, token_hash, now))
     }
+
+    async fn cancel_links_of(&self, identity_id: &str, now: OffsetDateTime) -> Result<u64> {
+        Ok(cancel_where(&mut *self.state()?, now, |l| {
+            l.data.identity_id.as_deref() == Some(identity_id)
+        }))
+    }
+
+    async fn cancel_account_links(
+        &self,
+        client_number: &str,
+        purposes: &[LinkPurpose],
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        Ok(cancel_where(&mut *self.state()?, now, |l| {
+            l.data.client_number.as_deref() == Some(client_number) && purposes.contains(&l.purpose)
+        }))
+    }
+
+    async fn purge_links(&self, before: OffsetDateTime) -> Result<u64> {
+        let mut state = self.state()?;
+        let n = state.links.len();
+        state.links.retain(|_, l| l.expires_at > before);
+        Ok((n - state.links.len()) as u64)
+    }
 }
 
 #[async_trait]
 impl CounterStore for MemoryStore {
-    async fn counter(&self, key: &str) -> Result<Option<(u32, OffsetDateTime)>> {
-        Ok(self.state()?.counters.get(key).copied())
+    async fn reserve(&self, key: &str, rule: &Rule, now: OffsetDateTime) -> Result<Reservation> {
+        let mut state = self.state()?;
+        let fresh = (0, now + rule.window, now);
+        let (n, window_ends, blocked) = state.counters.get(key).copied().unwrap_or(fresh);
+        let (n, window_ends) = if window_ends <= now {
+            (0, now + rule.window)
+        } else {
+            (n, window_ends)
+        };
+        if blocked > now {
+            return Ok(Reservation::Refused { until: blocked });
+        }
+        if n >= rule.limit() {
+            return Ok(Reservation::Refused { until: window_ends });
+        }
+        let n = n + 1;
+        state
+            .counters
+            .insert(key.to_string(), (n, window_ends, now + rule.delay_after(n)));
+        Ok(Reservation::Granted(n))
     }
 
-    async fn set_counter(
-        &self,
-        key: &str,
-        count: u32,
-        until: OffsetDateTime,
-        _now: OffsetDateTime,
-    ) -> Result<()> {
-        self.state()?
-            .counters
-            .insert(key.to_string(), (count, until));
+    async fn release(&self, key: &str) -> Result<()> {
+        if let Some(c) = self.state()?.counters.get_mut(key) {
+            c.0 = c.0.saturating_sub(1);
+        }
         Ok(())
     }
 
     async fn clear_counter(&self, key: &str) -> Result<()> {
         self.state()?.counters.remove(key);
         Ok(())
+    }
+
+    async fn purge_counters(&self, now: OffsetDateTime) -> Result<u64> {
+        let mut state = self.state()?;
+        let before = state.counters.len();
+        state
+            .counters
+            .retain(|_, (_, window_ends, blocked)| *window_ends > now || *blocked > now);
+        Ok((before - state.counters.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl AccessStore for MemoryStore {
+    async fn cut_off(&self, identity_id: &str, keep_sid: Option<&str>) -> Result<AccessCut> {
+        self.state()?
+            .cut_offs
+            .push((identity_id.to_string(), keep_sid.map(str::to_string)));
+        Ok(AccessCut::default())
+    }
+}
+
+impl MemoryStore {
+    /// Every cut-off asked so far, oldest first: (identity id, kept session).
+    pub fn cut_offs(&self) -> Vec<(String, Option<String>)> {
+        self.state
+            .lock()
+            .map(|s| s.cut_offs.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -416,6 +512,7 @@ impl MemoryAccounts {
             links: store.clone(),
             counters: store.clone(),
             mailer: mailer.clone(),
+            access: store.clone(),
             audit: auditor.clone(),
         };
         let accounts = Accounts::new(ports, Hasher::new(cheap_hash_cost(), 2)?, settings);

@@ -3,9 +3,9 @@
 //! (with the `memory` feature).
 
 use async_trait::async_trait;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
-use crate::customer::CustomerAccount;
+use crate::customer::{AccountKind, CustomerAccount};
 use crate::links::{LinkPurpose, LinkRecord};
 use crate::Identity;
 
@@ -24,6 +24,9 @@ pub enum AccountsStoreError {
     /// The customer account is attached to an identity already.
     #[error("the customer account is already attached")]
     AccountTaken,
+    /// The identity holds as many accounts of the kind as it may.
+    #[error("the identity holds as many accounts of this kind as it may")]
+    LimitReached,
 }
 
 /// Identities: one login email each, normalised, unique.
@@ -79,11 +82,15 @@ pub trait CustomerStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<UpsertCounts, AccountsStoreError>;
     /// In one transaction: attaches a legacy account to an identity and retires its legacy
-    /// password. `AccountTaken` when it is (or just became) someone's.
+    /// password. `AccountTaken` when it is (or just became) someone's; `LimitReached` when the
+    /// identity already holds `limit` accounts of `kind` — counted under a lock of the identity,
+    /// so concurrent attaches cannot pass the limit together.
     async fn attach(
         &self,
         identity_id: &str,
         client_number: &str,
+        kind: AccountKind,
+        limit: usize,
         now: OffsetDateTime,
     ) -> Result<(), AccountsStoreError>;
     /// In one transaction: uses the link and changes the login email (unique). `LinkUsed` or
@@ -124,24 +131,103 @@ pub trait LinkStore: Send + Sync {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> Result<bool, AccountsStoreError>;
+    /// Marks used every pending link about an identity (reset, email change); returns how many.
+    async fn cancel_links_of(
+        &self,
+        identity_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<u64, AccountsStoreError>;
+    /// Marks used every pending link of a customer account with one of `purposes`; returns how
+    /// many.
+    async fn cancel_account_links(
+        &self,
+        client_number: &str,
+        purposes: &[LinkPurpose],
+        now: OffsetDateTime,
+    ) -> Result<u64, AccountsStoreError>;
+    /// Deletes links that expired before `before`; returns how many.
+    async fn purge_links(&self, before: OffsetDateTime) -> Result<u64, AccountsStoreError>;
+}
+
+/// A limit on attempts per key: at most `delays.len()` per window, and after the n-th attempt
+/// the next waits `delays[n - 1]` (the last delay is the lock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// The window starts at a key's first attempt; when it ends the key starts afresh.
+    pub window: Duration,
+    /// The wait after each attempt of a window, in order.
+    pub delays: Vec<Duration>,
+}
+
+impl Rule {
+    /// Attempts allowed per window.
+    pub fn limit(&self) -> u32 {
+        u32::try_from(self.delays.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The wait after the `n`-th attempt of a window (`n` from 1).
+    pub fn delay_after(&self, n: u32) -> Duration {
+        let last = self.delays.last().copied().unwrap_or(Duration::ZERO);
+        usize::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| self.delays.get(i).copied())
+            .unwrap_or(last)
+    }
+}
+
+/// What [`CounterStore::reserve`] answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The attempt may go ahead: it is the `n`-th of the key's window.
+    Granted(u32),
+    /// No attempt before this instant.
+    Refused {
+        /// When the key may try again.
+        until: OffsetDateTime,
+    },
 }
 
 /// Counters for throttling and rate limits, shared by every process through the database.
 #[async_trait]
 pub trait CounterStore: Send + Sync {
-    /// (failures, blocked_until) for a key.
-    async fn counter(&self, key: &str)
-        -> Result<Option<(u32, OffsetDateTime)>, AccountsStoreError>;
-    /// Sets a key's count and the end of its block (or window); `now` is when it changed.
-    async fn set_counter(
+    /// Reserves one attempt for `key` under `rule`, atomically (one statement): of any number of
+    /// concurrent callers, at most the rule's limit per window are granted, and none while the
+    /// key waits out a delay. A refused attempt changes nothing.
+    async fn reserve(
         &self,
         key: &str,
-        count: u32,
-        until: OffsetDateTime,
+        rule: &Rule,
         now: OffsetDateTime,
-    ) -> Result<(), AccountsStoreError>;
+    ) -> Result<Reservation, AccountsStoreError>;
+    /// Gives back one granted attempt (it turned out right, or was not made).
+    async fn release(&self, key: &str) -> Result<(), AccountsStoreError>;
     /// Forgets a key.
     async fn clear_counter(&self, key: &str) -> Result<(), AccountsStoreError>;
+    /// Deletes keys whose window and wait both ended before `now`; returns how many.
+    async fn purge_counters(&self, now: OffsetDateTime) -> Result<u64, AccountsStoreError>;
+}
+
+/// What a credential change cut off outside the accounts domain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessCut {
+    /// Browser sessions ended.
+    pub sessions_ended: u64,
+    /// Access and refresh tokens revoked.
+    pub tokens_revoked: u64,
+}
+
+/// The access an identity's credentials granted outside this domain: its browser sessions and
+/// the tokens issued under its grants (the OpenID provider's records).
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Ends every session of `identity_id` but `keep_sid` and revokes every token issued under
+    /// its grants but those issued in `keep_sid` (`offline_access` ones included).
+    async fn cut_off(
+        &self,
+        identity_id: &str,
+        keep_sid: Option<&str>,
+    ) -> Result<AccessCut, AccountsStoreError>;
 }
 
 /// A message to send, before rendering.

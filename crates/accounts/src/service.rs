@@ -10,8 +10,9 @@ use crate::email;
 use crate::password::{Hasher, Verdict};
 use crate::policy::PasswordPolicy;
 use crate::ports::{
-    AccountsStoreError, CounterStore, CustomerStore, IdentityStore, LinkStore, Mailer,
+    AccessStore, AccountsStoreError, CounterStore, CustomerStore, IdentityStore, LinkStore, Mailer,
 };
+use crate::throttle::Attempt;
 use crate::{Identity, IdentityStatus};
 
 /// Storage (or the mail queue) did not answer: the only failure of most engine methods. The
@@ -29,6 +30,17 @@ impl From<AccountsStoreError> for Unavailable {
             other => Self(other.to_string()),
         }
     }
+}
+
+/// What [`Accounts::check_password`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// The password is the identity's.
+    Right,
+    /// It is not (the failure is counted).
+    Wrong,
+    /// Too many failures: wait this many seconds (at least 1); the password was not checked.
+    Throttled(i64),
 }
 
 /// Why [`Accounts::sign_in`] refused an email and password.
@@ -94,6 +106,11 @@ pub struct JourneySettings {
     pub max_professional: usize,
     /// Sensitive actions need a password check younger than this.
     pub reauth_after: Duration,
+    /// How long a failed password check counts against its identifier and address (15 min).
+    pub throttle_window: Duration,
+    /// "Is this email free?" checks per address per hour (upgrade step 2, email change); the
+    /// client address gets six times as many.
+    pub checks_per_hour: u32,
 }
 
 impl Default for JourneySettings {
@@ -106,6 +123,8 @@ impl Default for JourneySettings {
             max_personal: 1,
             max_professional: 1,
             reauth_after: Duration::minutes(10),
+            throttle_window: Duration::minutes(15),
+            checks_per_hour: 10,
         }
     }
 }
@@ -123,6 +142,8 @@ pub struct AccountsPorts {
     pub counters: Arc<dyn CounterStore>,
     /// The mail queue.
     pub mailer: Arc<dyn Mailer>,
+    /// Sessions and tokens, to cut off on a credential change.
+    pub access: Arc<dyn AccessStore>,
     /// The audit trail.
     pub audit: Arc<Auditor>,
 }
@@ -198,15 +219,31 @@ impl Accounts {
         self.ports.audit.record(event).await;
     }
 
-    /// Re-authentication: is `password` this identity's? Not throttled here: the caller counts
-    /// failures.
-    pub async fn password_matches(&self, identity: &Identity, password: &str) -> bool {
-        !matches!(
-            self.hasher
-                .verify(password, Some(&identity.password_hash))
-                .await,
-            Verdict::Wrong
-        )
+    /// A password check of a signed-in person (re-authentication, password and email change),
+    /// throttled like the sign-in on their login email and the client address `ip`: a stolen
+    /// session cookie gets no more guesses than the sign-in form.
+    ///
+    /// Errors: `Unavailable`.
+    pub async fn check_password(
+        &self,
+        identity: &Identity,
+        password: &str,
+        ip: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<PasswordCheck, Unavailable> {
+        let guess = match self.reserve_guess(&identity.login_email, ip, now).await? {
+            Attempt::Go(guess) => guess,
+            Attempt::Throttled(seconds) => return Ok(PasswordCheck::Throttled(seconds)),
+        };
+        let verdict = self
+            .hasher
+            .verify(password, Some(&identity.password_hash))
+            .await;
+        if matches!(verdict, Verdict::Wrong) {
+            return Ok(PasswordCheck::Wrong);
+        }
+        self.guess_right(guess).await?;
+        Ok(PasswordCheck::Right)
     }
 
     /// Checks an email and password, without throttling or audit (the sign-in form goes through

@@ -1,15 +1,25 @@
-//! Growing delays after failed sign-ins, then a temporary lock; per identifier and per IP. The
-//! counters live behind [`crate::ports::CounterStore`], so every process sees them.
+//! Throttling of every password check and rate limits of every form that mails or probes an
+//! address, in the database (shared by every process) behind [`crate::ports::CounterStore`].
+//!
+//! An attempt is *reserved* before the password is checked, in one atomic statement: however
+//! many arrive together, at most [`LOCK_AFTER`] guesses per identifier are ever evaluated in a
+//! window, and none while a delay runs. Failures count for a window (15 minutes by default), not
+//! forever; a right password forgets the identifier's failures. The counters count people, not
+//! proxies: the client address comes from the web layer's trusted-proxy rule, and IPv6 clients
+//! count per /64. Keys hold hashes of identifiers and addresses, never what was typed.
+
+use std::net::IpAddr;
 
 use gan_audit::{Actor, AuditEvent, EventType};
 use time::{Duration, OffsetDateTime};
 
 use crate::email;
+use crate::ports::{Reservation, Rule};
 use crate::service::{Accounts, Unavailable};
 
 /// Failures allowed before delays start.
 pub const FREE_FAILURES: u32 = 3;
-/// Failures after which the key is locked for [`LOCK`].
+/// Guesses per identifier per window; the last one locks the key for [`LOCK`].
 pub const LOCK_AFTER: u32 = 10;
 /// How long a key stays locked after [`LOCK_AFTER`] failures.
 pub const LOCK: Duration = Duration::minutes(15);
@@ -28,19 +38,58 @@ pub fn block_for(failures: u32) -> Duration {
     }
 }
 
+/// The password-guessing rule of one identifier: [`LOCK_AFTER`] guesses per `window`, with
+/// growing delays after [`FREE_FAILURES`].
+pub fn identifier_rule(window: Duration) -> Rule {
+    Rule {
+        window,
+        delays: (1..=LOCK_AFTER).map(block_for).collect(),
+    }
+}
+
+/// The password-guessing rule of one client address: [`IP_SCALE`] times the identifier's.
+pub fn address_rule(window: Duration) -> Rule {
+    Rule {
+        window,
+        delays: (1..=LOCK_AFTER * IP_SCALE)
+            .map(|n| block_for(n / IP_SCALE))
+            .collect(),
+    }
+}
+
+/// `limit` attempts per hour, without delays in between.
+pub fn hourly(limit: u32) -> Rule {
+    Rule {
+        window: Duration::hours(1),
+        delays: vec![Duration::ZERO; limit.max(1) as usize],
+    }
+}
+
+/// A counter key: its kind and a hash of what it counts (identifiers and addresses typed by
+/// anyone are never kept as typed).
+fn key(kind: &str, value: &str) -> String {
+    format!("{kind}:{}", gan_secret::hash_handle(value))
+}
+
 /// The counter key of a normalised identifier (login email or client number).
 pub fn identifier_key(normalized: &str) -> String {
-    format!("signin:id:{normalized}")
+    key("signin", normalized)
 }
 
-/// The identifier an identifier key is about (`None` for an address key).
-pub fn identifier_of(key: &str) -> Option<&str> {
-    key.strip_prefix("signin:id:")
-}
-
-/// The counter key of a client address.
-pub fn ip_key(ip: &str) -> String {
-    format!("signin:ip:{ip}")
+/// The part of a client address that counts: IPv4 as is, IPv6 per /64 (one customer's network
+/// holds a whole /64), IPv4-mapped IPv6 as IPv4. Anything unparsable counts as itself.
+pub fn address_counted(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
 }
 
 /// The time left on a block, if any.
@@ -48,87 +97,141 @@ pub fn remaining(until: OffsetDateTime, now: OffsetDateTime) -> Option<Duration>
     (until > now).then(|| until - now)
 }
 
-/// A check that may not go ahead yet: wait this many seconds (at least 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Blocked {
-    pub retry_after_seconds: i64,
+/// A reserved password check: report how it went with [`Accounts::guess_right`]. A wrong
+/// guess needs nothing more: it was counted when reserved.
+#[derive(Debug)]
+pub(crate) struct Guess {
+    id_key: String,
+    ip_key: Option<String>,
+}
+
+/// Whether a password check may go ahead.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// Reserved: check the password, then report a right one.
+    Go(Guess),
+    /// Too many attempts: wait this many seconds (at least 1).
+    Throttled(i64),
 }
 
 impl Accounts {
-    async fn blocked(&self, key: &str, now: OffsetDateTime) -> Result<Option<i64>, Unavailable> {
+    /// Reserves one attempt of `rule` for `key`: `Err(seconds to wait)` when refused.
+    async fn take(
+        &self,
+        key: &str,
+        rule: &Rule,
+        now: OffsetDateTime,
+    ) -> Result<Result<u32, i64>, Unavailable> {
+        Ok(match self.ports.counters.reserve(key, rule, now).await? {
+            Reservation::Granted(n) => Ok(n),
+            Reservation::Refused { until } => Err(remaining(until, now)
+                .map(|d| d.whole_seconds().max(1))
+                .unwrap_or(1)),
+        })
+    }
+
+    /// Reserves one password check for the normalised `identifier` and the client address `ip`,
+    /// before the password is hashed. Records `signin.locked` when this guess is the last of
+    /// the window.
+    pub(crate) async fn reserve_guess(
+        &self,
+        identifier: &str,
+        ip: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Attempt, Unavailable> {
+        let window = self.settings.throttle_window;
+        let id_key = identifier_key(identifier);
+        let n = match self.take(&id_key, &identifier_rule(window), now).await? {
+            Ok(n) => n,
+            Err(wait) => return Ok(Attempt::Throttled(wait)),
+        };
+        let ip_key = ip.map(|ip| key("signin-ip", &address_counted(ip)));
+        if let Some(ip_key) = &ip_key {
+            match self.take(ip_key, &address_rule(window), now).await? {
+                Ok(m) if m == LOCK_AFTER * IP_SCALE => self.locked(None, now).await,
+                Ok(_) => {}
+                Err(wait) => {
+                    self.ports.counters.release(&id_key).await?;
+                    return Ok(Attempt::Throttled(wait));
+                }
+            }
+        }
+        if n == LOCK_AFTER {
+            self.locked(Some(identifier), now).await;
+        }
+        Ok(Attempt::Go(Guess { id_key, ip_key }))
+    }
+
+    async fn locked(&self, identifier: Option<&str>, now: OffsetDateTime) {
+        let event = AuditEvent::failure(EventType::SignInLocked, Actor::anonymous(), now)
+            .with("minutes", LOCK.whole_minutes());
+        let event = match identifier {
+            Some(id) if id.contains('@') => event
+                .with("scope", "identifier")
+                .with("identifier", email::mask(id)),
+            Some(number) => event.with("scope", "identifier").client_number(number),
+            None => event.with("scope", "address"),
+        };
+        self.audit(event).await;
+    }
+
+    /// A reserved guess was right: the identifier's failures are forgotten and the address gets
+    /// its attempt back (its failures stay).
+    pub(crate) async fn guess_right(&self, guess: Guess) -> Result<(), Unavailable> {
+        self.ports.counters.clear_counter(&guess.id_key).await?;
+        if let Some(ip_key) = &guess.ip_key {
+            self.ports.counters.release(ip_key).await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the failures of a normalised identifier (its password was just reset).
+    pub(crate) async fn forget_failures(&self, identifier: &str) -> Result<(), Unavailable> {
         Ok(self
             .ports
             .counters
-            .counter(key)
-            .await?
-            .and_then(|(_, until)| remaining(until, now))
-            .map(|d| d.whole_seconds().max(1)))
+            .clear_counter(&identifier_key(identifier))
+            .await?)
     }
 
-    async fn fail(&self, key: &str, scale: u32, now: OffsetDateTime) -> Result<(), Unavailable> {
-        let failures = self
-            .ports
-            .counters
-            .counter(key)
-            .await?
-            .map(|(n, _)| n)
-            .unwrap_or(0)
-            + 1;
-        let until = now + block_for(failures / scale);
-        self.ports
-            .counters
-            .set_counter(key, failures, until, now)
-            .await?;
-        if failures == LOCK_AFTER * scale {
-            let mut event = AuditEvent::failure(EventType::SignInLocked, Actor::anonymous(), now)
-                .with("minutes", LOCK.whole_minutes());
-            event = match identifier_of(key) {
-                Some(id) if id.contains('@') => event
-                    .with("scope", "identifier")
-                    .with("identifier", email::mask(id)),
-                Some(number) => event.with("scope", "identifier").client_number(number),
-                None => event.with("scope", "address"),
-            };
-            self.audit(event).await;
-        }
-        Ok(())
-    }
-
-    /// `Some` when the identifier key or the address is blocked (checked in that order).
-    pub(crate) async fn throttled(
+    /// One use of an hourly allowance: `limit` per hour for `what` (a normalised address, say)
+    /// and `limit × 6` for the client address `ip`. `false` when either is used up.
+    pub(crate) async fn within_hourly(
         &self,
-        id_key: &str,
+        kind: &str,
+        what: &str,
+        limit: u32,
         ip: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<Option<Blocked>, Unavailable> {
-        let ip_key = ip.map(ip_key);
-        for key in std::iter::once(id_key).chain(ip_key.as_deref()) {
-            if let Some(retry_after_seconds) = self.blocked(key, now).await? {
-                return Ok(Some(Blocked {
-                    retry_after_seconds,
-                }));
+    ) -> Result<bool, Unavailable> {
+        if self
+            .take(&key(kind, what), &hourly(limit), now)
+            .await?
+            .is_err()
+        {
+            return Ok(false);
+        }
+        if let Some(ip) = ip {
+            let ip_key = key(&format!("{kind}-ip"), &address_counted(ip));
+            let per_ip = limit.saturating_mul(6);
+            if self.take(&ip_key, &hourly(per_ip), now).await?.is_err() {
+                return Ok(false);
             }
         }
-        Ok(None)
+        Ok(true)
     }
 
-    /// Counts a failed password check against the identifier key and the address.
-    pub(crate) async fn record_failure(
-        &self,
-        id_key: &str,
-        ip: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<(), Unavailable> {
-        self.fail(id_key, 1, now).await?;
-        if let Some(ip) = ip {
-            self.fail(&ip_key(ip), IP_SCALE, now).await?;
-        }
-        Ok(())
-    }
-
-    /// A right password: the identifier's failures are forgotten (the address's are not).
-    pub(crate) async fn clear_failures(&self, id_key: &str) -> Result<(), Unavailable> {
-        Ok(self.ports.counters.clear_counter(id_key).await?)
+    /// Deletes counters whose window and wait have ended, and links expired for a day (kept
+    /// that long so a late click still gets the "expired" page, not "unknown").
+    ///
+    /// Errors: `Unavailable`.
+    pub async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, Unavailable> {
+        Ok(self.ports.counters.purge_counters(now).await?
+            + self
+                .ports
+                .links
+                .purge_links(now - Duration::days(1))
+                .await?)
     }
 }
 
@@ -144,5 +247,30 @@ mod tests {
         assert_eq!(block_for(9), Duration::seconds(64));
         assert_eq!(block_for(10), LOCK);
         assert_eq!(block_for(50), LOCK);
+        let rule = identifier_rule(Duration::minutes(15));
+        assert_eq!(rule.limit(), LOCK_AFTER);
+        assert_eq!(rule.delay_after(10), LOCK);
+        assert_eq!(address_rule(Duration::minutes(15)).limit(), 50);
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        assert_eq!(
+            address_counted("2001:db8:1:2:aaaa::1"),
+            address_counted("2001:db8:1:2:ffff:1:2:3")
+        );
+        assert_ne!(
+            address_counted("2001:db8:1:2::1"),
+            address_counted("2001:db8:1:3::1")
+        );
+        assert_eq!(address_counted("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_counted("192.0.2.7"), "192.0.2.7");
+    }
+
+    #[test]
+    fn keys_never_hold_what_was_typed() {
+        let k = identifier_key("tr0ub4dor 2024");
+        assert!(!k.contains("tr0ub4dor"));
+        assert!(k.len() < 64);
     }
 }

@@ -31,6 +31,8 @@ pub enum ChooseEmail {
     Invalid,
     /// `Email déjà utilisé, saisissez un nouvel email de connexion`.
     Taken,
+    /// Too many addresses checked from here or for this address this hour.
+    TooMany,
     /// The step-2 session is over: sign in again.
     Expired,
 }
@@ -52,9 +54,9 @@ impl From<AccountsStoreError> for CompleteError {
     fn from(e: AccountsStoreError) -> Self {
         match e {
             AccountsStoreError::EmailTaken => Self::EmailTaken,
-            AccountsStoreError::LinkUsed | AccountsStoreError::AccountTaken => {
-                Self::Link(LinkState::Used)
-            }
+            AccountsStoreError::LinkUsed
+            | AccountsStoreError::AccountTaken
+            | AccountsStoreError::LimitReached => Self::Link(LinkState::Used),
             AccountsStoreError::Unavailable(m) => Self::Unavailable(m),
         }
     }
@@ -132,6 +134,19 @@ impl Accounts {
             return Ok(ChooseEmail::Invalid);
         }
         let login = email::normalize(chosen);
+        let ip = gan_audit::current().ip;
+        if !self
+            .within_hourly(
+                "check",
+                &login,
+                self.settings.checks_per_hour,
+                ip.as_deref(),
+                now,
+            )
+            .await?
+        {
+            return Ok(ChooseEmail::TooMany);
+        }
         if self
             .ports
             .identities
@@ -274,6 +289,12 @@ impl Accounts {
             .customers
             .complete_upgrade(&link.token_hash, &identity, &number, now)
             .await?;
+        // The upgrade is done: its other links (other verification mails, start links, step-2
+        // sessions elsewhere) have nothing left to do.
+        self.ports
+            .links
+            .cancel_account_links(&number, &LinkPurpose::UPGRADE, now)
+            .await?;
         let actor = Actor::identity(&identity.id);
         self.audit(
             AuditEvent::success(EventType::EmailVerified, actor.clone(), now)
@@ -294,8 +315,9 @@ impl Accounts {
         })
     }
 
-    /// Opens step 2 from an "upgrade start" link, which is used up: `Ok(handle)` of the step-2
-    /// session, or the state of a link that cannot be used.
+    /// Opens step 2 from an "upgrade start" link, which is used up with its siblings (the other
+    /// start links of the account): `Ok(handle)` of the step-2 session, or the state of a link
+    /// that cannot be used. Called from the page's button, never from opening the link.
     ///
     /// Errors: `Unavailable`.
     pub async fn start_upgrade_from_link(
@@ -309,6 +331,12 @@ impl Accounts {
         };
         if !self.ports.links.use_link(&link.token_hash, now).await? {
             return Ok(Err(LinkState::Used));
+        }
+        if let Some(number) = &link.data.client_number {
+            self.ports
+                .links
+                .cancel_account_links(number, &[LinkPurpose::UpgradeStart], now)
+                .await?;
         }
         let data = LinkData {
             client_number: link.data.client_number,

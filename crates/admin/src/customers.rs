@@ -2,6 +2,7 @@
 //! activation in progress, end sessions.
 
 use gan_accounts::customer::{normalize_client_number, CustomerAccount};
+use gan_accounts::cut_off::CutOffReason;
 use gan_accounts::{email, IdentityStatus};
 use gan_audit::{AuditFilter, EventType};
 use serde::{Deserialize, Serialize};
@@ -275,14 +276,15 @@ impl Admin {
         {
             return Err(AdminError::NotFound("identity"));
         }
-        self.provider
-            .end_sessions_of(id, None, "identity_locked")
+        let cut = self
+            .accounts
+            .cut_off(id, None, CutOffReason::IdentityLocked, now)
             .await?;
-        let revoked = self.store.revoke_identity_tokens(id, now).await?;
         self.record(
             self.event(EventType::IdentityLocked)
                 .identity(id)
-                .with("tokens_revoked", revoked),
+                .with("sessions_ended", cut.sessions_ended)
+                .with("tokens_revoked", cut.tokens_revoked),
         )
         .await;
         self.identity(id).await
@@ -310,25 +312,29 @@ impl Admin {
         if self.accounts.identity(id).await?.is_none() {
             return Err(AdminError::NotFound("identity"));
         }
-        self.provider
-            .end_sessions_of(id, None, "ended_by_admin")
+        self.accounts
+            .cut_off(id, None, CutOffReason::EndedByAdmin, self.now())
             .await?;
-        self.store.revoke_identity_tokens(id, self.now()).await?;
         Ok(())
     }
 
     /// Detaches an account from its identity.
     pub async fn detach_account(&self, client_number: &str) -> AdminResult<CustomerDetail> {
         let n = number(client_number)?;
-        let Some(identity_id) = self.store.detach_account(&n, self.now()).await? else {
+        let now = self.now();
+        let Some(identity_id) = self.store.detach_account(&n, now).await? else {
             return Err(AdminError::NotFound("attached account"));
         };
         self.record(
             self.event(EventType::AccountDetached)
-                .identity(identity_id)
+                .identity(&identity_id)
                 .client_number(&n),
         )
         .await;
+        // What the identity was granted listed this account: it ends.
+        self.accounts
+            .cut_off(&identity_id, None, CutOffReason::AccountDetached, now)
+            .await?;
         self.customer(&n).await
     }
 

@@ -40,12 +40,6 @@ pub trait AdminStore: Send + Sync {
         status: IdentityStatus,
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
-    /// Revokes every live token of an identity; returns how many.
-    async fn revoke_identity_tokens(
-        &self,
-        identity_id: &str,
-        now: OffsetDateTime,
-    ) -> StoreResult<u64>;
     /// Revokes every live token of a client; returns how many.
     async fn revoke_client_tokens(&self, client_id: &str, now: OffsetDateTime) -> StoreResult<u64>;
     /// Deletes a client with its tokens and consents; `false` when there was none.

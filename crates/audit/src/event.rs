@@ -60,10 +60,17 @@ pub enum EventType {
     /// A client revoked a token (RFC 7009); `detail.token_type` says which kind.
     #[serde(rename = "token.revoked")]
     TokenRevoked,
-    /// Browser sessions ended (`detail.reason`: `logout`, `ended_by_user`, `ended_by_admin`,
-    /// `password_changed`, `login_email_changed`, `identity_locked`; `detail.sid` when just one).
+    /// Browser sessions ended by a logout or by the person (`detail.reason`: `logout`,
+    /// `ended_by_user`; `detail.sid` when just one; counts `sessions`, `tokens_revoked` — the
+    /// tokens issued in them, but `offline_access` ones).
     #[serde(rename = "session.ended")]
     SessionEnded,
+    /// A credential changed (or an admin locked, detached or ended sessions): what the old
+    /// credential granted was cut off (`detail.reason`; counts `sessions_ended`,
+    /// `tokens_revoked`, `links_cancelled`; `detail.kept_session` when the session the person
+    /// made the change from stays).
+    #[serde(rename = "access.cut_off")]
+    AccessCutOff,
     /// An admin locked an identity (its sessions ended, its tokens revoked).
     #[serde(rename = "identity.locked")]
     IdentityLocked,
@@ -101,7 +108,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, in declaration order (the CLI lists them when `--type` is unknown).
-    pub const ALL: [EventType; 28] = [
+    pub const ALL: [EventType; 29] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -119,6 +126,7 @@ impl EventType {
         Self::CodeReplay,
         Self::TokenRevoked,
         Self::SessionEnded,
+        Self::AccessCutOff,
         Self::IdentityLocked,
         Self::IdentityUnlocked,
         Self::CustomersImported,
@@ -152,6 +160,7 @@ impl EventType {
             Self::CodeReplay => "token.code_replay",
             Self::TokenRevoked => "token.revoked",
             Self::SessionEnded => "session.ended",
+            Self::AccessCutOff => "access.cut_off",
             Self::IdentityLocked => "identity.locked",
             Self::IdentityUnlocked => "identity.unlocked",
             Self::CustomersImported => "customers.imported",

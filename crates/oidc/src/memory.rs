@@ -13,7 +13,7 @@ use crate::interaction::Interaction;
 use crate::model::{AuthorizationCode, Client, Session, SigningAlg, StoredKey, TokenRecord};
 use crate::ports::{
     AssertionStore, ClaimsSource, ClientStore, CodeStore, ConsentStore, Consumed, InteractionStore,
-    KeyStore, SessionStore, StoreResult, Stores, TokenStore,
+    KeyStore, SessionStore, SessionsOf, StoreResult, Stores, TokenStore,
 };
 use crate::scope::Scopes;
 
@@ -193,6 +193,31 @@ impl TokenStore for MemoryStore {
         }
         Ok(())
     }
+    async fn revoke_tokens_of(
+        &self,
+        identity_id: &str,
+        sessions: SessionsOf<'_>,
+        offline: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let mut n = 0;
+        for t in self.lock()?.tokens.values_mut() {
+            let offline_token = t
+                .scope
+                .split(' ')
+                .any(|s| s == crate::scope::OFFLINE_ACCESS);
+            if t.identity_id.as_deref() == Some(identity_id)
+                && sessions.holds(t.sid.as_deref())
+                && (offline || !offline_token)
+                && t.revoked_at.is_none()
+                && t.expires_at > now
+            {
+                t.revoked_at = Some(now);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
     async fn purge_tokens(&self, before: OffsetDateTime) -> StoreResult<u64> {
         let mut r = self.lock()?;
         let n = r.tokens.len();
@@ -251,11 +276,23 @@ impl SessionStore for MemoryStore {
         &self,
         identity_id: &str,
         except_sid: Option<&str>,
-    ) -> StoreResult<()> {
-        self.lock()?
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let mut r = self.lock()?;
+        let before = r.sessions.len();
+        r.sessions.retain(|_, s| {
+            s.auth.identity_id != identity_id
+                || Some(s.sid.as_str()) == except_sid
+                || s.expires_at <= now
+        });
+        Ok((before - r.sessions.len()) as u64)
+    }
+    async fn session_live(&self, sid: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        Ok(self
+            .lock()?
             .sessions
-            .retain(|_, s| s.auth.identity_id != identity_id || Some(s.sid.as_str()) == except_sid);
-        Ok(())
+            .values()
+            .any(|s| s.sid == sid && s.expires_at > now))
     }
     async fn purge_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {
         let mut r = self.lock()?;

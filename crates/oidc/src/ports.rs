@@ -70,6 +70,26 @@ pub trait CodeStore: Send + Sync {
     async fn purge_codes(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }
 
+/// The sessions whose tokens [`TokenStore::revoke_tokens_of`] revokes, by public session id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionsOf<'a> {
+    /// The tokens issued in this session (a logout).
+    One(&'a str),
+    /// The tokens issued in every session but this one (a credential change made from it), or
+    /// in every session.
+    AllBut(Option<&'a str>),
+}
+
+impl SessionsOf<'_> {
+    /// Whether a token issued in session `sid` is among these.
+    pub fn holds(&self, sid: Option<&str>) -> bool {
+        match *self {
+            Self::One(one) => sid == Some(one),
+            Self::AllBut(keep) => keep.is_none() || sid != keep,
+        }
+    }
+}
+
 /// Access and refresh tokens, stored as hashes.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
@@ -89,6 +109,16 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_grant(&self, grant_id: &str, now: OffsetDateTime) -> StoreResult<()>;
     /// Revokes one token.
     async fn revoke_token(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Revokes the live tokens of `identity_id` issued in `sessions` (tokens from before sessions
+    /// were recorded on tokens count as issued in another session); with `offline` false, tokens
+    /// whose scope holds `offline_access` are kept. Returns how many were revoked.
+    async fn revoke_tokens_of(
+        &self,
+        identity_id: &str,
+        sessions: SessionsOf<'_>,
+        offline: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
     /// Deletes tokens expired before `before` (kept a while so a late reuse of a refresh token
     /// is recognised as reuse); returns how many.
     async fn purge_tokens(&self, before: OffsetDateTime) -> StoreResult<u64>;
@@ -115,9 +145,15 @@ pub trait SessionStore: Send + Sync {
         identity_id: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<Session>>;
-    /// Ends every session of an identity but `except_sid`.
-    async fn end_sessions_of(&self, identity_id: &str, except_sid: Option<&str>)
-        -> StoreResult<()>;
+    /// Ends every session of an identity but `except_sid`; returns how many were live.
+    async fn end_sessions_of(
+        &self,
+        identity_id: &str,
+        except_sid: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    /// Whether the session with public id `sid` is live at `now` (not ended, not expired).
+    async fn session_live(&self, sid: &str, now: OffsetDateTime) -> StoreResult<bool>;
     /// Deletes sessions expired at `now`; returns how many.
     async fn purge_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }

@@ -12,7 +12,7 @@ use crate::keys::{new_key, KeyRing, KeySealer};
 use crate::model::{
     Authentication, Client, Session, SigningAlg, StoredKey, TokenKind, TokenRecord,
 };
-use crate::ports::{ClaimsSource, Stores};
+use crate::ports::{ClaimsSource, SessionsOf, Stores};
 use crate::secret::hash_handle;
 use crate::ProviderConfig;
 
@@ -28,6 +28,15 @@ pub struct Provider {
     sealer: KeySealer,
     keyring: RwLock<Arc<KeyRing>>,
     discovery: Arc<str>,
+}
+
+/// What [`Provider::cut_off`] ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CutOff {
+    /// Browser sessions ended.
+    pub sessions_ended: u64,
+    /// Access and refresh tokens revoked.
+    pub tokens_revoked: u64,
 }
 
 /// The ports and helpers a provider is built from.
@@ -182,34 +191,49 @@ impl Provider {
         Ok(session.filter(|s| s.expires_at > now))
     }
 
-    /// Ends the session behind a cookie (logout).
+    /// Ends the session behind a cookie (RP-initiated logout, OpenID Connect RP-Initiated Logout
+    /// 1.0 §2) and revokes the tokens issued in it, but those granted `offline_access`: they are
+    /// meant to outlive the session (OIDC Core §11).
     pub async fn end_session_cookie(&self, cookie: &str) -> Result<(), StoreError> {
         let hash = hash_handle(cookie);
         let Some(session) = self.stores.sessions.find_session(&hash).await? else {
             return Ok(());
         };
         self.stores.sessions.end_session(&hash).await?;
-        self.session_ended(&session.auth.identity_id, "logout", Some(&session.sid))
+        let identity_id = &session.auth.identity_id;
+        let revoked = self
+            .revoke_session_tokens(identity_id, SessionsOf::One(&session.sid))
+            .await?;
+        self.session_ended(identity_id, "logout", Some(&session.sid), 1, revoked)
             .await;
         Ok(())
     }
 
-    /// Ends every session of an identity but `except_sid`; `reason` goes to the audit trail.
+    /// Ends every session of an identity but `except_sid` and revokes the tokens issued in them,
+    /// but those granted `offline_access` (a person or an admin ending sessions, not a credential
+    /// change: see [`Provider::cut_off`]); `reason` goes to the audit trail.
     pub async fn end_sessions_of(
         &self,
         identity_id: &str,
         except_sid: Option<&str>,
         reason: &str,
     ) -> Result<(), StoreError> {
-        self.stores
+        let now = self.now();
+        let ended = self
+            .stores
             .sessions
-            .end_sessions_of(identity_id, except_sid)
+            .end_sessions_of(identity_id, except_sid, now)
             .await?;
-        self.session_ended(identity_id, reason, None).await;
+        let revoked = self
+            .revoke_session_tokens(identity_id, SessionsOf::AllBut(except_sid))
+            .await?;
+        self.session_ended(identity_id, reason, None, ended, revoked)
+            .await;
         Ok(())
     }
 
-    /// Ends one session of an identity, named by its `sid`.
+    /// Ends one session of an identity, named by its `sid`, and revokes the tokens issued in it
+    /// but those granted `offline_access`.
     async fn end_session_sid(
         &self,
         identity_id: &str,
@@ -217,18 +241,69 @@ impl Provider {
         reason: &str,
     ) -> Result<(), StoreError> {
         self.stores.sessions.end_session_by_sid(sid).await?;
-        self.session_ended(identity_id, reason, Some(sid)).await;
+        let revoked = self
+            .revoke_session_tokens(identity_id, SessionsOf::One(sid))
+            .await?;
+        self.session_ended(identity_id, reason, Some(sid), 1, revoked)
+            .await;
         Ok(())
     }
 
-    async fn session_ended(&self, identity_id: &str, reason: &str, sid: Option<&str>) {
+    async fn revoke_session_tokens(
+        &self,
+        identity_id: &str,
+        sessions: SessionsOf<'_>,
+    ) -> Result<u64, StoreError> {
+        self.stores
+            .tokens
+            .revoke_tokens_of(identity_id, sessions, false, self.now())
+            .await
+    }
+
+    /// What a credential change cuts off (design.md §6): every session of the identity but
+    /// `keep_sid` (the one the person made the change from) ends, and every token issued under
+    /// the identity's grants but those issued in `keep_sid` is revoked — `offline_access` ones
+    /// too, since they may be in the hands of whoever held the old credential. Not audited here:
+    /// the caller records the change with these counts.
+    pub async fn cut_off(
+        &self,
+        identity_id: &str,
+        keep_sid: Option<&str>,
+    ) -> Result<CutOff, StoreError> {
+        let now = self.now();
+        let sessions_ended = self
+            .stores
+            .sessions
+            .end_sessions_of(identity_id, keep_sid, now)
+            .await?;
+        let tokens_revoked = self
+            .stores
+            .tokens
+            .revoke_tokens_of(identity_id, SessionsOf::AllBut(keep_sid), true, now)
+            .await?;
+        Ok(CutOff {
+            sessions_ended,
+            tokens_revoked,
+        })
+    }
+
+    async fn session_ended(
+        &self,
+        identity_id: &str,
+        reason: &str,
+        sid: Option<&str>,
+        sessions: u64,
+        tokens_revoked: u64,
+    ) {
         let mut event = AuditEvent::success(
             EventType::SessionEnded,
             Actor::identity(identity_id),
             self.now(),
         )
         .identity(identity_id)
-        .with("reason", reason);
+        .with("reason", reason)
+        .with("sessions", sessions)
+        .with("tokens_revoked", tokens_revoked);
         if let Some(sid) = sid {
             event = event.with("sid", sid);
         }

@@ -82,6 +82,8 @@ pub struct AccountsSettings {
     pub max_personal_accounts: usize,
     pub max_professional_accounts: usize,
     pub reauth_minutes: i64,
+    pub throttle_window_minutes: i64,
+    pub checks_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -215,6 +217,10 @@ impl Settings {
                 self.accounts.upgrade_ttl_minutes,
             ),
             ("accounts.reauth_minutes", self.accounts.reauth_minutes),
+            (
+                "accounts.throttle_window_minutes",
+                self.accounts.throttle_window_minutes,
+            ),
         ];
         for (name, v) in positive {
             if v <= 0 {

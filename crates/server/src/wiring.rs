@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gan_accounts::password::{HashCost, Hasher};
 use gan_accounts::policy::PasswordPolicy;
+use gan_accounts::ports::{AccessCut, AccessStore, AccountsStoreError};
 use gan_accounts::{Accounts, AccountsPorts, JourneySettings};
 use gan_admin::{Admin, AdminSettings};
 use gan_audit::Auditor;
@@ -135,6 +136,29 @@ pub fn hasher(settings: &Settings) -> anyhow::Result<Hasher> {
     Hasher::new(cost, workers).map_err(|e| anyhow::anyhow!("passwords: {e}"))
 }
 
+/// The accounts engine's view of sessions and tokens: the provider's, so that a credential
+/// change cuts off through the same rules as a logout.
+struct ProviderAccess(Arc<Provider>);
+
+#[async_trait::async_trait]
+impl AccessStore for ProviderAccess {
+    async fn cut_off(
+        &self,
+        identity_id: &str,
+        keep_sid: Option<&str>,
+    ) -> Result<AccessCut, AccountsStoreError> {
+        let cut = self
+            .0
+            .cut_off(identity_id, keep_sid)
+            .await
+            .map_err(|e| AccountsStoreError::Unavailable(e.to_string()))?;
+        Ok(AccessCut {
+            sessions_ended: cut.sessions_ended,
+            tokens_revoked: cut.tokens_revoked,
+        })
+    }
+}
+
 struct StoreReadiness(Store);
 
 #[async_trait::async_trait]
@@ -187,6 +211,7 @@ pub async fn build(
         pages: pages.clone(),
         postman: postman.clone(),
     });
+    let provider = Arc::new(provider);
     let ports = AccountsPorts {
         identities: shared.clone(),
         customers: shared.clone(),
@@ -194,6 +219,7 @@ pub async fn build(
         counters: shared.clone(),
         mailer,
         audit,
+        access: Arc::new(ProviderAccess(provider.clone())),
     };
     let a = &settings.accounts;
     let journeys = JourneySettings {
@@ -206,9 +232,10 @@ pub async fn build(
         max_personal: a.max_personal_accounts,
         max_professional: a.max_professional_accounts,
         reauth_after: time::Duration::minutes(a.reauth_minutes),
+        throttle_window: time::Duration::minutes(a.throttle_window_minutes),
+        checks_per_hour: a.checks_per_hour,
     };
     let accounts = Accounts::new(ports, hasher(settings)?, journeys);
-    let provider = Arc::new(provider);
     let admin_settings = AdminSettings {
         secret_grace: time::Duration::hours(settings.admin.secret_grace_hours),
         base_url: provider.config.issuer_str(),

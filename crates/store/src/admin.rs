@@ -126,14 +126,6 @@ impl AdminStore for Store {
         Ok(r.rows_affected == 1)
     }
 
-    async fn revoke_identity_tokens(
-        &self,
-        identity_id: &str,
-        now: OffsetDateTime,
-    ) -> StoreResult<u64> {
-        revoke_where(self, token::Column::IdentityId.eq(identity_id), now).await
-    }
-
     async fn revoke_client_tokens(&self, client_id: &str, now: OffsetDateTime) -> StoreResult<u64> {
         revoke_where(self, token::Column::ClientId.eq(client_id), now).await
     }

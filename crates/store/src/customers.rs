@@ -4,11 +4,14 @@ use async_trait::async_trait;
 use gan_accounts::customer::{AccountKind, AccountStatus, CustomerAccount};
 use gan_accounts::links::{LinkData, LinkPurpose, LinkRecord};
 use gan_accounts::ports::{
-    AccountsStoreError, CounterStore, CustomerStore, LinkStore, UpsertCounts,
+    AccountsStoreError, CounterStore, CustomerStore, LinkStore, Reservation, Rule, UpsertCounts,
 };
 use gan_accounts::Identity;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, SqlErr, Statement,
+};
 use time::OffsetDateTime;
 
 use crate::convert::{from_ts, ts};
@@ -61,6 +64,22 @@ async fn use_link_in(
     Ok(r.rows_affected == 1)
 }
 
+/// Marks used the pending links `which` picks; returns how many.
+async fn cancel_links_where(
+    store: &Store,
+    which: impl sea_orm::sea_query::IntoCondition,
+    now: OffsetDateTime,
+) -> Result<u64, AccountsStoreError> {
+    Ok(one_time_link::Entity::update_many()
+        .col_expr(one_time_link::Column::UsedAt, Expr::value(ts(now)))
+        .filter(which)
+        .filter(one_time_link::Column::UsedAt.is_null())
+        .exec(&store.db)
+        .await
+        .map_err(unavailable)?
+        .rows_affected)
+}
+
 /// Attaches a legacy account inside a transaction and retires its legacy password.
 async fn attach_in(
     txn: &crate::Txn,
@@ -107,9 +126,32 @@ impl CustomerStore for Store {
         &self,
         identity_id: &str,
         client_number: &str,
+        kind: AccountKind,
+        limit: usize,
         now: OffsetDateTime,
     ) -> Result<(), AccountsStoreError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
+        // Concurrent attaches to one identity take turns here (a row lock on PostgreSQL; on
+        // SQLite writers take turns already), so the count below holds until the commit.
+        identity::Entity::find_by_id(identity_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await
+            .map_err(unavailable)?;
+        let attached = Query::select()
+            .column(identity_account::Column::ClientNumber)
+            .from(identity_account::Entity)
+            .and_where(identity_account::Column::IdentityId.eq(identity_id))
+            .to_owned();
+        let held = customer_account::Entity::find()
+            .filter(customer_account::Column::ClientNumber.in_subquery(attached))
+            .filter(customer_account::Column::Kind.eq(kind.as_str()))
+            .count(&txn)
+            .await
+            .map_err(unavailable)?;
+        if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
+            return Err(AccountsStoreError::LimitReached);
+        }
         attach_in(&txn, identity_id, client_number, now).await?;
         txn.commit().await.map_err(unavailable)?;
         Ok(())
@@ -327,6 +369,7 @@ impl LinkStore for Store {
             expires_at: Set(ts(link.expires_at)),
             used_at: Set(None),
             client_number: Set(link.data.client_number.clone()),
+            identity_id: Set(link.data.identity_id.clone()),
         };
         one_time_link::Entity::insert(row)
             .exec(&self.db)
@@ -368,49 +411,110 @@ impl LinkStore for Store {
     ) -> Result<bool, AccountsStoreError> {
         use_link_in(&self.db, token_hash, now).await
     }
+
+    async fn cancel_links_of(
+        &self,
+        identity_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<u64, AccountsStoreError> {
+        cancel_links_where(self, one_time_link::Column::IdentityId.eq(identity_id), now).await
+    }
+
+    async fn cancel_account_links(
+        &self,
+        client_number: &str,
+        purposes: &[LinkPurpose],
+        now: OffsetDateTime,
+    ) -> Result<u64, AccountsStoreError> {
+        let which = Condition::all()
+            .add(one_time_link::Column::ClientNumber.eq(client_number))
+            .add(one_time_link::Column::Purpose.is_in(purposes.iter().map(|p| p.as_str())));
+        cancel_links_where(self, which, now).await
+    }
+
+    async fn purge_links(&self, before: OffsetDateTime) -> Result<u64, AccountsStoreError> {
+        Ok(one_time_link::Entity::delete_many()
+            .filter(one_time_link::Column::ExpiresAt.lte(ts(before)))
+            .exec(&self.db)
+            .await
+            .map_err(unavailable)?
+            .rows_affected)
+    }
+}
+
+/// One attempt reserved in one statement: an upsert that counts the attempt only when the key
+/// is not waiting and has room left in its window (the window restarts once it has ended), and
+/// sets the wait the attempt earns. Every number in it is ours (the rule, the clock); only the
+/// key is bound. PostgreSQL and SQLite (3.35+) both run `INSERT … ON CONFLICT … DO UPDATE …
+/// WHERE … RETURNING`, and both evaluate `SET` from the row as it was.
+fn reserve_sql(backend: DbBackend, rule: &Rule, now: i64) -> String {
+    let secs = |d: time::Duration| d.whole_seconds().max(0);
+    let window = now + secs(rule.window);
+    let first = secs(rule.delay_after(1));
+    let mut delays = String::from("CASE throttle.failures + 1");
+    for n in 1..=rule.limit() {
+        delays.push_str(&format!(" WHEN {n} THEN {}", secs(rule.delay_after(n))));
+    }
+    delays.push_str(&format!(
+        " ELSE {} END",
+        secs(rule.delay_after(rule.limit()))
+    ));
+    let limit = rule.limit();
+    let key = match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    };
+    format!(
+        "INSERT INTO throttle (key, failures, blocked_until, updated_at, window_ends) \
+         VALUES ({key}, 1, {blocked}, {now}, {window}) \
+         ON CONFLICT (key) DO UPDATE SET \
+         failures = CASE WHEN throttle.window_ends <= {now} THEN 1 ELSE throttle.failures + 1 END, \
+         blocked_until = {now} + CASE WHEN throttle.window_ends <= {now} THEN {first} ELSE {delays} END, \
+         window_ends = CASE WHEN throttle.window_ends <= {now} THEN {window} ELSE throttle.window_ends END, \
+         updated_at = {now} \
+         WHERE throttle.blocked_until <= {now} \
+         AND (throttle.window_ends <= {now} OR throttle.failures < {limit}) \
+         RETURNING failures",
+        blocked = now + first,
+    )
 }
 
 #[async_trait]
 impl CounterStore for Store {
-    async fn counter(
+    async fn reserve(
         &self,
         key: &str,
-    ) -> Result<Option<(u32, OffsetDateTime)>, AccountsStoreError> {
-        Ok(throttle::Entity::find_by_id(key)
+        rule: &Rule,
+        now: OffsetDateTime,
+    ) -> Result<Reservation, AccountsStoreError> {
+        let backend = self.db.get_database_backend();
+        let sql = reserve_sql(backend, rule, ts(now));
+        let stmt = Statement::from_sql_and_values(backend, sql, [key.into()]);
+        if let Some(row) = self.db.query_one(stmt).await.map_err(unavailable)? {
+            let n: i32 = row.try_get("", "failures").map_err(unavailable)?;
+            return Ok(Reservation::Granted(u32::try_from(n).unwrap_or(0)));
+        }
+        let row = throttle::Entity::find_by_id(key)
             .one(&self.db)
             .await
-            .map_err(unavailable)?
-            .map(|m| {
-                (
-                    u32::try_from(m.failures).unwrap_or(0),
-                    from_ts(m.blocked_until),
-                )
-            }))
+            .map_err(unavailable)?;
+        let until = match row {
+            Some(m) if m.blocked_until > ts(now) => from_ts(m.blocked_until),
+            Some(m) => from_ts(m.window_ends),
+            // Purged meanwhile: try again in a second.
+            None => now + time::Duration::seconds(1),
+        };
+        Ok(Reservation::Refused { until })
     }
 
-    async fn set_counter(
-        &self,
-        key: &str,
-        count: u32,
-        until: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<(), AccountsStoreError> {
-        let row = throttle::ActiveModel {
-            key: Set(key.to_string()),
-            failures: Set(i32::try_from(count).unwrap_or(i32::MAX)),
-            blocked_until: Set(ts(until)),
-            updated_at: Set(ts(now)),
-        };
-        throttle::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(throttle::Column::Key)
-                    .update_columns([
-                        throttle::Column::Failures,
-                        throttle::Column::BlockedUntil,
-                        throttle::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
+    async fn release(&self, key: &str) -> Result<(), AccountsStoreError> {
+        throttle::Entity::update_many()
+            .col_expr(
+                throttle::Column::Failures,
+                Expr::col(throttle::Column::Failures).sub(1),
             )
+            .filter(throttle::Column::Key.eq(key))
+            .filter(throttle::Column::Failures.gt(0))
             .exec(&self.db)
             .await
             .map_err(unavailable)?;
@@ -423,5 +527,119 @@ impl CounterStore for Store {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn purge_counters(&self, now: OffsetDateTime) -> Result<u64, AccountsStoreError> {
+        Ok(throttle::Entity::delete_many()
+            .filter(throttle::Column::WindowEnds.lte(ts(now)))
+            .filter(throttle::Column::BlockedUntil.lte(ts(now)))
+            .exec(&self.db)
+            .await
+            .map_err(unavailable)?
+            .rows_affected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreOptions;
+
+    async fn stores() -> Vec<Store> {
+        let mut urls = vec![format!(
+            "sqlite://{}/counters-{}.db?mode=rwc",
+            std::env::temp_dir().display(),
+            unique()
+        )];
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            if url.starts_with("postgres") {
+                urls.push(url);
+            }
+        }
+        let mut stores = Vec::new();
+        for url in urls {
+            let options = StoreOptions {
+                url,
+                max_connections: 8,
+                connect_timeout: std::time::Duration::from_secs(5),
+            };
+            let store = Store::connect(&options).await.unwrap();
+            store.migrate().await.unwrap();
+            stores.push(store);
+        }
+        stores
+    }
+
+    fn unique() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    }
+
+    fn rule() -> Rule {
+        Rule {
+            window: time::Duration::minutes(15),
+            delays: vec![
+                time::Duration::ZERO,
+                time::Duration::ZERO,
+                time::Duration::seconds(5),
+                time::Duration::minutes(15),
+            ],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_gets_no_more_attempts_than_the_rule_allows() {
+        for store in stores().await {
+            let now = OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
+            let key = format!("burst:{}", unique());
+            let rule = rule();
+            let mut burst = tokio::task::JoinSet::new();
+            for _ in 0..40 {
+                let (store, key, rule) = (store.clone(), key.clone(), rule.clone());
+                burst.spawn(async move { store.reserve(&key, &rule, now).await });
+            }
+            let answers: Vec<_> = burst.join_all().await;
+            let granted = answers
+                .iter()
+                .filter(|a| matches!(a, Ok(Reservation::Granted(_))))
+                .count();
+            assert_eq!(granted, 3, "{answers:?}");
+            // The third attempt earned a wait; past it, the fourth and last is granted, then
+            // the window is used up.
+            let later = now + time::Duration::seconds(5);
+            assert_eq!(
+                store.reserve(&key, &rule, later).await.unwrap(),
+                Reservation::Granted(4)
+            );
+            let refused = store
+                .reserve(&key, &rule, later + time::Duration::minutes(1))
+                .await
+                .unwrap();
+            assert!(
+                matches!(refused, Reservation::Refused { .. }),
+                "{refused:?}"
+            );
+            // A new window starts afresh; release gives an attempt back; purge forgets it.
+            let next = now + time::Duration::minutes(40);
+            assert_eq!(
+                store.reserve(&key, &rule, next).await.unwrap(),
+                Reservation::Granted(1)
+            );
+            store.release(&key).await.unwrap();
+            for n in 1..=2 {
+                // A row at zero earns the first attempt's wait, not the lock.
+                assert_eq!(
+                    store.reserve(&key, &rule, next).await.unwrap(),
+                    Reservation::Granted(n)
+                );
+            }
+            let purged = store
+                .purge_counters(next + time::Duration::hours(1))
+                .await
+                .unwrap();
+            assert!(purged >= 1);
+        }
     }
 }

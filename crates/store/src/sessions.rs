@@ -136,19 +136,28 @@ impl SessionStore for Store {
         &self,
         identity_id: &str,
         except_sid: Option<&str>,
-    ) -> StoreResult<()> {
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
         let mut q = browser_session::Entity::update_many()
-            .col_expr(
-                browser_session::Column::EndedAt,
-                Expr::value(ts(OffsetDateTime::now_utc())),
-            )
+            .col_expr(browser_session::Column::EndedAt, Expr::value(ts(now)))
             .filter(browser_session::Column::IdentityId.eq(identity_id))
-            .filter(browser_session::Column::EndedAt.is_null());
+            .filter(browser_session::Column::EndedAt.is_null())
+            .filter(browser_session::Column::ExpiresAt.gt(ts(now)));
         if let Some(sid) = except_sid {
             q = q.filter(browser_session::Column::Sid.ne(sid));
         }
-        q.exec(&self.db).await.map_err(db_err)?;
-        Ok(())
+        Ok(q.exec(&self.db).await.map_err(db_err)?.rows_affected)
+    }
+
+    async fn session_live(&self, sid: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        Ok(browser_session::Entity::find()
+            .filter(browser_session::Column::Sid.eq(sid))
+            .filter(browser_session::Column::EndedAt.is_null())
+            .filter(browser_session::Column::ExpiresAt.gt(ts(now)))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .is_some())
     }
 
     async fn purge_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {

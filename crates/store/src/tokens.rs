@@ -5,15 +5,19 @@
 use async_trait::async_trait;
 use gan_oidc::error::StoreError;
 use gan_oidc::model::{Authentication, TokenKind, TokenRecord};
-use gan_oidc::ports::{Consumed, StoreResult, TokenStore};
+use gan_oidc::ports::{Consumed, SessionsOf, StoreResult, TokenStore};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::convert::{db_err, from_json, from_ts, to_json, ts};
 use crate::entity::token;
 use crate::Store;
+
+/// Tokens whose space-separated scope does not hold `offline_access` (padded, so only the
+/// whole word matches; `||` concatenates on SQLite and PostgreSQL).
+const OUTSIDE_OFFLINE_ACCESS: &str = "(' ' || scope || ' ') NOT LIKE '% offline_access %'";
 
 /// The parts of a token row kept as JSON.
 #[derive(Serialize, Deserialize)]
@@ -41,6 +45,7 @@ fn token_row(t: &TokenRecord) -> Result<token::ActiveModel, StoreError> {
         expires_at: Set(ts(t.expires_at)),
         consumed_at: Set(t.consumed_at.map(ts)),
         revoked_at: Set(t.revoked_at.map(ts)),
+        sid: Set(t.sid.clone()),
     })
 }
 
@@ -153,6 +158,34 @@ impl TokenStore for Store {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn revoke_tokens_of(
+        &self,
+        identity_id: &str,
+        sessions: SessionsOf<'_>,
+        offline: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let mut q = token::Entity::update_many()
+            .col_expr(token::Column::RevokedAt, Expr::value(ts(now)))
+            .filter(token::Column::IdentityId.eq(identity_id))
+            .filter(token::Column::RevokedAt.is_null())
+            .filter(token::Column::ExpiresAt.gt(ts(now)));
+        q = match sessions {
+            SessionsOf::One(sid) => q.filter(token::Column::Sid.eq(sid)),
+            SessionsOf::AllBut(Some(keep)) => q.filter(
+                Condition::any()
+                    .add(token::Column::Sid.is_null())
+                    .add(token::Column::Sid.ne(keep)),
+            ),
+            SessionsOf::AllBut(None) => q,
+        };
+        if !offline {
+            // Scopes are space-separated: pad them so the whole word is matched.
+            q = q.filter(Expr::cust(OUTSIDE_OFFLINE_ACCESS));
+        }
+        Ok(q.exec(&self.db).await.map_err(db_err)?.rows_affected)
     }
 
     async fn purge_tokens(&self, before: OffsetDateTime) -> StoreResult<u64> {

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::customer::{normalize_client_number, AccountKind, AccountStatus, CustomerAccount};
 use crate::ports::AccountsStoreError;
 use crate::service::{Accounts, Unavailable};
-use crate::throttle;
+use crate::throttle::Attempt;
 
 /// What an attach request led to.
 #[derive(Debug)]
@@ -85,46 +85,50 @@ impl Accounts {
     ) -> Result<AttachOutcome, Unavailable> {
         let number = normalize_client_number(client_number)
             .unwrap_or_else(|| client_number.trim().to_uppercase());
-        let key = throttle::identifier_key(&number);
-        if let Some(b) = self.throttled(&key, ip, now).await? {
-            return Ok(AttachOutcome::Throttled {
-                retry_after_seconds: b.retry_after_seconds,
-            });
+        let account = self.ports.customers.find_customer(&number).await?;
+        // Whose it is needs no password (design.md J3 explains it); an upgraded account has no
+        // legacy password left to check anyway.
+        if account.is_some() {
+            if let Some(owner) = self.ports.customers.owner_of(&number).await? {
+                return Ok(if owner.id == identity_id {
+                    AttachOutcome::AlreadyMine
+                } else {
+                    AttachOutcome::Taken
+                });
+            }
         }
-        let Some(account) = self.ports.customers.find_customer(&number).await? else {
-            let _ = self.hasher.verify(password, None).await;
-            self.record_failure(&key, ip, now).await?;
-            return Ok(AttachOutcome::WrongCredentials);
-        };
-        if let Some(owner) = self.ports.customers.owner_of(&number).await? {
-            return Ok(if owner.id == identity_id {
-                AttachOutcome::AlreadyMine
-            } else {
-                AttachOutcome::Taken
-            });
-        }
-        if account.status == AccountStatus::Upgraded {
+        if account
+            .as_ref()
+            .is_some_and(|a| a.status == AccountStatus::Upgraded)
+        {
             return Ok(AttachOutcome::Taken);
         }
+        let guess = match self.reserve_guess(&number, ip, now).await? {
+            Attempt::Go(guess) => guess,
+            Attempt::Throttled(retry_after_seconds) => {
+                return Ok(AttachOutcome::Throttled {
+                    retry_after_seconds,
+                })
+            }
+        };
+        let Some(account) = account else {
+            let _ = self.hasher.verify(password, None).await;
+            return Ok(AttachOutcome::WrongCredentials);
+        };
         if !self.legacy_password_ok(&account, password).await {
-            self.record_failure(&key, ip, now).await?;
             return Ok(AttachOutcome::WrongCredentials);
         }
-        self.clear_failures(&key).await?;
-        let held = self
+        self.guess_right(guess).await?;
+        let limit = self.limit(account.kind);
+        match self
             .ports
             .customers
-            .accounts_of(identity_id)
-            .await?
-            .iter()
-            .filter(|a| a.kind == account.kind)
-            .count();
-        if held >= self.limit(account.kind) {
-            return Ok(AttachOutcome::LimitReached(account.kind));
-        }
-        match self.ports.customers.attach(identity_id, &number, now).await {
+            .attach(identity_id, &number, account.kind, limit, now)
+            .await
+        {
             Ok(()) => Ok(AttachOutcome::Attached(account)),
             Err(AccountsStoreError::AccountTaken) => Ok(AttachOutcome::Taken),
+            Err(AccountsStoreError::LimitReached) => Ok(AttachOutcome::LimitReached(account.kind)),
             Err(e) => Err(e.into()),
         }
     }

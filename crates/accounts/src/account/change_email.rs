@@ -4,10 +4,11 @@
 use gan_audit::{Actor, AuditEvent, EventType};
 use time::OffsetDateTime;
 
+use crate::cut_off::CutOffReason;
 use crate::email;
 use crate::links::{LinkData, LinkPurpose, LinkState};
 use crate::ports::AccountsStoreError;
-use crate::service::{Accounts, Unavailable};
+use crate::service::{Accounts, PasswordCheck, Unavailable};
 use crate::Identity;
 
 /// Path of the page the link to the new address leads to.
@@ -27,6 +28,10 @@ pub enum EmailChange {
     Invalid,
     /// `Email déjà utilisé, saisissez un nouvel email de connexion`.
     Taken,
+    /// Too many wrong passwords: wait this many seconds (the password was not checked).
+    Throttled(i64),
+    /// Too many addresses checked from here or for this address this hour.
+    TooMany,
 }
 
 /// Why opening an email-change link changed nothing.
@@ -44,9 +49,9 @@ impl From<AccountsStoreError> for ConfirmEmailError {
     fn from(e: AccountsStoreError) -> Self {
         match e {
             AccountsStoreError::EmailTaken => Self::EmailTaken,
-            AccountsStoreError::LinkUsed | AccountsStoreError::AccountTaken => {
-                Self::Link(LinkState::Used)
-            }
+            AccountsStoreError::LinkUsed
+            | AccountsStoreError::AccountTaken
+            | AccountsStoreError::LimitReached => Self::Link(LinkState::Used),
             AccountsStoreError::Unavailable(m) => Self::Unavailable(m),
         }
     }
@@ -60,25 +65,37 @@ impl From<Unavailable> for ConfirmEmailError {
 
 impl Accounts {
     /// Sends a verification link (valid `settings.link_ttl`) to the new address, within the
-    /// mail limit; nothing changes until it is opened.
+    /// mail limit, once the current password is checked (throttled like a sign-in, from the
+    /// client address `ip`); nothing changes until the link is confirmed. Whether the address
+    /// is free is asked at most `checks_per_hour` times per address and per client address.
     ///
     /// Errors: `Unavailable`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn request_email_change(
         &self,
         identity: &Identity,
         new_email: &str,
         current: &str,
+        ip: Option<&str>,
         lang: &str,
         base_url: &str,
         now: OffsetDateTime,
     ) -> Result<EmailChange, Unavailable> {
-        if !self.password_matches(identity, current).await {
-            return Ok(EmailChange::WrongPassword);
+        match self.check_password(identity, current, ip, now).await? {
+            PasswordCheck::Right => {}
+            PasswordCheck::Wrong => return Ok(EmailChange::WrongPassword),
+            PasswordCheck::Throttled(seconds) => return Ok(EmailChange::Throttled(seconds)),
         }
         if !email::looks_valid(new_email) {
             return Ok(EmailChange::Invalid);
         }
         let login = email::normalize(new_email);
+        if !self
+            .within_hourly("check", &login, self.settings.checks_per_hour, ip, now)
+            .await?
+        {
+            return Ok(EmailChange::TooMany);
+        }
         if self
             .ports
             .identities
@@ -110,15 +127,19 @@ impl Accounts {
         })
     }
 
-    /// The link from the new address was opened: change the login email (the link is used up),
-    /// tell the old address, record `email.verified` and `login_email.changed`. Returns the
-    /// identity as it was before and the new login email. The caller ends the other sessions.
+    /// The link from the new address was confirmed (a button on the page it opens, never the
+    /// opening itself): change the login email (the link is used up), tell the old address,
+    /// record `email.verified` and `login_email.changed`, and cut off what the old login
+    /// granted ([`Accounts::cut_off`]) but `current`, this browser's session as
+    /// `(identity id, sid)`, when it is the same identity's. Returns the identity as it was
+    /// before and the new login email.
     ///
     /// Errors: `Link`, `EmailTaken`, `Unavailable` (a notice that cannot be queued is only
     /// logged).
     pub async fn confirm_email_change(
         &self,
         token: &str,
+        current: Option<(&str, &str)>,
         now: OffsetDateTime,
     ) -> Result<(Identity, String), ConfirmEmailError> {
         let state = self.link(token, LinkPurpose::EmailChange, now).await?;
@@ -153,6 +174,9 @@ impl Accounts {
                 .with("to", email::mask(&new_email)),
         )
         .await;
+        let keep = current.filter(|(who, _)| *who == id).map(|(_, sid)| sid);
+        self.cut_off(&id, keep, CutOffReason::LoginEmailChanged, now)
+            .await?;
         let lang = link.data.lang.clone().unwrap_or_else(|| "fr".into());
         let vars = serde_json::json!({ "masked": email::mask(&new_email) });
         if let Err(e) = self

@@ -156,31 +156,39 @@ async fn changing_the_password_needs_the_current_one_and_follows_the_policy() {
     let new = "Nouveau-mot-2027";
     assert_eq!(
         m.accounts
-            .change_password(&jean, "faux", new, new, NOW)
+            .change_password(&jean, "faux", new, new, "sid-1", None, NOW)
             .await
             .unwrap(),
         PasswordChange::WrongPassword
     );
     assert_eq!(
         m.accounts
-            .change_password(&jean, GOOD, "x10000001yz2026", "x10000001yz2026", NOW)
+            .change_password(
+                &jean,
+                GOOD,
+                "x10000001yz2026",
+                "x10000001yz2026",
+                "sid-1",
+                None,
+                NOW
+            )
             .await
             .unwrap(),
         PasswordChange::Policy(vec![Violation::ContainsClientNumber])
     );
     assert_eq!(
         m.accounts
-            .change_password(&jean, GOOD, new, "autre", NOW)
+            .change_password(&jean, GOOD, new, "autre", "sid-1", None, NOW)
             .await
             .unwrap(),
         PasswordChange::Policy(vec![Violation::Mismatch])
     );
     assert_eq!(
         m.accounts
-            .change_password(&jean, GOOD, new, new, NOW)
+            .change_password(&jean, GOOD, new, new, "sid-1", None, NOW)
             .await
             .unwrap(),
-        PasswordChange::Changed
+        PasswordChange::Changed(Default::default())
     );
     assert!(m.accounts.sign_in("jean@example.fr", new).await.is_ok());
     assert!(m.accounts.sign_in("jean@example.fr", GOOD).await.is_err());
@@ -202,7 +210,7 @@ async fn changing_the_login_email_goes_through_a_link_to_the_new_address() {
         let (accounts, jean) = (m.accounts.clone(), jean.clone());
         async move {
             accounts
-                .request_email_change(&jean, email, pw, "fr", BASE, NOW)
+                .request_email_change(&jean, email, pw, None, "fr", BASE, NOW)
                 .await
                 .unwrap()
         }
@@ -223,7 +231,11 @@ async fn changing_the_login_email_goes_through_a_link_to_the_new_address() {
     // Nothing changes until the link is opened.
     assert!(m.accounts.sign_in("jean@example.fr", GOOD).await.is_ok());
     let token = last_token(&m, "neuf@example.fr");
-    let (before, new) = m.accounts.confirm_email_change(&token, NOW).await.unwrap();
+    let (before, new) = m
+        .accounts
+        .confirm_email_change(&token, None, NOW)
+        .await
+        .unwrap();
     assert_eq!(
         (before.login_email.as_str(), new.as_str()),
         ("jean@example.fr", "neuf@example.fr")
@@ -235,7 +247,7 @@ async fn changing_the_login_email_goes_through_a_link_to_the_new_address() {
     assert_eq!(notice[0].template, "email_changed_notice");
     assert_eq!(notice[0].vars["masked"], "n***@example.fr");
     assert!(matches!(
-        m.accounts.confirm_email_change(&token, NOW).await,
+        m.accounts.confirm_email_change(&token, None, NOW).await,
         Err(ConfirmEmailError::Link(LinkState::Used))
     ));
     let changed = events(&m, EventType::LoginEmailChanged).await;
@@ -254,19 +266,19 @@ async fn an_address_taken_before_the_link_is_opened_is_refused_then() {
     let jean = identity(&m, "jean@example.fr").await;
     let sent = m
         .accounts
-        .request_email_change(&jean, "neuf@example.fr", GOOD, "fr", BASE, NOW)
+        .request_email_change(&jean, "neuf@example.fr", GOOD, None, "fr", BASE, NOW)
         .await
         .unwrap();
     assert!(matches!(sent, EmailChange::Sent { .. }));
     let token = last_token(&m, "neuf@example.fr");
     identity(&m, "neuf@example.fr").await;
     assert!(matches!(
-        m.accounts.confirm_email_change(&token, NOW).await,
+        m.accounts.confirm_email_change(&token, None, NOW).await,
         Err(ConfirmEmailError::EmailTaken)
     ));
     let later = NOW + JourneySettings::default().link_ttl;
     assert!(matches!(
-        m.accounts.confirm_email_change(&token, later).await,
+        m.accounts.confirm_email_change(&token, None, later).await,
         Err(ConfirmEmailError::Link(LinkState::Expired(_)))
     ));
 }

@@ -45,10 +45,11 @@ async fn wrong_unknown_and_locked_look_the_same_without_the_password() {
         sign_in(&m, "bloque@example.fr", "Mauvais-2026", NOW).await,
         SignInOutcome::Wrong
     ));
-    // Only the right password of a locked identity learns that it is locked.
+    // Even the right password of a locked identity looks wrong from outside (the audit trail
+    // says why).
     assert!(matches!(
         sign_in(&m, "bloque@example.fr", GOOD, NOW).await,
-        SignInOutcome::Locked
+        SignInOutcome::Wrong
     ));
     // The plain check never tells unknown from wrong either.
     assert_eq!(

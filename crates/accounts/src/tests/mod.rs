@@ -123,6 +123,15 @@ impl MemoryAccounts {
     /// Attaches a legacy account directly (as an upgrade or an attach would).
     pub(super) async fn store_attach(&self, identity_id: &str, number: &str) {
         use crate::ports::CustomerStore;
-        self.store.attach(identity_id, number, NOW).await.unwrap();
+        self.store
+            .attach(
+                identity_id,
+                number,
+                crate::customer::AccountKind::Personal,
+                usize::MAX,
+                NOW,
+            )
+            .await
+            .unwrap();
     }
 }

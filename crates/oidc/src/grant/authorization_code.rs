@@ -75,6 +75,15 @@ impl Provider {
         };
         let (response, _) = self.issue(issue, true).await?;
         match self.stores.codes.consume_code(&code_hash, now).await? {
+            // Checked once the tokens are stored: a session ended meanwhile (a logout, a
+            // credential change) either revoked them already or is seen ended here.
+            Consumed::Now(_) if !self.stores.sessions.session_live(&record.sid, now).await? => {
+                self.stores
+                    .tokens
+                    .revoke_grant(&record.grant_id, now)
+                    .await?;
+                Err(OAuthError::invalid_grant("the session of this code has ended").into())
+            }
             Consumed::Now(_) => Ok(response),
             Consumed::Already(r) => self.code_replayed(&r, now).await,
             Consumed::Missing => {

@@ -11,6 +11,7 @@ pub struct Model {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub client_number: Option<String>,
+    pub identity_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

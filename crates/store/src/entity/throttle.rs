@@ -8,6 +8,7 @@ pub struct Model {
     pub failures: i32,
     pub blocked_until: i64,
     pub updated_at: i64,
+    pub window_ends: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ pub struct Model {
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub sid: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

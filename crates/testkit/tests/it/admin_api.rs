@@ -533,7 +533,13 @@ async fn support_finds_customers_locks_detaches_and_handles_activations() {
         let jean = server.add_identity("jean@example.fr", PASSWORD).await;
         server
             .store
-            .attach(&jean, "20000001", server.state.provider.now())
+            .attach(
+                &jean,
+                "20000001",
+                gan_accounts::customer::AccountKind::Personal,
+                1,
+                server.state.provider.now(),
+            )
             .await
             .unwrap();
 
@@ -887,7 +893,7 @@ async fn support_finds_customers_locks_detaches_and_handles_activations() {
         let ended = events(
             &server,
             &read,
-            &format!("identity_id={jean}&event_type=session.ended"),
+            &format!("identity_id={jean}&event_type=access.cut_off"),
         )
         .await;
         let reasons: Vec<&str> = ended
@@ -895,7 +901,9 @@ async fn support_finds_customers_locks_detaches_and_handles_activations() {
             .map(|e| e["detail"]["reason"].as_str().unwrap())
             .collect();
         assert!(
-            reasons.contains(&"identity_locked") && reasons.contains(&"ended_by_admin"),
+            reasons.contains(&"identity_locked")
+                && reasons.contains(&"ended_by_admin")
+                && reasons.contains(&"account_detached"),
             "{reasons:?}"
         );
         let upgrade = events(

@@ -11,4 +11,4 @@ mod views;
 
 pub use error::{request_id, Failure, OrUnavailable, PageError};
 pub use extract::{read_form, trimmed, Account, AccountForm, PostedForm, Ui};
-pub use views::{link_problem, password_page, PasswordForm};
+pub use views::{confirm_page, link_problem, password_page, Confirm, PasswordForm};

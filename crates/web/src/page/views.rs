@@ -11,6 +11,32 @@ use super::Ui;
 use crate::security::csrf_token;
 use crate::AppState;
 
+/// What a confirmation page says and where its button posts.
+pub struct Confirm<'a> {
+    /// The form's action (the link's own path).
+    pub action: &'static str,
+    /// The link's token, sent back in a hidden field.
+    pub token: &'a str,
+    /// Translation key of the title.
+    pub title: &'static str,
+    /// The text above the button.
+    pub text: String,
+    /// Translation key of the button's label.
+    pub submit: &'static str,
+}
+
+/// The page a state-changing link opens (design.md §6: links never act on GET, mail scanners
+/// open them): what it will do, and one button that POSTs the token with a CSRF token.
+pub fn confirm_page(state: &AppState, jar: CookieJar, ui: &Ui, c: Confirm<'_>) -> Response {
+    let (jar, csrf) = csrf_token(jar, state);
+    let page = ui.render(
+        StatusCode::OK,
+        "confirm_link.html",
+        context! { title => ui.t(c.title), paragraphs => vec![c.text], action => c.action, token => c.token, submit => ui.t(c.submit), csrf_token => csrf },
+    );
+    (jar, page).into_response()
+}
+
 /// The page for a link that cannot be used (4xx, never 200 or 5xx). An expired link offers to
 /// send a new one (`resend`) or the forgotten-password form.
 pub fn link_problem(

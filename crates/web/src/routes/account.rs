@@ -7,11 +7,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use gan_accounts::account::{AttachOutcome, ConfirmEmailError, EmailChange, PasswordChange};
 use gan_accounts::customer::AccountKind;
+use gan_accounts::links::{LinkPurpose, LinkState};
+use gan_accounts::service::PasswordCheck;
 use gan_oidc::model::Session;
 use minijinja::context;
 
-use super::upgrade::TokenQuery;
-use crate::page::{link_problem, trimmed, Account, AccountForm, OrUnavailable, PageError, Ui};
+use super::upgrade::{TokenForm, TokenQuery};
+use crate::page::{
+    confirm_page, link_problem, trimmed, Account, AccountForm, Confirm, OrUnavailable, PageError,
+    PostedForm, Ui,
+};
 use crate::request::ClientMeta;
 use crate::security::csrf_token;
 use crate::AppState;
@@ -160,6 +165,19 @@ fn needs_reauth(state: &AppState, session: &Session) -> bool {
         .reauthentication_due(session.auth.auth_time, state.provider.now())
 }
 
+/// "Trop de tentatives. Patientez {s} secondes…".
+fn throttled_text(ui: &Ui, seconds: i64) -> String {
+    ui.t("login_throttled").replace("{s}", &seconds.to_string())
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3) on a throttled answer.
+fn with_retry_after(mut res: Response, seconds: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
 fn reauth_page(state: &AppState, jar: CookieJar, ui: &Ui, error: Option<String>) -> Response {
     let (jar, csrf) = csrf_token(jar, state);
     let html = ui.render(
@@ -215,33 +233,50 @@ pub async fn attach(
             retry_after_seconds,
         } => {
             retry_after = Some(retry_after_seconds);
-            let text = t("login_throttled").replace("{s}", &retry_after_seconds.to_string());
+            let text = throttled_text(ui, retry_after_seconds);
             (StatusCode::TOO_MANY_REQUESTS, Feedback::error(text))
         }
     };
     if fb.error.is_some() {
         fb.client_number = form.client_number;
     }
-    let mut res = page(&state, jar, &account, status, fb).await?;
-    if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    Ok(res)
+    let res = page(&state, jar, &account, status, fb).await?;
+    Ok(match retry_after {
+        Some(seconds) => with_retry_after(res, seconds),
+        None => res,
+    })
 }
 
 pub async fn reauth(
     State(state): State<AppState>,
     jar: CookieJar,
+    meta: ClientMeta,
     AccountForm { account, form }: AccountForm<ReauthForm>,
 ) -> PageResult {
     let ui = &account.ui;
-    if !state
+    let check = state
         .accounts
-        .password_matches(&account.identity, &form.password)
+        .check_password(
+            &account.identity,
+            &form.password,
+            meta.ip.as_deref(),
+            state.provider.now(),
+        )
         .await
-    {
-        let error = Some(ui.t("wrong_current_password"));
-        return Ok(reauth_page(&state, jar, ui, error));
+        .or_unavailable(ui, "account: check the password again")?;
+    match check {
+        PasswordCheck::Right => {}
+        PasswordCheck::Wrong => {
+            let error = Some(ui.t("wrong_current_password"));
+            return Ok(reauth_page(&state, jar, ui, error));
+        }
+        PasswordCheck::Throttled(seconds) => {
+            let error = Some(throttled_text(ui, seconds));
+            return Ok(with_retry_after(
+                reauth_page(&state, jar, ui, error),
+                seconds,
+            ));
+        }
     }
     state
         .provider
@@ -254,6 +289,7 @@ pub async fn reauth(
 pub async fn change_password(
     State(state): State<AppState>,
     jar: CookieJar,
+    meta: ClientMeta,
     AccountForm { account, form }: AccountForm<PasswordChangeForm>,
 ) -> PageResult {
     let Account {
@@ -268,19 +304,22 @@ pub async fn change_password(
             &form.current_password,
             &form.password,
             &form.password_confirm,
+            &session.sid,
+            meta.ip.as_deref(),
             state.provider.now(),
         )
         .await
         .or_unavailable(ui, "account: change the password")?;
+    let mut retry_after = None;
     let (status, fb) = match changed {
-        PasswordChange::Changed => {
-            state
-                .provider
-                .end_sessions_of(&identity.id, Some(&session.sid), "password_changed")
-                .await
-                .or_unavailable(ui, "account: end the other sessions")?;
+        PasswordChange::Changed(_) => {
             let text = ui.t("change_password_done");
             (StatusCode::OK, Feedback::notice(text))
+        }
+        PasswordChange::Throttled(seconds) => {
+            retry_after = Some(seconds);
+            let text = throttled_text(ui, seconds);
+            (StatusCode::TOO_MANY_REQUESTS, Feedback::error(text))
         }
         PasswordChange::WrongPassword => (
             StatusCode::UNAUTHORIZED,
@@ -292,12 +331,17 @@ pub async fn change_password(
             (StatusCode::BAD_REQUEST, Feedback::error(text))
         }
     };
-    page(&state, jar, &account, status, fb).await
+    let res = page(&state, jar, &account, status, fb).await?;
+    Ok(match retry_after {
+        Some(seconds) => with_retry_after(res, seconds),
+        None => res,
+    })
 }
 
 pub async fn change_email(
     State(state): State<AppState>,
     jar: CookieJar,
+    meta: ClientMeta,
     AccountForm { account, form }: AccountForm<EmailChangeForm>,
 ) -> PageResult {
     let ui = &account.ui;
@@ -308,6 +352,7 @@ pub async fn change_email(
             &account.identity,
             &form.email,
             &form.current_password,
+            meta.ip.as_deref(),
             ui.lang.code(),
             &issuer,
             state.provider.now(),
@@ -321,7 +366,17 @@ pub async fn change_email(
         };
         (status, fb)
     };
+    let mut retry_after = None;
     let (status, fb) = match change {
+        EmailChange::Throttled(seconds) => {
+            retry_after = Some(seconds);
+            let fb = Feedback {
+                new_email: form.email.clone(),
+                ..Feedback::error(throttled_text(ui, seconds))
+            };
+            (StatusCode::TOO_MANY_REQUESTS, fb)
+        }
+        EmailChange::TooMany => refused(StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         EmailChange::Sent { masked } => {
             let sent = ui.t("change_email_sent").replace("{masked}", &masked);
             let text = format!("{sent} {}", ui.t("sent_delay"));
@@ -331,22 +386,74 @@ pub async fn change_email(
         EmailChange::Invalid => refused(StatusCode::BAD_REQUEST, "email_invalid"),
         EmailChange::Taken => refused(StatusCode::CONFLICT, "email_taken"),
     };
-    page(&state, jar, &account, status, fb).await
+    let res = page(&state, jar, &account, status, fb).await?;
+    Ok(match retry_after {
+        Some(seconds) => with_retry_after(res, seconds),
+        None => res,
+    })
 }
 
-pub async fn confirm_email(
+/// The link from the new address opens a page with one button: opening it changes nothing.
+pub async fn confirm_email_form(
     State(state): State<AppState>,
     jar: CookieJar,
     ui: Ui,
     Query(q): Query<TokenQuery>,
 ) -> PageResult {
     let token = q.token.unwrap_or_default();
-    let (before, new_email) = match state
+    let link = state
         .accounts
-        .confirm_email_change(&token, state.provider.now())
+        .link(&token, LinkPurpose::EmailChange, state.provider.now())
+        .await
+        .or_unavailable(&ui, "account: read an email-change link")?;
+    Ok(match link {
+        LinkState::Valid(link) => {
+            let email = link.data.email.unwrap_or_default();
+            let confirm = Confirm {
+                action: gan_accounts::account::EMAIL_CHANGE_PATH,
+                token: &token,
+                title: "confirm_email_title",
+                text: ui.t("confirm_email_text").replace("{email}", &email),
+                submit: "confirm_email_submit",
+            };
+            confirm_page(&state, jar, &ui, confirm)
+        }
+        other => link_problem(&state, jar, &ui, &other, &token, false),
+    })
+}
+
+/// The confirmation page's button: the login email changes, and the accounts engine cuts off
+/// what the old one granted — but this browser's session when it is the same identity's.
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    PostedForm { ui, form }: PostedForm<TokenForm>,
+) -> PageResult {
+    let token = form.token;
+    // This browser's session stays when it is the identity's. If it cannot be read, it ends
+    // with the others rather than the confirmation failing.
+    let current = match Account::find(&state, &jar, &ui).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(
+                request_id = %crate::page::request_id(),
+                failure = ?e.failure(),
+                "account: this browser's session could not be read; it ends with the others"
+            );
+            None
+        }
+    };
+    let current = current.map(|(i, s)| (i.id, s.sid));
+    let new_email = match state
+        .accounts
+        .confirm_email_change(
+            &token,
+            current.as_ref().map(|(i, s)| (i.as_str(), s.as_str())),
+            state.provider.now(),
+        )
         .await
     {
-        Ok(changed) => changed,
+        Ok((_, new_email)) => new_email,
         Err(ConfirmEmailError::Link(link)) => {
             return Ok(link_problem(&state, jar, &ui, &link, &token, false))
         }
@@ -364,28 +471,6 @@ pub async fn confirm_email(
             ));
         }
     };
-    // Sessions elsewhere end; this browser's session (if it is this identity's) stays. The
-    // change is already made: if this browser's session cannot be read, it ends with the others
-    // rather than the confirmation failing.
-    let current = match Account::find(&state, &jar, &ui).await {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::warn!(
-                request_id = %crate::page::request_id(),
-                failure = ?e.failure(),
-                "account: this browser's session could not be read; it ends with the others"
-            );
-            None
-        }
-    };
-    let current = current
-        .filter(|(i, _)| i.id == before.id)
-        .map(|(_, s)| s.sid);
-    state
-        .provider
-        .end_sessions_of(&before.id, current.as_deref(), "login_email_changed")
-        .await
-        .or_unavailable(&ui, "account: end the sessions after an email change")?;
     let text = ui.t("change_email_done").replace("{email}", &new_email);
     Ok(ui
         .message(StatusCode::OK, "change_email_title", vec![text])

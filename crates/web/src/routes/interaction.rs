@@ -274,13 +274,6 @@ pub async fn login(
             }
             return Ok(res);
         }
-        SignInOutcome::Locked => {
-            return Ok(refused(
-                jar,
-                StatusCode::UNAUTHORIZED,
-                &ui.t("login_locked"),
-            ));
-        }
     };
     metrics::counter!("sign_in_total", "outcome" => "success").increment(1);
     let auth = Authentication {

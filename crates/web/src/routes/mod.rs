@@ -54,7 +54,10 @@ pub fn router(state: AppState) -> Router {
             get(upgrade::verify_form).post(upgrade::verify_submit),
         )
         .route("/upgrade/resend", post(upgrade::resend))
-        .route(gan_accounts::upgrade::START_PATH, get(upgrade::start))
+        .route(
+            gan_accounts::upgrade::START_PATH,
+            get(upgrade::start_form).post(upgrade::start),
+        )
         .route(
             "/forgot/identifier",
             get(forgot::identifier_form).post(forgot::identifier_submit),
@@ -74,7 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/email", post(account::change_email))
         .route(
             gan_accounts::account::EMAIL_CHANGE_PATH,
-            get(account::confirm_email),
+            get(account::confirm_email_form).post(account::confirm_email),
         )
         .route("/account/sessions/end", post(account::end_session))
         .route(

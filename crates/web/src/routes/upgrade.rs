@@ -11,7 +11,8 @@ use gan_oidc::secret::hash_handle;
 use minijinja::context;
 
 use crate::page::{
-    link_problem, password_page, trimmed, OrUnavailable, PageError, PasswordForm, PostedForm, Ui,
+    confirm_page, link_problem, password_page, trimmed, Confirm, OrUnavailable, PageError,
+    PasswordForm, PostedForm, Ui,
 };
 use crate::request::ClientMeta;
 use crate::security::csrf_token;
@@ -41,11 +42,11 @@ pub(super) struct PasswordFields {
     pub(super) password_confirm: String,
 }
 
-/// A link's token sent back to get a new link.
+/// A link's token sent back (to get a new link, or by a link's confirmation button).
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
-pub(super) struct ResendForm {
-    token: String,
+pub(super) struct TokenForm {
+    pub(super) token: String,
 }
 
 /// What step 2 shows around the form.
@@ -152,6 +153,7 @@ pub async fn email_submit(
             .into_response(),
         ChooseEmail::Taken => again(StatusCode::CONFLICT, "email_taken", true),
         ChooseEmail::Invalid => again(StatusCode::BAD_REQUEST, "email_invalid", false),
+        ChooseEmail::TooMany => again(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", false),
         ChooseEmail::Expired => upgrade_expired(&ui),
     })
 }
@@ -290,7 +292,7 @@ pub async fn verify_submit(
 
 pub async fn resend(
     State(state): State<AppState>,
-    PostedForm { ui, form }: PostedForm<ResendForm>,
+    PostedForm { ui, form }: PostedForm<TokenForm>,
 ) -> PageResult {
     let issuer = state.provider.config.issuer_str();
     let sent = state
@@ -308,14 +310,43 @@ pub async fn resend(
     Ok(page.into_response())
 }
 
-/// From the "mot de passe oublié" email of a client number not yet upgraded: straight to step 2.
-pub async fn start(
+/// From the "mot de passe oublié" email of a client number not yet upgraded: a page with one
+/// button that leads to step 2 (opening the link changes nothing).
+pub async fn start_form(
     State(state): State<AppState>,
     jar: CookieJar,
     ui: Ui,
     Query(q): Query<TokenQuery>,
 ) -> PageResult {
     let token = q.token.unwrap_or_default();
+    let link = state
+        .accounts
+        .link(&token, LinkPurpose::UpgradeStart, state.provider.now())
+        .await
+        .or_unavailable(&ui, "upgrade: read a start link")?;
+    Ok(match link {
+        LinkState::Valid(link) => {
+            let number = link.data.client_number.unwrap_or_default();
+            let confirm = Confirm {
+                action: gan_accounts::upgrade::START_PATH,
+                token: &token,
+                title: "upgrade_start_title",
+                text: ui.t("upgrade_start_text").replace("{n}", &number),
+                submit: "upgrade_start_submit",
+            };
+            confirm_page(&state, jar, &ui, confirm)
+        }
+        other => link_problem(&state, jar, &ui, &other, &token, false),
+    })
+}
+
+/// The start page's button: the link is used up and step 2 opens.
+pub async fn start(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    PostedForm { ui, form }: PostedForm<TokenForm>,
+) -> PageResult {
+    let token = form.token;
     let started = state
         .accounts
         .start_upgrade_from_link(&token, state.provider.now())
