@@ -32,6 +32,9 @@ pub struct Server {
     pub body_limit_bytes: usize,
     pub request_timeout_seconds: u64,
     pub client_cache_seconds: u64,
+    /// CIDR ranges (or bare addresses) of the reverse proxies whose forwarding headers are
+    /// believed; read with [`Settings::trusted_proxies`].
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -169,6 +172,9 @@ impl Settings {
                 .prefix_separator("__")
                 .separator("__")
                 .try_parsing(true)
+                // Lists are comma-separated in the environment; every other value stays whole.
+                .list_separator(",")
+                .with_list_parse_key("server.trusted_proxies")
                 .source(Some(ours)),
         );
         let settings: Settings = builder
@@ -230,7 +236,14 @@ impl Settings {
         if self.keys.publish_delay_seconds < 0 {
             return Err("keys.publish_delay_seconds cannot be negative".into());
         }
+        self.trusted_proxies()?;
         Ok(())
+    }
+
+    /// `server.trusted_proxies`, parsed; the error names the key and the entry at fault.
+    pub fn trusted_proxies(&self) -> Result<gan_web::client_addr::TrustedProxies, String> {
+        gan_web::client_addr::TrustedProxies::parse(&self.server.trusted_proxies)
+            .map_err(|e| format!("server.trusted_proxies: {e}"))
     }
 
     pub fn issuer(&self) -> Result<url::Url, String> {
@@ -283,6 +296,52 @@ mod tests {
         assert_eq!(
             s.map(|s| s.database.url).ok().as_deref(),
             Some("postgres://c/d")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_from_files_and_the_environment() {
+        let load = |value: &str| {
+            Settings::load(
+                None,
+                &env(&[("GAN_CONNECT__SERVER__TRUSTED_PROXIES", value)]),
+            )
+            .and_then(|s| s.trusted_proxies())
+        };
+        let Ok(none) = Settings::load(None, &[]).and_then(|s| s.trusted_proxies()) else {
+            unreachable!("the defaults load")
+        };
+        assert!(none.is_empty());
+        let Ok(two) = load("10.0.0.0/8, 2001:db8::/32") else {
+            unreachable!("two ranges")
+        };
+        for inside in ["10.1.2.3", "2001:db8::1"] {
+            assert!(inside.parse().is_ok_and(|ip| two.contains(ip)), "{inside}");
+        }
+        assert!(matches!(load("192.0.2.10"), Ok(one) if !one.is_empty()));
+        assert!(matches!(load(""), Ok(none) if none.is_empty()));
+        let err = load("10.0.0.0/8,10.0.0.0/40").err().unwrap_or_default();
+        assert!(
+            err.contains("server.trusted_proxies") && err.contains("10.0.0.0/40"),
+            "{err}"
+        );
+        // Another key with a comma stays one string.
+        let s = Settings::load(
+            None,
+            &env(&[("GAN_CONNECT__MAIL__FROM", "Gan, Connect <a@b.fr>")]),
+        );
+        assert_eq!(
+            s.map(|s| s.mail.from).ok().as_deref(),
+            Some("Gan, Connect <a@b.fr>")
+        );
+        let dir = std::env::temp_dir().join(format!("gc-proxies-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join("proxies.toml");
+        let _ = std::fs::write(&file, "[server]\ntrusted_proxies = [\"::1\", \"bad\"]\n");
+        let err = Settings::load(Some(&file), &[]).err().unwrap_or_default();
+        assert!(
+            err.contains("server.trusted_proxies") && err.contains("bad"),
+            "{err}"
         );
     }
 

@@ -187,6 +187,7 @@ pub async fn build(
     let web = WebSettings {
         body_limit: settings.server.body_limit_bytes,
         request_timeout: Duration::from_secs(settings.server.request_timeout_seconds),
+        trusted_proxies: settings.trusted_proxies().map_err(anyhow::Error::msg)?,
         ..WebSettings::for_issuer(&config.issuer)
     };
     let shared = Arc::new(store.clone());

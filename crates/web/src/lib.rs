@@ -3,6 +3,7 @@
 //! health and metrics.
 
 pub mod admin;
+pub mod client_addr;
 pub mod context;
 pub mod cookies;
 pub mod error;
@@ -39,6 +40,9 @@ pub struct WebSettings {
     pub hsts: bool,
     pub body_limit: usize,
     pub request_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the caller
+    /// (`server.trusted_proxies`); empty by default: the socket's peer is the caller.
+    pub trusted_proxies: client_addr::TrustedProxies,
 }
 
 impl WebSettings {
@@ -50,6 +54,7 @@ impl WebSettings {
             hsts: https,
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            trusted_proxies: client_addr::TrustedProxies::default(),
         }
     }
 }

@@ -1,8 +1,6 @@
 //! Request helpers: form bodies, parameters, client metadata.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
+use axum::extract::{FromRef, FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use gan_oidc::params::Params;
@@ -51,21 +49,28 @@ pub fn form_fields(headers: &HeaderMap, body: &[u8]) -> std::collections::HashMa
     map
 }
 
-/// Who is calling: IP (from the socket) and user agent.
+/// Who is calling: IP (from the socket, or through trusted proxies: see
+/// [`crate::client_addr`]) and user agent.
 #[derive(Debug, Clone, Default)]
 pub struct ClientMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+impl<S: Send + Sync> FromRequestParts<S> for ClientMeta
+where
+    crate::AppState: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = crate::AppState::from_ref(state);
+        let ip = crate::client_addr::client_ip(
+            &parts.extensions,
+            &parts.headers,
+            &state.settings.trusted_proxies,
+        )
+        .map(|ip| ip.to_string());
         let user_agent =
             header_str(&parts.headers, header::USER_AGENT).map(|s| s.chars().take(256).collect());
         Ok(Self { ip, user_agent })

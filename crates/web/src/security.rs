@@ -5,7 +5,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum_extra::extract::cookie::{CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use gan_oidc::secret::{constant_time_eq, new_handle};
 
 use crate::{cookies, AppState};
@@ -51,7 +51,6 @@ pub fn csrf_token(jar: CookieJar, state: &AppState) -> (CookieJar, String) {
         &state.settings,
         cookies::CSRF,
         token.clone(),
-        SameSite::Strict,
     ));
     (jar, token)
 }

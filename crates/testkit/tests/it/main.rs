@@ -12,6 +12,7 @@ mod https_headers;
 mod journeys;
 mod logout_keys_ops;
 mod mail_queue;
+mod proxy;
 mod query_count;
 mod several_servers;
 mod token_errors;

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::{CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use gan_accounts::interaction::SignInOutcome;
 use gan_oidc::interaction::{InteractionView, Prompt};
 use gan_oidc::model::Authentication;
@@ -230,12 +230,7 @@ pub async fn login(
         SignInOutcome::Identity(i) => i,
         SignInOutcome::UpgradeStarted { handle } => {
             metrics::counter!("sign_in_total", "outcome" => "upgrade_started").increment(1);
-            let jar = jar.add(cookies::build(
-                &state.settings,
-                cookies::UPGRADE,
-                handle,
-                SameSite::Lax,
-            ));
+            let jar = jar.add(cookies::build(&state.settings, cookies::UPGRADE, handle));
             return Ok((jar, Redirect::to("/upgrade/email")).into_response());
         }
         SignInOutcome::UseEmail { masked } => {
@@ -298,12 +293,7 @@ pub async fn login(
     match finished {
         (cookie, Some(next)) => {
             // A new session id at every sign-in (no fixation).
-            let jar = jar.add(cookies::build(
-                &state.settings,
-                cookies::SESSION,
-                cookie,
-                SameSite::Lax,
-            ));
+            let jar = jar.add(cookies::build(&state.settings, cookies::SESSION, cookie));
             Ok((jar, Redirect::to(&next)).into_response())
         }
         (_, None) => Err(ui.fail(Failure::Interaction)),

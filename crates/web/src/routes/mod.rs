@@ -101,7 +101,10 @@ pub fn router(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
-        .layer(middleware::from_fn(crate::context::tag))
+        .layer(middleware::from_fn_with_state(
+            settings.clone(),
+            crate::context::tag,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::security::headers,

@@ -2,7 +2,7 @@
 
 use axum::extract::{Query, State};
 use axum::response::Redirect;
-use axum_extra::extract::cookie::{CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 
 use crate::cookies;
 use crate::request::page_lang;
@@ -136,7 +136,6 @@ pub async fn switch_lang(
         &state.settings,
         cookies::LANG,
         lang.code().to_string(),
-        SameSite::Lax,
     ));
     (jar, Redirect::to(&back)).into_response()
 }

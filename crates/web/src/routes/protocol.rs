@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::{CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use gan_oidc::authorize::AuthorizeOutcome;
 use gan_oidc::params::Params;
 use gan_oidc::{EngineError, ErrorCode, OAuthError};
@@ -51,12 +51,7 @@ pub(super) fn outcome(
     match result {
         AuthorizeOutcome::Redirect(url) => Redirect::to(&url).into_response(),
         AuthorizeOutcome::Interact { uid, location } => {
-            let jar = jar.add(cookies::build(
-                &state.settings,
-                cookies::INTERACTION,
-                uid,
-                SameSite::Lax,
-            ));
+            let jar = jar.add(cookies::build(&state.settings, cookies::INTERACTION, uid));
             (jar, Redirect::to(&location)).into_response()
         }
         AuthorizeOutcome::Page(error) => error_page(state, headers, None, &error).into_response(),

@@ -3,7 +3,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::{CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use gan_accounts::links::{LinkPurpose, LinkState};
 use gan_accounts::upgrade::{ChooseEmail, CompleteError, VERIFY_PATH};
 use gan_oidc::model::Authentication;
@@ -264,7 +264,6 @@ pub async fn verify_submit(
         &state.settings,
         cookies::SESSION,
         cookie,
-        SameSite::Lax,
     ));
     // The pending authorization request resumes if this browser started it.
     let uid = cookies::get(&jar, &state.settings, cookies::INTERACTION);
@@ -354,12 +353,7 @@ pub async fn start(
         .or_unavailable(&ui, "upgrade: start from a link")?;
     Ok(match started {
         Ok(handle) => {
-            let jar = jar.add(cookies::build(
-                &state.settings,
-                cookies::UPGRADE,
-                handle,
-                SameSite::Lax,
-            ));
+            let jar = jar.add(cookies::build(&state.settings, cookies::UPGRADE, handle));
             (jar, Redirect::to("/upgrade/email")).into_response()
         }
         Err(link) => link_problem(&state, jar, &ui, &link, &token, false),
