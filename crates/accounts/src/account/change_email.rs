@@ -75,10 +75,9 @@ impl Accounts {
         if !self.password_matches(identity, current).await {
             return Ok(EmailChange::WrongPassword);
         }
-        if !email::looks_valid(new_email) {
+        let Ok(login) = email::parse(new_email) else {
             return Ok(EmailChange::Invalid);
-        }
-        let login = email::normalize(new_email);
+        };
         if self
             .ports
             .identities

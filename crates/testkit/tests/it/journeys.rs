@@ -13,7 +13,7 @@ fn legacy_hash(salt: &str) -> String {
     gan_testkit::legacy_sha256(salt, LEGACY)
 }
 
-async fn seed(server: &TestServer) {
+pub(crate) async fn seed(server: &TestServer) {
     let csv = format!(
         "client_number,kind,label,contact_email,legacy_hash\n\
          10000001,personal,Jean Dupont,famille.dupont@example.fr,{}\n\
@@ -50,7 +50,7 @@ async fn sign_in_page(
 }
 
 /// Step 1 and step 2: legacy sign-in, then choose `email`; returns the step-2 answer.
-async fn upgrade_to_step_two(
+pub(crate) async fn upgrade_to_step_two(
     server: &TestServer,
     b: &mut Browser,
     number: &str,
