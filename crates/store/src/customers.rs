@@ -7,6 +7,7 @@ use gan_accounts::ports::{
     AccountsStoreError, CounterStore, CustomerStore, LinkStore, UpsertCounts,
 };
 use gan_accounts::Identity;
+use gan_oidc::secret::hash_handle;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use time::OffsetDateTime;
@@ -370,13 +371,26 @@ impl LinkStore for Store {
     }
 }
 
+/// Characters the `throttle.key` column holds.
+const COUNTER_KEY_MAX: usize = 255;
+
+/// The stored key of a counter: the key itself, or — when it is longer than the column (a
+/// prefix and a 254-octet address do not fit in 255) — its SHA-256, the same in every process.
+fn counter_key(key: &str) -> String {
+    if key.chars().count() <= COUNTER_KEY_MAX {
+        key.to_string()
+    } else {
+        format!("sha256:{}", hash_handle(key))
+    }
+}
+
 #[async_trait]
 impl CounterStore for Store {
     async fn counter(
         &self,
         key: &str,
     ) -> Result<Option<(u32, OffsetDateTime)>, AccountsStoreError> {
-        Ok(throttle::Entity::find_by_id(key)
+        Ok(throttle::Entity::find_by_id(counter_key(key))
             .one(&self.db)
             .await
             .map_err(unavailable)?
@@ -396,7 +410,7 @@ impl CounterStore for Store {
         now: OffsetDateTime,
     ) -> Result<(), AccountsStoreError> {
         let row = throttle::ActiveModel {
-            key: Set(key.to_string()),
+            key: Set(counter_key(key)),
             failures: Set(i32::try_from(count).unwrap_or(i32::MAX)),
             blocked_until: Set(ts(until)),
             updated_at: Set(ts(now)),
@@ -418,7 +432,7 @@ impl CounterStore for Store {
     }
 
     async fn clear_counter(&self, key: &str) -> Result<(), AccountsStoreError> {
-        throttle::Entity::delete_by_id(key)
+        throttle::Entity::delete_by_id(counter_key(key))
             .exec(&self.db)
             .await
             .map_err(unavailable)?;
