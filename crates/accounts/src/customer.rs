@@ -91,6 +91,18 @@ pub fn normalize_client_number(raw: &str) -> Option<String> {
     ((4..=32).contains(&n.len()) && n.chars().all(|c| c.is_ascii_alphanumeric())).then_some(n)
 }
 
+/// The most characters a typed client number may have, spaces included: the width of the
+/// columns a client number reaches (customer accounts, links, the audit trail).
+pub const CLIENT_NUMBER_INPUT_MAX: usize = 64;
+
+/// Whether a typed client number is short enough to be looked up, counted and recorded even when
+/// it is not a valid one: at most [`CLIENT_NUMBER_INPUT_MAX`] characters once trimmed and
+/// upper-cased (as the journeys keep an invalid one). Longer text is never a client number;
+/// callers refuse it before it reaches the storage.
+pub fn client_number_fits(raw: &str) -> bool {
+    raw.trim().to_uppercase().chars().count() <= CLIENT_NUMBER_INPUT_MAX
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +116,14 @@ mod tests {
         assert_eq!(normalize_client_number("ab1234").as_deref(), Some("AB1234"));
         assert_eq!(normalize_client_number("12"), None);
         assert_eq!(normalize_client_number("12-34"), None);
+    }
+
+    #[test]
+    fn typed_client_numbers_fit_the_columns() {
+        assert!(client_number_fits(&format!("  {}  ", "1".repeat(64))));
+        assert!(!client_number_fits(&"1".repeat(65)));
+        // Upper-casing may lengthen a text: what is kept is measured.
+        assert!(client_number_fits(&"ß".repeat(32)));
+        assert!(!client_number_fits(&"ß".repeat(33)));
     }
 }

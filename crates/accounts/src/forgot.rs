@@ -55,10 +55,9 @@ impl Accounts {
         lang: &str,
         now: OffsetDateTime,
     ) -> Result<(), Unavailable> {
-        if !email::looks_valid(contact) {
+        let Ok(address) = email::parse(contact) else {
             return Ok(());
-        }
-        let address = email::normalize(contact);
+        };
         let accounts = self
             .ports
             .customers

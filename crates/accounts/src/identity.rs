@@ -37,7 +37,7 @@ impl IdentityStatus {
 pub struct Identity {
     /// Opaque and stable: never the email, never a client number.
     pub id: String,
-    /// Normalised (see [`crate::email::normalize`]).
+    /// An addr-spec in its normalised form (see [`crate::email::parse`]).
     pub login_email: String,
     /// When the login email was last verified by a link.
     pub email_verified_at: Option<OffsetDateTime>,

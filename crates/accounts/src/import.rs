@@ -152,15 +152,14 @@ fn row(
     if label.is_empty() || label.chars().count() > 255 {
         return Err("label must have 1 to 255 characters".into());
     }
-    if !email::looks_valid(contact) {
-        return Err(format!("invalid contact email {contact:?}"));
-    }
+    let contact_email =
+        email::parse(contact).map_err(|e| format!("invalid contact email {contact:?}: {e}"))?;
     LegacyHash::parse(hash).map_err(|e| format!("legacy_hash: {e}"))?;
     Ok(CustomerAccount {
         client_number,
         kind,
         label: label.to_string(),
-        contact_email: email::normalize(contact),
+        contact_email,
         legacy_hash: Some(hash.to_string()),
         status: AccountStatus::Legacy,
         created_at: now,

@@ -66,9 +66,9 @@ impl From<AccountsStoreError> for SignInError {
 /// Why [`Accounts::create_identity`] created nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CreateIdentityError {
-    /// Not an email address.
-    #[error("not an email address")]
-    InvalidEmail,
+    /// Not an address we accept (see [`crate::email::parse`]).
+    #[error("not an email address: {0}")]
+    InvalidEmail(crate::email::EmailError),
     /// Another identity has this login email (compared after trimming and lower-casing).
     #[error("the login email is already used")]
     EmailTaken,
@@ -194,9 +194,7 @@ impl Accounts {
         password: &str,
         now: OffsetDateTime,
     ) -> Result<Identity, CreateIdentityError> {
-        if !email::looks_valid(login_email) {
-            return Err(CreateIdentityError::InvalidEmail);
-        }
+        let login_email = email::parse(login_email).map_err(CreateIdentityError::InvalidEmail)?;
         let hash = self
             .hasher
             .hash(password)
@@ -204,7 +202,7 @@ impl Accounts {
             .map_err(|e| CreateIdentityError::Hashing(e.to_string()))?;
         let identity = Identity {
             id: new_identity_id(),
-            login_email: email::normalize(login_email),
+            login_email,
             email_verified_at: Some(now),
             password_hash: hash,
             status: IdentityStatus::Active,

@@ -130,10 +130,9 @@ impl Accounts {
         let Some(account) = self.upgrade_in_progress(handle, now).await? else {
             return Ok(ChooseEmail::Expired);
         };
-        if !email::looks_valid(chosen) {
+        let Ok(login) = email::parse(chosen) else {
             return Ok(ChooseEmail::Invalid);
-        }
-        let login = email::normalize(chosen);
+        };
         let ip = gan_audit::current().ip;
         if !self
             .within_hourly(

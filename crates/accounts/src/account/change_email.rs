@@ -86,10 +86,9 @@ impl Accounts {
             PasswordCheck::Wrong => return Ok(EmailChange::WrongPassword),
             PasswordCheck::Throttled(seconds) => return Ok(EmailChange::Throttled(seconds)),
         }
-        if !email::looks_valid(new_email) {
+        let Ok(login) = email::parse(new_email) else {
             return Ok(EmailChange::Invalid);
-        }
-        let login = email::normalize(new_email);
+        };
         if !self
             .within_hourly("check", &login, self.settings.checks_per_hour, ip, now)
             .await?

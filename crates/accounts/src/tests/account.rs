@@ -220,6 +220,7 @@ async fn changing_the_login_email_goes_through_a_link_to_the_new_address() {
         EmailChange::WrongPassword
     );
     assert_eq!(change("pas-un-email", GOOD).await, EmailChange::Invalid);
+    assert_eq!(change("v<x@evil.fr>", GOOD).await, EmailChange::Invalid);
     assert_eq!(change("Pris@example.fr", GOOD).await, EmailChange::Taken);
     assert!(m.mailer.sent().is_empty());
     assert_eq!(

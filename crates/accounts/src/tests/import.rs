@@ -65,6 +65,52 @@ async fn importing_again_updates_and_never_gives_an_upgraded_account_its_passwor
     assert_eq!(imported[1].detail["rejected"], 2);
 }
 
+#[test]
+fn contact_emails_are_addresses_in_their_normalised_form() {
+    let csv = format!(
+        "client_number,kind,label,contact_email,legacy_hash\n\
+         20000001,personal,A, Jean@Exämple.FR ,{h}\n\
+         20000002,personal,B,v<x@evil.fr>,{h}\n\
+         20000003,personal,C,\"\"\"Jean\"\" <j@x.fr>\",{h}\n\
+         20000004,personal,D,j@x.fr (commentaire),{h}\n\
+         20000005,personal,E,j@[127.0.0.1],{h}\n",
+        h = legacy("a")
+    );
+    let parsed = crate::import::parse(csv.as_bytes(), NOW).unwrap();
+    let contacts: Vec<&str> = parsed
+        .rows
+        .iter()
+        .map(|r| r.contact_email.as_str())
+        .collect();
+    assert_eq!(contacts, ["jean@xn--exmple-cua.fr"]);
+    let rejected: Vec<(u64, &str)> = parsed
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            (
+                3,
+                "invalid contact email \"v<x@evil.fr>\": a display name or angle brackets"
+            ),
+            (
+                4,
+                "invalid contact email \"\\\"Jean\\\" <j@x.fr>\": whitespace or a control character inside"
+            ),
+            (
+                5,
+                "invalid contact email \"j@x.fr (commentaire)\": whitespace or a control character inside"
+            ),
+            (
+                6,
+                "invalid contact email \"j@[127.0.0.1]\": an address literal"
+            ),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn an_unreadable_file_or_store_imports_nothing_and_says_so() {
     let m = engine().await;

@@ -68,6 +68,7 @@ async fn choosing_the_login_email_sends_a_link_to_it() {
 async fn a_taken_or_invalid_email_or_an_expired_step_sends_nothing() {
     let m = engine().await;
     identity(&m, "pris@example.fr").await;
+    identity(&m, "pris@exämple.fr").await;
     let handle = step1(&m, "10000001", "ancien-1").await;
     let choose = |email: &'static str, at| {
         let accounts = m.accounts.clone();
@@ -80,7 +81,23 @@ async fn a_taken_or_invalid_email_or_an_expired_step_sends_nothing() {
         }
     };
     assert_eq!(choose(" PRIS@example.fr", NOW).await, ChooseEmail::Taken);
-    assert_eq!(choose("pas-un-email", NOW).await, ChooseEmail::Invalid);
+    // One form for an international domain, in Unicode or Punycode.
+    assert_eq!(
+        choose("Pris@XN--EXMPLE-CUA.fr", NOW).await,
+        ChooseEmail::Taken
+    );
+    for invalid in [
+        "pas-un-email",
+        "v<x@evil.fr>",
+        "\"Jean\" <j@x.fr>",
+        "j@x.fr\r\nBcc: y@z.fr",
+    ] {
+        assert_eq!(
+            choose(invalid, NOW).await,
+            ChooseEmail::Invalid,
+            "{invalid:?}"
+        );
+    }
     let later = NOW + JourneySettings::default().upgrade_ttl;
     assert_eq!(
         choose("libre@example.fr", later).await,
@@ -96,7 +113,10 @@ async fn a_taken_or_invalid_email_or_an_expired_step_sends_nothing() {
     assert!(m.mailer.sent().is_empty());
     assert_eq!(
         outcomes(&m, EventType::UpgradeEmailChosen).await,
-        [(Outcome::Failure, "email_taken".into())]
+        [
+            (Outcome::Failure, "email_taken".into()),
+            (Outcome::Failure, "email_taken".into())
+        ]
     );
 }
 

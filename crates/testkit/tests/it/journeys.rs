@@ -5,7 +5,7 @@
 use gan_testkit::flows::{authorize_url, exchange};
 use gan_testkit::{each_backend, Browser, ClientSpec, Reply, TestServer};
 
-const LEGACY: &str = "ancien mot de passe";
+pub(crate) const LEGACY: &str = "ancien mot de passe";
 const NEW_PASSWORD: &str = "Velo-rouge-2026";
 const TAKEN_MESSAGE: &str = "Email déjà utilisé, saisissez un nouvel email de connexion";
 
@@ -13,7 +13,7 @@ fn legacy_hash(salt: &str) -> String {
     gan_testkit::legacy_sha256(salt, LEGACY)
 }
 
-async fn seed(server: &TestServer) {
+pub(crate) async fn seed(server: &TestServer) {
     let csv = format!(
         "client_number,kind,label,contact_email,legacy_hash\n\
          10000001,personal,Jean Dupont,famille.dupont@example.fr,{}\n\
@@ -28,7 +28,7 @@ async fn seed(server: &TestServer) {
 }
 
 /// Signs in at the sign-in page of a fresh authorization request.
-async fn sign_in_page(
+pub(crate) async fn sign_in_page(
     server: &TestServer,
     b: &mut Browser,
     identifier: &str,
@@ -50,7 +50,7 @@ async fn sign_in_page(
 }
 
 /// Step 1 and step 2: legacy sign-in, then choose `email`; returns the step-2 answer.
-async fn upgrade_to_step_two(
+pub(crate) async fn upgrade_to_step_two(
     server: &TestServer,
     b: &mut Browser,
     number: &str,
@@ -533,7 +533,7 @@ async fn pages_are_french_by_default_english_on_request_and_help_is_linked() {
     });
 }
 
-async fn post(b: &mut Browser, path: &str, field: &str, value: &str) -> Reply {
+pub(crate) async fn post(b: &mut Browser, path: &str, field: &str, value: &str) -> Reply {
     let form = b.get(path).await;
     assert_eq!(form.status, 200);
     let csrf = form.input("csrf_token").unwrap();
@@ -737,7 +737,7 @@ fn as_refs(form: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 /// Signs `email` in at the portal in a fresh browser (a session of its own).
-async fn signed_in_browser(server: &TestServer, email: &str, password: &str) -> Browser {
+pub(crate) async fn signed_in_browser(server: &TestServer, email: &str, password: &str) -> Browser {
     let mut b = Browser::new(&server.base);
     let r = sign_in_page(server, &mut b, email, password).await;
     assert_eq!(r.status, 303, "{}", r.body);
@@ -745,7 +745,7 @@ async fn signed_in_browser(server: &TestServer, email: &str, password: &str) -> 
     b
 }
 
-async fn account_post(b: &mut Browser, path: &str, fields: &[(&str, &str)]) -> Reply {
+pub(crate) async fn account_post(b: &mut Browser, path: &str, fields: &[(&str, &str)]) -> Reply {
     let page = b.get("/account").await;
     assert_eq!(page.status, 200, "{}", page.body);
     let csrf = page.input("csrf_token").unwrap();

@@ -9,6 +9,7 @@ mod code_flow;
 mod faults;
 mod hostile_input;
 mod https_headers;
+mod identifiers;
 mod journeys;
 mod logout_keys_ops;
 mod mail_queue;

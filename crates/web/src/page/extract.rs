@@ -10,7 +10,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum_extra::extract::cookie::CookieJar;
-use gan_accounts::Identity;
+use gan_accounts::customer::client_number_fits;
+use gan_accounts::{email, Identity};
 use gan_oidc::model::Session;
 use minijinja::{context, Value};
 use serde::de::value::MapDeserializer;
@@ -92,6 +93,17 @@ impl FromRequestParts<AppState> for Ui {
 /// A field's text with the spaces around it removed (emails, identifiers, client numbers).
 pub fn trimmed<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     String::deserialize(d).map(|s| s.trim().to_string())
+}
+
+/// Whether a typed identifier (sign-in, forgotten password) fits the columns it reaches: an email
+/// (anything with `@`) within [`email::fits`], anything else within [`client_number_fits`]. Longer
+/// text names no account; handlers refuse it before it reaches the engine.
+pub fn identifier_fits(identifier: &str) -> bool {
+    if identifier.contains('@') {
+        email::fits(identifier)
+    } else {
+        client_number_fits(identifier)
+    }
 }
 
 /// Reads a posted form into `T` after checking its CSRF token (403 otherwise): the first value of

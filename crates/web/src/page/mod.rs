@@ -10,5 +10,5 @@ mod extract;
 mod views;
 
 pub use error::{request_id, Failure, OrUnavailable, PageError};
-pub use extract::{read_form, trimmed, Account, AccountForm, PostedForm, Ui};
+pub use extract::{identifier_fits, read_form, trimmed, Account, AccountForm, PostedForm, Ui};
 pub use views::{confirm_page, link_problem, password_page, Confirm, PasswordForm};

@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use gan_accounts::account::{AttachOutcome, ConfirmEmailError, EmailChange, PasswordChange};
-use gan_accounts::customer::AccountKind;
+use gan_accounts::customer::{client_number_fits, AccountKind};
 use gan_accounts::links::{LinkPurpose, LinkState};
 use gan_accounts::service::PasswordCheck;
 use gan_oidc::model::Session;
@@ -198,17 +198,22 @@ pub async fn attach(
     if needs_reauth(&state, &account.session) {
         return Ok(reauth_page(&state, jar, ui, None));
     }
-    let outcome = state
-        .accounts
-        .attach_account(
-            &account.identity.id,
-            &form.client_number,
-            &form.password,
-            meta.ip.as_deref(),
-            state.provider.now(),
-        )
-        .await
-        .or_unavailable(ui, "account: attach an account")?;
+    let outcome = if client_number_fits(&form.client_number) {
+        state
+            .accounts
+            .attach_account(
+                &account.identity.id,
+                &form.client_number,
+                &form.password,
+                meta.ip.as_deref(),
+                state.provider.now(),
+            )
+            .await
+            .or_unavailable(ui, "account: attach an account")?
+    } else {
+        // Longer than any client number: unknown, and nothing reaches the storage.
+        AttachOutcome::WrongCredentials
+    };
     let t = |k: &str| ui.t(k);
     let mut retry_after = None;
     let (status, mut fb) = match outcome {

@@ -5,13 +5,15 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
+use gan_accounts::email;
 use gan_accounts::forgot::{ResetError, RESET_PATH};
 use gan_accounts::links::{LinkPurpose, LinkState};
 use minijinja::context;
 
 use super::upgrade::{PasswordFields, TokenQuery};
 use crate::page::{
-    link_problem, password_page, trimmed, OrUnavailable, PageError, PasswordForm, PostedForm, Ui,
+    identifier_fits, link_problem, password_page, trimmed, OrUnavailable, PageError, PasswordForm,
+    PostedForm, Ui,
 };
 use crate::security::csrf_token;
 use crate::AppState;
@@ -57,13 +59,30 @@ pub(super) struct PasswordRequestForm {
     identifier: String,
 }
 
-fn form_page(state: &AppState, jar: CookieJar, ui: &Ui, form: &Form) -> Response {
+/// What a form page shows besides its field: nothing, or the text sent back with an error.
+#[derive(Default)]
+struct Refused<'a> {
+    error_key: Option<&'a str>,
+    value: &'a str,
+}
+
+fn form_page(
+    state: &AppState,
+    jar: CookieJar,
+    ui: &Ui,
+    form: &Form,
+    refused: Refused<'_>,
+) -> Response {
     let (jar, csrf) = csrf_token(jar, state);
     let t = |k: &str| ui.t(k);
+    let (status, error) = match refused.error_key {
+        Some(key) => (StatusCode::BAD_REQUEST, Some(t(key))),
+        None => (StatusCode::OK, None),
+    };
     let page = ui.render(
-        StatusCode::OK,
+        status,
         "forgot.html",
-        context! { path => form.action, title => t(form.title), lead => t(form.lead), action => form.action, field => form.field, label => t(form.label), csrf_token => csrf, value => "" },
+        context! { path => form.action, title => t(form.title), lead => t(form.lead), action => form.action, field => form.field, label => t(form.label), csrf_token => csrf, value => refused.value, error => error },
     );
     (jar, page).into_response()
 }
@@ -78,17 +97,26 @@ fn sent(ui: &Ui) -> Response {
 }
 
 pub async fn identifier_form(State(state): State<AppState>, jar: CookieJar, ui: Ui) -> Response {
-    form_page(&state, jar, &ui, &IDENTIFIER)
+    form_page(&state, jar, &ui, &IDENTIFIER, Refused::default())
 }
 
 pub async fn password_form(State(state): State<AppState>, jar: CookieJar, ui: Ui) -> Response {
-    form_page(&state, jar, &ui, &PASSWORD)
+    form_page(&state, jar, &ui, &PASSWORD, Refused::default())
 }
 
 pub async fn identifier_submit(
     State(state): State<AppState>,
+    jar: CookieJar,
     PostedForm { ui, form }: PostedForm<IdentifierForm>,
 ) -> PageResult {
+    // Saying that a text is no address reveals nothing about the accounts.
+    if !email::looks_valid(&form.email) {
+        let refused = Refused {
+            error_key: Some("email_invalid"),
+            value: &form.email,
+        };
+        return Ok(form_page(&state, jar, &ui, &IDENTIFIER, refused));
+    }
     state
         .accounts
         .forgot_identifier(&form.email, ui.lang.code(), state.provider.now())
@@ -99,8 +127,16 @@ pub async fn identifier_submit(
 
 pub async fn password_submit(
     State(state): State<AppState>,
+    jar: CookieJar,
     PostedForm { ui, form }: PostedForm<PasswordRequestForm>,
 ) -> PageResult {
+    if !identifier_fits(&form.identifier) {
+        let refused = Refused {
+            error_key: Some("identifier_too_long"),
+            value: &form.identifier,
+        };
+        return Ok(form_page(&state, jar, &ui, &PASSWORD, refused));
+    }
     let issuer = state.provider.config.issuer_str();
     state
         .accounts

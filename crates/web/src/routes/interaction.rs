@@ -12,7 +12,7 @@ use gan_oidc::model::Authentication;
 use minijinja::context;
 use serde::de::DeserializeOwned;
 
-use crate::page::{read_form, trimmed, Failure, OrUnavailable, PageError, Ui};
+use crate::page::{identifier_fits, read_form, trimmed, Failure, OrUnavailable, PageError, Ui};
 use crate::request::ClientMeta;
 use crate::security::csrf_token;
 use crate::{cookies, AppState};
@@ -213,16 +213,22 @@ pub async fn login(
             &identifier,
         ));
     }
-    let outcome = state
-        .accounts
-        .sign_in_any(
-            &identifier,
-            &form.password,
-            meta.ip.as_deref(),
-            state.provider.now(),
-        )
-        .await
-        .or_unavailable(&ui, "sign-in: check the credentials")?;
+    let outcome = if identifier_fits(&identifier) {
+        state
+            .accounts
+            .sign_in_any(
+                &identifier,
+                &form.password,
+                meta.ip.as_deref(),
+                state.provider.now(),
+            )
+            .await
+            .or_unavailable(&ui, "sign-in: check the credentials")?
+    } else {
+        // Longer than any login email or client number: no account has it, so the answer is
+        // an unknown account's, and nothing reaches the storage.
+        SignInOutcome::Wrong
+    };
     let refused = |jar, status, error: &str| {
         login_failed(&state, jar, &view, &ui, status, error, &identifier)
     };
