@@ -34,6 +34,10 @@ pub struct Interaction {
     pub fresh_login: Option<String>,
     /// Consent given during this interaction (satisfies `prompt=consent`).
     pub consent_given: bool,
+    /// The session id hash of whoever gave that consent: it counts on resume for that session
+    /// only, and is never a sign-in (only a password checked in this interaction is).
+    #[serde(default)]
+    pub consented_by: Option<String>,
     /// When the interaction was created.
     pub created_at: OffsetDateTime,
     /// When it stops being resumable (`interaction_ttl`, 30 minutes by default, after creation).

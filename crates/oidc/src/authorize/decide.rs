@@ -60,11 +60,13 @@ pub fn decide(s: &Situation<'_>) -> Decision {
     let needs_login = match session {
         None => true,
         Some(_) if s.fresh_login => false,
+        // `max_age=0` asks for a sign-in now whatever the clock says (times are in whole
+        // seconds: a sign-in in this very second has not "elapsed" more than 0).
         Some(sess) => {
             prompt.login
-                || s.request
-                    .max_age
-                    .is_some_and(|max| (s.now - sess.auth.auth_time).whole_seconds() > max)
+                || s.request.max_age.is_some_and(|max| {
+                    max == 0 || (s.now - sess.auth.auth_time).whole_seconds() > max
+                })
         }
     };
     if needs_login {
@@ -151,6 +153,7 @@ mod tests {
     fn table() {
         let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(1000);
         let old = session(now - time::Duration::seconds(100));
+        let just_now = session(now);
         let none = PromptSet {
             none: true,
             ..Default::default()
@@ -224,6 +227,24 @@ mod tests {
                 true,
                 Some(&old),
                 false,
+                None,
+                Decision::IssueCode,
+            ),
+            // max_age=0 even within the second of the sign-in: a new sign-in, unless it was
+            // made in this interaction.
+            (
+                request(PromptSet::default(), Some(0)),
+                true,
+                Some(&just_now),
+                false,
+                None,
+                Decision::Interact(Prompt::Login),
+            ),
+            (
+                request(PromptSet::default(), Some(0)),
+                true,
+                Some(&just_now),
+                true,
                 None,
                 Decision::IssueCode,
             ),

@@ -8,7 +8,7 @@ use super::{
     error_redirect, success_redirect, validate, AuthorizationRequest, Decision, Params, Rejection,
 };
 use crate::error::{EngineError, ErrorCode, OAuthError};
-use crate::interaction::{Interaction, InteractionView};
+use crate::interaction::{Interaction, InteractionView, Prompt};
 use crate::model::{AuthorizationCode, Client, Session};
 use crate::secret::{hash_handle, new_handle};
 use crate::{paths, Provider};
@@ -148,8 +148,12 @@ impl Provider {
             (Some(i), Some(s)) => i.fresh_login.as_deref() == Some(s.id_hash.as_str()),
             _ => false,
         };
-        let consent_given_now =
-            fresh_login && interaction.as_ref().is_some_and(|i| i.consent_given);
+        let consent_given_now = match (&interaction, session) {
+            (Some(i), Some(s)) => {
+                i.consent_given && i.consented_by.as_deref() == Some(s.id_hash.as_str())
+            }
+            _ => false,
+        };
         let decision = decide(&Situation {
             request: &request,
             client,
@@ -189,6 +193,7 @@ impl Provider {
                     prompt,
                     fresh_login: interaction.as_ref().and_then(|i| i.fresh_login.clone()),
                     consent_given: false,
+                    consented_by: None,
                     created_at: now,
                     expires_at: now + self.config.interaction_ttl,
                 };
@@ -320,6 +325,11 @@ impl Provider {
         let Some(mut i) = self.live_interaction(uid).await? else {
             return Ok(None);
         };
+        // A consent form is an answer to a consent page only: posted to an interaction that
+        // asks for a sign-in, it would stand in for the password (design.md §6).
+        if i.prompt != Prompt::Consent {
+            return Ok(None);
+        }
         if !allow {
             self.stores
                 .interactions
@@ -334,7 +344,7 @@ impl Provider {
             )));
         }
         i.consent_given = true;
-        i.fresh_login = Some(session.id_hash.clone());
+        i.consented_by = Some(session.id_hash.clone());
         self.stores.interactions.update_interaction(&i).await?;
         Ok(Some(self.config.url(&paths::authorize_resume(uid))))
     }

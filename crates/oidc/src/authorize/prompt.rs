@@ -50,10 +50,16 @@ pub(super) fn parse(params: &Params) -> Result<PromptSet, OAuthError> {
 pub(super) fn max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
     match params.get("max_age") {
         None => Ok(None),
-        Some(raw) => raw
-            .parse::<u32>()
-            .map(|v| Some(i64::from(v)))
-            .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer")),
+        // Any non-negative integer is valid (OIDC Core §3.1.2.1), however large: past what a
+        // clock can tell apart it means "no limit", so it is capped.
+        Some(raw)
+            if !raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Ok(Some(raw.parse::<i64>().unwrap_or(i64::MAX)))
+        }
+        Some(_) => Err(OAuthError::invalid_request(
+            "max_age must be a non-negative integer",
+        )),
     }
 }
 
@@ -79,5 +85,16 @@ mod tests {
         assert!(parse(&p("prompt=bogus")).is_err());
         assert_eq!(max_age(&p("max_age=0")), Ok(Some(0)));
         assert!(max_age(&p("max_age=-1")).is_err());
+        assert_eq!(
+            max_age(&p("max_age=")),
+            Ok(None),
+            "an empty value is an omitted one"
+        );
+        assert!(max_age(&p("max_age=%2B5")).is_err());
+        assert_eq!(max_age(&p("max_age=4294967296")), Ok(Some(4_294_967_296)));
+        assert_eq!(
+            max_age(&p("max_age=99999999999999999999999")),
+            Ok(Some(i64::MAX))
+        );
     }
 }

@@ -474,3 +474,78 @@ async fn the_claims_parameter_releases_individual_claims_where_asked() {
         );
     });
 }
+
+/// Issue 13 §3: `prompt=login` and `max_age` are satisfied only by a password checked in that
+/// interaction — not by a consent form posted to it, not by a sign-in in the same second.
+#[tokio::test]
+async fn only_a_password_checked_in_the_interaction_satisfies_prompt_login_and_max_age() {
+    each_backend!(|server| {
+        let mut third = ClientSpec::portal("third");
+        third.first_party = false;
+        server.add_client(ClientSpec::portal("portal")).await;
+        server.add_client(third).await;
+        server
+            .add_identity("r@example.fr", "a-good-password-1")
+            .await;
+        let mut b = Browser::new(&server.base);
+        let first = b
+            .sign_in(
+                &authorize_url(&server, "portal", &[]),
+                "r@example.fr",
+                "a-good-password-1",
+            )
+            .await;
+        assert!(first.location_param("code").is_some());
+
+        // max_age=0 within the very second of the sign-in: sign in again; so do huge values.
+        let r = b
+            .get(&authorize_url(&server, "portal", &[("max_age", "0")]))
+            .await;
+        assert!(
+            r.location.as_deref().unwrap().contains("/interaction/"),
+            "max_age=0: {:?}",
+            r.location
+        );
+        let r = b
+            .get(&authorize_url(
+                &server,
+                "portal",
+                &[("max_age", "4294967296")],
+            ))
+            .await;
+        assert!(
+            r.location_param("code").is_some(),
+            "a valid max_age above 2^32"
+        );
+
+        // A consent form posted to an interaction that asks for a sign-in is refused, for a
+        // first-party and a third-party client alike.
+        for client in ["portal", "third"] {
+            let r = b
+                .get(&authorize_url(&server, client, &[("prompt", "login")]))
+                .await;
+            let page = b.follow(r).await;
+            let action = page.form_action().unwrap();
+            assert!(action.ends_with("/login"), "{action}");
+            let consent = action.replace("/login", "/consent");
+            let csrf = page.input("csrf_token").unwrap();
+            let forged = b
+                .post_form(
+                    &consent,
+                    &[("csrf_token", csrf.as_str()), ("decision", "allow")],
+                )
+                .await;
+            assert!(
+                forged.status >= 400,
+                "{} {:?}",
+                forged.status,
+                forged.location
+            );
+            let resumed = b.follow(forged).await;
+            assert!(
+                resumed.location_param("code").is_none(),
+                "{client}: no code without the password"
+            );
+        }
+    });
+}

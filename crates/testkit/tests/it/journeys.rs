@@ -70,7 +70,7 @@ pub(crate) async fn upgrade_to_step_two(
         .await
 }
 
-async fn choose_password(b: &mut Browser, link: &str, password: &str) -> Reply {
+pub(crate) async fn choose_password(b: &mut Browser, link: &str, password: &str) -> Reply {
     let page = b.get(link).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let csrf = page.input("csrf_token").unwrap();

@@ -6,6 +6,7 @@
 mod admin_api;
 mod authorize_errors;
 mod code_flow;
+mod cut_off;
 mod faults;
 mod hostile_input;
 mod https_headers;
@@ -16,4 +17,5 @@ mod mail_queue;
 mod proxy;
 mod query_count;
 mod several_servers;
+mod throttling;
 mod token_errors;

@@ -88,6 +88,11 @@ impl Visitor {
 
     /// Signs in to `portal`; returns the redirect back to it.
     async fn sign_in(&mut self, server: &TestServer, email: &str) -> Reply {
+        self.sign_in_with(server, email, PASSWORD).await
+    }
+
+    /// Posts the sign-in form of `portal` with `email` and `password`.
+    async fn sign_in_with(&mut self, server: &TestServer, email: &str, password: &str) -> Reply {
         let to_page = self
             .send("GET", &authorize_url(server, "portal", &[]), None)
             .await;
@@ -100,7 +105,7 @@ impl Visitor {
         let fields = [
             ("csrf_token", csrf.as_str()),
             ("identifier", email),
-            ("password", PASSWORD),
+            ("password", password),
         ];
         self.send("POST", &action, Some(&fields)).await
     }
@@ -166,6 +171,49 @@ async fn the_forwarded_address_is_the_customers_only_through_a_trusted_proxy() {
         let ips: Vec<_> = events.iter().map(|e| e.ip.as_deref()).collect();
         assert_eq!(ips, [Some(want)], "{email}: the audit trail");
     }
+    drop(server);
+    db.drop_db().await;
+}
+
+/// Issue 13 §2: behind the proxy every request comes from the proxy's address; the counters
+/// must count the customers it forwards, or one guesser locks everyone out.
+#[tokio::test]
+async fn one_guesser_behind_the_proxy_does_not_lock_the_other_customers_out() {
+    let db = TestDb::create(&Backend::Sqlite).await;
+    let server = TestServer::start(
+        &db,
+        &[("GAN_CONNECT__SERVER__TRUSTED_PROXIES", "10.0.0.0/8")],
+    )
+    .await;
+    server.add_client(ClientSpec::portal("portal")).await;
+    server.add_identity("client@example.fr", PASSWORD).await;
+    let app = gan_web::app(server.state.clone());
+    let visitor = |forwarded_for: &'static str| Visitor {
+        app: app.clone(),
+        peer: "10.0.0.5:443".parse().unwrap(),
+        forwarded_for,
+        cookies: HashMap::new(),
+    };
+    // One guesser tries many identifiers (one guess each: no identifier counter trips).
+    let mut guesser = visitor("203.0.113.66");
+    let mut statuses = Vec::new();
+    for i in 0..55 {
+        let r = guesser
+            .sign_in_with(&server, &format!("inconnu{i}@example.fr"), "devine-1234")
+            .await;
+        statuses.push(r.status);
+    }
+    assert!(statuses.contains(&401), "{statuses:?}");
+    assert_eq!(
+        statuses.last(),
+        Some(&429),
+        "the guesser's address is held back: {statuses:?}"
+    );
+    // Another customer behind the same proxy signs in.
+    let back = visitor("198.51.100.7")
+        .sign_in(&server, "client@example.fr")
+        .await;
+    assert_eq!(back.status, 303, "{}", back.body);
     drop(server);
     db.drop_db().await;
 }

@@ -1,0 +1,208 @@
+//! Issue 13 §2: throttling that holds — a burst gets no more guesses than the rule allows, every
+//! password check counts, a locked identity looks like a wrong password, counters decay.
+
+use gan_testkit::flows::authorize_url;
+use gan_testkit::{each_backend, Browser, ClientSpec, Reply, TestServer};
+
+const EMAIL: &str = "cible@example.fr";
+const PASSWORD: &str = "Le-bon-mot-2026";
+
+/// A browser on the sign-in page, ready to post: (browser, form action, CSRF token).
+async fn on_sign_in_page(server: &TestServer) -> (Browser, String, String) {
+    let mut b = Browser::new(&server.base);
+    let r = b.get(&authorize_url(server, "portal", &[])).await;
+    let page = b.follow(r).await;
+    let action = page.form_action().unwrap();
+    let csrf = page.input("csrf_token").unwrap();
+    (b, action, csrf)
+}
+
+async fn sign_in(server: &TestServer, password: &str) -> Reply {
+    let (mut b, action, csrf) = on_sign_in_page(server).await;
+    b.post_form(
+        &action,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("identifier", EMAIL),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+async fn wrong_guesses_evaluated(server: &TestServer) -> usize {
+    server.state.provider.audit.flush().await;
+    let filter = gan_audit::AuditFilter {
+        event_type: Some(gan_audit::EventType::SignInFailed),
+        limit: 200,
+        ..Default::default()
+    };
+    let events = server
+        .state
+        .admin
+        .audit_events(&filter)
+        .await
+        .unwrap()
+        .items;
+    events
+        .iter()
+        .filter(|e| e.detail["reason"] == "wrong_credentials")
+        .count()
+}
+
+#[tokio::test]
+async fn forty_wrong_passwords_at_once_get_no_more_guesses_than_a_sequence() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        server.add_identity(EMAIL, PASSWORD).await;
+        let mut ready = Vec::new();
+        for _ in 0..40 {
+            ready.push(on_sign_in_page(&server).await);
+        }
+        let mut burst = tokio::task::JoinSet::new();
+        for (mut b, action, csrf) in ready {
+            burst.spawn(async move {
+                b.post_form(
+                    &action,
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("identifier", EMAIL),
+                        ("password", "Pas-le-bon-2026"),
+                    ],
+                )
+                .await
+                .status
+            });
+        }
+        let statuses = burst.join_all().await;
+        let wrong = statuses.iter().filter(|s| **s == 401).count();
+        let held = statuses.iter().filter(|s| **s == 429).count();
+        assert_eq!(wrong + held, 40, "{statuses:?}");
+        // The clock stands still: three free guesses, then a delay holds the rest back.
+        assert_eq!(wrong, 3, "{statuses:?}");
+        assert_eq!(wrong_guesses_evaluated(&server).await, 3);
+        // Held back, even the right password waits; once the delay is over it signs in, and
+        // a success forgets the failures.
+        assert_eq!(sign_in(&server, PASSWORD).await.status, 429);
+        server.clock.advance(2);
+        assert_eq!(sign_in(&server, PASSWORD).await.status, 303);
+        assert_eq!(sign_in(&server, "Pas-le-bon-2026").await.status, 401);
+    });
+}
+
+#[tokio::test]
+async fn failures_count_for_a_window_then_lock_and_the_lock_is_not_renewed() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        server.add_identity(EMAIL, PASSWORD).await;
+        let mut statuses = Vec::new();
+        for _ in 0..10 {
+            statuses.push(sign_in(&server, "Pas-le-bon-2026").await.status);
+            server.clock.advance(300);
+        }
+        // Ten guesses over 50 minutes: each window (15 minutes) holds only a few, so the
+        // failures decay instead of adding up forever.
+        assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+        // Ten within a window lock the identifier for 15 minutes; guesses meanwhile are refused
+        // without being checked and do not renew the lock.
+        for _ in 0..10 {
+            let r = sign_in(&server, "Pas-le-bon-2026").await;
+            if r.status == 429 {
+                break;
+            }
+            server.clock.advance(70);
+        }
+        assert_eq!(sign_in(&server, PASSWORD).await.status, 429);
+        for _ in 0..5 {
+            assert_eq!(sign_in(&server, "Pas-le-bon-2026").await.status, 429);
+        }
+        server.clock.advance(16 * 60);
+        assert_eq!(sign_in(&server, PASSWORD).await.status, 303);
+    });
+}
+
+#[tokio::test]
+async fn password_checks_on_the_account_pages_are_throttled_too() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        server.add_identity(EMAIL, PASSWORD).await;
+        let mut b = Browser::new(&server.base);
+        let back = b
+            .sign_in(&authorize_url(&server, "portal", &[]), EMAIL, PASSWORD)
+            .await;
+        assert!(back.location_param("code").is_some());
+        // A stolen session cookie tries current passwords on the password-change form.
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            let page = b.get("/account").await;
+            let csrf = page.input("csrf_token").unwrap();
+            let r = b
+                .post_form(
+                    "/account/password",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("current_password", "Devine-2026"),
+                        ("password", "Nouveau-mot-2027"),
+                        ("password_confirm", "Nouveau-mot-2027"),
+                    ],
+                )
+                .await;
+            statuses.push(r.status);
+            if r.status == 429 {
+                assert!(r.headers.get("retry-after").is_some());
+            }
+        }
+        assert_eq!(&statuses[..3], [401, 401, 401], "{statuses:?}");
+        assert_eq!(statuses[3], 429, "{statuses:?}");
+        // The same counter holds the email change, the re-authentication and the sign-in.
+        let page = b.get("/account").await;
+        let csrf = page.input("csrf_token").unwrap();
+        let email = b
+            .post_form(
+                "/account/email",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("email", "autre@example.fr"),
+                    ("current_password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(email.status, 429);
+        let reauth = b
+            .post_form(
+                "/account/reauth",
+                &[("csrf_token", csrf.as_str()), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(
+            reauth.status, 401,
+            "the re-authentication page, with the wait"
+        );
+        assert!(
+            reauth.body.contains("Trop de tentatives"),
+            "{}",
+            reauth.body
+        );
+        assert_eq!(sign_in(&server, PASSWORD).await.status, 429);
+    });
+}
+
+#[tokio::test]
+async fn a_locked_identity_answers_like_a_wrong_password() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        let id = server.add_identity(EMAIL, PASSWORD).await;
+        server.state.admin.lock_identity(&id).await.unwrap();
+        let right = sign_in(&server, PASSWORD).await;
+        let wrong = sign_in(&server, "Pas-le-bon-2026").await;
+        assert_eq!(right.status, 401);
+        assert_eq!(right.status, wrong.status);
+        let alert = |r: &Reply| {
+            r.body
+                .split("role=\"alert\"")
+                .nth(1)
+                .map(|s| s.split("</").next().unwrap_or_default().to_string())
+        };
+        assert_eq!(alert(&right), alert(&wrong));
+    });
+}
