@@ -206,3 +206,91 @@ async fn a_locked_identity_answers_like_a_wrong_password() {
         assert_eq!(alert(&right), alert(&wrong));
     });
 }
+
+/// Messages queued to `to` so far (queued, sent or not).
+async fn queued_to(server: &TestServer, to: &str) -> u64 {
+    use gan_store::entity::mail_queue;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    mail_queue::Entity::find()
+        .filter(mail_queue::Column::Recipient.eq(to))
+        .count(server.store.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn limits_checked_before_acting_hold_under_concurrency() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        crate::journeys::seed(&server).await;
+        server.add_identity(EMAIL, PASSWORD).await;
+
+        // Twenty "mot de passe oublié" at once for one address: five messages an hour.
+        let mut ready = Vec::new();
+        for _ in 0..20 {
+            let mut b = Browser::new(&server.base);
+            let form = b.get("/forgot/password").await;
+            let csrf = form.input("csrf_token").unwrap();
+            ready.push((b, csrf));
+        }
+        let mut burst = tokio::task::JoinSet::new();
+        for (mut b, csrf) in ready {
+            burst.spawn(async move {
+                b.post_form(
+                    "/forgot/password",
+                    &[("csrf_token", csrf.as_str()), ("identifier", EMAIL)],
+                )
+                .await
+                .status
+            });
+        }
+        let statuses = burst.join_all().await;
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+        assert_eq!(queued_to(&server, EMAIL).await, 5);
+
+        // Two personal accounts attached at once to an identity that may hold one: one wins.
+        let mut one = Browser::new(&server.base);
+        let mut two = Browser::new(&server.base);
+        for b in [&mut one, &mut two] {
+            let back = b
+                .sign_in(&authorize_url(&server, "portal", &[]), EMAIL, PASSWORD)
+                .await;
+            assert!(back.location_param("code").is_some());
+        }
+        let c1 = one.get("/account").await.input("csrf_token").unwrap();
+        let c2 = two.get("/account").await.input("csrf_token").unwrap();
+        let f1 = [
+            ("csrf_token", c1.as_str()),
+            ("client_number", "10000001"),
+            ("password", crate::journeys::LEGACY),
+        ];
+        let f2 = [
+            ("csrf_token", c2.as_str()),
+            ("client_number", "10000003"),
+            ("password", crate::journeys::LEGACY),
+        ];
+        let (r1, r2) = tokio::join!(
+            one.post_form("/account/attach", &f1),
+            two.post_form("/account/attach", &f2)
+        );
+        let mut statuses = [r1.status, r2.status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "one personal account at most");
+        let accounts = server
+            .state
+            .accounts
+            .accounts_of(
+                &server
+                    .state
+                    .accounts
+                    .identity_by_email(EMAIL)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id,
+            )
+            .await
+            .unwrap();
+        assert_eq!(accounts.len(), 1);
+    });
+}
