@@ -63,7 +63,11 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         print_demo(&settings, &secret);
     }
     let retention = time::Duration::days(settings.admin.audit_retention_days.max(1));
-    tokio::spawn(purge_loop(built.state.provider.clone(), retention));
+    tokio::spawn(purge_loop(
+        built.state.provider.clone(),
+        built.state.accounts.clone(),
+        retention,
+    ));
     let audit = built.state.provider.audit.clone();
     tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(
         settings.mail.retry_seconds.max(1),
@@ -74,9 +78,14 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every ten minutes, removes expired interactions, codes, sessions and tokens, and audit events
-/// past their retention. Several processes may do it at once: the deletes are idempotent.
-async fn purge_loop(provider: Arc<gan_oidc::Provider>, audit_retention: time::Duration) {
+/// Every ten minutes, removes expired interactions, codes, sessions and tokens, throttle
+/// counters and one-time links, and audit events past their retention. Several processes may do
+/// it at once: the deletes are idempotent.
+async fn purge_loop(
+    provider: Arc<gan_oidc::Provider>,
+    accounts: Arc<gan_accounts::Accounts>,
+    audit_retention: time::Duration,
+) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -84,6 +93,11 @@ async fn purge_loop(provider: Arc<gan_oidc::Provider>, audit_retention: time::Du
             Ok(n) if n > 0 => tracing::info!(removed = n, "expired records purged"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "purge of expired records failed"),
+        }
+        match accounts.purge_expired(provider.now()).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "expired counters and links purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purge of expired counters and links failed"),
         }
         match provider.audit.purge(provider.now() - audit_retention).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "audit events past retention purged"),
