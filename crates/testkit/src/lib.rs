@@ -315,14 +315,22 @@ impl TestServer {
         secret
     }
 
-    /// The types of the audit events matching `filter`, oldest first.
-    pub async fn audit_types(&self, filter: gan_audit::AuditFilter) -> Vec<&'static str> {
+    /// The audit events matching `filter` (at most 200), oldest first, once every event
+    /// recorded so far is written.
+    pub async fn audit_events(&self, filter: gan_audit::AuditFilter) -> Vec<gan_audit::AuditEvent> {
+        self.state.provider.audit.flush().await;
         let filter = gan_audit::AuditFilter {
             limit: 200,
             ..filter
         };
         let mut events = self.state.admin.audit_events(&filter).await.unwrap().items;
         events.reverse();
+        events
+    }
+
+    /// The types of the audit events matching `filter`, oldest first.
+    pub async fn audit_types(&self, filter: gan_audit::AuditFilter) -> Vec<&'static str> {
+        let events = self.audit_events(filter).await;
         events.iter().map(|e| e.event_type.as_str()).collect()
     }
 
