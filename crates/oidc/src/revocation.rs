@@ -1,10 +1,10 @@
 //! Token revocation (RFC 7009). Revoking a refresh token revokes its family and the access
-//! tokens issued with it. Unknown tokens, and tokens of other clients, are answered 200 with
-//! nothing done, as the RFC asks.
+//! tokens issued with it. Unknown tokens are answered 200 with nothing done, as the RFC asks
+//! (§2.2); a token issued to another client is refused (§2.1).
 
 use gan_audit::{Actor, AuditEvent, EventType};
 
-use crate::error::{EngineError, OAuthError};
+use crate::error::{EngineError, ErrorCode, OAuthError};
 use crate::model::TokenKind;
 use crate::params::Params;
 use crate::secret::hash_handle;
@@ -14,7 +14,10 @@ impl Provider {
     /// The revocation endpoint (RFC 7009 §2). The caller authenticates (`invalid_client`
     /// otherwise) and sends `token` (`invalid_request` otherwise); `token_type_hint` is ignored. A
     /// refresh token revokes its whole grant, an access token only itself; the revocation is
-    /// audited. `Ok(())` too for unknown tokens and tokens of other clients, which are left alone.
+    /// audited. `Ok(())` too for unknown tokens. A token issued to another client is refused with
+    /// `unauthorized_client` (RFC 7009 §2.1: the server "verifies whether the token was issued to
+    /// the client making the revocation request"; the error is one of RFC 6749 §5.2's) and left
+    /// alone.
     pub async fn revoke(
         &self,
         authorization: Option<&str>,
@@ -32,7 +35,11 @@ impl Provider {
             return Ok(());
         };
         if record.client_id != caller.id {
-            return Ok(());
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "the token was issued to another client",
+            )
+            .into());
         }
         let kind = match record.kind {
             TokenKind::Refresh => {

@@ -254,12 +254,14 @@ async fn userinfo_and_revocation() {
         "scope accounts was not asked"
     );
 
-    // Another client's revocation leaves the token alone.
+    // Another client's revocation is refused (RFC 7009 §2.1) and leaves the token alone.
     let revoke = |token: &str| params(&[("token", token)]);
-    op.provider
+    let refused = op
+        .provider
         .revoke(Some(&basic("other")), &revoke(&issued.access_token))
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(code_of(&refused), ErrorCode::UnauthorizedClient);
     assert!(op.active("portal", &issued.access_token).await);
 
     // Revoking the refresh token revokes the grant, access token included.

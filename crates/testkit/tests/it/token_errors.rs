@@ -490,7 +490,8 @@ async fn introspection_and_revocation_rules() {
             .unwrap();
         assert_eq!(res.status(), 401, "public clients");
 
-        // Another client cannot revoke the portal's token; unknown tokens answer 200.
+        // Another client cannot revoke the portal's token (RFC 7009 §2.1: refused); unknown
+        // tokens answer 200.
         let res = http
             .post(server.url("/revoke"))
             .basic_auth("partner", Some(&partner))
@@ -498,7 +499,9 @@ async fn introspection_and_revocation_rules() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 200);
+        assert_eq!(res.status(), 400);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "unauthorized_client");
         assert!(active(&server, "partner", &partner, at).await);
         let res = http
             .post(server.url("/revoke"))
