@@ -13,7 +13,12 @@ impl Provider {
     /// `{"active": false}` for an unknown, expired, used or revoked token, or when its person may
     /// no longer sign in; otherwise `active`, `iss`, `client_id`, `scope`, `exp` and `iat` (Unix
     /// seconds), `token_type` (`Bearer` or `refresh_token`), and for user tokens `sub` with the
-    /// claims its scopes release.
+    /// claims its scopes release. Any confidential client may introspect (partner APIs check
+    /// tokens issued to portals, RFC 7662 §2.1 leaves it to the provider), but a client other
+    /// than the token's sees no more than its own registration would give it: the claims of the
+    /// scopes both the token and its registration hold, and `accounts` filtered to both
+    /// clients' account kinds; when it may see none of the person's accounts the token is
+    /// inactive for it.
     pub async fn introspect(
         &self,
         authorization: Option<&str>,
@@ -55,18 +60,39 @@ impl Provider {
         if let Some(identity_id) = &record.identity_id {
             body["sub"] = identity_id.clone().into();
             let scopes = Scopes::parse(&record.scope).unwrap_or_default();
-            if let Some(owner) = self.stores.clients.find_client(&record.client_id).await? {
-                match self
-                    .released_claims(identity_id, &scopes, None, "userinfo", &owner)
+            let Some(owner) = self.stores.clients.find_client(&record.client_id).await? else {
+                return Ok(inactive);
+            };
+            // The person may still use the token's client (else it is inactive for everyone).
+            let Some(mut claims) = self
+                .released_claims(identity_id, &scopes, None, "userinfo", &owner)
+                .await?
+            else {
+                return Ok(inactive);
+            };
+            if caller.id != owner.id {
+                // Another client sees no more than its own registration would give it: the
+                // claims of the scopes both hold, `accounts` of the kinds it may see.
+                let shared = scopes.intersect(&caller.allowed_scopes());
+                let Some(own_view) = self
+                    .released_claims(identity_id, &shared, None, "userinfo", &caller)
                     .await?
-                {
-                    Some(claims) => {
-                        for (k, v) in claims {
-                            body[k] = v;
-                        }
+                else {
+                    return Ok(inactive);
+                };
+                claims.retain(|k, _| own_view.contains_key(k));
+                if let Some(accounts) = own_view.get("accounts") {
+                    let seen: Vec<&serde_json::Value> = accounts
+                        .as_array()
+                        .map(|a| a.iter().collect())
+                        .unwrap_or_default();
+                    if let Some(serde_json::Value::Array(list)) = claims.get_mut("accounts") {
+                        list.retain(|a| seen.contains(&a));
                     }
-                    None => return Ok(inactive),
                 }
+            }
+            for (k, v) in claims {
+                body[k] = v;
             }
         }
         Ok(body)

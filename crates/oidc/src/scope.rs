@@ -29,6 +29,20 @@ pub fn claims_of(scope: &str) -> &'static [&'static str] {
     }
 }
 
+/// The user scope whose consent releases `claim`, if any.
+pub fn owner_of(claim: &str) -> Option<&'static str> {
+    USER_SCOPES
+        .iter()
+        .copied()
+        .find(|s| claims_of(s).contains(&claim))
+}
+
+/// Whether `client`'s registration lets it have `claim`: the scope that releases it is one of
+/// the client's (design.md §6: a claim reaches a client only when its registration allows it).
+pub fn client_may_have(client: &crate::model::Client, claim: &str) -> bool {
+    owner_of(claim).is_some_and(|s| client.scopes.iter().any(|c| c == s))
+}
+
 /// An ordered set of scope tokens.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scopes(BTreeSet<String>);

@@ -37,9 +37,10 @@ pub struct Situation<'a> {
     pub now: OffsetDateTime,
 }
 
-/// Scopes that need the person's consent (openid is implied by signing in).
-fn consent_scopes(request: &AuthorizationRequest) -> Scopes {
-    let mut s = request.scopes();
+/// Scopes that need the person's consent (openid is implied by signing in), those behind
+/// individually requested claims included.
+fn consent_scopes(request: &AuthorizationRequest, client: &Client) -> Scopes {
+    let mut s = request.consent_scopes(client);
     s.remove(scope::OPENID);
     s
 }
@@ -51,6 +52,16 @@ fn consent_scopes(request: &AuthorizationRequest) -> Scopes {
 /// `consent`). Under `prompt=none` either need fails instead of interacting.
 pub fn decide(s: &Situation<'_>) -> Decision {
     let prompt = s.request.prompt;
+    // Someone else signed in during this interaction than the one the request names: asking
+    // again would loop; the request fails (OIDC Core §3.1.2.6).
+    if let (Some(sess), Some(sub)) = (s.session, s.request.hinted_sub.as_deref()) {
+        if s.fresh_login && sess.auth.identity_id != sub {
+            return Decision::Fail(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "the person who signed in is not the one the request names",
+            ));
+        }
+    }
     let session = s.session.filter(|sess| {
         s.request
             .hinted_sub
@@ -82,7 +93,7 @@ pub fn decide(s: &Situation<'_>) -> Decision {
     if s.client.first_party || s.consent_given_now {
         return Decision::IssueCode;
     }
-    let needed = consent_scopes(s.request);
+    let needed = consent_scopes(s.request, s.client);
     let covered = s.consented.is_some_and(|c| needed.is_subset(c));
     if covered && !prompt.consent {
         return Decision::IssueCode;

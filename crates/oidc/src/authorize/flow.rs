@@ -228,7 +228,11 @@ impl Provider {
                     if i.consent_given && !client.first_party {
                         self.stores
                             .consents
-                            .save_consent(&session.auth.identity_id, &client.id, &request.scopes())
+                            .save_consent(
+                                &session.auth.identity_id,
+                                &client.id,
+                                &request.consent_scopes(client),
+                            )
                             .await?;
                     }
                 }
@@ -293,7 +297,12 @@ impl Provider {
             prompt: i.prompt,
             client_id: client.id.clone(),
             client_name: client.name.clone(),
-            scopes: i.request.scopes().iter().map(str::to_string).collect(),
+            scopes: i
+                .request
+                .consent_scopes(&client)
+                .iter()
+                .map(str::to_string)
+                .collect(),
             login_hint: i.request.login_hint.clone(),
             ui_locales: i.request.ui_locales.clone(),
         }))

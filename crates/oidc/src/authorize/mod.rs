@@ -27,7 +27,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::keys::KeyRing;
 use crate::model::Client;
 use crate::params::Params;
-use crate::scope::Scopes;
+use crate::scope::{self, Scopes};
 use crate::ProviderConfig;
 
 /// A validated authorization request, as stored in an interaction.
@@ -62,7 +62,8 @@ pub struct AuthorizationRequest {
     pub display: Option<String>,
     /// The `claims` request parameter (OIDC Core §5.5), a JSON object checked for shape only.
     pub claims: Option<serde_json::Value>,
-    /// The `sub` of a valid `id_token_hint`.
+    /// The `sub` of a valid `id_token_hint`, or the `sub.value` of the `claims` request: the
+    /// answer must be that person's (OIDC Core §3.1.2.1, §5.5.1).
     pub hinted_sub: Option<String>,
 }
 
@@ -70,6 +71,24 @@ impl AuthorizationRequest {
     /// The granted scopes, parsed; empty if the stored string is malformed.
     pub fn scopes(&self) -> Scopes {
         Scopes::parse(&self.scope).unwrap_or_default()
+    }
+
+    /// What the person is asked to allow (OIDC Core §3.1.2.4, §5.5): the granted scopes, plus
+    /// the scope behind each claim the `claims` parameter asks for individually that `client`
+    /// may have — so a claim asked that way is shown on the consent page and covered by the
+    /// consent like its scope. Claims the client may not have are not asked: never released.
+    pub fn consent_scopes(&self, client: &Client) -> Scopes {
+        let mut scopes = self.scopes();
+        for target in ["id_token", "userinfo"] {
+            for claim in claims::requested(self.claims.as_ref(), target) {
+                if scope::client_may_have(client, &claim) {
+                    if let Some(owner) = scope::owner_of(&claim) {
+                        scopes.insert(owner);
+                    }
+                }
+            }
+        }
+        scopes
     }
 }
 
@@ -128,7 +147,23 @@ pub fn validate(
     let prompt = prompt::parse(params).map_err(fail)?;
     let max_age = prompt::max_age(params).map_err(fail)?;
     let claims = claims::parse(params).map_err(fail)?;
-    let hinted_sub = id_token_hint::check(params, keys, config).map_err(fail)?;
+    let mut hinted_sub = id_token_hint::check(params, keys, config).map_err(fail)?;
+    // A subject named in the claims request binds the answer like a hint does (OIDC Core
+    // §5.5.1); naming two different people is a contradiction.
+    if let Some(sub) = claims::required_sub(claims.as_ref()).map_err(fail)? {
+        if hinted_sub.as_deref().is_some_and(|h| h != sub) {
+            return Err(fail(OAuthError::invalid_request(
+                "the claims request and id_token_hint name different subjects",
+            )));
+        }
+        hinted_sub = Some(sub);
+    }
+    if claims::unmet_essential_acr(claims.as_ref(), &[crate::ACR_PASSWORD]) {
+        return Err(fail(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the essential acr cannot be satisfied",
+        )));
+    }
 
     Ok(AuthorizationRequest {
         client_id: client.id.clone(),

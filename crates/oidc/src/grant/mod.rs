@@ -123,7 +123,8 @@ impl Provider {
     }
 
     /// User claims for an identity, filtered to what `scopes` and the `claims` request release
-    /// for `target` (`id_token` or `userinfo`). `None` when the identity may no longer sign in.
+    /// for `target` (`id_token` or `userinfo`) — the latter only for claims `client` is
+    /// registered for. `None` when the identity may no longer sign in.
     pub(crate) async fn released_claims(
         &self,
         identity_id: &str,
@@ -136,7 +137,13 @@ impl Provider {
             .iter()
             .flat_map(|s| scope::claims_of(s).iter().map(|c| c.to_string()))
             .collect();
-        wanted.extend(requested(claims_request, target));
+        // Individually requested claims only within the client's registration (OIDC Core §5.5
+        // never widens it); the consent asked covered them (`consent_scopes`).
+        wanted.extend(
+            requested(claims_request, target)
+                .into_iter()
+                .filter(|c| scope::client_may_have(client, c)),
+        );
         // Ask the identity domain only for what will be released.
         let needed = Scopes::from_iter(scope::USER_SCOPES.iter().copied().filter(|s| {
             scope::claims_of(s)

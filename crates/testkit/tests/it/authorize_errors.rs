@@ -549,3 +549,107 @@ async fn only_a_password_checked_in_the_interaction_satisfies_prompt_login_and_m
         }
     });
 }
+
+/// Issue 14 §1: the `claims` parameter never widens what the client's registration allows,
+/// what it asks within it is shown on the consent page, and `sub.value` and an essential `acr`
+/// bind the answer.
+#[tokio::test]
+async fn the_claims_parameter_stays_within_the_registration_and_the_consent() {
+    use gan_testkit::flows::{exchange, jwt_part, userinfo};
+    each_backend!(|server| {
+        let mut narrow = ClientSpec::portal("narrow");
+        narrow.first_party = false;
+        narrow.scopes = vec!["openid".into()];
+        let narrow_secret = server.add_client(narrow).await.unwrap();
+        let mut mail = ClientSpec::portal("mail");
+        mail.first_party = false;
+        mail.scopes = vec!["openid".into(), "email".into()];
+        server.add_client(mail).await;
+        server.add_client(ClientSpec::portal("portal")).await;
+        let sub = server
+            .add_identity("c@example.fr", "a-good-password-1")
+            .await;
+        let claims = r#"{"id_token":{"email":null,"accounts":null},"userinfo":{"accounts":null}}"#;
+        let url = |client: &str, extra: &[(&str, &str)]| {
+            authorize_url(&server, client, extra)
+                .replace("scope=openid+email+offline_access", "scope=openid")
+        };
+
+        // Registered for openid only: the consent page lists nothing more, and nothing more
+        // is released.
+        let mut b = Browser::new(&server.base);
+        let page = b
+            .sign_in(
+                &url("narrow", &[("claims", claims)]),
+                "c@example.fr",
+                "a-good-password-1",
+            )
+            .await;
+        assert!(page.body.contains("name=\"decision\""), "{}", page.body);
+        assert!(
+            !page.body.contains("<li>"),
+            "nothing to list: {}",
+            page.body
+        );
+        let action = page.form_action().unwrap();
+        let csrf = page.input("csrf_token").unwrap();
+        let allowed = b
+            .post_form(&action, &[("csrf_token", &csrf), ("decision", "allow")])
+            .await;
+        let back = b.follow(allowed).await;
+        let code = back.location_param("code").unwrap();
+        let (status, tokens) = exchange(&server, "narrow", &narrow_secret, &code).await;
+        assert_eq!(status, 200, "{tokens}");
+        assert_eq!(tokens["scope"], "openid");
+        let id = jwt_part(tokens["id_token"].as_str().unwrap(), 1);
+        assert!(
+            id.get("email").is_none() && id.get("accounts").is_none(),
+            "{id}"
+        );
+        let info = userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
+        assert!(info.get("accounts").is_none(), "{info}");
+
+        // Registered for email: asked individually, it is on the consent page.
+        let asked = b
+            .get(&url(
+                "mail",
+                &[("claims", r#"{"id_token":{"email":null}}"#)],
+            ))
+            .await;
+        let page = b.follow(asked).await;
+        assert!(page.body.contains("name=\"decision\""), "{}", page.body);
+        assert!(
+            page.body.contains("<li>"),
+            "the email is listed: {}",
+            page.body
+        );
+
+        // sub.value names someone else than the signed-in person: a sign-in is asked, never a
+        // code for another subject; under prompt=none, login_required.
+        let other = r#"{"id_token":{"sub":{"value":"gc-someone-else"}}}"#;
+        let r = b.get(&url("portal", &[("claims", other)])).await;
+        assert!(r.location.as_deref().unwrap().contains("/interaction/"));
+        let r = b
+            .get(&url("portal", &[("claims", other), ("prompt", "none")]))
+            .await;
+        assert_eq!(r.location_param("error").as_deref(), Some("login_required"));
+        let mine = format!(r#"{{"id_token":{{"sub":{{"value":"{sub}"}}}}}}"#);
+        let r = b.get(&url("portal", &[("claims", &mine)])).await;
+        assert!(r.location_param("code").is_some(), "{:?}", r.location);
+        // Signing in as the wrong person in that interaction fails instead of looping.
+        let mut fresh = Browser::new(&server.base);
+        let r = fresh
+            .sign_in(
+                &url("portal", &[("claims", other)]),
+                "c@example.fr",
+                "a-good-password-1",
+            )
+            .await;
+        assert_eq!(r.location_param("error").as_deref(), Some("access_denied"));
+
+        // An essential acr this provider cannot satisfy.
+        let acr = r#"{"id_token":{"acr":{"essential":true,"values":["urn:example:mfa"]}}}"#;
+        let r = b.get(&url("portal", &[("claims", acr)])).await;
+        assert_eq!(r.location_param("error").as_deref(), Some("access_denied"));
+    });
+}

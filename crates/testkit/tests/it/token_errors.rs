@@ -457,7 +457,10 @@ async fn introspection_and_revocation_rules() {
         assert_eq!(body["active"], true);
         assert_eq!(body["client_id"], "portal");
         assert_eq!(body["token_type"], "Bearer");
-        assert_eq!(body["email"], EMAIL);
+        assert!(
+            body.get("email").is_none(),
+            "the partner is not registered for email: {body}"
+        );
         for t in ["", "garbage"] {
             let res = http
                 .post(server.url("/introspect"))
@@ -533,5 +536,74 @@ async fn introspection_and_revocation_rules() {
             .await
             .unwrap();
         assert_eq!(res.status(), 401);
+    });
+}
+
+/// Issue 14 §1: introspection by another client gives it no more than its own registration
+/// would: the claims of the scopes it holds, `accounts` of the kinds it may see.
+#[tokio::test]
+async fn introspection_by_another_client_sees_no_more_than_its_registration() {
+    use gan_accounts::customer::AccountKind;
+    use gan_accounts::ports::CustomerStore;
+    each_backend!(|server| {
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        let mut pro = ClientSpec::partner("pro");
+        pro.scopes = vec!["partner:read".into(), "accounts".into()];
+        pro.account_kinds = vec!["professional".into()];
+        let pro_secret = server.add_client(pro).await.unwrap();
+        let csv = format!(
+            "client_number,kind,label,contact_email,legacy_hash\n\
+             40000001,personal,Perso,t@example.fr,{h}\n\
+             40000002,professional,Atelier,t@example.fr,{h}\n",
+            h = gan_testkit::legacy_sha256("s", "x")
+        );
+        server.import(&csv).await;
+        let sub = server.add_identity(EMAIL, PASSWORD).await;
+        let now = gan_testkit::ClockExt::now_value(server.clock.as_ref());
+        for (n, kind) in [
+            ("40000001", AccountKind::Personal),
+            ("40000002", AccountKind::Professional),
+        ] {
+            server.store.attach(&sub, n, kind, 9, now).await.unwrap();
+        }
+        let mut b = Browser::new(&server.base);
+        let url = gan_testkit::flows::authorize_url(&server, "portal", &[]).replace(
+            "scope=openid+email+offline_access",
+            "scope=openid+email+accounts",
+        );
+        let back = b.sign_in(&url, EMAIL, PASSWORD).await;
+        let c = back.location_param("code").unwrap();
+        let (_, tokens) = exchange(&server, "portal", &secret, &c).await;
+        let at = tokens["access_token"].as_str().unwrap();
+        let look = |client: &'static str, secret: String| {
+            let at = at.to_string();
+            let url = server.url("/introspect");
+            async move {
+                let res = reqwest::Client::new()
+                    .post(url)
+                    .basic_auth(client, Some(secret))
+                    .form(&[("token", at)])
+                    .send()
+                    .await
+                    .unwrap();
+                res.json::<serde_json::Value>().await.unwrap()
+            }
+        };
+        let own = look("portal", secret.clone()).await;
+        assert_eq!(own["email"], EMAIL);
+        assert_eq!(own["accounts"].as_array().unwrap().len(), 2);
+        let other = look("pro", pro_secret).await;
+        assert_eq!(other["active"], true);
+        assert!(other.get("email").is_none(), "{other}");
+        let numbers: Vec<&str> = other["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["client_number"].as_str().unwrap())
+            .collect();
+        assert_eq!(numbers, ["40000002"], "professional accounts only");
     });
 }
