@@ -653,3 +653,45 @@ async fn the_claims_parameter_stays_within_the_registration_and_the_consent() {
         assert_eq!(r.location_param("error").as_deref(), Some("access_denied"));
     });
 }
+
+/// Issue 14 §4: a native app registered with a loopback IP redirect URI may use any port
+/// (RFC 8252 §7.3); path and query still match exactly; `localhost` is not a loopback literal.
+#[tokio::test]
+async fn loopback_redirect_uris_accept_any_port() {
+    each_backend!(|server| {
+        let mut native = ClientSpec::portal("native");
+        native.auth_method = gan_oidc::model::AuthMethod::None;
+        native.redirect_uris = vec![
+            "http://127.0.0.1/callback".into(),
+            "http://[::1]/callback".into(),
+            "http://localhost/callback".into(),
+        ];
+        server.add_client(native).await;
+        let mut b = Browser::new(&server.base);
+        let with = |uri: &str| {
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            authorize_url(&server, "native", &[]).replace(
+                &format!("redirect_uri={}", enc(REDIRECT)),
+                &format!("redirect_uri={}", enc(uri)),
+            )
+        };
+        for ok in [
+            "http://127.0.0.1:51004/callback",
+            "http://[::1]:51004/callback",
+        ] {
+            let r = b.get(&with(ok)).await;
+            assert_eq!(r.status, 303, "{ok}: {}", r.body);
+            assert!(r.location.unwrap().contains("/interaction/"), "{ok}");
+        }
+        for refused in [
+            "http://localhost:51004/callback",
+            "http://127.0.0.1:51004/callback/other",
+            "http://127.0.0.1:51004/callback?x=1",
+        ] {
+            let r = b.get(&with(refused)).await;
+            assert_eq!(r.status, 400, "{refused}");
+            assert!(r.location.is_none(), "{refused}");
+        }
+    });
+}
