@@ -2,6 +2,8 @@
 
 /// The discovery document (OpenID Connect Discovery 1.0 §4).
 pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+/// OAuth 2.0 Authorization Server Metadata (RFC 8414 §3): the same document.
+pub const AS_METADATA: &str = "/.well-known/oauth-authorization-server";
 /// The JWKS document: the public signing keys (RFC 7517).
 pub const JWKS: &str = "/jwks";
 /// The authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2), GET and POST.

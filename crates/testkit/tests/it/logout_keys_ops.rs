@@ -296,6 +296,15 @@ async fn discovery_jwks_health_metrics_and_headers() {
                 "{endpoint}"
             );
         }
+        // RFC 8414 §3: the same metadata for OAuth clients.
+        let res = http
+            .get(server.url("/.well-known/oauth-authorization-server"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let metadata: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(metadata, d);
         let res = http.get(server.url("/jwks")).send().await.unwrap();
         assert!(res.headers()["cache-control"]
             .to_str()

@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
     let _ = crate::metrics::handle();
     Router::new()
         .route(paths::DISCOVERY, get(protocol::discovery))
+        .route(paths::AS_METADATA, get(protocol::discovery))
         .route(paths::JWKS, get(protocol::jwks))
         .route(
             paths::AUTHORIZE,
