@@ -211,19 +211,24 @@ pub fn verify_assertion(
                 }
                 .map(str::to_string)
             })?;
-            let verifier = verifier_for(&jwk, &alg)?;
+            // The verifier itself ignores `kid` (josekit would demand one in the header when
+            // the key has one): the choice below matches it when the assertion names a key,
+            // and `kid` is optional when the key is known (RFC 7515 §4.1.4).
+            let mut bare = jwk.clone();
+            bare.set_parameter("kid", None).ok()?;
+            let verifier = verifier_for(&bare, &alg)?;
             Some((jwk.key_id().map(str::to_string), alg, verifier))
         })
         .collect();
-    let (payload, _) = josekit::jws::deserialize_compact_with_selector(jwt, |header| {
-        let alg = header.algorithm().unwrap_or_default();
-        let kid = header.key_id();
-        Ok(verifiers
-            .iter()
-            .find(|(k, a, _)| a == alg && (kid.is_none() || k.as_deref() == kid))
-            .map(|(_, _, v)| v.as_ref()))
-    })
-    .ok()?;
+    let header = jws_header(jwt)?;
+    let alg = header.get("alg")?.as_str()?;
+    let kid = header.get("kid").and_then(|k| k.as_str());
+    // Without a `kid`, every registered key of the algorithm is tried.
+    let payload = verifiers
+        .iter()
+        .filter(|(k, a, _)| a == alg && (kid.is_none() || k.as_deref() == kid))
+        .find_map(|(_, _, v)| josekit::jws::deserialize_compact(jwt, v.as_ref()).ok())
+        .map(|(payload, _)| payload)?;
     let claims: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&payload).ok()?;
     let s = |k: &str| claims.get(k).and_then(|v| v.as_str());
@@ -244,6 +249,15 @@ pub fn verify_assertion(
         return None;
     }
     Some(claims)
+}
+
+/// The protected header of a compact JWS, decoded (not verified).
+fn jws_header(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let part = jwt.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 fn numeric_date(v: &serde_json::Value) -> Option<i64> {

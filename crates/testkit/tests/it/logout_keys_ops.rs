@@ -174,6 +174,34 @@ async fn private_key_jwt_client_authentication() {
             401,
             "wrong key"
         );
+        // Issue 14 §3: no `kid` in the header (Authlib's default) while the registered key has
+        // one: the key is known, the assertion is accepted (RFC 7515 §4.1.4: `kid` is a hint).
+        let mut p = JwtPayload::new();
+        p.set_issuer("signed");
+        p.set_subject("signed");
+        p.set_audience(vec![token_url.as_str()]);
+        p.set_jwt_id("j5");
+        p.set_expires_at(&(now + std::time::Duration::from_secs(60)));
+        let no_kid = jwt::encode_with_signer(&p, &JwsHeader::new(), &signer).unwrap();
+        assert!(gan_testkit::flows::jwt_part(&no_kid, 0)
+            .get("kid")
+            .is_none());
+        assert_eq!(send(no_kid).await, 200, "an assertion without kid");
+        p.set_jwt_id("j6");
+        let forged = jwt::encode_with_signer(&p, &JwsHeader::new(), &forged_signer).unwrap();
+        assert_eq!(
+            send(forged).await,
+            401,
+            "without kid, a wrong key is still wrong"
+        );
+        let mut other_kid = JwsHeader::new();
+        other_kid.set_key_id("k2");
+        p.set_jwt_id("j7");
+        assert_eq!(
+            send(jwt::encode_with_signer(&p, &other_kid, &signer).unwrap()).await,
+            401,
+            "a kid that names no registered key"
+        );
     });
 }
 
