@@ -48,6 +48,11 @@ impl Provider {
         else {
             return Ok(inactive);
         };
+        // The token of a disabled (or deleted) client is inactive for everyone.
+        let owner = self.stores.clients.find_client(&record.client_id).await?;
+        let Some(owner) = owner.filter(|c| c.enabled) else {
+            return Ok(inactive);
+        };
         let mut body = serde_json::json!({
             "active": true,
             "iss": self.config.issuer_str(),
@@ -60,9 +65,7 @@ impl Provider {
         if let Some(identity_id) = &record.identity_id {
             body["sub"] = identity_id.clone().into();
             let scopes = Scopes::parse(&record.scope).unwrap_or_default();
-            let Some(owner) = self.stores.clients.find_client(&record.client_id).await? else {
-                return Ok(inactive);
-            };
+
             // The person may still use the token's client (else it is inactive for everyone).
             let Some(mut claims) = self
                 .released_claims(identity_id, &scopes, None, "userinfo", &owner)

@@ -62,8 +62,14 @@ impl Provider {
             (Some(a), _) => Some(a.to_string()),
             (None, b) => b.map(str::to_string),
         };
+        // A disabled client gets nothing, its post-logout redirects included.
         let client = match &client_id {
-            Some(id) => self.stores.clients.find_client(id).await?,
+            Some(id) => self
+                .stores
+                .clients
+                .find_client(id)
+                .await?
+                .filter(|c| c.enabled),
             None => None,
         };
         let redirect = match params.get("post_logout_redirect_uri") {

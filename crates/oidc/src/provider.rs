@@ -131,11 +131,16 @@ impl Provider {
     }
 
     /// Adds a new key per algorithm, published now and signing after `key_publish_delay`; the
-    /// current keys sign until then and stay published until their last ID token has expired.
+    /// current keys sign until then and stay published until their last ID token has expired
+    /// and the sessions it may name as a logout hint have ended.
     pub async fn rotate_keys(&self) -> Result<Vec<StoredKey>, EngineError> {
         let now = self.now();
         let active_from = now + self.config.key_publish_delay;
-        let keep_until = active_from + self.config.id_token_ttl + self.config.key_reload_interval;
+        // A retired key stays (published, and able to verify) while anything it signed may still
+        // be presented: an ID token until it expires, and — as an `id_token_hint` at logout,
+        // which RP-Initiated Logout §2 accepts expired — as long as the session it names lives.
+        let lifetime = self.config.id_token_ttl.max(self.config.session_ttl);
+        let keep_until = active_from + lifetime + self.config.key_reload_interval;
         let mut added = Vec::new();
         self.stores.keys.delete_expired_keys(now).await?;
         for alg in SigningAlg::ALL {

@@ -23,7 +23,11 @@ impl Provider {
             )
             .into());
         }
-        let client = self.client(&token.client_id).await?.ok_or_else(invalid)?;
+        let client = self
+            .client(&token.client_id)
+            .await?
+            .filter(|c| c.enabled)
+            .ok_or_else(invalid)?;
         let mut claims = self
             .released_claims(
                 &identity_id,

@@ -251,8 +251,9 @@ async fn key_rotation_publishes_before_signing_and_keeps_old_keys() {
         let mut b = Browser::new(&server.base);
         let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
         let (_, t) = exchange(&server, "portal", &secret, &c).await;
+        let old_hint = t["id_token"].as_str().unwrap().to_string();
         assert!(
-            before.contains(&kid_of(t["id_token"].as_str().unwrap())),
+            before.contains(&kid_of(&old_hint)),
             "the old key signs until the new one is due"
         );
 
@@ -273,13 +274,33 @@ async fn key_rotation_publishes_before_signing_and_keeps_old_keys() {
 
         server.clock.advance(600 + 31);
         server.state.provider.reload_keys().await.unwrap();
+        assert_eq!(
+            kids(&jwks(server.url("/jwks")).await).len(),
+            6,
+            "old keys stay while the sessions their ID tokens may name live"
+        );
+        // Issue 14 §2: an expired hint, signed by a retired key, of a live session logs out at
+        // once (RP-Initiated Logout §2).
+        let bye = b
+            .get(&format!(
+                "/end_session?id_token_hint={old_hint}&post_logout_redirect_uri={}",
+                enc(POST_LOGOUT)
+            ))
+            .await;
+        assert_eq!(bye.status, 303, "{}", bye.body);
+        assert!(bye.location.as_deref().unwrap().starts_with(POST_LOGOUT));
+        assert_eq!(b.get("/account").await.status, 401, "the session ended");
+
+        server.clock.advance(12 * 3600);
+        server.state.provider.rotate_keys().await.unwrap();
         let after = kids(&jwks(server.url("/jwks")).await);
         assert_eq!(
             after.len(),
-            3,
-            "old keys leave JWKS once every token they signed has expired"
+            6,
+            "the first keys left JWKS once no session they may name lives; the second rotation's are in"
         );
         assert!(after.contains(&new_rs));
+        assert!(before.iter().all(|k| !after.contains(k)));
     });
 }
 
@@ -492,5 +513,50 @@ async fn expired_records_are_purged_but_live_ones_kept() {
             )
             .await
         );
+    });
+}
+
+/// Issue 14 §2: a disabled client gets nothing from any endpoint — its tokens are inactive at
+/// userinfo and introspection, its post-logout redirect is refused — even before its tokens
+/// are revoked (here it is disabled behind the admin service's back).
+#[tokio::test]
+async fn a_disabled_client_gets_nothing_from_any_endpoint() {
+    use gan_oidc::ports::ClientStore;
+    each_backend!(|server| {
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        let partner = server
+            .add_client(ClientSpec::partner("partner"))
+            .await
+            .unwrap();
+        server.add_identity(EMAIL, PASSWORD).await;
+        let mut b = Browser::new(&server.base);
+        let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
+        let (_, t) = exchange(&server, "portal", &secret, &c).await;
+        let at = t["access_token"].as_str().unwrap();
+        let id_token = t["id_token"].as_str().unwrap();
+        let mut portal = server.store.find_client("portal").await.unwrap().unwrap();
+        portal.enabled = false;
+        server.store.save_client(&portal).await.unwrap();
+        server.state.provider.forget_client("portal");
+
+        let res = reqwest::Client::new()
+            .get(server.url("/userinfo"))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        assert!(!gan_testkit::flows::active(&server, "partner", &partner, at).await);
+        let bye = b
+            .get(&format!(
+                "/end_session?id_token_hint={id_token}&post_logout_redirect_uri={}",
+                enc(POST_LOGOUT)
+            ))
+            .await;
+        assert_eq!(bye.status, 400, "{}", bye.body);
+        assert!(bye.location.is_none());
     });
 }
