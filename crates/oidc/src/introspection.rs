@@ -24,6 +24,7 @@ impl Provider {
         authorization: Option<&str>,
         params: &Params,
     ) -> Result<serde_json::Value, EngineError> {
+        params.each_once()?;
         let caller = self
             .authenticate_client(authorization, params, paths::INTROSPECT)
             .await?;

@@ -33,6 +33,7 @@ impl Provider {
     /// Validates `id_token_hint`, `client_id`, `post_logout_redirect_uri` and `state`. Errors are
     /// shown on our page, never redirected.
     pub async fn check_logout(&self, params: &Params) -> Result<LogoutRequest, EngineError> {
+        params.each_once()?;
         let keys = self.keys().await?;
         let hint = match params.get("id_token_hint") {
             Some(t) => Some(keys.verify(t).ok_or_else(|| {

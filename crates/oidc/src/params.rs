@@ -46,6 +46,18 @@ impl Params {
     pub fn duplicated(&self) -> Option<&str> {
         self.duplicated.as_deref()
     }
+
+    /// Every parameter at most once (RFC 6749 §3.1, §3.2: "request and response parameters
+    /// MUST NOT be included more than once"): `invalid_request` naming the first repeated one.
+    /// Every endpoint that reads parameters calls it first.
+    pub fn each_once(&self) -> Result<(), crate::OAuthError> {
+        match self.duplicated() {
+            Some(name) => Err(crate::OAuthError::invalid_request(format!(
+                "parameter {name} was sent more than once"
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

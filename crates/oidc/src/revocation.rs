@@ -23,6 +23,7 @@ impl Provider {
         authorization: Option<&str>,
         params: &Params,
     ) -> Result<(), EngineError> {
+        params.each_once()?;
         let caller = self
             .authenticate_client(authorization, params, paths::REVOKE)
             .await?;

@@ -62,12 +62,7 @@ impl Provider {
         authorization: Option<&str>,
         params: &Params,
     ) -> Result<TokenResponse, EngineError> {
-        if let Some(name) = params.duplicated() {
-            return Err(OAuthError::invalid_request(format!(
-                "parameter {name} was sent more than once"
-            ))
-            .into());
-        }
+        params.each_once()?;
         let grant_type = params
             .get("grant_type")
             .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;

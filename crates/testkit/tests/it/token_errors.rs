@@ -607,3 +607,34 @@ async fn introspection_by_another_client_sees_no_more_than_its_registration() {
         assert_eq!(numbers, ["40000002"], "professional accounts only");
     });
 }
+
+/// Issue 14 §3: every endpoint reading parameters refuses one sent twice (RFC 6749 §3.1, §3.2).
+#[tokio::test]
+async fn a_parameter_sent_twice_is_refused_everywhere() {
+    each_backend!(|server| {
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        let http = reqwest::Client::new();
+        for path in ["/token", "/introspect", "/revoke"] {
+            let res = http
+                .post(server.url(path))
+                .basic_auth("portal", Some(&secret))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("token=a&token=b&grant_type=client_credentials")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 400, "{path}");
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_request", "{path}");
+        }
+        let res = http
+            .get(server.url("/end_session?state=a&state=b"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+    });
+}
