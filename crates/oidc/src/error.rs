@@ -86,6 +86,18 @@ impl ErrorCode {
     }
 }
 
+/// `text` within RFC 6749 §5.2's `error_description` set (`%x20-21 / %x23-5B / %x5D-7E`), at
+/// most 200 characters.
+fn description_chars(text: &str) -> String {
+    text.chars()
+        .take(200)
+        .map(|c| match c {
+            ' ' | '!' | '#'..='[' | ']'..='~' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
 /// An error the client is allowed to see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
@@ -96,11 +108,13 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    /// An error with a description.
+    /// An error with a description, kept to the characters RFC 6749 §5.2 allows in
+    /// `error_description` (printable ASCII but `"` and `\`; anything else, such as text a
+    /// request carried, becomes `?`) and to 200 of them.
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
         Self {
             code,
-            description: Some(description.into()),
+            description: Some(description_chars(&description.into())),
         }
     }
 
@@ -190,5 +204,18 @@ impl EngineError {
             }
             _ => OAuthError::bare(ErrorCode::ServerError),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_keep_to_the_allowed_characters() {
+        let e = OAuthError::invalid_request("parameter \"é\\\n<x> was sent");
+        assert_eq!(e.description.as_deref(), Some("parameter ????<x> was sent"));
+        let long = OAuthError::invalid_request("x".repeat(500));
+        assert_eq!(long.description.map(|d| d.len()), Some(200));
     }
 }
