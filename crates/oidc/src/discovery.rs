@@ -14,7 +14,12 @@ pub fn document(config: &ProviderConfig) -> serde_json::Value {
         .map(|m| m.as_str())
         .collect();
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
-    let mut scopes: Vec<&str> = scope::USER_SCOPES.to_vec();
+    // Only what is true (issue 14 §4): `profile` releases no claim yet, so it is not offered.
+    let mut scopes: Vec<&str> = scope::USER_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| *s != scope::PROFILE)
+        .collect();
     scopes.extend([scope::ADMIN_READ, scope::ADMIN_WRITE]);
     serde_json::json!({
         "issuer": config.issuer_str(),
@@ -42,9 +47,9 @@ pub fn document(config: &ProviderConfig) -> serde_json::Value {
         "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,
         "prompt_values_supported": ["none", "login", "consent"],
-        "display_values_supported": ["page", "popup", "touch", "wap"],
+        // One responsive page for every device; claims carry no language-tagged values.
+        "display_values_supported": ["page"],
         "ui_locales_supported": ["fr", "en"],
-        "claims_locales_supported": ["fr", "en"],
         "acr_values_supported": [crate::ACR_PASSWORD],
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
