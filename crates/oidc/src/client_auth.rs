@@ -155,7 +155,11 @@ pub async fn authenticate(
                 .and_then(numeric_date)
                 .and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok())
                 .ok_or_else(OAuthError::invalid_client)?;
-            if !assertions.remember_jti(&client.id, jti, exp).await? {
+            // Remembered as long as it could be accepted: until `exp` plus the skew.
+            if !assertions
+                .remember_jti(&client.id, jti, exp + CLOCK_SKEW)
+                .await?
+            {
                 return Err(OAuthError::new(
                     crate::ErrorCode::InvalidClient,
                     "client assertion replayed",
@@ -187,8 +191,18 @@ fn unverified_issuer(jwt: &str) -> Option<String> {
     v.get("iss")?.as_str().map(str::to_string)
 }
 
-/// Checks an RFC 7523 client assertion: signature by a registered key, `iss` = `sub` =
-/// client_id, an accepted `aud`, and a live, bounded `exp`.
+/// How far a client's clock may be from ours for every time claim of an assertion (`exp`,
+/// `nbf`, `iat`): 60 seconds.
+pub const CLOCK_SKEW: time::Duration = time::Duration::seconds(60);
+
+/// The longest an assertion may live: its `exp` at most an hour ahead (it is remembered by `jti`
+/// until then).
+const MAX_ASSERTION_LIFETIME: i64 = 3600;
+
+/// Checks an RFC 7523 client assertion (§3): signature by a registered key, `iss` = `sub` =
+/// client_id, an `aud` we accept (our issuer, the token endpoint, or the endpoint called), a
+/// live and bounded `exp`, and `nbf` / `iat` (when present) not in the future — each within
+/// [`CLOCK_SKEW`]. `jti` is required and remembered by the caller (replay).
 pub fn verify_assertion(
     client: &Client,
     jwt: &str,
@@ -242,10 +256,17 @@ pub fn verify_assertion(
             .any(|a| a.as_str().is_some_and(|a| audiences.iter().any(|x| x == a))),
         _ => false,
     };
-    // NumericDate may carry fractions of a second (RFC 7519 §2).
-    let exp = numeric_date(claims.get("exp")?)?;
+    // NumericDate may carry fractions of a second (RFC 7519 §2). One clock skew for every
+    // time claim: a client whose clock is a little ahead or behind is not refused.
     let now_ts = now.unix_timestamp();
-    if !aud_ok || exp <= now_ts || exp > now_ts + 3600 {
+    let skew = CLOCK_SKEW.whole_seconds();
+    let exp = numeric_date(claims.get("exp")?)?;
+    let not_before = |k: &str| match claims.get(k) {
+        None => Some(true),
+        Some(v) => numeric_date(v).map(|t| t <= now_ts + skew),
+    };
+    let lives = exp > now_ts - skew && exp <= now_ts + MAX_ASSERTION_LIFETIME + skew;
+    if !aud_ok || !lives || !not_before("nbf")? || !not_before("iat")? {
         return None;
     }
     Some(claims)

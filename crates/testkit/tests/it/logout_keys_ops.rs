@@ -202,6 +202,61 @@ async fn private_key_jwt_client_authentication() {
             401,
             "a kid that names no registered key"
         );
+        // Every time claim within one documented skew (60 s): a clock a little ahead is fine,
+        // a token not valid yet is not; jti is required.
+        let timed = |jti: Option<&str>, iat: i64, nbf: Option<i64>, exp: i64| {
+            let at = |d: i64| {
+                if d >= 0 {
+                    now + std::time::Duration::from_secs(d as u64)
+                } else {
+                    now - std::time::Duration::from_secs((-d) as u64)
+                }
+            };
+            let mut p = JwtPayload::new();
+            p.set_issuer("signed");
+            p.set_subject("signed");
+            p.set_audience(vec![token_url.as_str()]);
+            if let Some(j) = jti {
+                p.set_jwt_id(j);
+            }
+            p.set_issued_at(&at(iat));
+            if let Some(n) = nbf {
+                p.set_not_before(&at(n));
+            }
+            p.set_expires_at(&at(exp));
+            jwt::encode_with_signer(&p, &JwsHeader::new(), &signer).unwrap()
+        };
+        assert_eq!(
+            send(timed(Some("t1"), 30, Some(30), 120)).await,
+            200,
+            "30 s ahead"
+        );
+        assert_eq!(
+            send(timed(Some("t2"), -300, None, -30)).await,
+            200,
+            "expired 30 s ago"
+        );
+        assert_eq!(
+            send(timed(Some("t3"), 0, Some(600), 900)).await,
+            401,
+            "not valid yet"
+        );
+        assert_eq!(
+            send(timed(Some("t4"), 600, None, 900)).await,
+            401,
+            "issued in the future"
+        );
+        assert_eq!(
+            send(timed(Some("t5"), -600, None, -120)).await,
+            401,
+            "expired"
+        );
+        assert_eq!(
+            send(timed(Some("t6"), 0, None, 7200)).await,
+            401,
+            "lives too long"
+        );
+        assert_eq!(send(timed(None, 0, None, 60)).await, 401, "no jti");
     });
 }
 
