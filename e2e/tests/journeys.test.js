@@ -81,8 +81,9 @@ test("J1: legacy login, choose an email, open the link, choose a password, back 
   // The legacy password no longer signs in; the email is shown masked.
   const other = await newPage();
   await legacySignIn(other, "20000001");
-  await other.waitForSelector("[role=alert]");
-  assert.match(await other.textContent("[role=alert]"), /j\*\*\*@example\.fr/);
+  // A note, not an error: role=status (the contract keeps role=alert for errors).
+  await other.waitForSelector("[role=status]");
+  assert.match(await other.textContent("[role=status]"), /j\*\*\*@example\.fr/);
   await checkpoint(other, "06-use-your-email", assert);
 });
 

@@ -124,8 +124,9 @@ impl Accounts {
     ) -> Result<Result<u32, i64>, Unavailable> {
         Ok(match self.ports.counters.reserve(key, rule, now).await? {
             Reservation::Granted(n) => Ok(n),
+            // Rounded up: waiting the seconds announced is always enough.
             Reservation::Refused { until } => Err(remaining(until, now)
-                .map(|d| d.whole_seconds().max(1))
+                .map(|d| ((d.whole_milliseconds() + 999) / 1000).max(1) as i64)
                 .unwrap_or(1)),
         })
     }

@@ -218,6 +218,16 @@ impl TokenStore for MemoryStore {
         }
         Ok(n)
     }
+    async fn move_tokens(&self, from: &str, to: &str) -> StoreResult<u64> {
+        let mut n = 0;
+        for t in self.lock()?.tokens.values_mut() {
+            if t.sid.as_deref() == Some(from) {
+                t.sid = Some(to.to_string());
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
     async fn purge_tokens(&self, before: OffsetDateTime) -> StoreResult<u64> {
         let mut r = self.lock()?;
         let n = r.tokens.len();

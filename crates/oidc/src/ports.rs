@@ -119,6 +119,9 @@ pub trait TokenStore: Send + Sync {
         offline: bool,
         now: OffsetDateTime,
     ) -> StoreResult<u64>;
+    /// Records the tokens issued in session `from` as issued in session `to` (a
+    /// re-authentication replaced the session); returns how many.
+    async fn move_tokens(&self, from: &str, to: &str) -> StoreResult<u64>;
     /// Deletes tokens expired before `before` (kept a while so a late reuse of a refresh token
     /// is recognised as reuse); returns how many.
     async fn purge_tokens(&self, before: OffsetDateTime) -> StoreResult<u64>;

@@ -182,6 +182,37 @@ impl Provider {
         Ok((cookie, session))
     }
 
+    /// Starts a browser session in place of the browser's current one, behind `old_cookie` (a
+    /// new session id at every sign-in: no fixation). When the current session is the same
+    /// person's — a re-authentication, `prompt=login` at one portal — what it was issued moves
+    /// to the new session, so another portal's tokens do not end with it; another person's
+    /// session is logged out ([`Provider::end_session_cookie`]).
+    pub async fn renew_session(
+        &self,
+        old_cookie: Option<&str>,
+        auth: Authentication,
+        user_agent: Option<String>,
+        ip: Option<String>,
+    ) -> Result<(String, Session), EngineError> {
+        let old = self.session(old_cookie).await?;
+        let same_person = old
+            .as_ref()
+            .is_some_and(|o| o.auth.identity_id == auth.identity_id);
+        let (cookie, session) = self.start_session(auth, user_agent, ip).await?;
+        match (old, old_cookie) {
+            (Some(old), _) if same_person => {
+                self.stores
+                    .tokens
+                    .move_tokens(&old.sid, &session.sid)
+                    .await?;
+                self.stores.sessions.end_session(&old.id_hash).await?;
+            }
+            (_, Some(old_cookie)) => self.end_session_cookie(old_cookie).await?,
+            _ => {}
+        }
+        Ok((cookie, session))
+    }
+
     /// The live session behind a session cookie.
     pub async fn session(&self, cookie: Option<&str>) -> Result<Option<Session>, StoreError> {
         let Some(cookie) = cookie else {
@@ -207,16 +238,17 @@ impl Provider {
         self.stores.sessions.end_session(&hash).await?;
         let identity_id = &session.auth.identity_id;
         let revoked = self
-            .revoke_session_tokens(identity_id, SessionsOf::One(&session.sid))
+            .revoke_session_tokens(identity_id, SessionsOf::One(&session.sid), false)
             .await?;
         self.session_ended(identity_id, "logout", Some(&session.sid), 1, revoked)
             .await;
         Ok(())
     }
 
-    /// Ends every session of an identity but `except_sid` and revokes the tokens issued in them,
-    /// but those granted `offline_access` (a person or an admin ending sessions, not a credential
-    /// change: see [`Provider::cut_off`]); `reason` goes to the audit trail.
+    /// Ends every session of an identity but `except_sid` and revokes every token issued in them,
+    /// `offline_access` ones included: a person ending their other sessions (a stolen cookie, a
+    /// forgotten computer) wants what those sessions obtained gone too. `reason` goes to the
+    /// audit trail.
     pub async fn end_sessions_of(
         &self,
         identity_id: &str,
@@ -230,15 +262,15 @@ impl Provider {
             .end_sessions_of(identity_id, except_sid, now)
             .await?;
         let revoked = self
-            .revoke_session_tokens(identity_id, SessionsOf::AllBut(except_sid))
+            .revoke_session_tokens(identity_id, SessionsOf::AllBut(except_sid), true)
             .await?;
         self.session_ended(identity_id, reason, None, ended, revoked)
             .await;
         Ok(())
     }
 
-    /// Ends one session of an identity, named by its `sid`, and revokes the tokens issued in it
-    /// but those granted `offline_access`.
+    /// Ends one session of an identity, named by its `sid`, and revokes every token issued in
+    /// it, `offline_access` ones included (see [`Provider::end_sessions_of`]).
     async fn end_session_sid(
         &self,
         identity_id: &str,
@@ -247,7 +279,7 @@ impl Provider {
     ) -> Result<(), StoreError> {
         self.stores.sessions.end_session_by_sid(sid).await?;
         let revoked = self
-            .revoke_session_tokens(identity_id, SessionsOf::One(sid))
+            .revoke_session_tokens(identity_id, SessionsOf::One(sid), true)
             .await?;
         self.session_ended(identity_id, reason, Some(sid), 1, revoked)
             .await;
@@ -258,10 +290,11 @@ impl Provider {
         &self,
         identity_id: &str,
         sessions: SessionsOf<'_>,
+        offline: bool,
     ) -> Result<u64, StoreError> {
         self.stores
             .tokens
-            .revoke_tokens_of(identity_id, sessions, false, self.now())
+            .revoke_tokens_of(identity_id, sessions, offline, self.now())
             .await
     }
 

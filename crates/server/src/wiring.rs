@@ -187,7 +187,16 @@ pub async fn build(
     let web = WebSettings {
         body_limit: settings.server.body_limit_bytes,
         request_timeout: Duration::from_secs(settings.server.request_timeout_seconds),
-        trusted_proxies: settings.trusted_proxies().map_err(anyhow::Error::msg)?,
+        trusted_proxies: {
+            let proxies = settings.trusted_proxies().map_err(anyhow::Error::msg)?;
+            if proxies.trusts_everyone() {
+                tracing::warn!(
+                    "server.trusted_proxies covers every address: any caller can name its own \
+                     address in X-Forwarded-For, for throttling and the audit trail alike"
+                );
+            }
+            proxies
+        },
         ..WebSettings::for_issuer(&config.issuer)
     };
     let shared = Arc::new(store.clone());

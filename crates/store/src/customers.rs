@@ -447,9 +447,16 @@ impl LinkStore for Store {
 /// sets the wait the attempt earns. Every number in it is ours (the rule, the clock); only the
 /// key is bound. PostgreSQL and SQLite (3.35+) both run `INSERT … ON CONFLICT … DO UPDATE …
 /// WHERE … RETURNING`, and both evaluate `SET` from the row as it was.
-fn reserve_sql(backend: DbBackend, rule: &Rule, now: i64) -> String {
-    let secs = |d: time::Duration| d.whole_seconds().max(0);
-    let window = now + secs(rule.window);
+fn reserve_sql(backend: DbBackend, rule: &Rule, at: OffsetDateTime) -> String {
+    // Times are whole seconds: `now` rounds down for the comparisons, and a wait starts from the
+    // next whole second, so that a 1 s delay is never a few milliseconds.
+    let now = ts(at);
+    let shift = i64::from(at.nanosecond() > 0);
+    let secs = |d: time::Duration| match d.whole_seconds() {
+        s if s > 0 => s + shift,
+        _ => 0,
+    };
+    let window = now + rule.window.whole_seconds().max(0);
     let first = secs(rule.delay_after(1));
     let mut delays = String::from("CASE throttle.failures + 1");
     for n in 1..=rule.limit() {
@@ -488,7 +495,7 @@ impl CounterStore for Store {
         now: OffsetDateTime,
     ) -> Result<Reservation, AccountsStoreError> {
         let backend = self.db.get_database_backend();
-        let sql = reserve_sql(backend, rule, ts(now));
+        let sql = reserve_sql(backend, rule, now);
         let stmt = Statement::from_sql_and_values(backend, sql, [key.into()]);
         if let Some(row) = self.db.query_one(stmt).await.map_err(unavailable)? {
             let n: i32 = row.try_get("", "failures").map_err(unavailable)?;

@@ -188,6 +188,16 @@ impl TokenStore for Store {
         Ok(q.exec(&self.db).await.map_err(db_err)?.rows_affected)
     }
 
+    async fn move_tokens(&self, from: &str, to: &str) -> StoreResult<u64> {
+        Ok(token::Entity::update_many()
+            .col_expr(token::Column::Sid, Expr::value(to))
+            .filter(token::Column::Sid.eq(from))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?
+            .rows_affected)
+    }
+
     async fn purge_tokens(&self, before: OffsetDateTime) -> StoreResult<u64> {
         Ok(token::Entity::delete_many()
             .filter(token::Column::ExpiresAt.lte(ts(before)))

@@ -85,6 +85,12 @@ impl TrustedProxies {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// A range covers every address (`0.0.0.0/0`, `::/0`): every caller could then name its own
+    /// address. Allowed (a private network may want it) but warned about at start.
+    pub fn trusts_everyone(&self) -> bool {
+        self.0.iter().any(|net| net.prefix_len() == 0)
+    }
 }
 
 /// `::ffff:a.b.c.d/n` (n ≥ 96) as `a.b.c.d/(n-96)`, so that it matches normalised addresses.
@@ -144,11 +150,13 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> I
         (false, false) => return peer,
     };
     // Header lines are one list, in order (RFC 9110 §5.3): the last line holds the right end.
+    // Split as bytes: a client may put anything at the left of its own list, and bytes a hop
+    // further left cannot make the hops to its right unreadable.
     for line in lines.iter().rev() {
-        let Ok(text) = line.to_str() else {
-            return walk.last_trusted;
-        };
-        for element in text.rsplit(',') {
+        for element in line.as_bytes().rsplit(|b| *b == b',') {
+            let Ok(element) = std::str::from_utf8(element) else {
+                return walk.last_trusted;
+            };
             let element = element.trim();
             // Empty list elements are allowed and mean nothing (RFC 9110 §5.6.1).
             if element.is_empty() {
@@ -291,6 +299,34 @@ mod tests {
         assert_eq!(caller("10.0.0.1", &[], &spoofed[..1]), "10.0.0.1");
         assert_eq!(caller("10.0.0.1", &[], &spoofed[1..]), "10.0.0.1");
         assert!(TrustedProxies::default().is_empty());
+    }
+
+    #[test]
+    fn a_range_of_every_address_is_noticed() {
+        assert!(TrustedProxies::parse(&["10.0.0.0/8", "0.0.0.0/0"])
+            .unwrap()
+            .trusts_everyone());
+        assert!(TrustedProxies::parse(&["::/0"]).unwrap().trusts_everyone());
+        assert!(!TrustedProxies::parse(PROXIES).unwrap().trusts_everyone());
+    }
+
+    #[test]
+    fn bytes_a_client_writes_at_the_left_do_not_hide_the_hop_to_their_right() {
+        let trusted = TrustedProxies::parse(PROXIES).unwrap();
+        let peer: IpAddr = "10.0.0.5".parse().unwrap();
+        for line in [
+            &b"\xc3\xa9, 203.0.113.7"[..],
+            &b"\xff\xfe, 203.0.113.7"[..],
+            &b"for=\xc3\xa9, 203.0.113.7"[..],
+        ] {
+            let h = headers(&[("x-forwarded-for", line)]);
+            assert_eq!(resolve(peer, &h, &trusted).to_string(), "203.0.113.7");
+        }
+        let h = headers(&[("forwarded", &b"for=\xc3\xa9, for=203.0.113.8"[..])]);
+        assert_eq!(resolve(peer, &h, &trusted).to_string(), "203.0.113.8");
+        // Unreadable bytes in the hop being read: the nearest trusted hop, as for any garbage.
+        let h = headers(&[("x-forwarded-for", &b"203.0.113.7, \xff"[..])]);
+        assert_eq!(resolve(peer, &h, &trusted).to_string(), "10.0.0.5");
     }
 
     #[test]

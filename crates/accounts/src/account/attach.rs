@@ -5,6 +5,7 @@ use gan_audit::{Actor, AuditEvent, EventType};
 use time::OffsetDateTime;
 
 use crate::customer::{normalize_client_number, AccountKind, AccountStatus, CustomerAccount};
+use crate::links::LinkPurpose;
 use crate::ports::AccountsStoreError;
 use crate::service::{Accounts, Unavailable};
 use crate::throttle::Attempt;
@@ -126,7 +127,15 @@ impl Accounts {
             .attach(identity_id, &number, account.kind, limit, now)
             .await
         {
-            Ok(()) => Ok(AttachOutcome::Attached(account)),
+            Ok(()) => {
+                // The account's upgrade links (a start link, a verification mail) have nothing
+                // left to do.
+                self.ports
+                    .links
+                    .cancel_account_links(&number, &LinkPurpose::UPGRADE, now)
+                    .await?;
+                Ok(AttachOutcome::Attached(account))
+            }
             Err(AccountsStoreError::AccountTaken) => Ok(AttachOutcome::Taken),
             Err(AccountsStoreError::LimitReached) => Ok(AttachOutcome::LimitReached(account.kind)),
             Err(e) => Err(e.into()),

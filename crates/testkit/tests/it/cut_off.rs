@@ -185,3 +185,75 @@ async fn logout_revokes_what_the_session_was_issued_but_offline_access() {
         assert_eq!(refresh(&server, &secret, &offline_refresh).await, 200);
     });
 }
+
+#[tokio::test]
+async fn a_re_authentication_keeps_what_the_session_was_issued() {
+    each_backend!(|server| {
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        server.add_identity(EMAIL, PASSWORD).await;
+        let mut a = Browser::new(&server.base);
+        let online = authorize_url(&server, "portal", &[])
+            .replace("scope=openid+email+offline_access", "scope=openid+email");
+        let back = a.sign_in(&online, EMAIL, PASSWORD).await;
+        let (_, first) = exchange(
+            &server,
+            "portal",
+            &secret,
+            &back.location_param("code").unwrap(),
+        )
+        .await;
+        let first_access = first["access_token"].as_str().unwrap().to_string();
+
+        // Another portal (here the same one) asks for a fresh sign-in: the person types the
+        // password again; what the browser's session was issued stays.
+        let again = authorize_url(&server, "portal", &[("prompt", "login")])
+            .replace("scope=openid+email+offline_access", "scope=openid+email");
+        let back = a.sign_in(&again, EMAIL, PASSWORD).await;
+        let (_, second) = exchange(
+            &server,
+            "portal",
+            &secret,
+            &back.location_param("code").unwrap(),
+        )
+        .await;
+        assert!(active(&server, "portal", &secret, &first_access).await);
+
+        // It now belongs to the new session: logging that one out revokes it.
+        let hint = second["id_token"].as_str().unwrap();
+        let bye = a.get(&format!("/end_session?id_token_hint={hint}")).await;
+        assert!(bye.status < 400, "{}", bye.body);
+        assert!(!active(&server, "portal", &secret, &first_access).await);
+    });
+}
+
+#[tokio::test]
+async fn ending_the_other_sessions_revokes_all_they_were_issued() {
+    each_backend!(|server| {
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        server.add_identity(EMAIL, PASSWORD).await;
+        // A stolen cookie obtained offline_access tokens on device A.
+        let mut a = Browser::new(&server.base);
+        let (a_access, a_refresh) = tokens(&server, &mut a, &secret).await;
+        let mut b = Browser::new(&server.base);
+        let (b_access, _) = tokens(&server, &mut b, &secret).await;
+        let page = b.get("/account").await;
+        let csrf = page.input("csrf_token").unwrap();
+        let ended = b
+            .post_form(
+                "/account/sessions/end-others",
+                &[("csrf_token", csrf.as_str())],
+            )
+            .await;
+        assert_eq!(ended.status, 200, "{}", ended.body);
+        assert_eq!(a.get("/account").await.status, 401);
+        assert!(!active(&server, "portal", &secret, &a_access).await);
+        assert_eq!(refresh(&server, &secret, &a_refresh).await, 400);
+        assert!(active(&server, "portal", &secret, &b_access).await);
+    });
+}

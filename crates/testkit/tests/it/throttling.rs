@@ -179,7 +179,7 @@ async fn password_checks_on_the_account_pages_are_throttled_too() {
             )
             .await;
         assert_eq!(
-            reauth.status, 401,
+            reauth.status, 429,
             "the re-authentication page, with the wait"
         );
         assert!(

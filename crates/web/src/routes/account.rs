@@ -277,10 +277,9 @@ pub async fn reauth(
         }
         PasswordCheck::Throttled(seconds) => {
             let error = Some(throttled_text(ui, seconds));
-            return Ok(with_retry_after(
-                reauth_page(&state, jar, ui, error),
-                seconds,
-            ));
+            let mut page = reauth_page(&state, jar, ui, error);
+            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            return Ok(with_retry_after(page, seconds));
         }
     }
     state
@@ -381,7 +380,11 @@ pub async fn change_email(
             };
             (StatusCode::TOO_MANY_REQUESTS, fb)
         }
-        EmailChange::TooMany => refused(StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+        EmailChange::TooMany => {
+            // The check allowance is hourly.
+            retry_after = Some(3600);
+            refused(StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+        }
         EmailChange::Sent { masked } => {
             let sent = ui.t("change_email_sent").replace("{masked}", &masked);
             let text = format!("{sent} {}", ui.t("sent_delay"));

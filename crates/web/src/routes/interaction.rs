@@ -284,12 +284,10 @@ pub async fn login(
         acr: gan_oidc::ACR_PASSWORD.into(),
     };
     let finished = async {
-        if let Some(old) = cookies::get(&jar, &state.settings, cookies::SESSION) {
-            state.provider.end_session_cookie(&old).await?;
-        }
+        let old = cookies::get(&jar, &state.settings, cookies::SESSION);
         let (cookie, session) = state
             .provider
-            .start_session(auth, meta.user_agent, meta.ip)
+            .renew_session(old.as_deref(), auth, meta.user_agent, meta.ip)
             .await?;
         let next = state.provider.login_finished(&uid, &session).await?;
         Ok::<_, gan_oidc::EngineError>((cookie, next))

@@ -153,7 +153,15 @@ pub async fn email_submit(
             .into_response(),
         ChooseEmail::Taken => again(StatusCode::CONFLICT, "email_taken", true),
         ChooseEmail::Invalid => again(StatusCode::BAD_REQUEST, "email_invalid", false),
-        ChooseEmail::TooMany => again(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", false),
+        ChooseEmail::TooMany => {
+            let mut res = again(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", false);
+            // The check allowance is hourly.
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("3600"),
+            );
+            res
+        }
         ChooseEmail::Expired => upgrade_expired(&ui),
     })
 }
@@ -255,9 +263,10 @@ pub async fn verify_submit(
         amr: vec!["pwd".into()],
         acr: gan_oidc::ACR_PASSWORD.into(),
     };
+    let old = cookies::get(&jar, &state.settings, cookies::SESSION);
     let (cookie, session) = state
         .provider
-        .start_session(auth, meta.user_agent, meta.ip)
+        .renew_session(old.as_deref(), auth, meta.user_agent, meta.ip)
         .await
         .or_unavailable(&ui, "upgrade: start the session")?;
     let jar = cookies::remove(jar, &state.settings, cookies::UPGRADE).add(cookies::build(
