@@ -7,11 +7,9 @@ use gan_oidc::{EngineError, ErrorCode, OAuthError};
 
 #[derive(Debug)]
 pub enum WebError {
-    /// A protocol error as JSON (token, introspection, revocation).
-    OAuth {
-        error: OAuthError,
-        basic_challenge: bool,
-    },
+    /// A protocol error as JSON (token, introspection, revocation: the endpoints where clients
+    /// authenticate).
+    OAuth(OAuthError),
     /// A bearer-token error (userinfo, RFC 6750 §3).
     Bearer(Option<OAuthError>),
 }
@@ -22,10 +20,7 @@ impl WebError {
         if !matches!(e, EngineError::OAuth(_)) {
             tracing::error!(error = %e, "request failed");
         }
-        Self::OAuth {
-            error: e.public(),
-            basic_challenge: false,
-        }
+        Self::OAuth(e.public())
     }
 }
 
@@ -46,22 +41,18 @@ fn quoted(s: &str) -> String {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {
-            Self::OAuth {
-                error,
-                basic_challenge,
-            } => {
+            Self::OAuth(error) => {
                 let status =
                     StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
                 let mut res = (status, axum::Json(error.to_json())).into_response();
+                // RFC 6749 §5.2: a 401 names the HTTP authentication scheme the endpoint takes
+                // (the scheme the client used, when it used one): Basic is the only one here —
+                // client_secret_post and private_key_jwt are not HTTP schemes, and a Bearer
+                // challenge would tell the client to send a token it does not have.
                 if status == StatusCode::UNAUTHORIZED {
-                    let challenge = if basic_challenge {
-                        "Basic realm=\"gan-connect\""
-                    } else {
-                        "Bearer realm=\"gan-connect\""
-                    };
                     res.headers_mut().insert(
                         header::WWW_AUTHENTICATE,
-                        HeaderValue::from_static(challenge),
+                        HeaderValue::from_static("Basic realm=\"gan-connect\", charset=\"UTF-8\""),
                     );
                 }
                 no_store(res)

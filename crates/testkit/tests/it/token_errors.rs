@@ -638,3 +638,32 @@ async fn a_parameter_sent_twice_is_refused_everywhere() {
         assert_eq!(res.status(), 400);
     });
 }
+
+/// Issue 14 §3: a 401 from an endpoint where clients authenticate names Basic — the one HTTP
+/// scheme it takes — whatever method the client tried (never a Bearer challenge).
+#[tokio::test]
+async fn client_authentication_challenges_name_basic() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::partner("partner")).await;
+        let http = reqwest::Client::new();
+        for path in ["/token", "/introspect", "/revoke"] {
+            let res = http
+                .post(server.url(path))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("token", "x"),
+                    ("client_id", "partner"),
+                    ("client_secret", "wrong-secret-0123456789abcdefghij"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 401, "{path}");
+            let challenge = res.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert!(challenge.starts_with("Basic realm="), "{path}: {challenge}");
+        }
+    });
+}

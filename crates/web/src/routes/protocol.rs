@@ -149,20 +149,8 @@ pub async fn resume(
     outcome(&state, jar, &headers, result)
 }
 
-fn is_basic(headers: &HeaderMap) -> bool {
-    header_str(headers, header::AUTHORIZATION)
-        .is_some_and(|h| h.len() > 6 && h[..6].eq_ignore_ascii_case("basic "))
-}
-
-fn oauth_failure(headers: &HeaderMap, e: EngineError) -> Response {
-    let mut err = WebError::oauth(e);
-    if let WebError::OAuth {
-        basic_challenge, ..
-    } = &mut err
-    {
-        *basic_challenge = is_basic(headers);
-    }
-    err.into_response()
+fn oauth_failure(e: EngineError) -> Response {
+    WebError::oauth(e).into_response()
 }
 
 pub async fn token(
@@ -172,7 +160,7 @@ pub async fn token(
 ) -> Response {
     let params = match form_params(&headers, &body) {
         Ok(p) => p,
-        Err(e) => return oauth_failure(&headers, e.into()),
+        Err(e) => return oauth_failure(e.into()),
     };
     match state
         .provider
@@ -183,7 +171,7 @@ pub async fn token(
             metrics::counter!("tokens_issued_total", "grant_type" => params.get("grant_type").unwrap_or_default().to_string()).increment(1);
             no_store(axum::Json(response).into_response())
         }
-        Err(e) => oauth_failure(&headers, e),
+        Err(e) => oauth_failure(e),
     }
 }
 
@@ -194,7 +182,7 @@ pub async fn introspect(
 ) -> Response {
     let params = match form_params(&headers, &body) {
         Ok(p) => p,
-        Err(e) => return oauth_failure(&headers, e.into()),
+        Err(e) => return oauth_failure(e.into()),
     };
     match state
         .provider
@@ -202,7 +190,7 @@ pub async fn introspect(
         .await
     {
         Ok(body) => no_store(axum::Json(body).into_response()),
-        Err(e) => oauth_failure(&headers, e),
+        Err(e) => oauth_failure(e),
     }
 }
 
@@ -213,7 +201,7 @@ pub async fn revoke(
 ) -> Response {
     let params = match form_params(&headers, &body) {
         Ok(p) => p,
-        Err(e) => return oauth_failure(&headers, e.into()),
+        Err(e) => return oauth_failure(e.into()),
     };
     match state
         .provider
@@ -221,7 +209,7 @@ pub async fn revoke(
         .await
     {
         Ok(()) => no_store(StatusCode::OK.into_response()),
-        Err(e) => oauth_failure(&headers, e),
+        Err(e) => oauth_failure(e),
     }
 }
 
