@@ -27,10 +27,14 @@ pub enum AuthorizeOutcome {
     },
     /// Our own error page: the client or its redirect URI could not be verified, or we failed.
     Page(OAuthError),
-    /// The person holds no customer account of the kinds this client serves.
+    /// The person holds no customer account of the kinds this client serves: a page says so,
+    /// with a way back that tells the client (`access_denied`). Under `prompt=none` it is a
+    /// [`AuthorizeOutcome::Redirect`] instead (no page may be shown).
     Ineligible {
         /// The client's registered name, for the page that says so.
         client_name: String,
+        /// The error redirect to the client (`access_denied`, `state`, `iss`).
+        back: String,
     },
 }
 
@@ -216,8 +220,24 @@ impl Provider {
                             .delete_interaction(&i.uid_hash)
                             .await?;
                     }
+                    // An error after the redirect URI is verified goes back to the client
+                    // (OIDC Core §3.1.2.6).
+                    let error = OAuthError::new(
+                        ErrorCode::AccessDenied,
+                        "the person holds no customer account this client serves",
+                    );
+                    let back = error_redirect(
+                        &request.redirect_uri,
+                        request.state.as_deref(),
+                        &error,
+                        &self.config.issuer_str(),
+                    );
+                    if request.prompt.none {
+                        return Ok(AuthorizeOutcome::Redirect(back));
+                    }
                     return Ok(AuthorizeOutcome::Ineligible {
                         client_name: client.name.clone(),
+                        back,
                     });
                 }
                 if let Some(i) = &interaction {

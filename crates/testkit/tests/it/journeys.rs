@@ -654,6 +654,30 @@ async fn j3_attach_an_account_and_the_accounts_claim() {
             "{}",
             refused.body
         );
+        // Its link goes back to the portal with the error (OIDC Core §3.1.2.6).
+        let back = refused
+            .body
+            .split("class=\"button\" href=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&");
+        assert!(back.starts_with(gan_testkit::REDIRECT), "{back}");
+        assert!(
+            back.contains("error=access_denied")
+                && back.contains("state=st-1")
+                && back.contains("iss="),
+            "{back}"
+        );
+        // Under prompt=none no page may be shown: the same error as a redirect.
+        let silent = b
+            .get(&authorize_url(&server, "pro-portal", &[("prompt", "none")]))
+            .await;
+        assert_eq!(
+            silent.location_param("error").as_deref(),
+            Some("access_denied")
+        );
 
         let page = b.get("/account").await;
         assert_eq!(page.status, 200);
