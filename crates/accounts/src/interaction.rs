@@ -148,16 +148,23 @@ impl Accounts {
                     self.guess_right(guess).await?;
                     Ok(Checked::Identity(identity))
                 }
-                Err(SignInError::WrongCredentials) => Ok(Checked::Wrong),
+                Err(SignInError::WrongCredentials) => {
+                    self.guess_wrong(guess, now).await?;
+                    Ok(Checked::Wrong)
+                }
                 // The right password of a locked identity counts as a failure: from outside,
                 // locked and wrong look the same.
-                Err(SignInError::Locked) => Ok(Checked::Locked),
+                Err(SignInError::Locked) => {
+                    self.guess_wrong(guess, now).await?;
+                    Ok(Checked::Locked)
+                }
                 Err(SignInError::Unavailable(e)) => Err(e),
             };
         }
         let account = self.ports.customers.find_customer(&normalized).await?;
         let Some(account) = account else {
             let _ = self.hasher.verify(password, None).await;
+            self.guess_wrong(guess, now).await?;
             return Ok(Checked::Wrong);
         };
         if account.status == AccountStatus::Upgraded {
@@ -175,6 +182,7 @@ impl Accounts {
             return Ok(Checked::UseEmail(masked));
         }
         if !self.legacy_password_ok(&account, password).await {
+            self.guess_wrong(guess, now).await?;
             return Ok(Checked::Wrong);
         }
         self.guess_right(guess).await?;

@@ -377,22 +377,32 @@ impl CounterStore for MemoryStore {
         let mut state = self.state()?;
         let fresh = (0, now + rule.window, now);
         let (n, window_ends, blocked) = state.counters.get(key).copied().unwrap_or(fresh);
-        let (n, window_ends) = if window_ends <= now {
-            (0, now + rule.window)
+        let (n, window_ends, blocked) = if window_ends <= now {
+            (0, now + rule.window, now)
         } else {
-            (n, window_ends)
+            (n, window_ends, blocked)
         };
         if blocked > now {
             return Ok(Reservation::Refused { until: blocked });
         }
         if n >= rule.limit() {
-            return Ok(Reservation::Refused { until: window_ends });
+            return Ok(Reservation::Refused {
+                until: now + time::Duration::seconds(1),
+            });
         }
-        let n = n + 1;
         state
             .counters
-            .insert(key.to_string(), (n, window_ends, now + rule.delay_after(n)));
-        Ok(Reservation::Granted(n))
+            .insert(key.to_string(), (n + 1, window_ends, blocked));
+        Ok(Reservation::Granted(n + 1))
+    }
+
+    async fn penalize(&self, key: &str, rule: &Rule, now: OffsetDateTime) -> Result<u32> {
+        let mut state = self.state()?;
+        let Some(c) = state.counters.get_mut(key) else {
+            return Ok(0);
+        };
+        c.2 = c.2.max(now + rule.delay_after(c.0));
+        Ok(c.0)
     }
 
     async fn release(&self, key: &str) -> Result<()> {

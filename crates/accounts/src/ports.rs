@@ -149,8 +149,9 @@ pub trait LinkStore: Send + Sync {
     async fn purge_links(&self, before: OffsetDateTime) -> Result<u64, AccountsStoreError>;
 }
 
-/// A limit on attempts per key: at most `delays.len()` per window, and after the n-th attempt
-/// the next waits `delays[n - 1]` (the last delay is the lock).
+/// A limit on attempts per key: at most `delays.len()` per window (attempts in flight and failed
+/// ones), and after the n-th *failure* the next attempt waits `delays[n - 1]` (the last delay is
+/// the lock).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     /// The window starts at a key's first attempt; when it ends the key starts afresh.
@@ -194,6 +195,9 @@ pub trait CounterStore: Send + Sync {
     /// Reserves one attempt for `key` under `rule`, atomically (one statement): of any number of
     /// concurrent callers, at most the rule's limit per window are granted, and none while the
     /// key waits out a delay. A refused attempt changes nothing.
+    ///
+    /// `Refused { until }`: the end of the wait, or — the window's attempts all in flight — a
+    /// second from now.
     async fn reserve(
         &self,
         key: &str,
@@ -202,6 +206,14 @@ pub trait CounterStore: Send + Sync {
     ) -> Result<Reservation, AccountsStoreError>;
     /// Gives back one granted attempt (it turned out right, or was not made).
     async fn release(&self, key: &str) -> Result<(), AccountsStoreError>;
+    /// A granted attempt failed: the key waits the rule's delay for its count of attempts (never
+    /// shortening a wait already running); returns that count.
+    async fn penalize(
+        &self,
+        key: &str,
+        rule: &Rule,
+        now: OffsetDateTime,
+    ) -> Result<u32, AccountsStoreError>;
     /// Forgets a key.
     async fn clear_counter(&self, key: &str) -> Result<(), AccountsStoreError>;
     /// Deletes keys whose window and wait both ended before `now`; returns how many.

@@ -238,6 +238,7 @@ impl Accounts {
             .verify(password, Some(&identity.password_hash))
             .await;
         if matches!(verdict, Verdict::Wrong) {
+            self.guess_wrong(guess, now).await?;
             return Ok(PasswordCheck::Wrong);
         }
         self.guess_right(guess).await?;

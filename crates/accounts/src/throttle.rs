@@ -3,8 +3,10 @@
 //!
 //! An attempt is *reserved* before the password is checked, in one atomic statement: however
 //! many arrive together, at most [`LOCK_AFTER`] guesses per identifier are ever evaluated in a
-//! window, and none while a delay runs. Failures count for a window (15 minutes by default), not
-//! forever; a right password forgets the identifier's failures. The counters count people, not
+//! window, and none while a delay runs. A failure earns the next attempt a delay (growing, then
+//! the lock); right passwords in flight at the same time are not held back. Failures count for a
+//! window (15 minutes by default), not forever; a right password forgets the identifier's
+//! failures. The counters count people, not
 //! proxies: the client address comes from the web layer's trusted-proxy rule, and IPv6 clients
 //! count per /64. Keys hold hashes of identifiers and addresses, never what was typed.
 
@@ -97,12 +99,14 @@ pub fn remaining(until: OffsetDateTime, now: OffsetDateTime) -> Option<Duration>
     (until > now).then(|| until - now)
 }
 
-/// A reserved password check: report how it went with [`Accounts::guess_right`]. A wrong
-/// guess needs nothing more: it was counted when reserved.
+/// A reserved password check: report how it went with [`Accounts::guess_right`] or
+/// [`Accounts::guess_wrong`].
 #[derive(Debug)]
 pub(crate) struct Guess {
     id_key: String,
     ip_key: Option<String>,
+    /// The normalised identifier, for the audit trail of a lock (masked there).
+    identifier: String,
 }
 
 /// Whether a password check may go ahead.
@@ -142,25 +146,47 @@ impl Accounts {
     ) -> Result<Attempt, Unavailable> {
         let window = self.settings.throttle_window;
         let id_key = identifier_key(identifier);
-        let n = match self.take(&id_key, &identifier_rule(window), now).await? {
-            Ok(n) => n,
-            Err(wait) => return Ok(Attempt::Throttled(wait)),
-        };
+        if let Err(wait) = self.take(&id_key, &identifier_rule(window), now).await? {
+            return Ok(Attempt::Throttled(wait));
+        }
         let ip_key = ip.map(|ip| key("signin-ip", &address_counted(ip)));
         if let Some(ip_key) = &ip_key {
-            match self.take(ip_key, &address_rule(window), now).await? {
-                Ok(m) if m == LOCK_AFTER * IP_SCALE => self.locked(None, now).await,
-                Ok(_) => {}
-                Err(wait) => {
-                    self.ports.counters.release(&id_key).await?;
-                    return Ok(Attempt::Throttled(wait));
-                }
+            if let Err(wait) = self.take(ip_key, &address_rule(window), now).await? {
+                self.ports.counters.release(&id_key).await?;
+                return Ok(Attempt::Throttled(wait));
             }
         }
+        Ok(Attempt::Go(Guess {
+            id_key,
+            ip_key,
+            identifier: identifier.to_string(),
+        }))
+    }
+
+    /// A reserved guess was wrong: the identifier and the address wait the delay their counts
+    /// earn; records `signin.locked` when this failure locks either.
+    pub(crate) async fn guess_wrong(
+        &self,
+        guess: Guess,
+        now: OffsetDateTime,
+    ) -> Result<(), Unavailable> {
+        let window = self.settings.throttle_window;
+        let counters = &self.ports.counters;
+        let n = counters
+            .penalize(&guess.id_key, &identifier_rule(window), now)
+            .await?;
         if n == LOCK_AFTER {
-            self.locked(Some(identifier), now).await;
+            self.locked(Some(&guess.identifier), now).await;
         }
-        Ok(Attempt::Go(Guess { id_key, ip_key }))
+        if let Some(ip_key) = &guess.ip_key {
+            let m = counters
+                .penalize(ip_key, &address_rule(window), now)
+                .await?;
+            if m == LOCK_AFTER * IP_SCALE {
+                self.locked(None, now).await;
+            }
+        }
+        Ok(())
     }
 
     async fn locked(&self, identifier: Option<&str>, now: OffsetDateTime) {

@@ -443,47 +443,60 @@ impl LinkStore for Store {
 }
 
 /// One attempt reserved in one statement: an upsert that counts the attempt only when the key
-/// is not waiting and has room left in its window (the window restarts once it has ended), and
-/// sets the wait the attempt earns. Every number in it is ours (the rule, the clock); only the
-/// key is bound. PostgreSQL and SQLite (3.35+) both run `INSERT … ON CONFLICT … DO UPDATE …
-/// WHERE … RETURNING`, and both evaluate `SET` from the row as it was.
-fn reserve_sql(backend: DbBackend, rule: &Rule, at: OffsetDateTime) -> String {
-    // Times are whole seconds: `now` rounds down for the comparisons, and a wait starts from the
-    // next whole second, so that a 1 s delay is never a few milliseconds.
-    let now = ts(at);
-    let shift = i64::from(at.nanosecond() > 0);
-    let secs = |d: time::Duration| match d.whole_seconds() {
-        s if s > 0 => s + shift,
-        _ => 0,
-    };
+/// is not waiting and has room left in its window (the window, and its wait, restart once it
+/// has ended). Every number in it is ours (the rule, the clock); only the key is bound.
+/// PostgreSQL and SQLite (3.35+) both run `INSERT … ON CONFLICT … DO UPDATE … WHERE …
+/// RETURNING`, and both evaluate `SET` from the row as it was.
+fn reserve_sql(backend: DbBackend, rule: &Rule, now: i64) -> String {
     let window = now + rule.window.whole_seconds().max(0);
-    let first = secs(rule.delay_after(1));
-    let mut delays = String::from("CASE throttle.failures + 1");
-    for n in 1..=rule.limit() {
-        delays.push_str(&format!(" WHEN {n} THEN {}", secs(rule.delay_after(n))));
-    }
-    delays.push_str(&format!(
-        " ELSE {} END",
-        secs(rule.delay_after(rule.limit()))
-    ));
     let limit = rule.limit();
-    let key = match backend {
-        DbBackend::Postgres => "$1",
-        _ => "?",
-    };
+    let key = placeholder(backend);
     format!(
         "INSERT INTO throttle (key, failures, blocked_until, updated_at, window_ends) \
-         VALUES ({key}, 1, {blocked}, {now}, {window}) \
+         VALUES ({key}, 1, {now}, {now}, {window}) \
          ON CONFLICT (key) DO UPDATE SET \
          failures = CASE WHEN throttle.window_ends <= {now} THEN 1 ELSE throttle.failures + 1 END, \
-         blocked_until = {now} + CASE WHEN throttle.window_ends <= {now} THEN {first} ELSE {delays} END, \
+         blocked_until = CASE WHEN throttle.window_ends <= {now} THEN {now} ELSE throttle.blocked_until END, \
          window_ends = CASE WHEN throttle.window_ends <= {now} THEN {window} ELSE throttle.window_ends END, \
          updated_at = {now} \
          WHERE throttle.blocked_until <= {now} \
          AND (throttle.window_ends <= {now} OR throttle.failures < {limit}) \
-         RETURNING failures",
-        blocked = now + first,
+         RETURNING failures"
     )
+}
+
+/// A failed attempt: the wait its count earns, from the next whole second (times are whole
+/// seconds: a 1 s delay is never a few milliseconds), never shortening a running one.
+fn penalize_sql(backend: DbBackend, rule: &Rule, at: OffsetDateTime) -> String {
+    let now = ts(at);
+    let shift = i64::from(at.nanosecond() > 0);
+    let secs = |d: time::Duration| match d.whole_seconds() {
+        s if s > 0 => now + s + shift,
+        _ => now,
+    };
+    let mut until = String::from("CASE throttle.failures");
+    for n in 1..=rule.limit() {
+        until.push_str(&format!(" WHEN {n} THEN {}", secs(rule.delay_after(n))));
+    }
+    until.push_str(&format!(
+        " ELSE {} END",
+        secs(rule.delay_after(rule.limit()))
+    ));
+    let key = placeholder(backend);
+    format!(
+        "UPDATE throttle SET \
+         blocked_until = CASE WHEN throttle.blocked_until > {until} THEN throttle.blocked_until ELSE {until} END, \
+         updated_at = {now} \
+         WHERE throttle.key = {key} \
+         RETURNING failures"
+    )
+}
+
+fn placeholder(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    }
 }
 
 #[async_trait]
@@ -495,7 +508,7 @@ impl CounterStore for Store {
         now: OffsetDateTime,
     ) -> Result<Reservation, AccountsStoreError> {
         let backend = self.db.get_database_backend();
-        let sql = reserve_sql(backend, rule, now);
+        let sql = reserve_sql(backend, rule, ts(now));
         let stmt = Statement::from_sql_and_values(backend, sql, [key.into()]);
         if let Some(row) = self.db.query_one(stmt).await.map_err(unavailable)? {
             let n: i32 = row.try_get("", "failures").map_err(unavailable)?;
@@ -507,11 +520,28 @@ impl CounterStore for Store {
             .map_err(unavailable)?;
         let until = match row {
             Some(m) if m.blocked_until > ts(now) => from_ts(m.blocked_until),
-            Some(m) => from_ts(m.window_ends),
-            // Purged meanwhile: try again in a second.
-            None => now + time::Duration::seconds(1),
+            // The window's attempts are all taken, some still in flight: very soon.
+            _ => now + time::Duration::seconds(1),
         };
         Ok(Reservation::Refused { until })
+    }
+
+    async fn penalize(
+        &self,
+        key: &str,
+        rule: &Rule,
+        now: OffsetDateTime,
+    ) -> Result<u32, AccountsStoreError> {
+        let backend = self.db.get_database_backend();
+        let stmt =
+            Statement::from_sql_and_values(backend, penalize_sql(backend, rule, now), [key.into()]);
+        match self.db.query_one(stmt).await.map_err(unavailable)? {
+            Some(row) => {
+                let n: i32 = row.try_get("", "failures").map_err(unavailable)?;
+                Ok(u32::try_from(n).unwrap_or(0))
+            }
+            None => Ok(0),
+        }
     }
 
     async fn release(&self, key: &str) -> Result<(), AccountsStoreError> {
@@ -612,21 +642,43 @@ mod tests {
                 .iter()
                 .filter(|a| matches!(a, Ok(Reservation::Granted(_))))
                 .count();
-            assert_eq!(granted, 3, "{answers:?}");
-            // The third attempt earned a wait; past it, the fourth and last is granted, then
-            // the window is used up.
+            assert_eq!(
+                granted, 4,
+                "the window's limit, however many at once: {answers:?}"
+            );
+
+            // Failures earn waits; right attempts in flight do not.
+            let key = format!("seq:{}", unique());
+            for n in 1..=3 {
+                assert_eq!(
+                    store.reserve(&key, &rule, now).await.unwrap(),
+                    Reservation::Granted(n)
+                );
+                assert_eq!(store.penalize(&key, &rule, now).await.unwrap(), n);
+            }
+            let held = store.reserve(&key, &rule, now).await.unwrap();
+            assert_eq!(
+                held,
+                Reservation::Refused {
+                    until: now + time::Duration::seconds(5)
+                },
+                "the third failure's wait"
+            );
             let later = now + time::Duration::seconds(5);
             assert_eq!(
                 store.reserve(&key, &rule, later).await.unwrap(),
                 Reservation::Granted(4)
             );
-            let refused = store
+            store.penalize(&key, &rule, later).await.unwrap();
+            let locked = store
                 .reserve(&key, &rule, later + time::Duration::minutes(1))
                 .await
                 .unwrap();
-            assert!(
-                matches!(refused, Reservation::Refused { .. }),
-                "{refused:?}"
+            assert_eq!(
+                locked,
+                Reservation::Refused {
+                    until: later + time::Duration::minutes(15)
+                }
             );
             // A new window starts afresh; release gives an attempt back; purge forgets it.
             let next = now + time::Duration::minutes(40);
@@ -636,7 +688,6 @@ mod tests {
             );
             store.release(&key).await.unwrap();
             for n in 1..=2 {
-                // A row at zero earns the first attempt's wait, not the lock.
                 assert_eq!(
                     store.reserve(&key, &rule, next).await.unwrap(),
                     Reservation::Granted(n)

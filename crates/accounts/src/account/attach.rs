@@ -114,9 +114,11 @@ impl Accounts {
         };
         let Some(account) = account else {
             let _ = self.hasher.verify(password, None).await;
+            self.guess_wrong(guess, now).await?;
             return Ok(AttachOutcome::WrongCredentials);
         };
         if !self.legacy_password_ok(&account, password).await {
+            self.guess_wrong(guess, now).await?;
             return Ok(AttachOutcome::WrongCredentials);
         }
         self.guess_right(guess).await?;
