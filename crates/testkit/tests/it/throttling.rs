@@ -30,6 +30,31 @@ async fn sign_in(server: &TestServer, password: &str) -> Reply {
     .await
 }
 
+/// `n` sign-ins with `password` posted at once (each from its own browser, ready beforehand);
+/// their statuses.
+async fn at_once(server: &TestServer, n: usize, password: &'static str) -> Vec<u16> {
+    let mut ready = Vec::new();
+    for _ in 0..n {
+        ready.push(on_sign_in_page(server).await);
+    }
+    let mut burst = tokio::task::JoinSet::new();
+    for (mut b, action, csrf) in ready {
+        burst.spawn(async move {
+            b.post_form(
+                &action,
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("identifier", EMAIL),
+                    ("password", password),
+                ],
+            )
+            .await
+            .status
+        });
+    }
+    burst.join_all().await
+}
+
 async fn wrong_guesses_evaluated(server: &TestServer) -> usize {
     server.state.provider.audit.flush().await;
     let filter = gan_audit::AuditFilter {
@@ -55,26 +80,7 @@ async fn forty_wrong_passwords_at_once_get_no_more_guesses_than_a_sequence() {
     each_backend!(|server| {
         server.add_client(ClientSpec::portal("portal")).await;
         server.add_identity(EMAIL, PASSWORD).await;
-        let mut ready = Vec::new();
-        for _ in 0..40 {
-            ready.push(on_sign_in_page(&server).await);
-        }
-        let mut burst = tokio::task::JoinSet::new();
-        for (mut b, action, csrf) in ready {
-            burst.spawn(async move {
-                b.post_form(
-                    &action,
-                    &[
-                        ("csrf_token", csrf.as_str()),
-                        ("identifier", EMAIL),
-                        ("password", "Pas-le-bon-2026"),
-                    ],
-                )
-                .await
-                .status
-            });
-        }
-        let statuses = burst.join_all().await;
+        let statuses = at_once(&server, 40, "Pas-le-bon-2026").await;
         let wrong = statuses.iter().filter(|s| **s == 401).count();
         let held = statuses.iter().filter(|s| **s == 429).count();
         assert_eq!(wrong + held, 40, "{statuses:?}");
@@ -97,26 +103,7 @@ async fn right_passwords_at_once_are_not_held_back() {
     each_backend!(|server| {
         server.add_client(ClientSpec::portal("portal")).await;
         server.add_identity(EMAIL, PASSWORD).await;
-        let mut ready = Vec::new();
-        for _ in 0..8 {
-            ready.push(on_sign_in_page(&server).await);
-        }
-        let mut burst = tokio::task::JoinSet::new();
-        for (mut b, action, csrf) in ready {
-            burst.spawn(async move {
-                b.post_form(
-                    &action,
-                    &[
-                        ("csrf_token", csrf.as_str()),
-                        ("identifier", EMAIL),
-                        ("password", PASSWORD),
-                    ],
-                )
-                .await
-                .status
-            });
-        }
-        let statuses = burst.join_all().await;
+        let statuses = at_once(&server, 8, PASSWORD).await;
         assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
     });
 }
