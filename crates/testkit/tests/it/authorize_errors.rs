@@ -695,3 +695,87 @@ async fn loopback_redirect_uris_accept_any_port() {
         }
     });
 }
+
+/// Issue 14 §2: an `id_token_hint` naming another person than the signed-in one, or signed by a
+/// key we do not know, has one outcome per `prompt` value — never a loop.
+#[tokio::test]
+async fn an_id_token_hint_for_someone_else_has_a_defined_outcome() {
+    use gan_testkit::flows::{code, exchange};
+    each_backend!(|server| {
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        server
+            .add_identity("a@example.fr", "a-good-password-1")
+            .await;
+        server
+            .add_identity("b@example.fr", "b-good-password-2")
+            .await;
+        // A's ID token, then B signed in in another browser.
+        let mut a = Browser::new(&server.base);
+        let c = code(
+            &server,
+            &mut a,
+            "portal",
+            "a@example.fr",
+            "a-good-password-1",
+        )
+        .await;
+        let (_, tokens) = exchange(&server, "portal", &secret, &c).await;
+        let hint_a = tokens["id_token"].as_str().unwrap().to_string();
+        let mut b = Browser::new(&server.base);
+        code(
+            &server,
+            &mut b,
+            "portal",
+            "b@example.fr",
+            "b-good-password-2",
+        )
+        .await;
+
+        let with = |prompt: Option<&str>| {
+            let mut extra = vec![("id_token_hint", hint_a.as_str())];
+            if let Some(p) = prompt {
+                extra.push(("prompt", p));
+            }
+            authorize_url(&server, "portal", &extra)
+        };
+        // prompt=none: login_required, back at the client.
+        let r = b.get(&with(Some("none"))).await;
+        assert_eq!(r.location_param("error").as_deref(), Some("login_required"));
+        // Otherwise the sign-in page; B signing in again fails instead of asking forever, A
+        // signing in gets the code.
+        for prompt in [None, Some("login"), Some("consent")] {
+            let r = b
+                .sign_in(&with(prompt), "b@example.fr", "b-good-password-2")
+                .await;
+            assert_eq!(
+                r.location_param("error").as_deref(),
+                Some("access_denied"),
+                "{prompt:?}: {:?}",
+                r.location
+            );
+        }
+        let mut fresh = Browser::new(&server.base);
+        let r = fresh
+            .sign_in(&with(None), "a@example.fr", "a-good-password-1")
+            .await;
+        assert!(r.location_param("code").is_some(), "{:?}", r.location);
+        // A hint signed by a key we do not know: invalid_request, back at the client.
+        let mut parts: Vec<&str> = hint_a.split('.').collect();
+        parts[2] = "AAAA";
+        let forged = parts.join(".");
+        let r = b
+            .get(&authorize_url(
+                &server,
+                "portal",
+                &[("id_token_hint", &forged)],
+            ))
+            .await;
+        assert_eq!(
+            r.location_param("error").as_deref(),
+            Some("invalid_request")
+        );
+    });
+}
