@@ -6,9 +6,9 @@
 //! window, and none while a delay runs. A failure earns the next attempt a delay (growing, then
 //! the lock); right passwords in flight at the same time are not held back. Failures count for a
 //! window (15 minutes by default), not forever; a right password forgets the identifier's
-//! failures. The counters count people, not
-//! proxies: the client address comes from the web layer's trusted-proxy rule, and IPv6 clients
-//! count per /64. Keys hold hashes of identifiers and addresses, never what was typed.
+//! failures. The counters count people, not proxies: the client address comes from the web
+//! layer's trusted-proxy rule, and IPv6 clients count per /64. Keys hold hashes of identifiers
+//! and addresses, never what was typed.
 
 use std::net::IpAddr;
 
@@ -112,32 +112,34 @@ pub(crate) struct Guess {
 /// Whether a password check may go ahead.
 #[derive(Debug)]
 pub(crate) enum Attempt {
-    /// Reserved: check the password, then report a right one.
+    /// Reserved: check the password, then report how it went.
     Go(Guess),
     /// Too many attempts: wait this many seconds (at least 1).
     Throttled(i64),
 }
 
 impl Accounts {
-    /// Reserves one attempt of `rule` for `key`: `Err(seconds to wait)` when refused.
+    /// Reserves one attempt of `rule` for `key`: `None` when granted, else the seconds to
+    /// wait (rounded up: waiting the seconds announced is always enough; at least 1).
     async fn take(
         &self,
         key: &str,
         rule: &Rule,
         now: OffsetDateTime,
-    ) -> Result<Result<u32, i64>, Unavailable> {
+    ) -> Result<Option<i64>, Unavailable> {
         Ok(match self.ports.counters.reserve(key, rule, now).await? {
-            Reservation::Granted(n) => Ok(n),
-            // Rounded up: waiting the seconds announced is always enough.
-            Reservation::Refused { until } => Err(remaining(until, now)
-                .map(|d| ((d.whole_milliseconds() + 999) / 1000).max(1) as i64)
-                .unwrap_or(1)),
+            Reservation::Granted(_) => None,
+            Reservation::Refused { until } => Some(
+                remaining(until, now)
+                    .map(|d| ((d.whole_milliseconds() + 999) / 1000).max(1) as i64)
+                    .unwrap_or(1),
+            ),
         })
     }
 
     /// Reserves one password check for the normalised `identifier` and the client address `ip`,
-    /// before the password is hashed. Records `signin.locked` when this guess is the last of
-    /// the window.
+    /// before the password is hashed. Report the outcome with [`Accounts::guess_right`] or
+    /// [`Accounts::guess_wrong`].
     pub(crate) async fn reserve_guess(
         &self,
         identifier: &str,
@@ -146,12 +148,12 @@ impl Accounts {
     ) -> Result<Attempt, Unavailable> {
         let window = self.settings.throttle_window;
         let id_key = identifier_key(identifier);
-        if let Err(wait) = self.take(&id_key, &identifier_rule(window), now).await? {
+        if let Some(wait) = self.take(&id_key, &identifier_rule(window), now).await? {
             return Ok(Attempt::Throttled(wait));
         }
         let ip_key = ip.map(|ip| key("signin-ip", &address_counted(ip)));
         if let Some(ip_key) = &ip_key {
-            if let Err(wait) = self.take(ip_key, &address_rule(window), now).await? {
+            if let Some(wait) = self.take(ip_key, &address_rule(window), now).await? {
                 self.ports.counters.release(&id_key).await?;
                 return Ok(Attempt::Throttled(wait));
             }
@@ -234,14 +236,14 @@ impl Accounts {
         if self
             .take(&key(kind, what), &hourly(limit), now)
             .await?
-            .is_err()
+            .is_some()
         {
             return Ok(false);
         }
         if let Some(ip) = ip {
             let ip_key = key(&format!("{kind}-ip"), &address_counted(ip));
             let per_ip = limit.saturating_mul(6);
-            if self.take(&ip_key, &hourly(per_ip), now).await?.is_err() {
+            if self.take(&ip_key, &hourly(per_ip), now).await?.is_some() {
                 return Ok(false);
             }
         }

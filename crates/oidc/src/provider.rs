@@ -255,17 +255,15 @@ impl Provider {
         except_sid: Option<&str>,
         reason: &str,
     ) -> Result<(), StoreError> {
-        let now = self.now();
-        let ended = self
-            .stores
-            .sessions
-            .end_sessions_of(identity_id, except_sid, now)
-            .await?;
-        let revoked = self
-            .revoke_session_tokens(identity_id, SessionsOf::AllBut(except_sid), true)
-            .await?;
-        self.session_ended(identity_id, reason, None, ended, revoked)
-            .await;
+        let cut = self.cut_off(identity_id, except_sid).await?;
+        self.session_ended(
+            identity_id,
+            reason,
+            None,
+            cut.sessions_ended,
+            cut.tokens_revoked,
+        )
+        .await;
         Ok(())
     }
 

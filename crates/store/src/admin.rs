@@ -207,15 +207,10 @@ impl AdminStore for Store {
         client_number: &str,
         now: OffsetDateTime,
     ) -> StoreResult<u64> {
-        let r = one_time_link::Entity::update_many()
-            .col_expr(one_time_link::Column::UsedAt, Expr::value(ts(now)))
-            .filter(one_time_link::Column::ClientNumber.eq(client_number))
-            .filter(one_time_link::Column::Purpose.is_in(UPGRADE_LINKS.iter().map(|p| p.as_str())))
-            .filter(one_time_link::Column::UsedAt.is_null())
-            .exec(&self.db)
+        use gan_accounts::ports::LinkStore;
+        self.cancel_account_links(client_number, &UPGRADE_LINKS, now)
             .await
-            .map_err(db_err)?;
-        Ok(r.rows_affected)
+            .map_err(|e| gan_oidc::error::StoreError::Unavailable(e.to_string()))
     }
 }
 

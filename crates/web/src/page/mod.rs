@@ -11,4 +11,7 @@ mod views;
 
 pub use error::{request_id, Failure, OrUnavailable, PageError};
 pub use extract::{identifier_fits, read_form, trimmed, Account, AccountForm, PostedForm, Ui};
-pub use views::{confirm_page, link_problem, password_page, Confirm, PasswordForm};
+pub use views::{
+    confirm_page, link_problem, password_page, throttled_text, with_retry_after, Confirm,
+    PasswordForm,
+};

@@ -1,6 +1,7 @@
-//! Pages more than one journey shows: a link that cannot be used, and the password form.
+//! Pages more than one journey shows: a link that cannot be used, a link's confirmation, the
+//! password form, and a throttled answer's text and `Retry-After`.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use gan_accounts::links::LinkState;
@@ -10,6 +11,19 @@ use minijinja::context;
 use super::Ui;
 use crate::security::csrf_token;
 use crate::AppState;
+
+/// "Trop de tentatives. Patientez {s} secondes…", in the person's language.
+pub fn throttled_text(ui: &Ui, seconds: i64) -> String {
+    ui.t("login_throttled").replace("{s}", &seconds.to_string())
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3), in seconds, on a throttled answer.
+pub fn with_retry_after(mut res: Response, seconds: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
 
 /// What a confirmation page says and where its button posts.
 pub struct Confirm<'a> {

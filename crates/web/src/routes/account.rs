@@ -2,7 +2,7 @@
 //! session.
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use gan_accounts::account::{AttachOutcome, ConfirmEmailError, EmailChange, PasswordChange};
@@ -14,8 +14,8 @@ use minijinja::context;
 
 use super::upgrade::{TokenForm, TokenQuery};
 use crate::page::{
-    confirm_page, link_problem, trimmed, Account, AccountForm, Confirm, OrUnavailable, PageError,
-    PostedForm, Ui,
+    confirm_page, link_problem, throttled_text, trimmed, with_retry_after, Account, AccountForm,
+    Confirm, OrUnavailable, PageError, PostedForm, Ui,
 };
 use crate::request::ClientMeta;
 use crate::security::csrf_token;
@@ -163,19 +163,6 @@ fn needs_reauth(state: &AppState, session: &Session) -> bool {
     state
         .accounts
         .reauthentication_due(session.auth.auth_time, state.provider.now())
-}
-
-/// "Trop de tentatives. Patientez {s} secondes…".
-fn throttled_text(ui: &Ui, seconds: i64) -> String {
-    ui.t("login_throttled").replace("{s}", &seconds.to_string())
-}
-
-/// `Retry-After` (RFC 9110 §10.2.3) on a throttled answer.
-fn with_retry_after(mut res: Response, seconds: i64) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    res
 }
 
 fn reauth_page(state: &AppState, jar: CookieJar, ui: &Ui, error: Option<String>) -> Response {

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use gan_accounts::interaction::SignInOutcome;
@@ -12,7 +12,10 @@ use gan_oidc::model::Authentication;
 use minijinja::context;
 use serde::de::DeserializeOwned;
 
-use crate::page::{identifier_fits, read_form, trimmed, Failure, OrUnavailable, PageError, Ui};
+use crate::page::{
+    identifier_fits, read_form, throttled_text, trimmed, with_retry_after, Failure, OrUnavailable,
+    PageError, Ui,
+};
 use crate::request::ClientMeta;
 use crate::security::csrf_token;
 use crate::{cookies, AppState};
@@ -267,13 +270,9 @@ pub async fn login(
             retry_after_seconds,
         } => {
             metrics::counter!("sign_in_total", "outcome" => "throttled").increment(1);
-            let seconds = retry_after_seconds.to_string();
-            let msg = ui.t("login_throttled").replace("{s}", &seconds);
-            let mut res = refused(jar, StatusCode::TOO_MANY_REQUESTS, &msg);
-            if let Ok(v) = axum::http::HeaderValue::from_str(&seconds) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return Ok(res);
+            let msg = throttled_text(&ui, retry_after_seconds);
+            let res = refused(jar, StatusCode::TOO_MANY_REQUESTS, &msg);
+            return Ok(with_retry_after(res, retry_after_seconds));
         }
     };
     metrics::counter!("sign_in_total", "outcome" => "success").increment(1);

@@ -11,8 +11,8 @@ use gan_oidc::secret::hash_handle;
 use minijinja::context;
 
 use crate::page::{
-    confirm_page, link_problem, password_page, trimmed, Confirm, OrUnavailable, PageError,
-    PasswordForm, PostedForm, Ui,
+    confirm_page, link_problem, password_page, trimmed, with_retry_after, Confirm, OrUnavailable,
+    PageError, PasswordForm, PostedForm, Ui,
 };
 use crate::request::ClientMeta;
 use crate::security::csrf_token;
@@ -154,13 +154,9 @@ pub async fn email_submit(
         ChooseEmail::Taken => again(StatusCode::CONFLICT, "email_taken", true),
         ChooseEmail::Invalid => again(StatusCode::BAD_REQUEST, "email_invalid", false),
         ChooseEmail::TooMany => {
-            let mut res = again(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", false);
             // The check allowance is hourly.
-            res.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("3600"),
-            );
-            res
+            let res = again(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", false);
+            with_retry_after(res, 3600)
         }
         ChooseEmail::Expired => upgrade_expired(&ui),
     })
