@@ -27,15 +27,6 @@ pub enum AuthorizeOutcome {
     },
     /// Our own error page: the client or its redirect URI could not be verified, or we failed.
     Page(OAuthError),
-    /// The person holds no customer account of the kinds this client serves: a page says so,
-    /// with a way back that tells the client (`access_denied`). Under `prompt=none` it is a
-    /// [`AuthorizeOutcome::Redirect`] instead (no page may be shown).
-    Ineligible {
-        /// The client's registered name, for the page that says so.
-        client_name: String,
-        /// The error redirect to the client (`access_denied`, `state`, `iss`).
-        back: String,
-    },
 }
 
 impl Provider {
@@ -226,19 +217,14 @@ impl Provider {
                         ErrorCode::AccessDenied,
                         "the person holds no customer account this client serves",
                     );
-                    let back = error_redirect(
+                    // Interactive or not, the client is told at once: it knows its audience
+                    // and says what to do in its own words.
+                    return Ok(AuthorizeOutcome::Redirect(error_redirect(
                         &request.redirect_uri,
                         request.state.as_deref(),
                         &error,
                         &self.config.issuer_str(),
-                    );
-                    if request.prompt.none {
-                        return Ok(AuthorizeOutcome::Redirect(back));
-                    }
-                    return Ok(AuthorizeOutcome::Ineligible {
-                        client_name: client.name.clone(),
-                        back,
-                    });
+                    )));
                 }
                 if let Some(i) = &interaction {
                     self.stores

@@ -146,10 +146,11 @@ async fn a_client_for_other_account_kinds_is_refused_to_the_person() {
         .provider
         .authorize(&request("pro", &[]), Some(&cookie))
         .await;
-    assert!(
-        matches!(outcome, AuthorizeOutcome::Ineligible { .. }),
-        "{outcome:?}"
-    );
+    let AuthorizeOutcome::Redirect(to) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(query(&to, "error").as_deref(), Some("access_denied"));
+    assert!(query(&to, "iss").is_some());
 }
 
 #[tokio::test]

@@ -55,28 +55,6 @@ pub(super) fn outcome(
             (jar, Redirect::to(&location)).into_response()
         }
         AuthorizeOutcome::Page(error) => error_page(state, headers, None, &error).into_response(),
-        AuthorizeOutcome::Ineligible { client_name, back } => {
-            let lang = crate::request::page_lang(&jar, &state.settings, headers, None);
-            let text = state
-                .pages
-                .text(lang, "ineligible")
-                .replace("{client}", &client_name);
-            // The page explains; its link goes back to the client with `access_denied`.
-            state
-                .pages
-                .render(
-                    StatusCode::FORBIDDEN,
-                    "message.html",
-                    lang,
-                    minijinja::context! {
-                        title => state.pages.text(lang, "ineligible_title"),
-                        alert => text,
-                        link_href => back,
-                        link_text => state.pages.text(lang, "back_to_client").replace("{client}", &client_name),
-                    },
-                )
-                .into_response()
-        }
     }
 }
 
