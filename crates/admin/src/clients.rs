@@ -5,6 +5,7 @@ use gan_oidc::model::{
     AuthMethod, Client, SigningAlg, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS,
     GRANT_REFRESH_TOKEN, GRANT_TYPES,
 };
+use gan_oidc::scope::{ADMIN_READ, ADMIN_WRITE};
 use gan_oidc::secret::{hash_handle, new_handle};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -380,6 +381,34 @@ impl Admin {
         Ok(())
     }
 
+    /// Refuses a change by which the admin client making the request would lock itself out:
+    /// disabled, its `client_credentials` grant or one of the admin scopes it holds taken away.
+    /// Another admin client (or the CLI) may do it.
+    fn keeps_own_authority(before: &Client, after: &Client) -> AdminResult<()> {
+        if crate::acting_client().as_deref() != Some(before.id.as_str()) {
+            return Ok(());
+        }
+        let grant = GRANT_CLIENT_CREDENTIALS;
+        let lost_grant = before.grant_types.iter().any(|g| g == grant)
+            && !after.grant_types.iter().any(|g| g == grant);
+        let lost_scope = [ADMIN_READ, ADMIN_WRITE]
+            .into_iter()
+            .find(|s| before.scopes.iter().any(|x| x == s) && !after.scopes.iter().any(|x| x == s));
+        let why = if !after.enabled {
+            Some("disable itself".to_string())
+        } else if lost_grant {
+            Some(format!("give up its {grant} grant"))
+        } else {
+            lost_scope.map(|s| format!("give up its {s} scope"))
+        };
+        match why {
+            Some(what) => Err(AdminError::Conflict(format!(
+                "an admin client cannot {what}: another admin client (or the CLI) can"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     async fn client(&self, id: &str) -> AdminResult<Client> {
         let id = crate::named(id, "client")?;
         self.provider
@@ -420,10 +449,8 @@ impl Admin {
     /// revokes the client's tokens. `NotFound` when there is no such client; `Conflict` when the
     /// admin client making the request would disable itself.
     pub async fn update_client(&self, id: &str, patch: ClientPatch) -> AdminResult<ClientView> {
-        if patch.enabled == Some(false) {
-            Self::not_self(id)?;
-        }
         let mut c = self.client(id).await?;
+        let before = c.clone();
         let mut changed: Vec<&str> = Vec::new();
         macro_rules! set {
             ($field:ident, $target:expr, $name:literal) => {
@@ -453,6 +480,7 @@ impl Admin {
             c.jwks = Some(jwks);
             changed.push("jwks");
         }
+        Self::keeps_own_authority(&before, &c)?;
         validate(&c)?;
         self.provider.save_client(&c).await?;
         if !c.enabled {
@@ -467,8 +495,16 @@ impl Admin {
         Ok(ClientView::from(&c))
     }
 
-    /// A new secret; the old one keeps working for the configured grace period.
-    pub async fn rotate_client_secret(&self, id: &str) -> AdminResult<CreatedClient> {
+    /// A new secret. Unless `revoke_previous`, the old one keeps working for the configured
+    /// grace period (the client's deployments switch over). With `revoke_previous` (a leaked
+    /// secret) the old one stops at once and every token issued to the client is revoked: what
+    /// the leaked secret may have obtained goes with it. `Conflict` for a client without a
+    /// secret.
+    pub async fn rotate_client_secret(
+        &self,
+        id: &str,
+        revoke_previous: bool,
+    ) -> AdminResult<CreatedClient> {
         let mut c = self.client(id).await?;
         if !matches!(
             c.auth_method,
@@ -479,15 +515,30 @@ impl Admin {
             )));
         }
         let secret = new_handle("");
-        let until = self.now() + self.settings.secret_grace;
-        c.previous_secret_hash = c.secret_hash.take();
-        c.previous_secret_expires_at = Some(until);
+        let now = self.now();
+        let until = if revoke_previous {
+            now
+        } else {
+            now + self.settings.secret_grace
+        };
+        let previous = c.secret_hash.take();
+        (c.previous_secret_hash, c.previous_secret_expires_at) = if revoke_previous {
+            (None, None)
+        } else {
+            (previous, Some(until))
+        };
         c.secret_hash = Some(hash_handle(&secret));
         self.provider.save_client(&c).await?;
+        let revoked = if revoke_previous {
+            self.store.revoke_client_tokens(&c.id, now).await?
+        } else {
+            0
+        };
         self.record(
             self.event(EventType::ClientSecretRotated)
                 .client(&c.id)
-                .with("previous_valid_until", until.unix_timestamp()),
+                .with("previous_valid_until", until.unix_timestamp())
+                .with("tokens_revoked", revoked),
         )
         .await;
         Ok(CreatedClient {

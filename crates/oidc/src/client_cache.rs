@@ -56,6 +56,11 @@ impl ClientStore for CachedClients {
         Ok(found)
     }
 
+    async fn find_client_now(&self, id: &str) -> StoreResult<Option<Client>> {
+        self.forget(id);
+        self.find_client(id).await
+    }
+
     async fn save_client(&self, client: &Client) -> StoreResult<()> {
         self.inner.save_client(client).await?;
         self.forget(&client.id);
@@ -147,6 +152,25 @@ mod tests {
         assert_eq!(
             cache.find_client("rp").await.unwrap().unwrap().name,
             "elsewhere"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_for_now_skips_the_copy_and_refreshes_it() {
+        let inner = Arc::new(Counting::default());
+        let cache = CachedClients::new(inner.clone(), Duration::from_secs(60));
+        cache.save_client(&client("kept")).await.unwrap();
+        assert_eq!(cache.find_client("rp").await.unwrap().unwrap().name, "kept");
+        inner.save_client(&client("elsewhere")).await.unwrap();
+        assert_eq!(
+            cache.find_client_now("rp").await.unwrap().unwrap().name,
+            "elsewhere",
+            "another process's change is seen at once"
+        );
+        assert_eq!(
+            cache.find_client("rp").await.unwrap().unwrap().name,
+            "elsewhere",
+            "and the copy is refreshed"
         );
     }
 }

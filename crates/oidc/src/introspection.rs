@@ -58,7 +58,9 @@ impl Provider {
             "active": true,
             "iss": self.config.issuer_str(),
             "client_id": record.client_id,
-            "scope": record.scope,
+            // Only what the client is still registered for (a narrowed registration narrows
+            // its live tokens at once).
+            "scope": record.scope.split(' ').filter(|s| owner.scopes.iter().any(|r| r == s)).collect::<Vec<_>>().join(" "),
             "exp": record.expires_at.unix_timestamp(),
             "iat": record.created_at.unix_timestamp(),
             "token_type": match record.kind { TokenKind::Access => "Bearer", TokenKind::Refresh => "refresh_token" },

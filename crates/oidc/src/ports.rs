@@ -30,6 +30,11 @@ pub enum Consumed<T> {
 pub trait ClientStore: Send + Sync {
     /// The client registered under `id`, enabled or not.
     async fn find_client(&self, id: &str) -> StoreResult<Option<Client>>;
+    /// The client as the database holds it now, past any copy kept in memory: for decisions
+    /// that must follow a change made by another process at once (admin authority).
+    async fn find_client_now(&self, id: &str) -> StoreResult<Option<Client>> {
+        self.find_client(id).await
+    }
     /// Inserts or replaces a client.
     async fn save_client(&self, client: &Client) -> StoreResult<()>;
     /// Every client, ordered by id.

@@ -411,6 +411,13 @@ impl Provider {
         self.stores.clients.find_client(id).await
     }
 
+    /// The client registered under `id` as the database holds it now (no copy kept in memory
+    /// is trusted): for the admin API's authority, which a change made by another process must
+    /// withdraw at once.
+    pub async fn client_now(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        self.stores.clients.find_client_now(id).await
+    }
+
     /// Every registered client, ordered by id.
     pub async fn clients(&self) -> Result<Vec<Client>, StoreError> {
         self.stores.clients.list_clients().await

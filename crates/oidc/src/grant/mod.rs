@@ -128,6 +128,9 @@ impl Provider {
         target: &str,
         client: &Client,
     ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, EngineError> {
+        // A scope the client is no longer registered for releases nothing, whatever the token
+        // says: claims follow the registration as it is now.
+        let scopes = scopes.intersect(&client.allowed_scopes());
         let mut wanted: Vec<String> = scopes
             .iter()
             .flat_map(|s| scope::claims_of(s).iter().map(|c| c.to_string()))

@@ -29,6 +29,9 @@ pub enum ClientCommand {
     /// Make a new secret (printed once); the old one works for admin.secret_grace_hours more.
     RotateSecret {
         id: String,
+        /// The old secret leaked: it stops working now and the client's tokens are revoked.
+        #[arg(long)]
+        revoke_previous: bool,
         #[arg(long)]
         json: bool,
     },
@@ -247,16 +250,26 @@ async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode>
                 show(&c)
             }
         }
-        ClientCommand::RotateSecret { id, json } => {
-            let rotated = admin.rotate_client_secret(&id).await?;
+        ClientCommand::RotateSecret {
+            id,
+            revoke_previous,
+            json,
+        } => {
+            let rotated = admin.rotate_client_secret(&id, revoke_previous).await?;
             if json {
                 output::json(&rotated)?;
             } else {
                 print_secret(&id, rotated.client_secret.as_deref());
-                println!(
-                    "the previous secret works until {}",
-                    output::time(rotated.client.previous_secret_expires_at)
-                );
+                if revoke_previous {
+                    println!(
+                        "the previous secret no longer works; the client's tokens are revoked"
+                    );
+                } else {
+                    println!(
+                        "the previous secret works until {}",
+                        output::time(rotated.client.previous_secret_expires_at)
+                    );
+                }
             }
         }
         ClientCommand::Disable { id } => {

@@ -1106,3 +1106,282 @@ async fn keys_are_listed_and_rotated() {
         assert_eq!(found[0]["detail"]["added"].as_array().unwrap().len(), 3);
     });
 }
+
+/// A second admin client, holding both scopes; returns its secret.
+async fn other_admin(server: &TestServer) -> String {
+    let mut spec = ClientSpec::partner("root-ops");
+    spec.scopes = vec!["admin:read".into(), "admin:write".into()];
+    server.add_client(spec).await.unwrap()
+}
+
+async fn client_token(server: &TestServer, id: &str, secret: &str, scope: &str) -> (u16, Value) {
+    let (status, body, _) = token(
+        server,
+        id,
+        secret,
+        &[("grant_type", "client_credentials"), ("scope", scope)],
+    )
+    .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn admin_rights_are_those_of_the_registration_now() {
+    each_backend!(|server| {
+        let write = admin_token(&server, "admin:write").await;
+        let read = admin_token(&server, "admin:read").await;
+        let root = other_admin(&server).await;
+        let (_, root_token) =
+            client_token(&server, "root-ops", &root, "admin:read admin:write").await;
+        let root_token = root_token["access_token"].as_str().unwrap().to_string();
+
+        // No admin client takes away its own authority, by any field.
+        let path = format!("/clients/{ADMIN}");
+        for patch in [
+            json!({"scopes": ["admin:read"]}),
+            json!({"scopes": ["admin:write"]}),
+            json!({"scopes": []}),
+            json!({"grant_types": ["authorization_code"]}),
+            json!({"enabled": false}),
+        ] {
+            let refused = call(&server, "PATCH", &path, Some(&write), Some(patch.clone())).await;
+            problem(&refused, 409, None);
+        }
+        problem(
+            &call(
+                &server,
+                "POST",
+                &format!("{path}/disable"),
+                Some(&write),
+                None,
+            )
+            .await,
+            409,
+            None,
+        );
+        problem(
+            &call(&server, "DELETE", &path, Some(&write), None).await,
+            409,
+            None,
+        );
+        let unchanged = call(&server, "GET", &path, Some(&read), None).await;
+        assert_eq!(
+            unchanged.body["scopes"],
+            json!(["admin:read", "admin:write"])
+        );
+        assert_eq!(unchanged.body["enabled"], json!(true));
+
+        // Another admin takes admin:write away: the token issued before is refused at once
+        // (no foothold: it cannot register a client holding admin:write).
+        let narrowed = call(
+            &server,
+            "PATCH",
+            &path,
+            Some(&root_token),
+            Some(json!({"scopes": ["admin:read"]})),
+        )
+        .await;
+        assert_eq!(narrowed.status, 200, "{}", narrowed.body);
+        let foothold = json!({
+            "client_id": "backdoor",
+            "client_name": "Backdoor",
+            "scopes": ["admin:read", "admin:write"],
+            "grant_types": ["client_credentials"],
+        });
+        problem(
+            &call(
+                &server,
+                "POST",
+                "/clients",
+                Some(&write),
+                Some(foothold.clone()),
+            )
+            .await,
+            403,
+            None,
+        );
+        problem(
+            &call(&server, "POST", "/keys/rotate", Some(&write), None).await,
+            403,
+            None,
+        );
+        // Reading, still registered, still works.
+        assert_eq!(
+            call(&server, "GET", "/clients", Some(&read), None)
+                .await
+                .status,
+            200
+        );
+        // The grant taken away: nothing works, reads included.
+        let no_grant = call(
+            &server,
+            "PATCH",
+            &path,
+            Some(&root_token),
+            Some(json!({"grant_types": ["authorization_code"], "redirect_uris": ["https://ops.example/cb"]})),
+        )
+        .await;
+        assert_eq!(no_grant.status, 200, "{}", no_grant.body);
+        problem(
+            &call(&server, "GET", "/clients", Some(&read), None).await,
+            401,
+            None,
+        );
+        assert!(
+            call(&server, "GET", "/clients/backdoor", Some(&root_token), None)
+                .await
+                .status
+                == 404,
+            "the foothold was never created"
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_leaked_secret_is_revoked_now_with_what_it_obtained() {
+    each_backend!(|server| {
+        let write = admin_token(&server, "admin:write").await;
+        let old = server
+            .add_client(ClientSpec::partner("partner"))
+            .await
+            .unwrap();
+        let (s, issued) = client_token(&server, "partner", &old, "partner:read").await;
+        assert_eq!(s, 200, "{issued}");
+        let issued = issued["access_token"].as_str().unwrap().to_string();
+        let introspect = |secret: String, tok: String| {
+            let server = &server;
+            async move {
+                let res = reqwest::Client::new()
+                    .post(server.url("/introspect"))
+                    .basic_auth("partner", Some(secret))
+                    .form(&[("token", tok)])
+                    .send()
+                    .await
+                    .unwrap();
+                res.json::<Value>().await.unwrap()
+            }
+        };
+
+        // A plain rotation: the old secret keeps working for the grace period.
+        let graceful = call(
+            &server,
+            "POST",
+            "/clients/partner/secret",
+            Some(&write),
+            None,
+        )
+        .await;
+        assert_eq!(graceful.status, 200, "{}", graceful.body);
+        assert!(
+            graceful.body["client"]["previous_secret_expires_at"].is_string(),
+            "{}",
+            graceful.body
+        );
+        assert_eq!(
+            client_token(&server, "partner", &old, "partner:read")
+                .await
+                .0,
+            200
+        );
+
+        // revoke_previous: the previous secret stops now and every token it got is revoked.
+        let now = call(
+            &server,
+            "POST",
+            "/clients/partner/secret?revoke_previous=true",
+            Some(&write),
+            None,
+        )
+        .await;
+        assert_eq!(now.status, 200, "{}", now.body);
+        let fresh = now.body["client_secret"].as_str().unwrap().to_string();
+        let graceful_secret = graceful.body["client_secret"].as_str().unwrap().to_string();
+        for stale in [&old, &graceful_secret] {
+            assert_eq!(
+                client_token(&server, "partner", stale, "partner:read")
+                    .await
+                    .0,
+                401
+            );
+        }
+        assert_eq!(
+            introspect(fresh.clone(), issued).await,
+            json!({"active": false})
+        );
+        let (s, renewed) = client_token(&server, "partner", &fresh, "partner:read").await;
+        assert_eq!(s, 200, "{renewed}");
+        let renewed = renewed["access_token"].as_str().unwrap().to_string();
+        assert_eq!(introspect(fresh, renewed).await["active"], json!(true));
+        problem(
+            &call(
+                &server,
+                "POST",
+                "/clients/partner/secret?revoke_previous=maybe",
+                Some(&write),
+                None,
+            )
+            .await,
+            400,
+            None,
+        );
+        let found = events(
+            &server,
+            &admin_token(&server, "admin:read").await,
+            "event_type=client.secret_rotated",
+        )
+        .await;
+        assert_eq!(
+            found[0]["detail"]["tokens_revoked"],
+            json!(2),
+            "{:?}",
+            found[0]
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_narrowed_registration_narrows_live_tokens() {
+    each_backend!(|server| {
+        let write = admin_token(&server, "admin:write").await;
+        let portal = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        server.add_identity("agent@example.fr", PASSWORD).await;
+        let mut b = Browser::new(&server.base);
+        let code =
+            gan_testkit::flows::code(&server, &mut b, "portal", "agent@example.fr", PASSWORD).await;
+        let (_, tokens) = exchange(&server, "portal", &portal, &code).await;
+        let access = tokens["access_token"].as_str().unwrap().to_string();
+        let info = gan_testkit::flows::userinfo(&server, &access).await;
+        assert_eq!(info["email"], "agent@example.fr");
+
+        let narrowed = call(
+            &server,
+            "PATCH",
+            "/clients/portal",
+            Some(&write),
+            Some(json!({"scopes": ["openid", "offline_access"]})),
+        )
+        .await;
+        assert_eq!(narrowed.status, 200, "{}", narrowed.body);
+        let info = gan_testkit::flows::userinfo(&server, &access).await;
+        assert!(info.get("email").is_none(), "{info}");
+        assert!(info["sub"].is_string());
+        let seen: Value = reqwest::Client::new()
+            .post(server.url("/introspect"))
+            .basic_auth("portal", Some(&portal))
+            .form(&[("token", access.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(seen["active"], json!(true));
+        let mut scope: Vec<&str> = seen["scope"].as_str().unwrap().split(' ').collect();
+        scope.sort();
+        assert_eq!(scope, ["offline_access", "openid"], "{seen}");
+        assert!(seen.get("email").is_none(), "{seen}");
+    });
+}

@@ -8,7 +8,7 @@ use gan_admin::{ClientInput, ClientPatch, ClientView, CreatedClient};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::problem::{ApiJson, Problem};
+use super::problem::{ApiJson, ApiQuery, Problem};
 use crate::AppState;
 
 /// Every relying party.
@@ -76,15 +76,32 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Query of a secret rotation.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RotateQuery {
+    /// `true` when the previous secret leaked: it stops working at once and every token issued
+    /// to the client is revoked. Default `false`: it keeps working for the grace period.
+    #[serde(default)]
+    pub revoke_previous: bool,
+}
+
 /// A new secret, in the answer once; the previous one keeps working for the grace period
-/// (`previous_secret_expires_at`).
-#[utoipa::path(post, path = "/admin/api/v1/clients/{client_id}/secret", tag = "clients", params(("client_id" = String, Path)),
+/// (`previous_secret_expires_at`), or stops at once with `revoke_previous=true`, which also
+/// revokes every token issued to the client.
+#[utoipa::path(post, path = "/admin/api/v1/clients/{client_id}/secret", tag = "clients", params(("client_id" = String, Path), RotateQuery),
     responses((status = 200, body = CreatedClient), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<RotateQuery>,
 ) -> Result<Json<CreatedClient>, Problem> {
-    Ok(Json(state.admin.rotate_client_secret(&id).await?))
+    Ok(Json(
+        state
+            .admin
+            .rotate_client_secret(&id, query.revoke_previous)
+            .await?,
+    ))
 }
 
 /// Disables a relying party and revokes its tokens.

@@ -166,8 +166,9 @@ fn bearer(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Checks the bearer token (a live access token of an enabled client, from the
-/// `client_credentials` grant, with the scope the method needs) and runs the request with the
+/// Checks the bearer token (a live access token from the `client_credentials` grant, with the
+/// scope the method needs, of a client that is enabled and *now* registered for that grant and
+/// that scope) and runs the request with the
 /// admin as the actor of its audit events.
 async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let presented = req.headers().contains_key(header::AUTHORIZATION);
@@ -183,17 +184,29 @@ async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> R
     if record.identity_id.is_some() {
         return Problem::unauthorized(true).into_response();
     }
-    match state.provider.client(&record.client_id).await {
-        Ok(Some(c)) if c.enabled => {}
+    // Authority is the client's registration as it is now, read past every cache: a token
+    // outlives a change to its client (scope or grant removed, client disabled) but its
+    // rights do not.
+    let client = match state.provider.client_now(&record.client_id).await {
+        Ok(Some(c))
+            if c.enabled
+                && c.grant_types
+                    .iter()
+                    .any(|g| g == gan_oidc::model::GRANT_CLIENT_CREDENTIALS) =>
+        {
+            c
+        }
         Ok(_) => return Problem::unauthorized(true).into_response(),
         Err(e) => return Problem::from(gan_admin::AdminError::from(e)).into_response(),
-    }
+    };
     let needed = if matches!(*req.method(), Method::GET | Method::HEAD) {
         ADMIN_READ
     } else {
         ADMIN_WRITE
     };
-    if !record.scope.split(' ').any(|s| s == needed) {
+    let granted = record.scope.split(' ').any(|s| s == needed);
+    let registered = client.scopes.iter().any(|s| s == needed);
+    if !(granted && registered) {
         return Problem::forbidden(needed).into_response();
     }
     let mut context = gan_audit::current();
