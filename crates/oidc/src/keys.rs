@@ -140,6 +140,33 @@ pub fn new_key(
     })
 }
 
+/// Does the stored public JWK hold the public half of the private key `der` (every key member:
+/// `n`, `e` for RSA; `crv`, `x`, `y` for EC; `crv`, `x` for OKP)? `false` too when the private
+/// key is not one of `alg` (an altered `alg` column).
+fn public_matches(alg: SigningAlg, der: &[u8], stored: &serde_json::Value) -> bool {
+    use josekit::jwk::KeyPair;
+    let derived = match alg {
+        SigningAlg::RS256 => josekit::jws::RS256
+            .key_pair_from_der(der)
+            .map(|k| k.to_jwk_public_key()),
+        SigningAlg::ES256 => josekit::jws::ES256
+            .key_pair_from_der(der)
+            .map(|k| k.to_jwk_public_key()),
+        SigningAlg::EdDSA => josekit::jws::EdDSA
+            .key_pair_from_der(der)
+            .map(|k| k.to_jwk_public_key()),
+    };
+    let Ok(derived) = derived else {
+        return false;
+    };
+    let derived = derived.as_ref();
+    !derived.is_empty()
+        && derived
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "kid" | "alg" | "use"))
+            .all(|(name, value)| stored.get(name) == Some(value))
+}
+
 struct LoadedKey {
     stored: StoredKey,
     signer: Box<dyn JwsSigner>,
@@ -175,6 +202,16 @@ impl KeyRing {
                 continue;
             }
             let der = sealer.open(&key.private_enc)?;
+            // Whoever can write to the key table without the key-encryption key could pair a
+            // sealed private key of ours with a public key of their own: the published key must
+            // be the sealed key's own.
+            if !public_matches(key.alg, &der, &key.public_jwk) {
+                tracing::error!(
+                    kid = %key.kid,
+                    "signing key left out: its public key is not its sealed private key's (the key table was altered)"
+                );
+                continue;
+            }
             let signer = signer_from_der(key.alg, &der)?;
             let map = match &key.public_jwk {
                 serde_json::Value::Object(m) => m.clone(),
@@ -324,5 +361,42 @@ mod tests {
             }
         }
         assert!(ring.verify("a.b.c").is_none());
+    }
+
+    #[test]
+    fn a_public_key_paired_with_another_sealed_key_is_neither_published_nor_believed() {
+        let sealer = KeySealer::new(&[3u8; 32]);
+        let now = OffsetDateTime::now_utc();
+        for alg in SigningAlg::ALL {
+            let ours = new_key(&sealer, alg, now, now)
+                .map_err(|e| e.to_string())
+                .unwrap_or_else(|e| unreachable!("{e}"));
+            // The forger's own pair: its public half next to our sealed private key.
+            let theirs = new_key(&sealer, alg, now, now)
+                .map_err(|e| e.to_string())
+                .unwrap_or_else(|e| unreachable!("{e}"));
+            let their_ring = KeyRing::load(vec![theirs.clone()], &sealer, now)
+                .map_err(|e| e.to_string())
+                .unwrap_or_else(|e| unreachable!("{e}"));
+            let forged = StoredKey {
+                private_enc: ours.private_enc.clone(),
+                ..theirs.clone()
+            };
+            let ring = KeyRing::load(vec![ours.clone(), forged], &sealer, now)
+                .map_err(|e| e.to_string())
+                .unwrap_or_else(|e| unreachable!("{e}"));
+            assert!(ring.jwks().contains(&ours.kid));
+            assert!(
+                !ring.jwks().contains(&theirs.kid),
+                "{alg:?}: the forged key is not published"
+            );
+            let hint = their_ring
+                .sign(alg, &serde_json::json!({"sub": "victim"}), now)
+                .unwrap_or_default();
+            assert!(
+                ring.verify(&hint).is_none(),
+                "{alg:?}: a token signed with the forger's key is not believed"
+            );
+        }
     }
 }

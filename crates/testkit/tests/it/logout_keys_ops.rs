@@ -623,3 +623,57 @@ async fn a_disabled_client_gets_nothing_from_any_endpoint() {
         assert!(bye.location.is_none());
     });
 }
+
+/// Issue 15 §1: a row written to the key table by someone without the key-encryption key — our
+/// sealed private key next to a public key of their own — is neither published nor believed.
+#[tokio::test]
+async fn a_forged_key_row_is_neither_published_nor_believed() {
+    use gan_oidc::clock::Clock;
+    use gan_oidc::keys::{new_key, KeyRing, KeySealer};
+    use gan_oidc::ports::KeyStore;
+    each_backend!(|server| {
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        server.add_identity(EMAIL, PASSWORD).await;
+        let mut b = Browser::new(&server.base);
+        let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
+        let (_, t) = exchange(&server, "portal", &secret, &c).await;
+        let genuine = gan_testkit::flows::jwt_part(t["id_token"].as_str().unwrap(), 1);
+
+        let ours = server.store.list_keys().await.unwrap();
+        let rs = ours.iter().find(|k| k.alg.as_str() == "RS256").unwrap();
+        let theirs_sealer = KeySealer::new(&[9u8; 32]);
+        let now = server.clock.now();
+        let theirs = new_key(&theirs_sealer, rs.alg, now, now).unwrap();
+        let forged = gan_oidc::model::StoredKey {
+            private_enc: rs.private_enc.clone(),
+            ..theirs.clone()
+        };
+        server.store.insert_key(&forged).await.unwrap();
+        server.state.provider.reload_keys().await.unwrap();
+
+        let jwks = reqwest::get(server.url("/jwks"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            jwks.contains(&rs.kid) && !jwks.contains(&theirs.kid),
+            "{jwks}"
+        );
+        // A hint they sign for the victim's session is not one of ours.
+        let their_ring = KeyRing::load(vec![theirs], &theirs_sealer, now).unwrap();
+        let hint = their_ring.sign(rs.alg, &genuine, now).unwrap();
+        let refused = b
+            .get(&format!(
+                "/end_session?id_token_hint={hint}&post_logout_redirect_uri={}",
+                enc(POST_LOGOUT)
+            ))
+            .await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert_eq!(b.get("/account").await.status, 200, "the session lives on");
+    });
+}
