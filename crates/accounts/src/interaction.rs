@@ -69,12 +69,8 @@ impl Accounts {
             .then(|| normalize_client_number(identifier))
             .flatten();
         let failure = |reason: &str| {
-            let event = AuditEvent::failure(EventType::SignInFailed, Actor::anonymous(), now)
-                .with("reason", reason);
-            match &number {
-                Some(n) => event.client_number(n),
-                None => event.with("identifier", email::mask(&email::normalize(identifier))),
-            }
+            AuditEvent::failure(EventType::SignInFailed, Actor::anonymous(), now)
+                .with("reason", reason)
         };
         let event = match &checked {
             Checked::Identity(i) => {
@@ -87,16 +83,13 @@ impl Accounts {
                     .client_number(number.clone().unwrap_or_default())
                     .with("method", "legacy_password")
             }
-            Checked::UseEmail(_) => failure("client_number_upgraded"),
-            Checked::Wrong => match self.identity_named(identifier).await {
-                Some(id) => failure("wrong_credentials").identity(id),
-                None => failure("wrong_credentials"),
-            },
-            Checked::Throttled(_) => failure("throttled"),
-            Checked::Locked => match self.identity_named(identifier).await {
-                Some(id) => failure("identity_locked").identity(id),
-                None => failure("identity_locked"),
-            },
+            Checked::UseEmail(_) => {
+                self.naming(failure("client_number_upgraded"), identifier)
+                    .await
+            }
+            Checked::Wrong => self.naming(failure("wrong_credentials"), identifier).await,
+            Checked::Throttled(_) => self.naming(failure("throttled"), identifier).await,
+            Checked::Locked => self.naming(failure("identity_locked"), identifier).await,
         };
         let outcome = match checked {
             Checked::Identity(i) => SignInOutcome::Identity(i),
@@ -111,18 +104,39 @@ impl Accounts {
         Ok(outcome)
     }
 
-    /// The identity an email identifier names, for the audit trail of a failure.
-    async fn identity_named(&self, identifier: &str) -> Option<String> {
-        if !identifier.contains('@') {
-            return None;
+    /// `event` naming what someone typed as an identifier, only in forms that cannot give
+    /// away a secret typed in the wrong field: the identity a known login email names (and the
+    /// email masked), a known client number as it is; anything matching no account only by its
+    /// kind (`identifier: "unknown email"`, `"unknown client number"`). A storage failure while
+    /// looking is logged by the store and leaves the identifier out.
+    pub(crate) async fn naming(&self, event: AuditEvent, typed: &str) -> AuditEvent {
+        if typed.contains('@') {
+            let normalized = email::normalize(typed);
+            let found = self
+                .ports
+                .identities
+                .find_identity_by_email(&normalized)
+                .await
+                .ok()
+                .flatten();
+            return match found {
+                Some(identity) => event
+                    .identity(&identity.id)
+                    .with("identifier", email::mask(&identity.login_email)),
+                None => event.with("identifier", "unknown email"),
+            };
         }
-        self.ports
-            .identities
-            .find_identity_by_email(&email::normalize(identifier))
-            .await
-            .ok()
-            .flatten()
-            .map(|i| i.id)
+        let known = match normalize_client_number(typed) {
+            Some(number) => match self.ports.customers.find_customer(&number).await {
+                Ok(Some(account)) => Some(account.client_number),
+                _ => None,
+            },
+            None => None,
+        };
+        match known {
+            Some(number) => event.client_number(number),
+            None => event.with("identifier", "unknown client number"),
+        }
     }
 
     async fn check_sign_in(

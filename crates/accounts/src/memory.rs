@@ -74,6 +74,14 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
+    /// Every throttle counter's key (for assertions: only keyed hashes, never what was typed).
+    pub fn counter_keys(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .map(|s| s.counters.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Every link stored (for assertions: only hashes, never tokens).
     pub fn links(&self) -> Vec<LinkRecord> {
         self.state

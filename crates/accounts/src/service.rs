@@ -111,6 +111,9 @@ pub struct JourneySettings {
     /// "Is this email free?" checks per address per hour (upgrade step 2, email change); the
     /// client address gets six times as many.
     pub checks_per_hour: u32,
+    /// The keyed hash of what throttle counters count (identifiers, addresses): the server
+    /// derives its key from the key-encryption key; the default is random.
+    pub counter_hash: gan_secret::KeyedHash,
 }
 
 impl Default for JourneySettings {
@@ -125,6 +128,7 @@ impl Default for JourneySettings {
             reauth_after: Duration::minutes(10),
             throttle_window: Duration::minutes(15),
             checks_per_hour: 10,
+            counter_hash: gan_secret::KeyedHash::default(),
         }
     }
 }

@@ -22,6 +22,8 @@ use crate::model::{SigningAlg, StoredKey};
 #[derive(Clone)]
 pub struct KeySealer {
     cipher: Aes256Gcm,
+    /// The key-encryption key itself, from which keys of other purposes are derived.
+    root: [u8; 32],
 }
 
 impl std::fmt::Debug for KeySealer {
@@ -35,7 +37,14 @@ impl KeySealer {
     pub fn new(key: &[u8; 32]) -> Self {
         Self {
             cipher: Aes256Gcm::new(key.into()),
+            root: *key,
         }
+    }
+
+    /// A key for another `purpose`, derived from the key-encryption key
+    /// ([`gan_secret::derive_key`]): every process configured with the same key derives the same.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        gan_secret::derive_key(&self.root, purpose)
     }
 
     /// Encrypts `plaintext` with AES-256-GCM under a fresh random 96-bit nonce; returns

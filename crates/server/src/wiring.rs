@@ -211,6 +211,8 @@ pub async fn build(
         clock,
         audit: audit.clone(),
     };
+    // Throttle keys are keyed hashes: a copy of the database cannot test guesses against them.
+    let counter_hash = gan_secret::KeyedHash::new(sealer.derive("throttle-keys"));
     let provider = Provider::start(config, ports, sealer)
         .await
         .context("cannot start the provider")?;
@@ -244,6 +246,7 @@ pub async fn build(
         reauth_after: time::Duration::minutes(a.reauth_minutes),
         throttle_window: time::Duration::minutes(a.throttle_window_minutes),
         checks_per_hour: a.checks_per_hour,
+        counter_hash,
     };
     let accounts = Accounts::new(ports, hasher(settings)?, journeys);
     let admin_settings = AdminSettings {

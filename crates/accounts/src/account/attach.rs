@@ -54,8 +54,6 @@ impl Accounts {
         let outcome = self
             .try_attach(identity_id, client_number, password, ip, now)
             .await?;
-        let number = normalize_client_number(client_number)
-            .unwrap_or_else(|| client_number.trim().to_uppercase());
         let reason = match &outcome {
             AttachOutcome::Attached(_) => None,
             AttachOutcome::WrongCredentials => Some("wrong_credentials"),
@@ -71,8 +69,9 @@ impl Accounts {
                 AuditEvent::failure(EventType::AccountAttached, actor, now).with("reason", r)
             }
         };
-        self.audit(event.identity(identity_id).client_number(number))
-            .await;
+        // The number as typed only when it names an account (never a slip of the password).
+        let event = self.naming(event, client_number).await;
+        self.audit(event.identity(identity_id)).await;
         Ok(outcome)
     }
 

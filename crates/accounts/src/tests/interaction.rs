@@ -87,11 +87,55 @@ async fn wrong_unknown_and_locked_look_the_same_without_the_password() {
             "identity_locked"
         ]
     );
-    // Failures of a known identity name it; an unknown email is only masked.
+    // Failures of a known identity name it; an unknown email is not kept in any form.
     let failed = events(&m, EventType::SignInFailed).await;
     assert!(failed[0].identity_id.is_some());
+    assert_eq!(failed[0].detail["identifier"], "j***@example.fr");
     assert!(failed[1].identity_id.is_none());
-    assert_eq!(failed[1].detail["identifier"], "p***@example.fr");
+    assert_eq!(failed[1].detail["identifier"], "unknown email");
+}
+
+/// Issue 15 §1: a password typed into the identifier field (`Tr0ub4dor 2024` reads as a client
+/// number) is kept nowhere as typed: not in the audit trail, not in a throttle key a copy of the
+/// database could test guesses against.
+#[tokio::test]
+async fn what_matches_no_account_is_kept_in_no_readable_form() {
+    let m = engine().await;
+    for typed in ["Tr0ub4dor 2024", "p@ssw0rd-of-mine", "\u{1b}]0;owned\u{7}"] {
+        sign_in(&m, typed, "whatever-it-was", NOW).await;
+        sign_in(&m, typed, "whatever-it-was", NOW).await;
+    }
+    // A known client number is named as it is.
+    sign_in(&m, "10000001", "not-the-legacy-one", NOW).await;
+    let failed = events(&m, EventType::SignInFailed).await;
+    let trail = serde_json::to_string(&failed).unwrap().to_uppercase();
+    for secret in ["TR0UB4DOR", "SSW0RD", "OWNED"] {
+        assert!(!trail.contains(secret), "{secret} in {trail}");
+    }
+    assert_eq!(failed[0].detail["identifier"], "unknown client number");
+    assert_eq!(failed[0].client_number, None);
+    assert_eq!(failed[2].detail["identifier"], "unknown email");
+    let last = failed.last().unwrap();
+    assert_eq!(last.client_number.as_deref(), Some("10000001"));
+
+    // Throttle keys are keyed hashes: neither the typed value nor its plain SHA-256.
+    let keys = m.store.counter_keys();
+    assert!(!keys.is_empty());
+    let plain = gan_secret::hash_handle("TR0UB4DOR2024");
+    for k in &keys {
+        assert!(
+            !k.to_uppercase().contains("TR0UB4DOR") && !k.contains(&plain),
+            "{k}"
+        );
+    }
+    // Another key (another deployment) gives other stored forms for the same identifier.
+    let other = engine().await;
+    sign_in(&other, "Tr0ub4dor 2024", "whatever-it-was", NOW).await;
+    let theirs = other.store.counter_keys();
+    assert!(
+        theirs.iter().all(|k| !keys.contains(k)),
+        "{theirs:?} {keys:?}"
+    );
 }
 
 #[tokio::test]
