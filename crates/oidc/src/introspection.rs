@@ -87,6 +87,16 @@ impl Provider {
                     return Ok(inactive);
                 };
                 claims.retain(|k, _| own_view.contains_key(k));
+                // The same numbers, flat, as far as the caller may see them.
+                if let (
+                    Some(serde_json::Value::Array(seen)),
+                    Some(serde_json::Value::Array(list)),
+                ) = (
+                    own_view.get("client_numbers"),
+                    claims.get_mut("client_numbers"),
+                ) {
+                    list.retain(|n| seen.contains(n));
+                }
                 if let Some(accounts) = own_view.get("accounts") {
                     let seen: Vec<&serde_json::Value> = accounts
                         .as_array()

@@ -10,7 +10,9 @@ pub const PROFILE: &str = "profile";
 pub const EMAIL: &str = "email";
 /// Asks for a refresh token (OIDC Core §11), granted only to clients allowed `refresh_token`.
 pub const OFFLINE_ACCESS: &str = "offline_access";
-/// Releases claim `accounts`: the attached client numbers, their kind and label.
+/// Releases claims `accounts` (the attached client numbers, their kind and label) and
+/// `client_numbers` (the same numbers as a flat array of strings, for relying parties that
+/// cannot read an array of objects, such as `mod_auth_openidc`'s environment variables).
 pub const ACCOUNTS: &str = "accounts";
 /// Admin API: read access (a `client_credentials` scope).
 pub const ADMIN_READ: &str = "admin:read";
@@ -24,7 +26,7 @@ pub const USER_SCOPES: &[&str] = &[OPENID, PROFILE, EMAIL, OFFLINE_ACCESS, ACCOU
 pub fn claims_of(scope: &str) -> &'static [&'static str] {
     match scope {
         EMAIL => &["email", "email_verified"],
-        ACCOUNTS => &["accounts"],
+        ACCOUNTS => &["accounts", "client_numbers"],
         _ => &[],
     }
 }

@@ -102,7 +102,7 @@ impl Op {
             PERSON,
             serde_json::json!({
                 "email": { "email": "marie@example.fr", "email_verified": true },
-                "accounts": { "accounts": [{ "client_number": "10000001", "kind": "personal" }] },
+                "accounts": { "accounts": [{ "client_number": "10000001", "kind": "personal" }], "client_numbers": ["10000001"] },
             }),
             &["personal"],
         );

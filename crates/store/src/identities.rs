@@ -135,7 +135,12 @@ impl ClaimsSource for Store {
                 .filter(|a| client.account_kinds.is_empty() || client.account_kinds.iter().any(|k| k == a.kind.as_str()))
                 .map(|a| serde_json::json!({ "client_number": a.client_number, "kind": a.kind.as_str(), "label": a.label }))
                 .collect();
+            let numbers: Vec<serde_json::Value> = visible
+                .iter()
+                .filter_map(|a| a.get("client_number").cloned())
+                .collect();
             claims.insert("accounts".into(), visible.into());
+            claims.insert("client_numbers".into(), numbers.into());
         }
         Ok(Some(claims))
     }

@@ -608,6 +608,22 @@ async fn accounts_claim(
         id["accounts"], info["accounts"],
         "the same accounts in the ID token and at userinfo"
     );
+    // `client_numbers`: the same numbers, flat, in the same order, wherever `accounts` goes.
+    let flat: Vec<&serde_json::Value> = id["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["client_number"])
+        .collect();
+    assert_eq!(
+        id["client_numbers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        flat
+    );
+    assert_eq!(id["client_numbers"], info["client_numbers"]);
     id["accounts"]
         .as_array()
         .unwrap()

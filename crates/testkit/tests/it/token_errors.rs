@@ -595,6 +595,7 @@ async fn introspection_by_another_client_sees_no_more_than_its_registration() {
         let own = look("portal", secret.clone()).await;
         assert_eq!(own["email"], EMAIL);
         assert_eq!(own["accounts"].as_array().unwrap().len(), 2);
+        assert_eq!(own["client_numbers"].as_array().unwrap().len(), 2);
         let other = look("pro", pro_secret).await;
         assert_eq!(other["active"], true);
         assert!(other.get("email").is_none(), "{other}");
@@ -605,6 +606,11 @@ async fn introspection_by_another_client_sees_no_more_than_its_registration() {
             .map(|a| a["client_number"].as_str().unwrap())
             .collect();
         assert_eq!(numbers, ["40000002"], "professional accounts only");
+        assert_eq!(
+            other["client_numbers"],
+            serde_json::json!(["40000002"]),
+            "the flat claim is filtered the same way"
+        );
     });
 }
 
