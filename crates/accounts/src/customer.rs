@@ -78,6 +78,10 @@ pub struct CustomerAccount {
     pub status: AccountStatus,
     /// When it was first imported.
     pub created_at: OffsetDateTime,
+    /// The holder's given name, when the legacy base has it (released by scope `profile`).
+    pub given_name: Option<String>,
+    /// The holder's family name, when the legacy base has it.
+    pub family_name: Option<String>,
 }
 
 /// Client numbers: digits and letters, 4 to 32 characters, compared upper-case.

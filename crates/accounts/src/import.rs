@@ -1,4 +1,5 @@
-//! Customer import from CSV (`client_number,kind,label,contact_email,legacy_hash`): every bad row
+//! Customer import from CSV (`client_number,kind,label,contact_email,legacy_hash`, optionally
+//! `given_name`, `family_name`): every bad row
 //! is reported with its line number and reason; good rows go on. Idempotent: importing the same
 //! file again updates the same rows (an upgraded account keeps its status and gets no legacy
 //! password back).
@@ -17,6 +18,9 @@ use crate::service::{Accounts, Unavailable};
 
 /// Rows written per store transaction.
 const BATCH: usize = 5000;
+
+/// Optional columns: the holder's name (empty or absent: the name on record is kept).
+pub const OPTIONAL_COLUMNS: [&str; 2] = ["given_name", "family_name"];
 
 /// The columns the header must name (in any order; others are ignored).
 pub const COLUMNS: [&str; 5] = [
@@ -93,6 +97,14 @@ pub fn parse<R: Read>(input: R, now: OffsetDateTime) -> Result<Parsed, String> {
             })?;
         index.insert(name, at);
     }
+    for name in OPTIONAL_COLUMNS {
+        if let Some(at) = header
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == name)
+        {
+            index.insert(name, at);
+        }
+    }
     let mut parsed = Parsed::default();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
@@ -108,7 +120,13 @@ pub fn parse<R: Read>(input: R, now: OffsetDateTime) -> Result<Parsed, String> {
             }
         };
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let field = |name: &str| record.get(index[name]).unwrap_or_default();
+        let field = |name: &str| {
+            index
+                .get(name)
+                .and_then(|at| record.get(*at))
+                .unwrap_or_default()
+        };
+        let names = (field("given_name"), field("family_name"));
         match row(
             field("client_number"),
             field("kind"),
@@ -116,7 +134,9 @@ pub fn parse<R: Read>(input: R, now: OffsetDateTime) -> Result<Parsed, String> {
             field("contact_email"),
             field("legacy_hash"),
             now,
-        ) {
+        )
+        .and_then(|account| with_names(account, names))
+        {
             Ok(account) => {
                 if let Some(first) = seen.get(&account.client_number) {
                     parsed.rejected.push(Rejected {
@@ -163,7 +183,30 @@ fn row(
         legacy_hash: Some(hash.to_string()),
         status: AccountStatus::Legacy,
         created_at: now,
+        given_name: None,
+        family_name: None,
     })
+}
+
+/// The optional name columns: 1 to 255 characters without control characters, or empty (none).
+fn with_names(
+    mut account: CustomerAccount,
+    (given, family): (&str, &str),
+) -> Result<CustomerAccount, String> {
+    let name = |value: &str, column: &str| -> Result<Option<String>, String> {
+        if value.is_empty() {
+            return Ok(None);
+        }
+        if value.chars().count() > 255 || value.chars().any(char::is_control) {
+            return Err(format!(
+                "{column} must have at most 255 characters, without control characters"
+            ));
+        }
+        Ok(Some(value.to_string()))
+    };
+    account.given_name = name(given, "given_name")?;
+    account.family_name = name(family, "family_name")?;
+    Ok(account)
 }
 
 impl Accounts {

@@ -242,6 +242,13 @@ impl CustomerStore for MemoryStore {
                     existing.kind = c.kind;
                     existing.label = c.label.clone();
                     existing.contact_email = c.contact_email.clone();
+                    // A name the file does not give keeps the one on record.
+                    if c.given_name.is_some() {
+                        existing.given_name = c.given_name.clone();
+                    }
+                    if c.family_name.is_some() {
+                        existing.family_name = c.family_name.clone();
+                    }
                     // An upgraded account never gets a legacy password back.
                     if existing.status != AccountStatus::Upgraded {
                         existing.legacy_hash = c.legacy_hash.clone();

@@ -14,12 +14,7 @@ pub fn document(config: &ProviderConfig) -> serde_json::Value {
         .map(|m| m.as_str())
         .collect();
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
-    // Only what is true (issue 14 §4): `profile` releases no claim yet, so it is not offered.
-    let mut scopes: Vec<&str> = scope::USER_SCOPES
-        .iter()
-        .copied()
-        .filter(|s| *s != scope::PROFILE)
-        .collect();
+    let mut scopes: Vec<&str> = scope::USER_SCOPES.to_vec();
     scopes.extend([scope::ADMIN_READ, scope::ADMIN_WRITE]);
     serde_json::json!({
         "issuer": config.issuer_str(),
@@ -41,7 +36,7 @@ pub fn document(config: &ProviderConfig) -> serde_json::Value {
         "introspection_endpoint_auth_methods_supported": endpoint_auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash", "email", "email_verified", "accounts", "client_numbers"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash", "email", "email_verified", "accounts", "client_numbers", "name", "given_name", "family_name", "updated_at"],
         "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 /// Required in every authorization request; grants an ID token (OIDC Core §3.1.2.1).
 pub const OPENID: &str = "openid";
-/// OIDC Core §5.4's profile scope; releases no claim here yet.
+/// OIDC Core §5.4's profile scope: `name`, `given_name`, `family_name` where the customer
+/// records hold them, and `updated_at`.
 pub const PROFILE: &str = "profile";
 /// Releases `email` and `email_verified` (OIDC Core §5.4).
 pub const EMAIL: &str = "email";
@@ -25,6 +26,7 @@ pub const USER_SCOPES: &[&str] = &[OPENID, PROFILE, EMAIL, OFFLINE_ACCESS, ACCOU
 /// The claims each user scope releases (OpenID Connect Core §5.4 plus ours).
 pub fn claims_of(scope: &str) -> &'static [&'static str] {
     match scope {
+        PROFILE => &["name", "given_name", "family_name", "updated_at"],
         EMAIL => &["email", "email_verified"],
         ACCOUNTS => &["accounts", "client_numbers"],
         _ => &[],

@@ -33,6 +33,8 @@ pub(crate) fn to_customer(m: customer_account::Model) -> CustomerAccount {
         legacy_hash: m.legacy_hash,
         status: AccountStatus::parse(&m.status),
         created_at: from_ts(m.created_at),
+        given_name: m.given_name,
+        family_name: m.family_name,
     }
 }
 
@@ -257,6 +259,8 @@ impl CustomerStore for Store {
                         status: Set(AccountStatus::Legacy.as_str().into()),
                         created_at: Set(ts(now)),
                         updated_at: Set(ts(now)),
+                        given_name: Set(c.given_name.clone()),
+                        family_name: Set(c.family_name.clone()),
                     });
                 }
                 Some(status) => {
@@ -273,6 +277,15 @@ impl CustomerStore for Store {
                         )
                         .col_expr(customer_account::Column::UpdatedAt, Expr::value(ts(now)))
                         .filter(customer_account::Column::ClientNumber.eq(c.client_number.clone()));
+                    // A name the file does not give keeps the one on record.
+                    if let Some(name) = &c.given_name {
+                        update =
+                            update.col_expr(customer_account::Column::GivenName, Expr::value(name));
+                    }
+                    if let Some(name) = &c.family_name {
+                        update = update
+                            .col_expr(customer_account::Column::FamilyName, Expr::value(name));
+                    }
                     // An upgraded account never gets a legacy password back.
                     if status != AccountStatus::Upgraded.as_str() {
                         update = update.col_expr(
@@ -284,7 +297,7 @@ impl CustomerStore for Store {
                 }
             }
         }
-        // Bounded by SQLite's variable limit (8 columns per row).
+        // Bounded by SQLite's variable limit (10 columns per row).
         for chunk in fresh.chunks(1000) {
             customer_account::Entity::insert_many(chunk.to_vec())
                 .exec(&txn)

@@ -7,10 +7,10 @@ use gan_oidc::model::Client;
 use gan_oidc::ports::{ClaimsSource, StoreResult};
 use gan_oidc::scope::Scopes;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 
 use crate::convert::{db_err, from_ts, ts};
-use crate::entity::identity;
+use crate::entity::{customer_account, identity, identity_account};
 use crate::Store;
 
 pub(crate) fn to_identity(m: identity::Model) -> Identity {
@@ -85,6 +85,70 @@ impl IdentityStore for Store {
     }
 }
 
+/// The customer accounts of an identity that `client` may see (a client restricted to some
+/// account kinds only ever sees those), by client number.
+async fn visible_accounts(
+    store: &Store,
+    identity_id: &str,
+    client: &Client,
+) -> StoreResult<Vec<customer_account::Model>> {
+    let numbers: Vec<String> = identity_account::Entity::find()
+        .filter(identity_account::Column::IdentityId.eq(identity_id))
+        .all(&store.db)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|l| l.client_number)
+        .collect();
+    if numbers.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(customer_account::Entity::find()
+        .filter(customer_account::Column::ClientNumber.is_in(numbers))
+        .order_by_asc(customer_account::Column::ClientNumber)
+        .all(&store.db)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .filter(|a| client.account_kinds.is_empty() || client.account_kinds.contains(&a.kind))
+        .collect())
+}
+
+/// Scope `profile` (OIDC Core §5.1, §5.4): `given_name`, `family_name` and `name` (the two
+/// joined by a space) of the holder of the first account the client may see that has a name —
+/// personal accounts before professional ones, then by client number — and `updated_at` (Unix
+/// seconds: the later of the identity's and that account's last change). Nothing is invented:
+/// without a name on record, only `updated_at`. No `locale`: nothing records one.
+fn profile_claims(
+    claims: &mut serde_json::Map<String, serde_json::Value>,
+    identity: &identity::Model,
+    visible: &[customer_account::Model],
+) {
+    let named = |a: &&customer_account::Model| a.given_name.is_some() || a.family_name.is_some();
+    let holder = visible
+        .iter()
+        .filter(|a| a.kind == "personal")
+        .find(named)
+        .or_else(|| visible.iter().find(named));
+    let mut updated_at = identity.updated_at;
+    if let Some(a) = holder {
+        updated_at = updated_at.max(a.updated_at);
+        let parts: Vec<&str> = [&a.given_name, &a.family_name]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if let Some(given) = &a.given_name {
+            claims.insert("given_name".into(), given.clone().into());
+        }
+        if let Some(family) = &a.family_name {
+            claims.insert("family_name".into(), family.clone().into());
+        }
+        claims.insert("name".into(), parts.join(" ").into());
+    }
+    claims.insert("updated_at".into(), updated_at.into());
+}
+
 #[async_trait]
 impl ClaimsSource for Store {
     async fn eligible(&self, identity_id: &str, client: &Client) -> StoreResult<bool> {
@@ -118,29 +182,30 @@ impl ClaimsSource for Store {
             return Ok(None);
         }
         let mut claims = serde_json::Map::new();
-        claims.insert("email".into(), row.login_email.into());
+        claims.insert("email".into(), row.login_email.clone().into());
         claims.insert(
             "email_verified".into(),
             row.email_verified_at.is_some().into(),
         );
-        if scopes.contains(gan_oidc::scope::ACCOUNTS) {
-            use gan_accounts::ports::CustomerStore;
-            let accounts = self
-                .accounts_of(identity_id)
-                .await
-                .map_err(|e| gan_oidc::error::StoreError::Unavailable(e.to_string()))?;
-            // A client restricted to some account kinds only ever sees those.
-            let visible: Vec<serde_json::Value> = accounts
-                .iter()
-                .filter(|a| client.account_kinds.is_empty() || client.account_kinds.iter().any(|k| k == a.kind.as_str()))
-                .map(|a| serde_json::json!({ "client_number": a.client_number, "kind": a.kind.as_str(), "label": a.label }))
-                .collect();
-            let numbers: Vec<serde_json::Value> = visible
-                .iter()
-                .filter_map(|a| a.get("client_number").cloned())
-                .collect();
-            claims.insert("accounts".into(), visible.into());
-            claims.insert("client_numbers".into(), numbers.into());
+        let wants_accounts = scopes.contains(gan_oidc::scope::ACCOUNTS);
+        let wants_profile = scopes.contains(gan_oidc::scope::PROFILE);
+        if wants_accounts || wants_profile {
+            let visible = visible_accounts(self, identity_id, client).await?;
+            if wants_accounts {
+                let accounts: Vec<serde_json::Value> = visible
+                    .iter()
+                    .map(|a| serde_json::json!({ "client_number": a.client_number, "kind": a.kind, "label": a.label }))
+                    .collect();
+                let numbers: Vec<serde_json::Value> = visible
+                    .iter()
+                    .map(|a| a.client_number.clone().into())
+                    .collect();
+                claims.insert("accounts".into(), accounts.into());
+                claims.insert("client_numbers".into(), numbers.into());
+            }
+            if wants_profile {
+                profile_claims(&mut claims, &row, &visible);
+            }
         }
         Ok(Some(claims))
     }

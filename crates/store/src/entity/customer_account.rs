@@ -12,6 +12,8 @@ pub struct Model {
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -386,14 +386,31 @@ async fn discovery_jwks_health_metrics_and_headers() {
         );
         assert_eq!(d["request_parameter_supported"], false);
         assert_eq!(d["authorization_response_iss_parameter_supported"], true);
-        // Only what is true: one page for every display, no localised claims, no profile yet.
+        // Only what is true: one page for every display, no localised claims; profile and the
+        // claims it releases.
         assert_eq!(d["display_values_supported"], serde_json::json!(["page"]));
         assert!(d.get("claims_locales_supported").is_none());
-        assert!(!d["scopes_supported"]
+        assert!(d["scopes_supported"]
             .as_array()
             .unwrap()
             .iter()
             .any(|s| s == "profile"));
+        for claim in [
+            "name",
+            "given_name",
+            "family_name",
+            "updated_at",
+            "client_numbers",
+        ] {
+            assert!(
+                d["claims_supported"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c == claim),
+                "{claim}"
+            );
+        }
         for endpoint in [
             "authorization_endpoint",
             "token_endpoint",

@@ -673,3 +673,98 @@ async fn client_authentication_challenges_name_basic() {
         }
     });
 }
+
+/// Issue 16: scope `profile` releases the names the customer records hold — of the first
+/// account the client may see that has one, personal before professional — and invents nothing.
+#[tokio::test]
+async fn profile_claims_come_from_the_customer_records() {
+    use gan_accounts::customer::AccountKind;
+    use gan_accounts::ports::CustomerStore;
+    each_backend!(|server| {
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        let mut pro = ClientSpec::portal("pro");
+        pro.account_kinds = vec!["professional".into()];
+        let pro_secret = server.add_client(pro).await.unwrap();
+        let csv = format!(
+            "client_number,kind,label,contact_email,legacy_hash,given_name,family_name\n\
+             41000001,professional,Atelier,t@example.fr,{h},Hélène,Dupré-Atelier\n\
+             41000002,personal,Perso,t@example.fr,{h},Hélène,Dupré\n\
+             41000003,personal,Sans nom,n@example.fr,{h},,\n",
+            h = gan_testkit::legacy_sha256("s", "x")
+        );
+        let parsed = server.import(&csv).await;
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        let sub = server.add_identity(EMAIL, PASSWORD).await;
+        let nameless = server.add_identity("n@example.fr", PASSWORD).await;
+        let now = gan_testkit::ClockExt::now_value(server.clock.as_ref());
+        for (who, n, kind) in [
+            (&sub, "41000001", AccountKind::Professional),
+            (&sub, "41000002", AccountKind::Personal),
+            (&nameless, "41000003", AccountKind::Personal),
+        ] {
+            server.store.attach(who, n, kind, 9, now).await.unwrap();
+        }
+        let claims = |client: &'static str, secret: String, email: &'static str| {
+            let server = &server;
+            async move {
+                let mut b = Browser::new(&server.base);
+                let url = gan_testkit::flows::authorize_url(server, client, &[])
+                    .replace("scope=openid+email+offline_access", "scope=openid+profile");
+                let back = b.sign_in(&url, email, PASSWORD).await;
+                let c = back.location_param("code").unwrap();
+                let (_, tokens) = exchange(server, client, &secret, &c).await;
+                let id = gan_testkit::flows::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
+                let at = tokens["access_token"].as_str().unwrap();
+                let info = gan_testkit::flows::userinfo(server, at).await;
+                let seen: serde_json::Value = reqwest::Client::new()
+                    .post(server.url("/introspect"))
+                    .basic_auth(client, Some(&secret))
+                    .form(&[("token", at)])
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                (id, info, seen)
+            }
+        };
+        let (id, info, seen) = claims("portal", secret.clone(), EMAIL).await;
+        for c in [&id, &info, &seen] {
+            assert_eq!(c["given_name"], "Hélène", "{c}");
+            assert_eq!(c["family_name"], "Dupré", "the personal account first: {c}");
+            assert_eq!(c["name"], "Hélène Dupré");
+            assert!(c["updated_at"].is_i64(), "{c}");
+            assert!(c.get("email").is_none() && c.get("locale").is_none(), "{c}");
+        }
+        // A professional-only portal sees only what its kinds hold.
+        let (id, _, _) = claims("pro", pro_secret, EMAIL).await;
+        assert_eq!(id["family_name"], "Dupré-Atelier", "{id}");
+        // No name on record: none invented.
+        let (id, info, _) = claims("portal", secret, "n@example.fr").await;
+        for c in [&id, &info] {
+            assert!(
+                c.get("name").is_none() && c.get("given_name").is_none(),
+                "{c}"
+            );
+            assert!(c["updated_at"].is_i64());
+        }
+        // A re-import without the name columns keeps the names on record.
+        let again = format!(
+            "client_number,kind,label,contact_email,legacy_hash\n\
+             41000002,personal,Perso,t@example.fr,{h}\n",
+            h = gan_testkit::legacy_sha256("s", "x")
+        );
+        server.import(&again).await;
+        let kept = server
+            .store
+            .find_customer("41000002")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.family_name.as_deref(), Some("Dupré"));
+    });
+}
