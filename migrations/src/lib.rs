@@ -8,6 +8,7 @@ mod m0002_customers;
 mod m0003_admin;
 mod m0004_cut_off;
 mod m0005_customer_names;
+mod m0006_client_web_origins;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_admin::Migration),
             Box::new(m0004_cut_off::Migration),
             Box::new(m0005_customer_names::Migration),
+            Box::new(m0006_client_web_origins::Migration),
         ]
     }
 }

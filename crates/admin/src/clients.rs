@@ -52,6 +52,10 @@ pub struct ClientInput {
     /// Account kinds this client sees (`personal`, `professional`); empty: all.
     #[serde(default)]
     pub account_kinds: Vec<String>,
+    /// Browser origins (`https://app.example.fr`) allowed to call the token, userinfo and
+    /// revocation endpoints (CORS) beyond those of the redirect URIs, which always are.
+    #[serde(default)]
+    pub web_origins: Vec<String>,
     /// First-party clients skip the consent page.
     #[serde(default)]
     pub first_party: bool,
@@ -76,6 +80,8 @@ pub struct ClientPatch {
     pub grant_types: Option<Vec<String>>,
     /// New account kinds, replacing the old ones (empty: all).
     pub account_kinds: Option<Vec<String>>,
+    /// New CORS origins beyond those of the redirect URIs, replacing the old ones.
+    pub web_origins: Option<Vec<String>>,
     /// New ID token algorithm: `RS256`, `ES256` or `EdDSA`.
     pub id_token_signed_response_alg: Option<String>,
     /// Whether the client skips the consent page.
@@ -109,6 +115,8 @@ pub struct ClientView {
     pub id_token_signed_response_alg: String,
     /// Account kinds served (`personal`, `professional`); empty: all.
     pub account_kinds: Vec<String>,
+    /// CORS origins beyond those of the redirect URIs.
+    pub web_origins: Vec<String>,
     /// Whether the client skips the consent page.
     pub first_party: bool,
     /// `false` once disabled: its authorization requests and client authentication fail.
@@ -145,6 +153,7 @@ impl From<&Client> for ClientView {
             token_endpoint_auth_method: c.auth_method.as_str().to_string(),
             id_token_signed_response_alg: c.id_token_alg.as_str().to_string(),
             account_kinds: c.account_kinds.clone(),
+            web_origins: c.web_origins.clone(),
             first_party: c.first_party,
             enabled: c.enabled,
             has_jwks: c.jwks.is_some(),
@@ -203,6 +212,27 @@ fn check_jwks(jwks: &serde_json::Value) -> AdminResult<()> {
             "must be a JWK set ({\"keys\": [...]})",
         ))
     }
+}
+
+/// A web origin exactly as browsers send it in `Origin` (`https://app.example.fr`, a port only
+/// when not the default): `https`, or `http` on a loopback host; never `*`, a path, a query or
+/// credentials.
+fn check_origin(origin: &str) -> AdminResult<()> {
+    let invalid = |why: &str| AdminError::invalid("web_origins", format!("{origin:?}: {why}"));
+    let canonical = gan_oidc::model::web_origin_of(origin)
+        .ok_or_else(|| invalid("must be an http(s) origin such as https://app.example.fr"))?;
+    if canonical != origin {
+        return Err(invalid(&format!(
+            "must be written as browsers send it: {canonical}"
+        )));
+    }
+    let loopback = ["http://127.0.0.1", "http://[::1]", "http://localhost"]
+        .iter()
+        .any(|l| origin == *l || origin.starts_with(&format!("{l}:")));
+    if !origin.starts_with("https://") && !loopback {
+        return Err(invalid("must use https (http only on a loopback host)"));
+    }
+    Ok(())
 }
 
 fn parse_alg(alg: &str) -> AdminResult<SigningAlg> {
@@ -281,6 +311,9 @@ pub fn validate(c: &Client) -> AdminResult<()> {
             format!("unknown account kind {k} (personal or professional)"),
         ));
     }
+    for origin in &c.web_origins {
+        check_origin(origin)?;
+    }
     if let Some(jwks) = &c.jwks {
         check_jwks(jwks)?;
     }
@@ -351,6 +384,7 @@ pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Op
                 .unwrap_or("RS256"),
         )?,
         account_kinds: input.account_kinds,
+        web_origins: input.web_origins,
         first_party: input.first_party,
         created_at: now,
         ..Client::bare(&input.client_id, &input.client_name)
@@ -470,6 +504,7 @@ impl Admin {
         set!(scopes, c.scopes, "scopes");
         set!(grant_types, c.grant_types, "grant_types");
         set!(account_kinds, c.account_kinds, "account_kinds");
+        set!(web_origins, c.web_origins, "web_origins");
         set!(first_party, c.first_party, "first_party");
         set!(enabled, c.enabled, "enabled");
         if let Some(alg) = patch.id_token_signed_response_alg {

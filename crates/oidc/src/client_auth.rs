@@ -50,6 +50,12 @@ fn form_decode(s: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// The `client_id` of an HTTP Basic `Authorization` header (RFC 6749 §2.3.1: form-decoded),
+/// without checking the secret: to pick the client whose CORS origins apply.
+pub fn basic_client_id(header: &str) -> Option<String> {
+    parse_basic(header).map(|(id, _)| id)
+}
+
 fn parse_basic(header: &str) -> Option<(String, String)> {
     let (scheme, value) = header.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -121,6 +121,9 @@ pub struct Client {
     /// Customer account kinds (`personal`, `professional`) the client serves; a person holding none
     /// of them is refused. Empty: every person.
     pub account_kinds: Vec<String>,
+    /// Browser origins (`https://app.example.fr`) allowed to call the token, userinfo and
+    /// revocation endpoints (CORS) beyond those of the redirect URIs, which always are.
+    pub web_origins: Vec<String>,
     /// First-party clients skip the consent page.
     pub first_party: bool,
     /// PKCE required for this client even when the provider does not require it for all.
@@ -158,10 +161,32 @@ impl Client {
         self.grant_types.iter().any(|g| g == grant)
     }
 
+    /// May a page of `origin` (an `Origin` header value) read this client's answers at the
+    /// token, userinfo and revocation endpoints (CORS)? The origins of its `http(s)` redirect
+    /// URIs and its `web_origins` may; nothing else (never `*`).
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.web_origins.iter().any(|o| o == origin)
+            || self
+                .redirect_uris
+                .iter()
+                .any(|uri| web_origin_of(uri).as_deref() == Some(origin))
+    }
+
     /// The registered scopes, as a set.
     pub fn allowed_scopes(&self) -> Scopes {
         Scopes::from_iter(self.scopes.iter().map(String::as_str))
     }
+}
+
+/// The web origin of an `http(s)` URL as browsers write it in `Origin` (RFC 6454:
+/// `scheme://host[:port]`, the default port left out); `None` for other schemes (native apps'
+/// custom schemes have none) and unparsable URLs.
+pub fn web_origin_of(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    Some(url.origin().ascii_serialization())
 }
 
 impl Client {
@@ -183,6 +208,7 @@ impl Client {
             jwks: None,
             id_token_alg: SigningAlg::RS256,
             account_kinds: vec![],
+            web_origins: vec![],
             first_party: false,
             require_pkce: true,
             enabled: true,

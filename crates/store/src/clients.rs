@@ -28,6 +28,7 @@ fn to_record(m: client::Model) -> Result<Client, StoreError> {
         id_token_alg: SigningAlg::parse(&m.id_token_alg)
             .ok_or_else(|| StoreError::Corrupt(format!("alg {}", m.id_token_alg)))?,
         account_kinds: from_json(&m.account_kinds)?,
+        web_origins: from_json(&m.web_origins)?,
         first_party: m.first_party,
         require_pkce: m.require_pkce,
         enabled: m.enabled,
@@ -61,6 +62,7 @@ impl ClientStore for Store {
             jwks: Set(c.jwks.as_ref().map(to_json).transpose()?),
             id_token_alg: Set(c.id_token_alg.as_str().to_string()),
             account_kinds: Set(to_json(&c.account_kinds)?),
+            web_origins: Set(to_json(&c.web_origins)?),
             first_party: Set(c.first_party),
             require_pkce: Set(c.require_pkce),
             enabled: Set(c.enabled),
@@ -81,6 +83,7 @@ impl ClientStore for Store {
             client::Column::Jwks,
             client::Column::IdTokenAlg,
             client::Column::AccountKinds,
+            client::Column::WebOrigins,
             client::Column::FirstParty,
             client::Column::RequirePkce,
             client::Column::Enabled,

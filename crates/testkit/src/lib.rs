@@ -307,6 +307,7 @@ impl TestServer {
             jwks: spec.jwks.clone(),
             id_token_alg: spec.alg,
             account_kinds: spec.account_kinds.clone(),
+            web_origins: spec.web_origins.clone(),
             first_party: spec.first_party,
             created_at: time::OffsetDateTime::now_utc(),
             ..Client::bare(&spec.id, &format!("Client {}", spec.id))
@@ -359,6 +360,8 @@ pub struct ClientSpec {
     pub first_party: bool,
     /// Account kinds the client may see (empty: all).
     pub account_kinds: Vec<String>,
+    /// CORS origins beyond those of the redirect URIs.
+    pub web_origins: Vec<String>,
 }
 
 pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -381,6 +384,7 @@ impl ClientSpec {
             alg: SigningAlg::RS256,
             first_party: true,
             account_kinds: vec![],
+            web_origins: vec![],
         }
     }
 
@@ -397,6 +401,7 @@ impl ClientSpec {
             alg: SigningAlg::RS256,
             first_party: false,
             account_kinds: vec![],
+            web_origins: vec![],
         }
     }
 }

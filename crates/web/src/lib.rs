@@ -6,6 +6,7 @@ pub mod admin;
 pub mod client_addr;
 pub mod context;
 pub mod cookies;
+mod cors;
 pub mod error;
 pub mod mail;
 pub mod metrics;

@@ -65,6 +65,10 @@ pub struct AddArgs {
     /// Account kinds this client may see (repeat): personal, professional. Default: both.
     #[arg(long = "account-kind", value_name = "KIND")]
     account_kinds: Vec<String>,
+    /// Browser origin allowed to call /token, /userinfo and /revoke (CORS), beyond those of the
+    /// redirect URIs (repeat): https://app.example.fr.
+    #[arg(long = "web-origin", value_name = "ORIGIN")]
+    web_origins: Vec<String>,
     /// Allowed grant type (repeat); default: authorization_code and refresh_token, or
     /// client_credentials for a client without redirect URIs.
     #[arg(long = "grant-type", value_name = "G")]
@@ -98,6 +102,8 @@ pub struct UpdateArgs {
     scopes: Option<Vec<String>>,
     #[arg(long = "account-kind", value_name = "KIND")]
     account_kinds: Option<Vec<String>>,
+    #[arg(long = "web-origin", value_name = "ORIGIN")]
+    web_origins: Option<Vec<String>>,
     #[arg(long = "grant-type", value_name = "G")]
     grant_types: Option<Vec<String>>,
     #[arg(long = "id-token-alg")]
@@ -137,6 +143,7 @@ fn input(a: AddArgs, secret: Option<String>) -> anyhow::Result<ClientInput> {
         jwks: a.jwks.as_deref().map(read_jwks).transpose()?,
         id_token_signed_response_alg: Some(a.id_token_alg),
         account_kinds: a.account_kinds,
+        web_origins: a.web_origins,
         first_party: a.first_party,
         client_secret: secret,
     })
@@ -160,6 +167,7 @@ fn show(c: &ClientView) {
                 c.account_kinds.join(" ")
             },
         ),
+        ("web origins", c.web_origins.join(" ")),
         ("ID token alg", c.id_token_signed_response_alg.clone()),
         ("first party", c.first_party.to_string()),
         ("created", output::time(Some(c.created_at))),
@@ -238,6 +246,7 @@ async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode>
                 scopes: u.scopes,
                 grant_types: u.grant_types,
                 account_kinds: u.account_kinds,
+                web_origins: u.web_origins,
                 id_token_signed_response_alg: u.id_token_alg,
                 first_party: u.first_party,
                 enabled: u.enabled,

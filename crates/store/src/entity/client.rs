@@ -22,6 +22,7 @@ pub struct Model {
     pub updated_at: i64,
     pub previous_secret_hash: Option<String>,
     pub previous_secret_expires_at: Option<i64>,
+    pub web_origins: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -31,13 +31,18 @@ pub fn router(state: AppState) -> Router {
             get(protocol::authorize_get).post(protocol::authorize_post),
         )
         .route(paths::AUTHORIZE_RESUME, get(protocol::resume))
-        .route(paths::TOKEN, post(protocol::token))
-        .route(
-            paths::USERINFO,
-            get(protocol::userinfo_get).post(protocol::userinfo_post),
+        // Browser apps call these three from their own origin (CORS); nothing else.
+        .merge(
+            Router::new()
+                .route(paths::TOKEN, post(protocol::token))
+                .route(
+                    paths::USERINFO,
+                    get(protocol::userinfo_get).post(protocol::userinfo_post),
+                )
+                .route(paths::REVOKE, post(protocol::revoke))
+                .layer(crate::cors::layer(&state)),
         )
         .route(paths::INTROSPECT, post(protocol::introspect))
-        .route(paths::REVOKE, post(protocol::revoke))
         .route(
             paths::END_SESSION,
             get(logout::end_session_get).post(logout::end_session_post),
