@@ -13,6 +13,8 @@ pub const CSRF: &str = "gc_csrf";
 pub const UPGRADE: &str = "gc_upgrade";
 /// The language the person chose with the switch.
 pub const LANG: &str = "gc_lang";
+/// The portal "Gérer mon compte" was opened from (a `client_id`), for its "back" link.
+pub const RETURN: &str = "gc_return";
 
 /// The cookie's name as sent to browsers.
 pub fn name(settings: &WebSettings, base: &str) -> String {

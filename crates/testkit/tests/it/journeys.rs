@@ -1100,3 +1100,70 @@ async fn attach_needs_a_recent_sign_in_races_have_one_winner_and_limits_are_conf
         db.drop_db().await;
     }
 }
+
+/// Issue 16: a portal's "Gérer mon compte" link (`/account?client_id=…`) gets a "Retour à
+/// <portal>" link back to a URI that portal registered, kept across the page's forms; an
+/// unknown or disabled client gets none (no open redirect). The help page says where the login
+/// email is changed.
+#[tokio::test]
+async fn the_account_page_leads_back_to_the_portal_it_was_opened_from() {
+    each_backend!(|server| {
+        server.add_client(ClientSpec::portal("portal")).await;
+        server.add_identity("back@example.fr", NEW_PASSWORD).await;
+        let mut b = Browser::new(&server.base);
+        let c = gan_testkit::flows::authorize_url(&server, "portal", &[]);
+        b.sign_in(&c, "back@example.fr", NEW_PASSWORD).await;
+
+        let plain = b.get("/account").await;
+        assert_eq!(plain.status, 200);
+        assert!(!plain.body.contains("Retour à"), "no portal named: no link");
+        for bogus in ["nobody", "https%3A%2F%2Fevil.example"] {
+            let page = b.get(&format!("/account?client_id={bogus}")).await;
+            assert_eq!(page.status, 200);
+            assert!(!page.body.contains("Retour à"), "{bogus}");
+        }
+        let page = b.get("/account?client_id=portal").await;
+        assert!(
+            page.body.contains("Retour à Client portal"),
+            "{}",
+            page.body
+        );
+        let href = page
+            .body
+            .split("class=\"button\" href=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .replace("&#x2f;", "/");
+        assert_eq!(
+            href,
+            gan_testkit::POST_LOGOUT,
+            "a URI the portal registered"
+        );
+        // The link stays while the person uses the page's forms.
+        let csrf = page.input("csrf_token").unwrap();
+        let after = b
+            .post_form(
+                "/account/attach",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("client_number", "00000000"),
+                    ("password", "x"),
+                ],
+            )
+            .await;
+        assert!(
+            after.body.contains("Retour à Client portal"),
+            "{}",
+            after.body
+        );
+
+        let help = b.get("/help").await;
+        assert!(
+            help.body.contains("Gérer mon compte")
+                && help.body.contains("Modifier mon email de connexion"),
+            "{}",
+            help.body
+        );
+    });
+}

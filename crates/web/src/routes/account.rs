@@ -19,7 +19,7 @@ use crate::page::{
 };
 use crate::request::ClientMeta;
 use crate::security::csrf_token;
-use crate::AppState;
+use crate::{cookies, AppState};
 
 type PageResult = Result<Response, PageError>;
 
@@ -143,17 +143,65 @@ async fn page(
         .map(|s| serde_json::json!({ "sid": s.sid, "device": device(s.user_agent.as_deref()), "ip": s.ip.clone().unwrap_or_default(),
             "started": fmt_time(s.created_at), "seen": fmt_time(s.last_seen_at), "current": s.sid == session.sid }))
         .collect();
+    let back = match cookies::get(&jar, &state.settings, cookies::RETURN) {
+        Some(id) => return_to(state, &id).await,
+        None => None,
+    };
+    let (back_name, back_href) = back.unzip();
     let (jar, csrf) = csrf_token(jar, state);
     let html = ui.render(
         status,
         "account.html",
         context! { path => "/account", signed_in => true, email => identity.login_email, accounts => rows, sessions => sessions, notice => fb.notice, error => fb.error,
-            client_number => fb.client_number, new_email => fb.new_email, csrf_token => csrf },
+            client_number => fb.client_number, new_email => fb.new_email, csrf_token => csrf, back_name => back_name, back_href => back_href },
     );
     Ok((jar, html).into_response())
 }
 
-pub async fn show(State(state): State<AppState>, jar: CookieJar, account: Account) -> PageResult {
+/// `GET /account?client_id=…`: a portal's "Gérer mon compte" link names the portal.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct FromPortal {
+    client_id: Option<String>,
+}
+
+/// Where "Retour à <portal>" goes, for an enabled client: its first post-logout redirect URI
+/// (a landing page of its own), else the origin of its first web redirect URI. Only URIs the
+/// client registered: never an open redirect.
+async fn return_to(state: &AppState, client_id: &str) -> Option<(String, String)> {
+    let client = match state.provider.client(client_id).await {
+        Ok(c) => c.filter(|c| c.enabled)?,
+        Err(e) => {
+            tracing::warn!(error = %e, "account: cannot read the portal to go back to; no link");
+            return None;
+        }
+    };
+    let href = client
+        .post_logout_redirect_uris
+        .first()
+        .cloned()
+        .or_else(|| {
+            client
+                .redirect_uris
+                .iter()
+                .find_map(|u| gan_oidc::model::web_origin_of(u))
+                .map(|origin| format!("{origin}/"))
+        })?;
+    Some((client.name, href))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(from): Query<FromPortal>,
+    account: Account,
+) -> PageResult {
+    let jar = match from.client_id {
+        Some(id) if return_to(&state, &id).await.is_some() => {
+            jar.add(cookies::build(&state.settings, cookies::RETURN, id))
+        }
+        _ => jar,
+    };
     page(&state, jar, &account, StatusCode::OK, Feedback::default()).await
 }
 
