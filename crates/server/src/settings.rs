@@ -35,6 +35,13 @@ pub struct Server {
     /// CIDR ranges (or bare addresses) of the reverse proxies whose forwarding headers are
     /// believed; read with [`Settings::trusted_proxies`].
     pub trusted_proxies: Vec<String>,
+    /// Lets `server.issuer` be plain `http://` on a host that is not loopback (cookies then
+    /// lose `Secure` and `__Host-`): refused at start unless this is set, warned about at every
+    /// start when it is.
+    pub allow_insecure_http_issuer: bool,
+    /// Address and port of a listener that serves only `/metrics`; empty: `/metrics` is on the
+    /// main listener. When set, the main listener no longer serves it.
+    pub metrics_listen: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,6 +201,24 @@ impl Settings {
         {
             return Err("server.issuer must be an http(s) URL without query or fragment".into());
         }
+        if self.insecure_http_issuer() && !self.server.allow_insecure_http_issuer {
+            return Err(format!(
+                "server.issuer {} is plain http on a host that is not loopback: browsers would \
+                 send session cookies and tokens in clear. Use an https issuer (TLS at your \
+                 reverse proxy), or, knowing that, set server.allow_insecure_http_issuer = true \
+                 (GAN_CONNECT__SERVER__ALLOW_INSECURE_HTTP_ISSUER=true)",
+                self.server.issuer
+            ));
+        }
+        if !self.server.metrics_listen.is_empty()
+            && self.server.metrics_listen == self.server.listen
+        {
+            return Err(
+                "server.metrics_listen must differ from server.listen (leave it empty to serve \
+                 /metrics on the main listener)"
+                    .into(),
+            );
+        }
         let positive = [
             ("tokens.code_ttl_seconds", self.tokens.code_ttl_seconds),
             (
@@ -246,8 +271,26 @@ impl Settings {
             .map_err(|e| format!("server.trusted_proxies: {e}"))
     }
 
+    /// The issuer as a URL.
     pub fn issuer(&self) -> Result<url::Url, String> {
         url::Url::parse(&self.server.issuer).map_err(|e| e.to_string())
+    }
+
+    /// Is the issuer plain `http://` on a host that is not loopback (allowed only with
+    /// `server.allow_insecure_http_issuer`)?
+    pub fn insecure_http_issuer(&self) -> bool {
+        self.issuer()
+            .is_ok_and(|u| u.scheme() == "http" && !is_loopback(&u))
+    }
+}
+
+/// Is the URL's host loopback: `localhost`, an address of 127.0.0.0/8, or `[::1]`?
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -363,5 +406,71 @@ mod tests {
             Some("0.0.0.0:1")
         );
         assert!(Settings::load(None, &env(&[("GAN_CONNECT__SERVER__ISSUER", "ftp://x")])).is_err());
+    }
+
+    #[test]
+    fn a_plain_http_issuer_only_on_loopback_unless_allowed() {
+        let load = |issuer: &str, allow: Option<&str>| {
+            let mut pairs = vec![("GAN_CONNECT__SERVER__ISSUER", issuer)];
+            if let Some(a) = allow {
+                pairs.push(("GAN_CONNECT__SERVER__ALLOW_INSECURE_HTTP_ISSUER", a));
+            }
+            Settings::load(None, &env(&pairs))
+        };
+        for fine in [
+            "http://127.0.0.1:8080",
+            "http://127.8.9.10",
+            "http://localhost:8080",
+            "http://LOCALHOST",
+            "http://[::1]:8080/base",
+            "https://connect.example.fr",
+            "https://10.0.0.1",
+        ] {
+            let s = load(fine, None);
+            assert!(
+                s.as_ref().is_ok_and(|s| !s.insecure_http_issuer()),
+                "{fine}: {s:?}"
+            );
+        }
+        for refused in [
+            "http://connect.example.fr",
+            "http://10.0.0.1:8080",
+            "http://0.0.0.0:8080",
+            "http://[::ffff:127.0.0.1]",
+            "http://[2001:db8::1]",
+            "http://localhost.example.fr",
+        ] {
+            let err = load(refused, None).err().unwrap_or_default();
+            assert!(
+                err.contains("server.allow_insecure_http_issuer") && err.contains(refused),
+                "{refused}: {err}"
+            );
+            assert!(load(refused, Some("false")).is_err(), "{refused}");
+            let allowed = load(refused, Some("true"));
+            assert!(
+                allowed.as_ref().is_ok_and(|s| s.insecure_http_issuer()),
+                "{refused}: {allowed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn metrics_listen_is_off_by_default_and_not_the_main_listener() {
+        assert!(Settings::load(None, &[]).is_ok_and(|s| s.server.metrics_listen.is_empty()));
+        let s = Settings::load(
+            None,
+            &env(&[("GAN_CONNECT__SERVER__METRICS_LISTEN", "127.0.0.1:9100")]),
+        );
+        assert_eq!(
+            s.map(|s| s.server.metrics_listen).ok().as_deref(),
+            Some("127.0.0.1:9100")
+        );
+        let err = Settings::load(
+            None,
+            &env(&[("GAN_CONNECT__SERVER__METRICS_LISTEN", "127.0.0.1:8080")]),
+        )
+        .err()
+        .unwrap_or_default();
+        assert!(err.contains("server.metrics_listen"), "{err}");
     }
 }

@@ -197,6 +197,7 @@ pub async fn build(
             }
             proxies
         },
+        metrics_route: settings.server.metrics_listen.is_empty(),
         ..WebSettings::for_issuer(&config.issuer)
     };
     let shared = Arc::new(store.clone());

@@ -25,6 +25,14 @@ pub const DEMO_EMAIL: &str = "demo@example.fr";
 pub const DEMO_PASSWORD: &str = "Demo-password-2026";
 
 pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if settings.insecure_http_issuer() {
+        tracing::warn!(
+            issuer = %settings.server.issuer,
+            "INSECURE: server.allow_insecure_http_issuer is set and the issuer is plain http on a \
+             host that is not loopback: cookies are not Secure, and sessions, codes and tokens \
+             cross the network in clear. Use an https issuer in production."
+        );
+    }
     let store = wiring::connect_store(&settings).await?;
     if settings.server.migrate_on_start && !args.no_migrate {
         store.migrate().await.context("migrations failed")?;
@@ -51,7 +59,16 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
     let local = listener.local_addr()?;
-    tracing::info!(issuer = %settings.server.issuer, listen = %local, "gan-connect is ready");
+    let metrics = match settings.server.metrics_listen.as_str() {
+        "" => None,
+        address => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (server.metrics_listen)"))?,
+        ),
+    };
+    let metrics_local = metrics.as_ref().map(|l| l.local_addr()).transpose()?;
+    tracing::info!(issuer = %settings.server.issuer, listen = %local, metrics = ?metrics_local, "gan-connect is ready");
     println!("Gan Connect is running.");
     println!("  issuer:    {}", settings.server.issuer);
     println!(
@@ -59,6 +76,9 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         settings.server.issuer.trim_end_matches('/')
     );
     println!("  listening: {local}");
+    if let Some(m) = metrics_local {
+        println!("  metrics:   http://{m}/metrics");
+    }
     if let Some(secret) = demo_secret {
         print_demo(&settings, &secret);
     }
@@ -72,7 +92,21 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(
         settings.mail.retry_seconds.max(1),
     )));
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = metrics.map(|l| {
+        tokio::spawn(gan_web::serve::serve(l, gan_web::metrics_app(), async {
+            let _ = metrics_stopped.await;
+        }))
+    });
     gan_web::serve::serve(listener, gan_web::app(built.state), shutdown()).await?;
+    let _ = stop_metrics.send(());
+    if let Some(task) = metrics {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the metrics listener failed"),
+            Err(e) => tracing::error!(error = %e, "the metrics listener stopped"),
+        }
+    }
     audit.flush().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

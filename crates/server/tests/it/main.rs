@@ -4,4 +4,5 @@
 
 mod cli;
 mod processes;
+mod serve;
 mod support;
