@@ -71,7 +71,7 @@ pub fn provider_config(settings: &Settings) -> anyhow::Result<ProviderConfig> {
 }
 
 /// The key that encrypts private signing keys: from the configuration, else from the key file,
-/// which is generated (mode 0600) when missing.
+/// which is generated (mode 0600, in a folder created 0700) when missing.
 pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
     let decode = |text: &str, origin: &str| -> anyhow::Result<KeySealer> {
         let bytes = STANDARD
@@ -99,7 +99,7 @@ pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
 
 fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        gan_store::create_private_dir(dir)?;
     }
     #[cfg(unix)]
     {
