@@ -284,6 +284,61 @@ impl Settings {
     }
 }
 
+/// The database `serve --demo` uses when `database.url` is left at its default: demo data never
+/// lands in the database a plain `serve` uses.
+pub const DEMO_DATABASE_URL: &str = "sqlite://data/demo.db?mode=rwc";
+
+/// Where demo mode keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoDatabase {
+    /// Its own ([`DEMO_DATABASE_URL`]), `database.url` being left at its default.
+    Own,
+    /// The one the operator gave in `database.url`.
+    Given,
+}
+
+impl Settings {
+    /// The settings of demo mode, or why it cannot run with these: it publishes a password and
+    /// shows every message at `/demo/mailbox`, so its issuer and its listener must be loopback;
+    /// it uses [`DEMO_DATABASE_URL`] unless `database.url` was given.
+    pub fn for_demo(mut self) -> Result<(Settings, DemoDatabase), String> {
+        let issuer = self.issuer().map_err(|e| format!("server.issuer: {e}"))?;
+        if !is_loopback(&issuer) {
+            return Err(format!(
+                "demo mode publishes a password and shows every message sent (reset links \
+                 included) at /demo/mailbox, so it runs on a loopback issuer only (localhost, \
+                 127.0.0.0/8, [::1]); server.issuer is {}. Leave out --demo (and server.demo) \
+                 for a real deployment",
+                self.server.issuer
+            ));
+        }
+        if !is_loopback_listen(&self.server.listen) {
+            return Err(format!(
+                "demo mode listens on a loopback address only (localhost, 127.0.0.0/8, [::1]), \
+                 so that nobody else reaches /demo/mailbox; server.listen is {}",
+                self.server.listen
+            ));
+        }
+        let default = Self::load(None, &[])?.database.url;
+        if self.database.url != default {
+            return Ok((self, DemoDatabase::Given));
+        }
+        self.database.url = DEMO_DATABASE_URL.to_string();
+        Ok((self, DemoDatabase::Own))
+    }
+}
+
+/// Is the host of an `address:port` listen address loopback (`localhost`, 127.0.0.0/8,
+/// `[::1]`)?
+pub fn is_loopback_listen(listen: &str) -> bool {
+    let host = listen.rsplit_once(':').map_or(listen, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Is the URL's host loopback: `localhost`, an address of 127.0.0.0/8, or `[::1]`?
 pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
@@ -450,6 +505,63 @@ mod tests {
             assert!(
                 allowed.as_ref().is_ok_and(|s| s.insecure_http_issuer()),
                 "{refused}: {allowed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn demo_mode_runs_on_loopback_in_a_database_of_its_own_unless_given_one() {
+        let demo =
+            |pairs: &[(&str, &str)]| Settings::load(None, &env(pairs)).and_then(|s| s.for_demo());
+        let Ok((own, DemoDatabase::Own)) = demo(&[]) else {
+            unreachable!("the defaults run a demo")
+        };
+        assert_eq!(own.database.url, DEMO_DATABASE_URL);
+        let Ok((given, DemoDatabase::Given)) =
+            demo(&[("GAN_CONNECT__DATABASE__URL", "sqlite:///tmp/x.db?mode=rwc")])
+        else {
+            unreachable!("a given database")
+        };
+        assert_eq!(given.database.url, "sqlite:///tmp/x.db?mode=rwc");
+        for (issuer, listen) in [
+            ("http://localhost:8080", "localhost:8080"),
+            ("http://127.0.0.2:8080", "127.0.0.2:8080"),
+            ("http://[::1]:8080", "[::1]:8080"),
+        ] {
+            assert!(
+                demo(&[
+                    ("GAN_CONNECT__SERVER__ISSUER", issuer),
+                    ("GAN_CONNECT__SERVER__LISTEN", listen)
+                ])
+                .is_ok(),
+                "{issuer} {listen}"
+            );
+        }
+        for issuer in [
+            "https://connect.example.fr",
+            "https://10.0.0.1",
+            "https://[2001:db8::1]",
+        ] {
+            let err = demo(&[("GAN_CONNECT__SERVER__ISSUER", issuer)])
+                .err()
+                .unwrap_or_default();
+            assert!(
+                err.contains("loopback issuer") && err.contains(issuer),
+                "{err}"
+            );
+        }
+        for listen in [
+            "0.0.0.0:8080",
+            "[::]:8080",
+            "192.0.2.1:8080",
+            "example.fr:80",
+        ] {
+            let err = demo(&[("GAN_CONNECT__SERVER__LISTEN", listen)])
+                .err()
+                .unwrap_or_default();
+            assert!(
+                err.contains("server.listen is") && err.contains(listen),
+                "{err}"
             );
         }
     }

@@ -20,7 +20,7 @@ use gan_oidc::keys::KeySealer;
 use gan_oidc::ports::Stores;
 use gan_oidc::provider::Ports;
 use gan_oidc::{Provider, ProviderConfig};
-use gan_store::{Store, StoreOptions};
+use gan_store::{Schema, Store, StoreOptions};
 use gan_web::mail::WebMailer;
 use gan_web::{AppState, Pages, Readiness, WebSettings};
 
@@ -39,6 +39,26 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
             redact(&settings.database.url)
         )
     })
+}
+
+/// Refuses a database whose schema is missing or behind this build, saying to run `migrate`.
+pub async fn require_current_schema(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    let url = redact(&settings.database.url);
+    match store
+        .schema()
+        .await
+        .with_context(|| format!("cannot read the schema of the database {url}"))?
+    {
+        Schema::Current => Ok(()),
+        Schema::Missing => anyhow::bail!(
+            "the database {url} has no Gan Connect schema: run `gan-connect migrate` first"
+        ),
+        Schema::Outdated(pending) => anyhow::bail!(
+            "the database {url} is not migrated to this version of gan-connect (pending: {}): \
+             run `gan-connect migrate`",
+            pending.join(", ")
+        ),
+    }
 }
 
 /// A database URL without its password, for messages.

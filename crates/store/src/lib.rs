@@ -9,6 +9,7 @@ mod codes;
 mod consents;
 mod convert;
 mod customers;
+mod deployment;
 pub mod entity;
 mod gate;
 mod identities;
@@ -26,6 +27,7 @@ use gan_migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, Statement};
 
 pub use convert::db_err;
+pub use deployment::Schema;
 pub use gate::{Db, Txn};
 
 /// The database behind every port.
@@ -58,18 +60,48 @@ impl Store {
                 private_sqlite_file(std::path::Path::new(&path))?;
             }
         }
+        let mut opts = Self::options(options);
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+        Self::open(opts).await
+    }
+
+    /// Connects for reading only: a SQLite file is opened read-only and never created (nor its
+    /// folder), a PostgreSQL session is read-only (`default_transaction_read_only`), so any
+    /// write fails. For the commands that only look.
+    pub async fn connect_read_only(options: &StoreOptions) -> Result<Self, sea_orm::DbErr> {
+        if let Some(path) = sqlite_path(&options.url) {
+            if !std::path::Path::new(&path).exists() {
+                return Err(sea_orm::DbErr::Custom(format!(
+                    "no database file at {path}"
+                )));
+            }
+        }
+        let mut opts = Self::options(options);
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.read_only(true)
+                .create_if_missing(false)
+                .busy_timeout(Duration::from_secs(10))
+        })
+        .map_sqlx_postgres_opts(|o| o.options([("default_transaction_read_only", "on")]));
+        Self::open(opts).await
+    }
+
+    fn options(options: &StoreOptions) -> ConnectOptions {
         let mut opts = ConnectOptions::new(options.url.clone());
         opts.max_connections(options.max_connections)
             .min_connections(1)
             .connect_timeout(options.connect_timeout)
             .acquire_timeout(options.connect_timeout)
-            .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-            });
+            .sqlx_logging(false);
+        opts
+    }
+
+    async fn open(opts: ConnectOptions) -> Result<Self, sea_orm::DbErr> {
         let mut db = Database::connect(opts).await?;
         let queries = Arc::new(AtomicU64::new(0));
         let counter = queries.clone();

@@ -3,6 +3,7 @@
 mod audit;
 mod client;
 mod customers;
+mod demo;
 mod identity;
 mod keys;
 mod output;
