@@ -175,7 +175,21 @@ fn print_secret(id: &str, secret: Option<&str>) {
     }
 }
 
+impl ClientCommand {
+    /// Whether the command only reads (it then opens the database read-only).
+    fn reads_only(&self) -> bool {
+        matches!(self, Self::List { .. } | Self::Show { .. })
+    }
+}
+
 pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<ExitCode> {
+    if command.reads_only() {
+        return super::with_reader(
+            &settings,
+            |admin| async move { exec(&admin, command).await },
+        )
+        .await;
+    }
     super::with_admin(
         &settings,
         |admin| async move { exec(&admin, command).await },

@@ -31,7 +31,21 @@ pub enum CustomersCommand {
     Detach { client_number: String },
 }
 
+impl CustomersCommand {
+    /// Whether the command only reads (it then opens the database read-only).
+    fn reads_only(&self) -> bool {
+        matches!(self, Self::Show { .. })
+    }
+}
+
 pub async fn run(settings: Settings, command: CustomersCommand) -> anyhow::Result<ExitCode> {
+    if command.reads_only() {
+        return super::with_reader(
+            &settings,
+            |admin| async move { manage(&admin, command).await },
+        )
+        .await;
+    }
     super::with_admin(
         &settings,
         |admin| async move { manage(&admin, command).await },

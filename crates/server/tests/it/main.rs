@@ -5,5 +5,6 @@
 mod cli;
 mod demo;
 mod processes;
+mod read_only;
 mod serve;
 mod support;
