@@ -131,11 +131,7 @@ async fn seed_as_admin(state: &AppState) -> anyhow::Result<String> {
     let secret = created
         .client_secret
         .ok_or_else(|| anyhow::anyhow!("the demo client was registered without a secret"))?;
-    match state
-        .accounts
-        .create_identity(DEMO_EMAIL, DEMO_PASSWORD, state.provider.now())
-        .await
-    {
+    match super::identity::create(&state.admin, DEMO_EMAIL, DEMO_PASSWORD).await {
         Ok(_) | Err(gan_accounts::CreateIdentityError::EmailTaken) => {}
         Err(e) => return Err(e.into()),
     }
