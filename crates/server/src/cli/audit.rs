@@ -144,7 +144,7 @@ pub async fn run(settings: Settings, command: AuditCommand) -> anyhow::Result<Ex
                 let page = admin.audit_events(&f).await?;
                 print(&page.items, json)?;
                 if let Some(next) = page.next_cursor {
-                    eprintln!("more: --cursor {next}");
+                    eprintln!("more: --cursor {}", output::clean(&next));
                 }
             }
             AuditCommand::Tail {

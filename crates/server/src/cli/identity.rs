@@ -27,7 +27,7 @@ pub async fn run(settings: Settings, command: IdentityCommand) -> anyhow::Result
             }
             super::with_admin(&settings, |admin| async move {
                 let identity = create(&admin, &email, &password).await?;
-                println!("sub: {}", identity.id);
+                println!("sub: {}", super::output::clean(&identity.id));
                 Ok(ExitCode::SUCCESS)
             })
             .await

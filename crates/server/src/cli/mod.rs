@@ -6,7 +6,7 @@ mod customers;
 mod demo;
 mod identity;
 mod keys;
-mod output;
+pub(crate) mod output;
 mod serve;
 
 use std::path::PathBuf;

@@ -4,6 +4,7 @@
 
 mod cli;
 mod demo;
+mod escapes;
 mod processes;
 mod read_only;
 mod serve;
