@@ -12,7 +12,8 @@ use super::demo;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Demo mode: a demo relying party and a demo identity, printed at start.
+    /// Demo mode: a demo relying party, identity and customers, printed at start. Loopback
+    /// only, in data/demo.db unless database.url is given (then a new or demo database only).
     #[arg(long)]
     demo: bool,
     /// Do not apply migrations at start.
