@@ -9,6 +9,7 @@ mod m0003_admin;
 mod m0004_cut_off;
 mod m0005_customer_names;
 mod m0006_client_web_origins;
+mod m0007_demo_marker;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_cut_off::Migration),
             Box::new(m0005_customer_names::Migration),
             Box::new(m0006_client_web_origins::Migration),
+            Box::new(m0007_demo_marker::Migration),
         ]
     }
 }

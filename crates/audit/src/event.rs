@@ -77,6 +77,10 @@ pub enum EventType {
     /// An admin unlocked an identity.
     #[serde(rename = "identity.unlocked")]
     IdentityUnlocked,
+    /// An admin created an identity directly, with its login email and password (the CLI's
+    /// `identity add`; `detail.login_email` masked).
+    #[serde(rename = "identity.created")]
+    IdentityCreated,
     /// Customer accounts imported from CSV (counts in the detail).
     #[serde(rename = "customers.imported")]
     CustomersImported,
@@ -108,7 +112,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, in declaration order (the CLI lists them when `--type` is unknown).
-    pub const ALL: [EventType; 29] = [
+    pub const ALL: [EventType; 30] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -129,6 +133,7 @@ impl EventType {
         Self::AccessCutOff,
         Self::IdentityLocked,
         Self::IdentityUnlocked,
+        Self::IdentityCreated,
         Self::CustomersImported,
         Self::ActivationResent,
         Self::ActivationCancelled,
@@ -163,6 +168,7 @@ impl EventType {
             Self::AccessCutOff => "access.cut_off",
             Self::IdentityLocked => "identity.locked",
             Self::IdentityUnlocked => "identity.unlocked",
+            Self::IdentityCreated => "identity.created",
             Self::CustomersImported => "customers.imported",
             Self::ActivationResent => "activation.resent",
             Self::ActivationCancelled => "activation.cancelled",

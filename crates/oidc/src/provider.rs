@@ -87,6 +87,29 @@ impl Provider {
         })
     }
 
+    /// Builds a provider that creates no key and opens none until asked to
+    /// ([`Provider::reload_keys`], with `sealer`): for commands that only read (the audit trail,
+    /// relying parties, customers), over a store that may refuse writes. Until such a reload it
+    /// publishes and signs nothing.
+    pub fn reader(
+        config: ProviderConfig,
+        ports: Ports,
+        sealer: KeySealer,
+    ) -> Result<Self, EngineError> {
+        let ring = KeyRing::load(Vec::new(), &sealer, ports.clock.now())?;
+        let discovery = Arc::from(crate::discovery::document(&config).to_string());
+        Ok(Self {
+            config,
+            stores: ports.stores,
+            claims: ports.claims,
+            clock: ports.clock,
+            audit: ports.audit,
+            sealer,
+            keyring: RwLock::new(Arc::new(ring)),
+            discovery,
+        })
+    }
+
     /// The current time, from the provider's [`Clock`].
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(args)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cli::output::clean(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

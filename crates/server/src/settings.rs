@@ -35,6 +35,13 @@ pub struct Server {
     /// CIDR ranges (or bare addresses) of the reverse proxies whose forwarding headers are
     /// believed; read with [`Settings::trusted_proxies`].
     pub trusted_proxies: Vec<String>,
+    /// Lets `server.issuer` be plain `http://` on a host that is not loopback (cookies then
+    /// lose `Secure` and `__Host-`): refused at start unless this is set, warned about at every
+    /// start when it is.
+    pub allow_insecure_http_issuer: bool,
+    /// Address and port of a listener that serves only `/metrics`; empty: `/metrics` is on the
+    /// main listener. When set, the main listener no longer serves it.
+    pub metrics_listen: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,6 +201,24 @@ impl Settings {
         {
             return Err("server.issuer must be an http(s) URL without query or fragment".into());
         }
+        if self.insecure_http_issuer() && !self.server.allow_insecure_http_issuer {
+            return Err(format!(
+                "server.issuer {} is plain http on a host that is not loopback: browsers would \
+                 send session cookies and tokens in clear. Use an https issuer (TLS at your \
+                 reverse proxy), or, knowing that, set server.allow_insecure_http_issuer = true \
+                 (GAN_CONNECT__SERVER__ALLOW_INSECURE_HTTP_ISSUER=true)",
+                self.server.issuer
+            ));
+        }
+        if !self.server.metrics_listen.is_empty()
+            && self.server.metrics_listen == self.server.listen
+        {
+            return Err(
+                "server.metrics_listen must differ from server.listen (leave it empty to serve \
+                 /metrics on the main listener)"
+                    .into(),
+            );
+        }
         let positive = [
             ("tokens.code_ttl_seconds", self.tokens.code_ttl_seconds),
             (
@@ -246,8 +271,81 @@ impl Settings {
             .map_err(|e| format!("server.trusted_proxies: {e}"))
     }
 
+    /// The issuer as a URL.
     pub fn issuer(&self) -> Result<url::Url, String> {
         url::Url::parse(&self.server.issuer).map_err(|e| e.to_string())
+    }
+
+    /// Is the issuer plain `http://` on a host that is not loopback (allowed only with
+    /// `server.allow_insecure_http_issuer`)?
+    pub fn insecure_http_issuer(&self) -> bool {
+        self.issuer()
+            .is_ok_and(|u| u.scheme() == "http" && !is_loopback(&u))
+    }
+}
+
+/// The database `serve --demo` uses when `database.url` is left at its default: demo data never
+/// lands in the database a plain `serve` uses.
+pub const DEMO_DATABASE_URL: &str = "sqlite://data/demo.db?mode=rwc";
+
+/// Where demo mode keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoDatabase {
+    /// Its own ([`DEMO_DATABASE_URL`]), `database.url` being left at its default.
+    Own,
+    /// The one the operator gave in `database.url`.
+    Given,
+}
+
+impl Settings {
+    /// The settings of demo mode, or why it cannot run with these: it publishes a password and
+    /// shows every message at `/demo/mailbox`, so its issuer and its listener must be loopback;
+    /// it uses [`DEMO_DATABASE_URL`] unless `database.url` was given.
+    pub fn for_demo(mut self) -> Result<(Settings, DemoDatabase), String> {
+        let issuer = self.issuer().map_err(|e| format!("server.issuer: {e}"))?;
+        if !is_loopback(&issuer) {
+            return Err(format!(
+                "demo mode publishes a password and shows every message sent (reset links \
+                 included) at /demo/mailbox, so it runs on a loopback issuer only (localhost, \
+                 127.0.0.0/8, [::1]); server.issuer is {}. Leave out --demo (and server.demo) \
+                 for a real deployment",
+                self.server.issuer
+            ));
+        }
+        if !is_loopback_listen(&self.server.listen) {
+            return Err(format!(
+                "demo mode listens on a loopback address only (localhost, 127.0.0.0/8, [::1]), \
+                 so that nobody else reaches /demo/mailbox; server.listen is {}",
+                self.server.listen
+            ));
+        }
+        let default = Self::load(None, &[])?.database.url;
+        if self.database.url != default {
+            return Ok((self, DemoDatabase::Given));
+        }
+        self.database.url = DEMO_DATABASE_URL.to_string();
+        Ok((self, DemoDatabase::Own))
+    }
+}
+
+/// Is the host of an `address:port` listen address loopback (`localhost`, 127.0.0.0/8,
+/// `[::1]`)?
+pub fn is_loopback_listen(listen: &str) -> bool {
+    let host = listen.rsplit_once(':').map_or(listen, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Is the URL's host loopback: `localhost`, an address of 127.0.0.0/8, or `[::1]`?
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -363,5 +461,128 @@ mod tests {
             Some("0.0.0.0:1")
         );
         assert!(Settings::load(None, &env(&[("GAN_CONNECT__SERVER__ISSUER", "ftp://x")])).is_err());
+    }
+
+    #[test]
+    fn a_plain_http_issuer_only_on_loopback_unless_allowed() {
+        let load = |issuer: &str, allow: Option<&str>| {
+            let mut pairs = vec![("GAN_CONNECT__SERVER__ISSUER", issuer)];
+            if let Some(a) = allow {
+                pairs.push(("GAN_CONNECT__SERVER__ALLOW_INSECURE_HTTP_ISSUER", a));
+            }
+            Settings::load(None, &env(&pairs))
+        };
+        for fine in [
+            "http://127.0.0.1:8080",
+            "http://127.8.9.10",
+            "http://localhost:8080",
+            "http://LOCALHOST",
+            "http://[::1]:8080/base",
+            "https://connect.example.fr",
+            "https://10.0.0.1",
+        ] {
+            let s = load(fine, None);
+            assert!(
+                s.as_ref().is_ok_and(|s| !s.insecure_http_issuer()),
+                "{fine}: {s:?}"
+            );
+        }
+        for refused in [
+            "http://connect.example.fr",
+            "http://10.0.0.1:8080",
+            "http://0.0.0.0:8080",
+            "http://[::ffff:127.0.0.1]",
+            "http://[2001:db8::1]",
+            "http://localhost.example.fr",
+        ] {
+            let err = load(refused, None).err().unwrap_or_default();
+            assert!(
+                err.contains("server.allow_insecure_http_issuer") && err.contains(refused),
+                "{refused}: {err}"
+            );
+            assert!(load(refused, Some("false")).is_err(), "{refused}");
+            let allowed = load(refused, Some("true"));
+            assert!(
+                allowed.as_ref().is_ok_and(|s| s.insecure_http_issuer()),
+                "{refused}: {allowed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn demo_mode_runs_on_loopback_in_a_database_of_its_own_unless_given_one() {
+        let demo =
+            |pairs: &[(&str, &str)]| Settings::load(None, &env(pairs)).and_then(|s| s.for_demo());
+        let Ok((own, DemoDatabase::Own)) = demo(&[]) else {
+            unreachable!("the defaults run a demo")
+        };
+        assert_eq!(own.database.url, DEMO_DATABASE_URL);
+        let Ok((given, DemoDatabase::Given)) =
+            demo(&[("GAN_CONNECT__DATABASE__URL", "sqlite:///tmp/x.db?mode=rwc")])
+        else {
+            unreachable!("a given database")
+        };
+        assert_eq!(given.database.url, "sqlite:///tmp/x.db?mode=rwc");
+        for (issuer, listen) in [
+            ("http://localhost:8080", "localhost:8080"),
+            ("http://127.0.0.2:8080", "127.0.0.2:8080"),
+            ("http://[::1]:8080", "[::1]:8080"),
+        ] {
+            assert!(
+                demo(&[
+                    ("GAN_CONNECT__SERVER__ISSUER", issuer),
+                    ("GAN_CONNECT__SERVER__LISTEN", listen)
+                ])
+                .is_ok(),
+                "{issuer} {listen}"
+            );
+        }
+        for issuer in [
+            "https://connect.example.fr",
+            "https://10.0.0.1",
+            "https://[2001:db8::1]",
+        ] {
+            let err = demo(&[("GAN_CONNECT__SERVER__ISSUER", issuer)])
+                .err()
+                .unwrap_or_default();
+            assert!(
+                err.contains("loopback issuer") && err.contains(issuer),
+                "{err}"
+            );
+        }
+        for listen in [
+            "0.0.0.0:8080",
+            "[::]:8080",
+            "192.0.2.1:8080",
+            "example.fr:80",
+        ] {
+            let err = demo(&[("GAN_CONNECT__SERVER__LISTEN", listen)])
+                .err()
+                .unwrap_or_default();
+            assert!(
+                err.contains("server.listen is") && err.contains(listen),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn metrics_listen_is_off_by_default_and_not_the_main_listener() {
+        assert!(Settings::load(None, &[]).is_ok_and(|s| s.server.metrics_listen.is_empty()));
+        let s = Settings::load(
+            None,
+            &env(&[("GAN_CONNECT__SERVER__METRICS_LISTEN", "127.0.0.1:9100")]),
+        );
+        assert_eq!(
+            s.map(|s| s.server.metrics_listen).ok().as_deref(),
+            Some("127.0.0.1:9100")
+        );
+        let err = Settings::load(
+            None,
+            &env(&[("GAN_CONNECT__SERVER__METRICS_LISTEN", "127.0.0.1:8080")]),
+        )
+        .err()
+        .unwrap_or_default();
+        assert!(err.contains("server.metrics_listen"), "{err}");
     }
 }

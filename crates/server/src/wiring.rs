@@ -9,7 +9,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gan_accounts::password::{HashCost, Hasher};
 use gan_accounts::policy::PasswordPolicy;
-use gan_accounts::ports::{AccessCut, AccessStore, AccountsStoreError};
+use gan_accounts::ports::{
+    AccessCut, AccessStore, AccountsStoreError, MailError, Mailer, OutgoingMail,
+};
 use gan_accounts::{Accounts, AccountsPorts, JourneySettings};
 use gan_admin::{Admin, AdminSettings};
 use gan_audit::Auditor;
@@ -20,7 +22,7 @@ use gan_oidc::keys::KeySealer;
 use gan_oidc::ports::Stores;
 use gan_oidc::provider::Ports;
 use gan_oidc::{Provider, ProviderConfig};
-use gan_store::{Store, StoreOptions};
+use gan_store::{Schema, Store, StoreOptions};
 use gan_web::mail::WebMailer;
 use gan_web::{AppState, Pages, Readiness, WebSettings};
 
@@ -39,6 +41,26 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
             redact(&settings.database.url)
         )
     })
+}
+
+/// Refuses a database whose schema is missing or behind this build, saying to run `migrate`.
+pub async fn require_current_schema(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    let url = redact(&settings.database.url);
+    match store
+        .schema()
+        .await
+        .with_context(|| format!("cannot read the schema of the database {url}"))?
+    {
+        Schema::Current => Ok(()),
+        Schema::Missing => anyhow::bail!(
+            "the database {url} has no Gan Connect schema: run `gan-connect migrate` first"
+        ),
+        Schema::Outdated(pending) => anyhow::bail!(
+            "the database {url} is not migrated to this version of gan-connect (pending: {}): \
+             run `gan-connect migrate`",
+            pending.join(", ")
+        ),
+    }
 }
 
 /// A database URL without its password, for messages.
@@ -70,9 +92,9 @@ pub fn provider_config(settings: &Settings) -> anyhow::Result<ProviderConfig> {
     Ok(c)
 }
 
-/// The key that encrypts private signing keys: from the configuration, else from the key file,
-/// which is generated (mode 0600) when missing.
-pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
+/// The key that encrypts private signing keys when there is one: from the configuration, else
+/// from the key file if it exists. Never creates the file.
+pub fn existing_sealer(settings: &Settings) -> anyhow::Result<Option<KeySealer>> {
     let decode = |text: &str, origin: &str| -> anyhow::Result<KeySealer> {
         let bytes = STANDARD
             .decode(text.trim())
@@ -83,12 +105,23 @@ pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
         Ok(KeySealer::new(&key))
     };
     if !settings.keys.encryption_key.is_empty() {
-        return decode(&settings.keys.encryption_key, "keys.encryption_key");
+        return decode(&settings.keys.encryption_key, "keys.encryption_key").map(Some);
     }
     let path = PathBuf::from(&settings.keys.encryption_key_file);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return decode(&text, &path.display().to_string());
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(decode(&text, &path.display().to_string())?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
+}
+
+/// The key that encrypts private signing keys: from the configuration, else from the key file,
+/// which is generated (mode 0600, in a folder created 0700) when missing.
+pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
+    if let Some(sealer) = existing_sealer(settings)? {
+        return Ok(sealer);
+    }
+    let path = PathBuf::from(&settings.keys.encryption_key_file);
     let mut key = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
     write_secret(&path, &STANDARD.encode(key))
@@ -99,7 +132,7 @@ pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
 
 fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        gan_store::create_private_dir(dir)?;
     }
     #[cfg(unix)]
     {
@@ -197,20 +230,12 @@ pub async fn build(
             }
             proxies
         },
+        metrics_route: settings.server.metrics_listen.is_empty(),
         ..WebSettings::for_issuer(&config.issuer)
     };
     let shared = Arc::new(store.clone());
     let audit = Auditor::start(shared.clone());
-    let clients = Arc::new(CachedClients::new(
-        shared.clone(),
-        Duration::from_secs(settings.server.client_cache_seconds),
-    ));
-    let ports = Ports {
-        stores: Stores::from_one(shared.clone(), clients),
-        claims: shared.clone(),
-        clock,
-        audit: audit.clone(),
-    };
+    let ports = provider_ports(settings, &shared, clock, &audit);
     // Throttle keys are keyed hashes: a copy of the database cannot test guesses against them.
     let counter_hash = gan_secret::KeyedHash::new(sealer.derive("throttle-keys"));
     let provider = Provider::start(config, ports, sealer)
@@ -224,6 +249,51 @@ pub async fn build(
         postman: postman.clone(),
     });
     let provider = Arc::new(provider);
+    let (accounts, admin) = engines(settings, &shared, &provider, mailer, audit, counter_hash)?;
+    let state = AppState {
+        provider,
+        accounts: Arc::new(accounts),
+        admin,
+        pages,
+        readiness: Arc::new(StoreReadiness(store.clone())),
+        settings: Arc::new(web),
+        mailbox: None,
+    };
+    Ok(Built {
+        state,
+        store,
+        postman,
+    })
+}
+
+/// The provider's ports, over one store.
+fn provider_ports(
+    settings: &Settings,
+    shared: &Arc<Store>,
+    clock: Arc<dyn Clock>,
+    audit: &Arc<Auditor>,
+) -> Ports {
+    let clients = Arc::new(CachedClients::new(
+        shared.clone(),
+        Duration::from_secs(settings.server.client_cache_seconds),
+    ));
+    Ports {
+        stores: Stores::from_one(shared.clone(), clients),
+        claims: shared.clone(),
+        clock,
+        audit: audit.clone(),
+    }
+}
+
+/// The accounts engine and the admin service, over one store and a provider.
+fn engines(
+    settings: &Settings,
+    shared: &Arc<Store>,
+    provider: &Arc<Provider>,
+    mailer: Arc<dyn Mailer>,
+    audit: Arc<Auditor>,
+    counter_hash: gan_secret::KeyedHash,
+) -> anyhow::Result<(Accounts, Arc<Admin>)> {
     let ports = AccountsPorts {
         identities: shared.clone(),
         customers: shared.clone(),
@@ -259,20 +329,77 @@ pub async fn build(
         shared.clone(),
         admin_settings,
     ));
-    let state = AppState {
-        provider,
-        accounts: Arc::new(accounts),
-        admin,
-        pages,
-        readiness: Arc::new(StoreReadiness(store.clone())),
-        settings: Arc::new(web),
-        mailbox: None,
+    Ok((accounts, admin))
+}
+
+/// Connects for reading only ([`Store::connect_read_only`]: nothing is created, any write
+/// fails) and checks that the schema is current: for the commands that only look.
+pub async fn connect_reader(settings: &Settings) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        url: settings.database.url.clone(),
+        max_connections: settings.database.max_connections.min(4),
+        connect_timeout: Duration::from_secs(settings.database.connect_timeout_seconds),
     };
-    Ok(Built {
-        state,
-        store,
-        postman,
-    })
+    let store = Store::connect_read_only(&options).await.with_context(|| {
+        format!(
+            "cannot open the database {} to read it (is database.url right? `gan-connect \
+             migrate` creates and migrates it)",
+            redact(&settings.database.url)
+        )
+    })?;
+    require_current_schema(&store, settings).await?;
+    Ok(store)
+}
+
+/// The admin service for commands that only read, over a [`connect_reader`] store: no key is
+/// created or opened (`sealer` opens them only when the keys are listed), no mail can be sent,
+/// and nothing is written to disk.
+pub fn build_reader(
+    settings: &Settings,
+    store: Store,
+    sealer: Option<KeySealer>,
+) -> anyhow::Result<Arc<Admin>> {
+    let config = provider_config(settings)?;
+    let shared = Arc::new(store);
+    let audit = Auditor::start(shared.clone());
+    let ports = provider_ports(
+        settings,
+        &shared,
+        Arc::new(gan_oidc::clock::SystemClock),
+        &audit,
+    );
+    // Without a key-encryption key, a random one: the ring starts empty and nothing here asks
+    // for the keys (listing them needs the real key, and says so).
+    let sealer = sealer.unwrap_or_else(|| {
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+        KeySealer::new(&key)
+    });
+    // A reader counts nothing: any key will do for the throttle keys it never writes.
+    let counter_hash = gan_secret::KeyedHash::new(sealer.derive("throttle-keys"));
+    let provider =
+        Arc::new(Provider::reader(config, ports, sealer).context("cannot start the provider")?);
+    let (_, admin) = engines(
+        settings,
+        &shared,
+        &provider,
+        Arc::new(NoMail),
+        audit,
+        counter_hash,
+    )?;
+    Ok(admin)
+}
+
+/// The mail port of a reader: it sends nothing.
+struct NoMail;
+
+#[async_trait::async_trait]
+impl Mailer for NoMail {
+    async fn send(&self, _mail: OutgoingMail) -> Result<(), MailError> {
+        Err(MailError::Unavailable(
+            "a read-only command sends no mail".into(),
+        ))
+    }
 }
 
 /// The mail transport from the configuration.

@@ -44,6 +44,9 @@ pub struct WebSettings {
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the caller
     /// (`server.trusted_proxies`); empty by default: the socket's peer is the caller.
     pub trusted_proxies: client_addr::TrustedProxies,
+    /// Serve `GET /metrics` on this router (on by default); off when the metrics have a
+    /// listener of their own ([`metrics_app`]).
+    pub metrics_route: bool,
 }
 
 impl WebSettings {
@@ -56,6 +59,7 @@ impl WebSettings {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             trusted_proxies: client_addr::TrustedProxies::default(),
+            metrics_route: true,
         }
     }
 }
@@ -76,4 +80,10 @@ pub struct AppState {
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     routes::router(state)
+}
+
+/// `GET /metrics` alone, for a listener of its own (`server.metrics_listen`); anything else is
+/// 404.
+pub fn metrics_app() -> Router {
+    routes::metrics_router()
 }

@@ -124,8 +124,9 @@ fn print(events: &[AuditEvent], json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every audit command only reads: the database is opened read-only.
 pub async fn run(settings: Settings, command: AuditCommand) -> anyhow::Result<ExitCode> {
-    super::with_admin(&settings, |admin| async move {
+    super::with_reader(&settings, |admin| async move {
         match command {
             AuditCommand::Query {
                 filter,
@@ -143,7 +144,7 @@ pub async fn run(settings: Settings, command: AuditCommand) -> anyhow::Result<Ex
                 let page = admin.audit_events(&f).await?;
                 print(&page.items, json)?;
                 if let Some(next) = page.next_cursor {
-                    eprintln!("more: --cursor {next}");
+                    eprintln!("more: --cursor {}", output::clean(&next));
                 }
             }
             AuditCommand::Tail {

@@ -179,14 +179,28 @@ fn show(c: &ClientView) {
 }
 
 fn print_secret(id: &str, secret: Option<&str>) {
-    println!("client_id: {id}");
+    println!("client_id: {}", output::clean(id));
     if let Some(s) = secret {
-        println!("client_secret: {s}");
+        println!("client_secret: {}", output::clean(s));
         eprintln!("(the secret is shown once: store it now)");
     }
 }
 
+impl ClientCommand {
+    /// Whether the command only reads (it then opens the database read-only).
+    fn reads_only(&self) -> bool {
+        matches!(self, Self::List { .. } | Self::Show { .. })
+    }
+}
+
 pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<ExitCode> {
+    if command.reads_only() {
+        return super::with_reader(
+            &settings,
+            |admin| async move { exec(&admin, command).await },
+        )
+        .await;
+    }
     super::with_admin(
         &settings,
         |admin| async move { exec(&admin, command).await },
@@ -221,7 +235,7 @@ async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode>
                         c.client_name.clone(),
                         c.token_endpoint_auth_method.clone(),
                         c.enabled.to_string(),
-                        c.redirect_uris.join("\n"),
+                        c.redirect_uris.join(" "),
                     ]
                 });
                 output::table(
@@ -283,11 +297,14 @@ async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode>
         }
         ClientCommand::Disable { id } => {
             admin.disable_client(&id).await?;
-            println!("client {id} disabled; its tokens are revoked");
+            println!(
+                "client {} disabled; its tokens are revoked",
+                output::clean(&id)
+            );
         }
         ClientCommand::Delete { id } => {
             admin.delete_client(&id).await?;
-            println!("client {id} deleted");
+            println!("client {} deleted", output::clean(&id));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -31,7 +31,21 @@ pub enum CustomersCommand {
     Detach { client_number: String },
 }
 
+impl CustomersCommand {
+    /// Whether the command only reads (it then opens the database read-only).
+    fn reads_only(&self) -> bool {
+        matches!(self, Self::Show { .. })
+    }
+}
+
 pub async fn run(settings: Settings, command: CustomersCommand) -> anyhow::Result<ExitCode> {
+    if command.reads_only() {
+        return super::with_reader(
+            &settings,
+            |admin| async move { manage(&admin, command).await },
+        )
+        .await;
+    }
     super::with_admin(
         &settings,
         |admin| async move { manage(&admin, command).await },
@@ -126,7 +140,7 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
                     println!(
                         "activation    {state}: link sent {} to {}",
                         output::time(Some(a.sent_at)),
-                        a.login_email.clone().unwrap_or_default()
+                        output::clean(&a.login_email.clone().unwrap_or_default())
                     );
                 }
                 if let Some(i) = &identity {
@@ -138,7 +152,7 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
             if json {
                 output::json(&page)?;
             } else if page.items.is_empty() {
-                println!("no customer matches {query}");
+                println!("no customer matches {}", output::clean(&query));
             } else {
                 let rows = page.items.iter().map(|c| {
                     vec![
@@ -169,16 +183,22 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
         CustomersCommand::Lock { identity } => {
             let id = identity_id(admin, &identity).await?;
             admin.lock_identity(&id).await?;
-            println!("identity {id} locked; its sessions are ended and its tokens revoked");
+            println!(
+                "identity {} locked; its sessions are ended and its tokens revoked",
+                output::clean(&id)
+            );
         }
         CustomersCommand::Unlock { identity } => {
             let id = identity_id(admin, &identity).await?;
             admin.unlock_identity(&id).await?;
-            println!("identity {id} unlocked");
+            println!("identity {} unlocked", output::clean(&id));
         }
         CustomersCommand::Detach { client_number } => {
             let detail = admin.detach_account(&client_number).await?;
-            println!("account {} detached", detail.customer.client_number);
+            println!(
+                "account {} detached",
+                output::clean(&detail.customer.client_number)
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -195,13 +215,16 @@ async fn import_file(admin: &Admin, file: std::path::PathBuf) -> anyhow::Result<
     {
         Ok(r) => r,
         Err(ImportError::Unreadable(e)) => {
-            eprintln!("error: {}: {e}", file.display());
+            eprintln!(
+                "error: {}",
+                output::clean(&format!("{}: {e}", file.display()))
+            );
             return Ok(ExitCode::FAILURE);
         }
         Err(e) => return Err(e.into()),
     };
     for r in &report.rejected {
-        println!("line {}: rejected: {}", r.line, r.reason);
+        println!("line {}: rejected: {}", r.line, output::clean(&r.reason));
     }
     println!(
         "created: {}, updated: {}, rejected: {}",

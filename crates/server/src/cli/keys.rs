@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use gan_admin::KeyView;
 use gan_connect::settings::Settings;
+use gan_connect::wiring;
 
 use super::output;
 
@@ -41,12 +42,30 @@ fn print(keys: &[KeyView], json: bool) -> anyhow::Result<()> {
 }
 
 pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {
-    super::with_admin(&settings, |admin| async move {
-        match command {
-            KeysCommand::Rotate { json } => print(&admin.rotate_keys().await?, json)?,
-            KeysCommand::List { json } => print(&admin.keys().await?, json)?,
+    match command {
+        KeysCommand::Rotate { json } => {
+            super::with_admin(&settings, |admin| async move {
+                print(&admin.rotate_keys().await?, json)?;
+                Ok(ExitCode::SUCCESS)
+            })
+            .await
         }
-        Ok(ExitCode::SUCCESS)
-    })
-    .await
+        // Read-only; the stored keys are opened to be listed, with the existing
+        // key-encryption key (never a new one).
+        KeysCommand::List { json } => {
+            if wiring::existing_sealer(&settings)?.is_none() {
+                anyhow::bail!(
+                    "listing the keys opens them with the key-encryption key, and there is none \
+                     here: set keys.encryption_key, or keys.encryption_key_file to the server's \
+                     key file ({} does not exist)",
+                    settings.keys.encryption_key_file
+                );
+            }
+            super::with_reader(&settings, |admin| async move {
+                print(&admin.keys().await?, json)?;
+                Ok(ExitCode::SUCCESS)
+            })
+            .await
+        }
+    }
 }

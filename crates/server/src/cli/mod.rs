@@ -3,9 +3,10 @@
 mod audit;
 mod client;
 mod customers;
+mod demo;
 mod identity;
 mod keys;
-mod output;
+pub(crate) mod output;
 mod serve;
 
 use std::path::PathBuf;
@@ -121,6 +122,19 @@ where
     let result = gan_audit::scope(context, f(admin.clone())).await;
     admin.audit.flush().await;
     result
+}
+
+/// Runs a command that only reads: over a read-only connection to a database whose schema is
+/// current (else it says to run `migrate`), without migrating, creating a key file or writing
+/// anything ([`wiring::build_reader`]).
+pub(crate) async fn with_reader<F, Fut>(settings: &Settings, f: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(std::sync::Arc<gan_admin::Admin>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
+    let store = wiring::connect_reader(settings).await?;
+    let sealer = wiring::existing_sealer(settings)?;
+    f(wiring::build_reader(settings, store, sealer)?).await
 }
 
 /// Reads one line (without its newline) from standard input.

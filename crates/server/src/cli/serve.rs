@@ -7,11 +7,13 @@ use anyhow::Context;
 use clap::Args;
 use gan_connect::settings::Settings;
 use gan_connect::wiring;
-use gan_web::AppState;
+
+use super::demo;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Demo mode: a demo relying party and a demo identity, printed at start.
+    /// Demo mode: a demo relying party, identity and customers, printed at start. Loopback
+    /// only, in data/demo.db unless database.url is given (then a new or demo database only).
     #[arg(long)]
     demo: bool,
     /// Do not apply migrations at start.
@@ -19,15 +21,31 @@ pub struct ServeArgs {
     no_migrate: bool,
 }
 
-pub const DEMO_CLIENT: &str = "demo-portal";
-pub const DEMO_REDIRECT: &str = "http://127.0.0.1:9090/callback";
-pub const DEMO_EMAIL: &str = "demo@example.fr";
-pub const DEMO_PASSWORD: &str = "Demo-password-2026";
-
 pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let demo = args.demo || settings.server.demo;
+    let (settings, demo_database) = if demo {
+        let (settings, database) = settings.for_demo().map_err(anyhow::Error::msg)?;
+        (settings, Some(database))
+    } else {
+        (settings, None)
+    };
+    if settings.insecure_http_issuer() {
+        tracing::warn!(
+            issuer = %settings.server.issuer,
+            "INSECURE: server.allow_insecure_http_issuer is set and the issuer is plain http on a \
+             host that is not loopback: cookies are not Secure, and sessions, codes and tokens \
+             cross the network in clear. Use an https issuer in production."
+        );
+    }
     let store = wiring::connect_store(&settings).await?;
     if settings.server.migrate_on_start && !args.no_migrate {
         store.migrate().await.context("migrations failed")?;
+    } else {
+        wiring::require_current_schema(&store, &settings).await?;
+    }
+    match demo_database {
+        Some(database) => demo::claim(&store, &settings, database).await?,
+        None => demo::refuse_demo_database(&store, &settings).await?,
     }
     let sealer = wiring::sealer(&settings)?;
     let built = wiring::build(
@@ -38,11 +56,10 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     )
     .await?;
     let _ = gan_web::metrics::handle();
-    let demo = args.demo || settings.server.demo;
     let mut built = built;
     let demo_secret = if demo {
         built.state.mailbox = Some(built.postman.clone());
-        Some(seed_demo(&built.state).await?)
+        Some(demo::seed(&built.state).await?)
     } else {
         None
     };
@@ -51,7 +68,16 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
     let local = listener.local_addr()?;
-    tracing::info!(issuer = %settings.server.issuer, listen = %local, "gan-connect is ready");
+    let metrics = match settings.server.metrics_listen.as_str() {
+        "" => None,
+        address => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (server.metrics_listen)"))?,
+        ),
+    };
+    let metrics_local = metrics.as_ref().map(|l| l.local_addr()).transpose()?;
+    tracing::info!(issuer = %settings.server.issuer, listen = %local, metrics = ?metrics_local, "gan-connect is ready");
     println!("Gan Connect is running.");
     println!("  issuer:    {}", settings.server.issuer);
     println!(
@@ -59,8 +85,11 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         settings.server.issuer.trim_end_matches('/')
     );
     println!("  listening: {local}");
+    if let Some(m) = metrics_local {
+        println!("  metrics:   http://{m}/metrics");
+    }
     if let Some(secret) = demo_secret {
-        print_demo(&settings, &secret);
+        demo::print(&settings, &secret);
     }
     let retention = time::Duration::days(settings.admin.audit_retention_days.max(1));
     tokio::spawn(purge_loop(
@@ -72,7 +101,21 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(
         settings.mail.retry_seconds.max(1),
     )));
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = metrics.map(|l| {
+        tokio::spawn(gan_web::serve::serve(l, gan_web::metrics_app(), async {
+            let _ = metrics_stopped.await;
+        }))
+    });
     gan_web::serve::serve(listener, gan_web::app(built.state), shutdown()).await?;
+    let _ = stop_metrics.send(());
+    if let Some(task) = metrics {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the metrics listener failed"),
+            Err(e) => tracing::error!(error = %e, "the metrics listener stopped"),
+        }
+    }
     audit.flush().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -123,108 +166,4 @@ async fn shutdown() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
-/// The demo relying party (a fresh secret at every start) and the demo identity.
-/// Demo customers: (client number, kind, label, legacy password).
-pub const DEMO_CUSTOMERS: [(&str, &str, &str, &str); 3] = [
-    ("90000001", "personal", "Claire Demo", "demo-ancien-1"),
-    (
-        "90000002",
-        "professional",
-        "Demo Boulangerie",
-        "demo-ancien-2",
-    ),
-    ("90000003", "personal", "Luc Demo", "demo-ancien-3"),
-];
-
-/// Seeds the demo through the engines, as an administrator would (audited, actor
-/// `admin:serve --demo`): the demo customers that do not exist yet (existing ones, perhaps
-/// upgraded already, are left as they are), the demo relying party (registered afresh at every
-/// start, with a new secret, whatever was done to it since) and the demo identity. Returns the
-/// relying party's secret.
-async fn seed_demo(state: &AppState) -> anyhow::Result<String> {
-    let context = gan_audit::Context {
-        ip: None,
-        correlation_id: Some(format!("demo-{}", std::process::id())),
-        actor: Some(gan_audit::Actor::admin("serve --demo")),
-    };
-    let secret = gan_audit::scope(context, seed_demo_as_admin(state)).await?;
-    state.admin.audit.flush().await;
-    Ok(secret)
-}
-
-async fn seed_demo_as_admin(state: &AppState) -> anyhow::Result<String> {
-    let now = state.provider.now();
-    let mut csv = String::from("client_number,kind,label,contact_email,legacy_hash\n");
-    let mut fresh = 0;
-    for (number, kind, label, password) in DEMO_CUSTOMERS {
-        if state.accounts.customer(number).await?.is_some() {
-            continue;
-        }
-        let hash = bcrypt::hash(password, 8).map_err(|e| anyhow::anyhow!("demo hash: {e}"))?;
-        csv.push_str(&format!(
-            "{number},{kind},{label},famille.demo@example.fr,{hash}\n"
-        ));
-        fresh += 1;
-    }
-    if fresh > 0 {
-        state.accounts.import_customers(csv.as_bytes(), now).await?;
-    }
-    tracing::warn!("DEMO MODE IS ON: a demo client and a demo identity with a published password exist. Never use demo mode in production.");
-    if state.provider.client(DEMO_CLIENT).await?.is_some() {
-        state.admin.delete_client(DEMO_CLIENT).await?;
-    }
-    let input = gan_admin::ClientInput {
-        client_id: DEMO_CLIENT.into(),
-        client_name: "Portail de démonstration".into(),
-        redirect_uris: vec![DEMO_REDIRECT.into()],
-        post_logout_redirect_uris: vec!["http://127.0.0.1:9090/".into()],
-        scopes: Some(
-            ["openid", "profile", "email", "offline_access", "accounts"]
-                .map(String::from)
-                .to_vec(),
-        ),
-        token_endpoint_auth_method: Some("client_secret_basic".into()),
-        first_party: true,
-        ..Default::default()
-    };
-    let created = state.admin.create_client(input).await?;
-    let secret = created
-        .client_secret
-        .ok_or_else(|| anyhow::anyhow!("the demo client was registered without a secret"))?;
-    match state
-        .accounts
-        .create_identity(DEMO_EMAIL, DEMO_PASSWORD, state.provider.now())
-        .await
-    {
-        Ok(_) | Err(gan_accounts::CreateIdentityError::EmailTaken) => {}
-        Err(e) => return Err(e.into()),
-    }
-    Ok(secret)
-}
-
-fn print_demo(settings: &Settings, secret: &str) {
-    let issuer = settings.server.issuer.trim_end_matches('/');
-    // A fixed PKCE pair, so the URL below can be pasted as is (demo only).
-    let verifier = "demo-verifier-demo-verifier-demo-verifier-0123";
-    let challenge = gan_oidc::pkce::challenge_s256(verifier);
-    println!();
-    println!("DEMO MODE (never in production)");
-    println!("  relying party: client_id={DEMO_CLIENT} client_secret={secret}");
-    println!("                 redirect_uri={DEMO_REDIRECT} (client_secret_basic, PKCE S256)");
-    println!("  identity:      {DEMO_EMAIL} / {DEMO_PASSWORD}");
-    println!("  customers with a legacy login (client number / password), to try the upgrade:");
-    for (number, kind, label, password) in DEMO_CUSTOMERS {
-        println!("                 {number} / {password}   ({kind}, {label})");
-    }
-    println!("  messages sent: {issuer}/demo/mailbox");
-    println!("  try it: open");
-    println!("    {issuer}/authorize?response_type=code&client_id={DEMO_CLIENT}&redirect_uri={}&scope=openid%20email&state=demo&code_challenge={challenge}&code_challenge_method=S256", url_encode(DEMO_REDIRECT));
-    println!("  sign in, copy `code` from the address bar, then:");
-    println!("    curl -u {DEMO_CLIENT}:{secret} -d grant_type=authorization_code -d code=CODE --data-urlencode redirect_uri={DEMO_REDIRECT} -d code_verifier={verifier} {issuer}/token");
-}
-
-fn url_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -3,27 +3,31 @@
 
 use serde_json::Value;
 
+use gan_testkit::{backends, TestDb};
+
 use crate::support;
 
-struct Cli {
-    dir: std::path::PathBuf,
+pub struct Cli {
+    pub dir: std::path::PathBuf,
+    url: String,
 }
 
 impl Cli {
-    fn new() -> Self {
+    /// The command line on the database at `url`, with its files in a fresh folder.
+    pub fn new(url: &str) -> Self {
         let dir =
             std::env::temp_dir().join(format!("gan-cli-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
-        Self { dir }
+        Self {
+            dir,
+            url: url.to_string(),
+        }
     }
 
     /// Runs `gan-connect ARGS` with `stdin`; returns (success, stdout, stderr).
-    fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
+    pub fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
         let env = [
-            (
-                "GAN_CONNECT__DATABASE__URL",
-                format!("sqlite://{}/gan.db?mode=rwc", self.dir.display()),
-            ),
+            ("GAN_CONNECT__DATABASE__URL", self.url.clone()),
             (
                 "GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE",
                 self.dir.join("kek").display().to_string(),
@@ -39,13 +43,13 @@ impl Cli {
         support::gan_connect(args, &env, stdin)
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub fn ok(&self, args: &[&str]) -> String {
         let (ok, out, err) = self.run(args, "");
         assert!(ok, "gan-connect {args:?} failed: {err}");
         out
     }
 
-    fn json(&self, args: &[&str]) -> Value {
+    pub fn json(&self, args: &[&str]) -> Value {
         let out = self.ok(args);
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
     }
@@ -64,10 +68,16 @@ fn rand_suffix() -> u64 {
         .as_nanos() as u64
 }
 
-#[test]
-fn clients_customers_keys_and_audit_from_the_command_line() {
-    let cli = Cli::new();
+#[tokio::test]
+async fn clients_customers_keys_and_audit_from_the_command_line() {
+    for backend in backends() {
+        let db = TestDb::create(&backend).await;
+        commands(&Cli::new(&db.url));
+        db.drop_db().await;
+    }
+}
 
+fn commands(cli: &Cli) {
     // client add / list / show / update / rotate-secret / disable / delete.
     let (ok, out, _) = cli.run(
         &[
@@ -188,14 +198,30 @@ fn clients_customers_keys_and_audit_from_the_command_line() {
         "client.deleted",
         "identity.locked",
         "identity.unlocked",
+        "identity.created",
+        "customers.imported",
         "keys.rotated",
     ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
-    assert!(events
+    // Every change made from the command line is the operator's, identity add and customers
+    // import included (issue 15 §6).
+    for e in &events {
+        assert_eq!(e["actor"]["kind"], "admin", "{e}");
+        assert_eq!(e["actor"]["id"], "cli:alice", "{e}");
+    }
+    let created = events
         .iter()
-        .filter(|e| e["event_type"] == "client.created")
-        .all(|e| e["actor"]["id"] == "cli:alice"));
+        .find(|e| e["event_type"] == "identity.created")
+        .unwrap();
+    assert_eq!(created["identity_id"], sub.as_str());
+    assert_eq!(created["detail"]["login_email"], "j***@example.fr");
+    assert!(!created.to_string().contains("Pomme-verte"), "{created}");
+    let imported = events
+        .iter()
+        .find(|e| e["event_type"] == "customers.imported")
+        .unwrap();
+    assert_eq!(imported["detail"]["created"], 1);
     let locked = cli.ok(&[
         "audit",
         "query",

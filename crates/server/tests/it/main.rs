@@ -3,5 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli;
+mod demo;
+mod escapes;
 mod processes;
+mod read_only;
+mod serve;
 mod support;

@@ -7,6 +7,7 @@ pub mod client;
 pub mod client_assertion_jti;
 pub mod consent;
 pub mod customer_account;
+pub mod demo_marker;
 pub mod identity;
 pub mod identity_account;
 pub mod interaction;

@@ -22,7 +22,11 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     // Install the recorder before the first request is counted.
     let _ = crate::metrics::handle();
-    Router::new()
+    let mut router = Router::new();
+    if settings.metrics_route {
+        router = router.route("/metrics", get(ops::metrics));
+    }
+    router
         .route(paths::DISCOVERY, get(protocol::discovery))
         .route(paths::AS_METADATA, get(protocol::discovery))
         .route(paths::JWKS, get(protocol::jwks))
@@ -97,7 +101,6 @@ pub fn router(state: AppState) -> Router {
         .route("/static/password.js", get(ops::script))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .merge(crate::admin::router(&state))
         .fallback(ops::not_found)
         .layer(middleware::from_fn(crate::metrics::track))
@@ -121,4 +124,12 @@ pub fn router(state: AppState) -> Router {
             settings.request_timeout,
         ))
         .with_state(state)
+}
+
+/// The router of the metrics listener: `GET /metrics`, and 404 (empty) for anything else.
+pub fn metrics_router() -> Router {
+    let _ = crate::metrics::handle();
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { StatusCode::NOT_FOUND })
 }
