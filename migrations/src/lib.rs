@@ -7,6 +7,7 @@ mod m0001_core;
 mod m0002_customers;
 mod m0003_admin;
 mod m0004_cut_off;
+mod m0005_mail_sealed;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_customers::Migration),
             Box::new(m0003_admin::Migration),
             Box::new(m0004_cut_off::Migration),
+            Box::new(m0005_mail_sealed::Migration),
         ]
     }
 }

@@ -101,6 +101,11 @@ pub struct Mail {
     pub smtp_password: String,
     pub from: String,
     pub retry_seconds: u64,
+    /// A message not delivered this many hours after it was queued is given up.
+    pub give_up_hours: i64,
+    /// Sent and given-up messages (bodies already dropped) are deleted this many days after
+    /// they were queued.
+    pub retention_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,7 +13,7 @@ use gan_accounts::ports::{AccessCut, AccessStore, AccountsStoreError};
 use gan_accounts::{Accounts, AccountsPorts, JourneySettings};
 use gan_admin::{Admin, AdminSettings};
 use gan_audit::Auditor;
-use gan_mail::{Postman, SmtpSettings, SmtpTls, Transport};
+use gan_mail::{MailSealer, Postman, SmtpSettings, SmtpTls, Transport};
 use gan_oidc::client_cache::CachedClients;
 use gan_oidc::clock::Clock;
 use gan_oidc::keys::KeySealer;
@@ -70,17 +70,21 @@ pub fn provider_config(settings: &Settings) -> anyhow::Result<ProviderConfig> {
     Ok(c)
 }
 
-/// The key that encrypts private signing keys: from the configuration, else from the key file,
-/// which is generated (mode 0600) when missing.
+/// The sealer of private signing keys, under [`encryption_key`].
 pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
-    let decode = |text: &str, origin: &str| -> anyhow::Result<KeySealer> {
+    Ok(KeySealer::new(&encryption_key(settings)?))
+}
+
+/// The key-encryption key, which seals private signing keys and queued mail: from the
+/// configuration, else from the key file, which is generated (mode 0600) when missing.
+pub fn encryption_key(settings: &Settings) -> anyhow::Result<[u8; 32]> {
+    let decode = |text: &str, origin: &str| -> anyhow::Result<[u8; 32]> {
         let bytes = STANDARD
             .decode(text.trim())
             .with_context(|| format!("{origin} is not base64"))?;
-        let key: [u8; 32] = bytes
+        bytes
             .try_into()
-            .map_err(|_| anyhow::anyhow!("{origin} must be 32 bytes"))?;
-        Ok(KeySealer::new(&key))
+            .map_err(|_| anyhow::anyhow!("{origin} must be 32 bytes"))
     };
     if !settings.keys.encryption_key.is_empty() {
         return decode(&settings.keys.encryption_key, "keys.encryption_key");
@@ -94,7 +98,7 @@ pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
     write_secret(&path, &STANDARD.encode(key))
         .with_context(|| format!("cannot write {}", path.display()))?;
     tracing::warn!(file = %path.display(), "generated a new key-encryption key; back it up with the database");
-    Ok(KeySealer::new(&key))
+    Ok(key)
 }
 
 fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
@@ -176,13 +180,15 @@ pub struct Built {
     pub postman: Arc<Postman>,
 }
 
-/// Builds the application state over a connected (and migrated) store.
+/// Builds the application state over a connected (and migrated) store; `encryption_key` (from
+/// [`encryption_key`]) seals private signing keys and queued mail.
 pub async fn build(
     settings: &Settings,
     store: Store,
     clock: Arc<dyn Clock>,
-    sealer: KeySealer,
+    encryption_key: &[u8; 32],
 ) -> anyhow::Result<Built> {
+    let sealer = KeySealer::new(encryption_key);
     let config = provider_config(settings)?;
     let web = WebSettings {
         body_limit: settings.server.body_limit_bytes,
@@ -216,7 +222,14 @@ pub async fn build(
         .context("cannot start the provider")?;
     let theme = (!settings.theme.dir.is_empty()).then(|| PathBuf::from(&settings.theme.dir));
     let pages = Arc::new(Pages::new(theme).map_err(|e| anyhow::anyhow!("theme: {e}"))?);
-    let postman = Arc::new(Postman::new(shared.clone(), transport(settings)?));
+    let postman = Arc::new(
+        Postman::new(
+            shared.clone(),
+            transport(settings)?,
+            MailSealer::new(encryption_key),
+        )
+        .give_up_after(time::Duration::hours(settings.mail.give_up_hours.max(1))),
+    );
     let mailer = Arc::new(WebMailer {
         pages: pages.clone(),
         postman: postman.clone(),

@@ -1,9 +1,10 @@
 //! Faults under the test's control: a TCP proxy in front of the database that can be cut and
-//! restored, and an SMTP sink that can refuse mail and then accept it.
+//! restored, and an SMTP sink that can refuse mail and then accept it, and answer slowly.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -74,49 +75,70 @@ pub struct Received {
     pub data: String,
 }
 
+/// How the sink behaves.
+#[derive(Clone, Default)]
+pub struct SinkOptions {
+    /// Answer `451` to `MAIL FROM` until [`SmtpSink::accept`].
+    pub refusing: bool,
+    /// How long the sink takes to answer the end of `DATA` (a slow relay); the message counts
+    /// as received before the wait.
+    pub data_delay: Duration,
+}
+
 /// A small SMTP server (RFC 5321 subset: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) that
 /// answers `451` to `MAIL FROM` while refusing.
 pub struct SmtpSink {
     pub port: u16,
-    refusing: Arc<AtomicBool>,
-    refused: Arc<AtomicUsize>,
-    received: Arc<Mutex<Vec<Received>>>,
+    state: Arc<SinkState>,
     task: tokio::task::JoinHandle<()>,
 }
 
+struct SinkState {
+    refusing: AtomicBool,
+    refused: AtomicUsize,
+    received: Mutex<Vec<Received>>,
+    data_delay: Duration,
+}
+
 impl SmtpSink {
+    /// A plain sink, refusing or not.
     pub async fn start(refusing: bool) -> Self {
+        Self::start_with(SinkOptions {
+            refusing,
+            ..SinkOptions::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(options: SinkOptions) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let refusing = Arc::new(AtomicBool::new(refusing));
-        let refused = Arc::new(AtomicUsize::new(0));
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let (r, n, store) = (refusing.clone(), refused.clone(), received.clone());
+        let state = Arc::new(SinkState {
+            refusing: AtomicBool::new(options.refusing),
+            refused: AtomicUsize::new(0),
+            received: Mutex::new(Vec::new()),
+            data_delay: options.data_delay,
+        });
+        let shared = state.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, r.clone(), n.clone(), store.clone()));
+                tokio::spawn(dialogue(BufReader::new(stream), shared.clone()));
             }
         });
-        Self {
-            port,
-            refusing,
-            refused,
-            received,
-            task,
-        }
+        Self { port, state, task }
     }
 
     pub fn accept(&self) {
-        self.refusing.store(false, Ordering::SeqCst);
+        self.state.refusing.store(false, Ordering::SeqCst);
     }
 
     /// How many transactions were refused.
     pub fn refused(&self) -> usize {
-        self.refused.load(Ordering::SeqCst)
+        self.state.refused.load(Ordering::SeqCst)
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
+        self.state.received.lock().unwrap().clone()
     }
 }
 
@@ -126,19 +148,24 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn session(
-    stream: TcpStream,
-    refusing: Arc<AtomicBool>,
-    refused: Arc<AtomicUsize>,
-    store: Arc<Mutex<Vec<Received>>>,
-) {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    if write.write_all(b"220 sink ESMTP\r\n").await.is_err() {
+/// One SMTP dialogue.
+async fn dialogue(mut conn: BufReader<TcpStream>, state: Arc<SinkState>) {
+    if conn
+        .get_mut()
+        .write_all(b"220 sink ESMTP\r\n")
+        .await
+        .is_err()
+    {
         return;
     }
     let mut recipients = Vec::new();
-    while let Ok(Some(line)) = lines.next_line().await {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match conn.read_line(&mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
         let verb = line
             .split_whitespace()
             .next()
@@ -150,13 +177,14 @@ async fn session(
                 recipients.clear();
                 b"250 OK\r\n"
             }
-            "MAIL" if refusing.load(Ordering::SeqCst) => {
-                refused.fetch_add(1, Ordering::SeqCst);
+            "MAIL" if state.refusing.load(Ordering::SeqCst) => {
+                state.refused.fetch_add(1, Ordering::SeqCst);
                 b"451 4.3.0 try again later\r\n"
             }
             "MAIL" => b"250 OK\r\n",
             "RCPT" => {
                 let to = line
+                    .trim_end()
                     .split_once(':')
                     .map(|(_, a)| a.trim().trim_matches(['<', '>']).to_string())
                     .unwrap_or_default();
@@ -164,30 +192,40 @@ async fn session(
                 b"250 OK\r\n"
             }
             "DATA" => {
-                if write.write_all(b"354 go ahead\r\n").await.is_err() {
+                if conn.get_mut().write_all(b"354 go ahead\r\n").await.is_err() {
                     return;
                 }
                 let mut data = String::new();
-                while let Ok(Some(l)) = lines.next_line().await {
+                loop {
+                    line.clear();
+                    match conn.read_line(&mut line).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    let l = line.trim_end_matches(['\r', '\n']);
                     if l == "." {
                         break;
                     }
-                    data.push_str(l.strip_prefix('.').unwrap_or(&l));
+                    data.push_str(l.strip_prefix('.').unwrap_or(l));
                     data.push('\n');
                 }
-                store.lock().unwrap().push(Received {
+                state.received.lock().unwrap().push(Received {
                     recipients: std::mem::take(&mut recipients),
                     data,
                 });
+                // A slow relay: the message is in, the answer late.
+                if !state.data_delay.is_zero() {
+                    tokio::time::sleep(state.data_delay).await;
+                }
                 b"250 queued\r\n"
             }
             "QUIT" => {
-                let _ = write.write_all(b"221 bye\r\n").await;
+                let _ = conn.get_mut().write_all(b"221 bye\r\n").await;
                 return;
             }
             _ => b"502 not implemented\r\n",
         };
-        if write.write_all(reply).await.is_err() {
+        if conn.get_mut().write_all(reply).await.is_err() {
             return;
         }
     }
