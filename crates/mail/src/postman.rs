@@ -262,8 +262,11 @@ impl Postman {
     }
 
     /// Delivers forever: when kicked, and every `every` in any case (retries, other processes'
-    /// messages).
+    /// messages). Says first, loudly, when the relay gets credentials or messages in clear.
     pub async fn run(self: Arc<Self>, every: std::time::Duration) {
+        if let Some(risk) = self.transport.in_clear() {
+            tracing::warn!("INSECURE MAIL RELAY: {risk}");
+        }
         loop {
             if let Err(e) = self.deliver_due(OffsetDateTime::now_utc()).await {
                 tracing::warn!(error = %e, "mail queue unavailable");

@@ -1,10 +1,12 @@
-//! Where messages go: `.eml` files in an outbox folder, or an SMTP server (lettre).
+//! Where messages go: `.eml` files in an outbox folder, or an SMTP server (lettre, with
+//! native-tls: OpenSSL on Linux, so the system's trusted roots plus `mail.smtp_ca_file`).
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::Message;
@@ -12,27 +14,72 @@ use crate::Message;
 /// How the connection to the SMTP relay is protected (`mail.smtp_tls`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpTls {
-    /// Plain SMTP.
+    /// `none` for a loopback relay (`127.0.0.0/8`, `::1`, `localhost`), implicit TLS on port
+    /// 465, STARTTLS otherwise: see [`SmtpSettings::effective_tls`].
+    Auto,
+    /// Plain SMTP: credentials and messages in clear on the wire.
     None,
-    /// STARTTLS, required.
+    /// STARTTLS, required: a relay that does not offer it, or whose certificate is not
+    /// trusted, gets nothing.
     Starttls,
-    /// Implicit TLS from the first byte (SMTPS).
+    /// Implicit TLS from the first byte (SMTPS, usually port 465).
     Tls,
 }
 
 /// The SMTP relay.
 #[derive(Debug, Clone)]
 pub struct SmtpSettings {
-    /// Host name or IP address.
+    /// Host name or IP address; the certificate must name it.
     pub host: String,
     /// TCP port.
     pub port: u16,
     /// Protection of the connection.
     pub tls: SmtpTls,
+    /// PEM file of certificates (one or more) trusted beyond the system's roots: a company CA
+    /// for an internal relay.
+    pub ca_file: Option<PathBuf>,
     /// Empty: no authentication.
     pub username: String,
     /// The password that goes with `username`.
     pub password: String,
+}
+
+impl SmtpSettings {
+    /// Is the relay on this machine (a loopback address or `localhost`)?
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        match host.parse::<IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => host.eq_ignore_ascii_case("localhost"),
+        }
+    }
+
+    /// What `Auto` means for this relay; any other setting is taken as it is.
+    pub fn effective_tls(&self) -> SmtpTls {
+        match self.tls {
+            SmtpTls::Auto if self.port == 465 => SmtpTls::Tls,
+            SmtpTls::Auto if self.is_loopback() => SmtpTls::None,
+            SmtpTls::Auto => SmtpTls::Starttls,
+            other => other,
+        }
+    }
+
+    /// Why this relay is a risk, when it is one: credentials or messages in clear beyond this
+    /// machine.
+    pub fn in_clear(&self) -> Option<String> {
+        if self.effective_tls() != SmtpTls::None || self.is_loopback() {
+            return None;
+        }
+        let what = if self.username.is_empty() {
+            "every message (reset and activation links, client numbers)"
+        } else {
+            "the SMTP credentials and every message (reset and activation links, client numbers)"
+        };
+        Some(format!(
+            "mail.smtp_tls = none: {what} cross the network in clear to {}:{}; set mail.smtp_tls = starttls (or tls, or auto)",
+            self.host, self.port
+        ))
+    }
 }
 
 /// Why a message was not delivered.
@@ -79,6 +126,8 @@ pub enum Transport {
         mailer: AsyncSmtpTransport<Tokio1Executor>,
         /// The `From` of every message.
         from: Mailbox,
+        /// Set when credentials or messages go in clear beyond this machine.
+        in_clear: Option<String>,
     },
 }
 
@@ -101,17 +150,33 @@ impl Transport {
         })
     }
 
-    /// Sends through the relay `s`. Fails when `from` is not an address.
+    /// Sends through the relay `s`. Fails when `from` is not an address, or the CA file cannot
+    /// be read or holds no certificate.
     pub fn smtp(s: &SmtpSettings, from: &str) -> Result<Self, String> {
         let from = from.parse().map_err(|e| format!("mail.from: {e}"))?;
-        let tls = || TlsParameters::new(s.host.clone()).map_err(|e| format!("smtp tls: {e}"));
+        let tls = s.effective_tls();
+        let params = || -> Result<TlsParameters, String> {
+            let mut builder = TlsParameters::builder(s.host.clone());
+            if let Some(file) = &s.ca_file {
+                for cert in read_ca_file(file)? {
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
+            builder.build().map_err(|e| format!("smtp tls: {e}"))
+        };
+        if tls == SmtpTls::None && s.ca_file.is_some() {
+            return Err(format!(
+                "mail.smtp_ca_file is set but mail.smtp_tls means no TLS for {}:{}: set mail.smtp_tls = starttls or tls",
+                s.host, s.port
+            ));
+        }
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
             .port(s.port)
             .timeout(Some(std::time::Duration::from_secs(10)));
-        builder = match s.tls {
-            SmtpTls::None => builder.tls(Tls::None),
-            SmtpTls::Starttls => builder.tls(Tls::Required(tls()?)),
-            SmtpTls::Tls => builder.tls(Tls::Wrapper(tls()?)),
+        builder = match tls {
+            SmtpTls::None | SmtpTls::Auto => builder.tls(Tls::None),
+            SmtpTls::Starttls => builder.tls(Tls::Required(params()?)),
+            SmtpTls::Tls => builder.tls(Tls::Wrapper(params()?)),
         };
         if !s.username.is_empty() {
             builder = builder.credentials(Credentials::new(s.username.clone(), s.password.clone()));
@@ -119,7 +184,16 @@ impl Transport {
         Ok(Self::Smtp {
             mailer: builder.build(),
             from,
+            in_clear: s.in_clear(),
         })
+    }
+
+    /// Set when this transport sends credentials or messages in clear beyond this machine.
+    pub fn in_clear(&self) -> Option<&str> {
+        match self {
+            Self::Smtp { in_clear, .. } => in_clear.as_deref(),
+            Self::Outbox { .. } => None,
+        }
     }
 
     fn from(&self) -> &Mailbox {
@@ -175,7 +249,7 @@ impl Transport {
                 Ok(())
             }
             Self::Smtp { mailer, .. } => mailer.send(message).await.map(|_| ()).map_err(|e| {
-                let cause = format!("smtp: {e}");
+                let cause = format!("smtp: {}", error_chain(&e));
                 if e.is_permanent() {
                     SendError::permanent(cause)
                 } else {
@@ -184,6 +258,53 @@ impl Transport {
             }),
         }
     }
+}
+
+/// An error and those of its sources its message does not already include, `: `-separated: a
+/// failed TLS handshake must say why (a certificate not trusted, a name that does not match).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The certificates of a PEM file, each one a trusted root.
+fn read_ca_file(file: &Path) -> Result<Vec<Certificate>, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("mail.smtp_ca_file {}: {e}", file.display()))?;
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut certs = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(len) = rest[start..].find(END) else {
+            break;
+        };
+        let block = &rest[start..start + len + END.len()];
+        certs.push(Certificate::from_pem(block.as_bytes()).map_err(|e| {
+            format!(
+                "mail.smtp_ca_file {}: certificate {}: {e}",
+                file.display(),
+                certs.len() + 1
+            )
+        })?);
+        rest = &rest[start + len + END.len()..];
+    }
+    if certs.is_empty() {
+        return Err(format!(
+            "mail.smtp_ca_file {}: no PEM certificate in it",
+            file.display()
+        ));
+    }
+    Ok(certs)
 }
 
 /// Creates `dir` and its missing parents, readable only by this user on Unix (0700). An
@@ -214,6 +335,70 @@ async fn write_private(path: &Path, bytes: Vec<u8>) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn relay(host: &str, port: u16, tls: SmtpTls) -> SmtpSettings {
+        SmtpSettings {
+            host: host.into(),
+            port,
+            tls,
+            ca_file: None,
+            username: String::new(),
+            password: String::new(),
+        }
+    }
+
+    #[test]
+    fn auto_is_clear_only_on_this_machine() {
+        use SmtpTls::*;
+        for (host, port, tls, effective, warned) in [
+            ("127.0.0.1", 25, Auto, None, false),
+            ("127.0.0.2", 2525, Auto, None, false),
+            ("::1", 25, Auto, None, false),
+            ("[::1]", 25, Auto, None, false),
+            ("localhost", 25, Auto, None, false),
+            ("LocalHost", 25, Auto, None, false),
+            ("smtp.example.fr", 25, Auto, Starttls, false),
+            ("smtp.example.fr", 587, Auto, Starttls, false),
+            ("10.0.0.5", 25, Auto, Starttls, false),
+            ("localhost.example.fr", 25, Auto, Starttls, false),
+            ("smtp.example.fr", 465, Auto, Tls, false),
+            ("127.0.0.1", 465, Auto, Tls, false),
+            ("smtp.example.fr", 25, None, None, true),
+            ("127.0.0.1", 25, None, None, false),
+            ("127.0.0.1", 25, Starttls, Starttls, false),
+            ("smtp.example.fr", 587, Tls, Tls, false),
+        ] {
+            let s = relay(host, port, tls);
+            assert_eq!(s.effective_tls(), effective, "{host}:{port} {tls:?}");
+            assert_eq!(s.in_clear().is_some(), warned, "{host}:{port} {tls:?}");
+        }
+        let mut s = relay("smtp.example.fr", 25, None);
+        assert!(s
+            .in_clear()
+            .is_some_and(|w| !w.contains("credentials") && w.contains("smtp.example.fr:25")));
+        s.username = "gan".into();
+        assert!(s.in_clear().is_some_and(|w| w.contains("credentials")));
+    }
+
+    #[test]
+    fn a_ca_file_needs_tls_and_a_certificate() {
+        let dir = std::env::temp_dir().join(format!("gan-mail-ca-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let empty = dir.join("empty.pem");
+        let _ = std::fs::write(&empty, "not a certificate\n");
+        let mut s = relay("smtp.example.fr", 587, SmtpTls::Starttls);
+        s.ca_file = Some(empty.clone());
+        let err = Transport::smtp(&s, "a@b.fr").err().unwrap_or_default();
+        assert!(err.contains("no PEM certificate"), "{err}");
+        s.ca_file = Some(dir.join("missing.pem"));
+        let err = Transport::smtp(&s, "a@b.fr").err().unwrap_or_default();
+        assert!(err.contains("missing.pem"), "{err}");
+        let mut clear = relay("127.0.0.1", 25, SmtpTls::Auto);
+        clear.ca_file = Some(empty);
+        let err = Transport::smtp(&clear, "a@b.fr").err().unwrap_or_default();
+        assert!(err.contains("mail.smtp_ca_file is set"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[cfg(unix)]
     #[tokio::test]

@@ -96,7 +96,12 @@ pub struct Mail {
     pub outbox_dir: String,
     pub smtp_host: String,
     pub smtp_port: u16,
+    /// `auto` (the default): no TLS to a loopback relay, implicit TLS on port 465, STARTTLS
+    /// (required) otherwise.
     pub smtp_tls: SmtpTls,
+    /// A PEM file of certificates trusted for the relay beyond the system's (a company CA);
+    /// empty: none.
+    pub smtp_ca_file: String,
     pub smtp_username: String,
     pub smtp_password: String,
     pub from: String,
@@ -125,6 +130,7 @@ pub enum MailTransport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
+    Auto,
     None,
     Starttls,
     Tls,
@@ -290,6 +296,12 @@ mod tests {
         assert_eq!(s.server.issuer, "https://id.example.fr");
         assert_eq!(s.tokens.code_ttl_seconds, 30);
         assert_eq!(s.mail.smtp_port, 2525);
+        assert_eq!(
+            s.mail.smtp_tls,
+            SmtpTls::Auto,
+            "TLS unless the relay is local"
+        );
+        assert_eq!(s.mail.smtp_ca_file, "");
         assert_eq!(s.database.url, "postgres://root@127.0.0.1/test");
         let s = Settings::load(
             None,

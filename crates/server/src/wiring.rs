@@ -292,6 +292,7 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
         MailTransport::Outbox => Transport::outbox(PathBuf::from(&m.outbox_dir), &m.from),
         MailTransport::Smtp => {
             let tls = match m.smtp_tls {
+                crate::settings::SmtpTls::Auto => SmtpTls::Auto,
                 crate::settings::SmtpTls::None => SmtpTls::None,
                 crate::settings::SmtpTls::Starttls => SmtpTls::Starttls,
                 crate::settings::SmtpTls::Tls => SmtpTls::Tls,
@@ -300,6 +301,7 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
                 host: m.smtp_host.clone(),
                 port: m.smtp_port,
                 tls,
+                ca_file: (!m.smtp_ca_file.is_empty()).then(|| PathBuf::from(&m.smtp_ca_file)),
                 username: m.smtp_username.clone(),
                 password: m.smtp_password.clone(),
             };

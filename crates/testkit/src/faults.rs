@@ -1,14 +1,17 @@
 //! Faults under the test's control: a TCP proxy in front of the database that can be cut and
-//! restored, and an SMTP sink that can refuse mail and then accept it, and answer slowly.
+//! restored, and an SMTP sink that can refuse mail and then accept it, answer slowly, and speak
+//! STARTTLS or implicit TLS with a certificate made by the test.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_rustls::rustls;
+use tokio_rustls::TlsAcceptor;
 
 /// A TCP proxy: while cut, open connections are closed and new ones dropped at once.
 pub struct FaultProxy {
@@ -73,6 +76,20 @@ impl Drop for FaultProxy {
 pub struct Received {
     pub recipients: Vec<String>,
     pub data: String,
+    /// Whether it came over TLS (STARTTLS or implicit).
+    pub tls: bool,
+}
+
+/// How the sink protects its connections.
+#[derive(Clone, Default)]
+pub enum SinkTls {
+    /// Plain SMTP; STARTTLS is not offered.
+    #[default]
+    None,
+    /// STARTTLS offered (and required before `MAIL`) with this certificate.
+    Starttls(Arc<rustls::ServerConfig>),
+    /// TLS from the first byte (SMTPS) with this certificate.
+    Implicit(Arc<rustls::ServerConfig>),
 }
 
 /// How the sink behaves.
@@ -80,13 +97,15 @@ pub struct Received {
 pub struct SinkOptions {
     /// Answer `451` to `MAIL FROM` until [`SmtpSink::accept`].
     pub refusing: bool,
+    /// TLS.
+    pub tls: SinkTls,
     /// How long the sink takes to answer the end of `DATA` (a slow relay); the message counts
     /// as received before the wait.
     pub data_delay: Duration,
 }
 
-/// A small SMTP server (RFC 5321 subset: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) that
-/// answers `451` to `MAIL FROM` while refusing.
+/// A small SMTP server (RFC 5321 subset: EHLO/HELO, STARTTLS, MAIL, RCPT, DATA, RSET, NOOP,
+/// QUIT) that answers `451` to `MAIL FROM` while refusing.
 pub struct SmtpSink {
     pub port: u16,
     state: Arc<SinkState>,
@@ -96,7 +115,9 @@ pub struct SmtpSink {
 struct SinkState {
     refusing: AtomicBool,
     refused: AtomicUsize,
+    handshakes_failed: AtomicUsize,
     received: Mutex<Vec<Received>>,
+    tls: SinkTls,
     data_delay: Duration,
 }
 
@@ -116,13 +137,15 @@ impl SmtpSink {
         let state = Arc::new(SinkState {
             refusing: AtomicBool::new(options.refusing),
             refused: AtomicUsize::new(0),
+            handshakes_failed: AtomicUsize::new(0),
             received: Mutex::new(Vec::new()),
+            tls: options.tls,
             data_delay: options.data_delay,
         });
         let shared = state.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(dialogue(BufReader::new(stream), shared.clone()));
+                tokio::spawn(connection(stream, shared.clone()));
             }
         });
         Self { port, state, task }
@@ -137,6 +160,11 @@ impl SmtpSink {
         self.state.refused.load(Ordering::SeqCst)
     }
 
+    /// How many TLS handshakes failed (the client did not trust the certificate).
+    pub fn handshakes_failed(&self) -> usize {
+        self.state.handshakes_failed.load(Ordering::SeqCst)
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.state.received.lock().unwrap().clone()
     }
@@ -148,22 +176,74 @@ impl Drop for SmtpSink {
     }
 }
 
-/// One SMTP dialogue.
-async fn dialogue(mut conn: BufReader<TcpStream>, state: Arc<SinkState>) {
-    if conn
-        .get_mut()
-        .write_all(b"220 sink ESMTP\r\n")
-        .await
-        .is_err()
+/// What a dialogue ended with.
+enum End {
+    Closed,
+    StartTls,
+}
+
+async fn connection(stream: TcpStream, state: Arc<SinkState>) {
+    match &state.tls {
+        SinkTls::None => {
+            dialogue(&mut BufReader::new(stream), &state, false, false).await;
+        }
+        SinkTls::Implicit(config) => {
+            let Some(tls) = handshake(config, stream, &state).await else {
+                return;
+            };
+            dialogue(&mut BufReader::new(tls), &state, false, true).await;
+        }
+        SinkTls::Starttls(config) => {
+            let mut plain = BufReader::new(stream);
+            if let End::StartTls = dialogue(&mut plain, &state, true, false).await {
+                let Some(tls) = handshake(config, plain.into_inner(), &state).await else {
+                    return;
+                };
+                dialogue(&mut BufReader::new(tls), &state, false, true).await;
+            }
+        }
+    }
+}
+
+async fn handshake(
+    config: &Arc<rustls::ServerConfig>,
+    stream: TcpStream,
+    state: &SinkState,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    match TlsAcceptor::from(config.clone()).accept(stream).await {
+        Ok(tls) => Some(tls),
+        Err(_) => {
+            state.handshakes_failed.fetch_add(1, Ordering::SeqCst);
+            None
+        }
+    }
+}
+
+/// One SMTP dialogue; `offer_starttls` before TLS on a STARTTLS sink (mail is then refused
+/// until the client upgrades), `tls` once the connection is encrypted.
+async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut BufReader<S>,
+    state: &SinkState,
+    offer_starttls: bool,
+    tls: bool,
+) -> End {
+    // After STARTTLS the client starts again with EHLO, without a new greeting.
+    let greet = !tls || !matches!(state.tls, SinkTls::Starttls(_));
+    if greet
+        && conn
+            .get_mut()
+            .write_all(b"220 sink ESMTP\r\n")
+            .await
+            .is_err()
     {
-        return;
+        return End::Closed;
     }
     let mut recipients = Vec::new();
     let mut line = String::new();
     loop {
         line.clear();
         match conn.read_line(&mut line).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return End::Closed,
             Ok(_) => {}
         }
         let verb = line
@@ -172,11 +252,19 @@ async fn dialogue(mut conn: BufReader<TcpStream>, state: Arc<SinkState>) {
             .unwrap_or_default()
             .to_ascii_uppercase();
         let reply: &[u8] = match verb.as_str() {
+            "EHLO" if offer_starttls => b"250-sink\r\n250-8BITMIME\r\n250 STARTTLS\r\n",
             "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
+            "STARTTLS" if offer_starttls => {
+                if conn.get_mut().write_all(b"220 go ahead\r\n").await.is_err() {
+                    return End::Closed;
+                }
+                return End::StartTls;
+            }
             "HELO" | "RSET" | "NOOP" => {
                 recipients.clear();
                 b"250 OK\r\n"
             }
+            "MAIL" if offer_starttls => b"530 5.7.0 must issue STARTTLS first\r\n",
             "MAIL" if state.refusing.load(Ordering::SeqCst) => {
                 state.refused.fetch_add(1, Ordering::SeqCst);
                 b"451 4.3.0 try again later\r\n"
@@ -193,13 +281,13 @@ async fn dialogue(mut conn: BufReader<TcpStream>, state: Arc<SinkState>) {
             }
             "DATA" => {
                 if conn.get_mut().write_all(b"354 go ahead\r\n").await.is_err() {
-                    return;
+                    return End::Closed;
                 }
                 let mut data = String::new();
                 loop {
                     line.clear();
                     match conn.read_line(&mut line).await {
-                        Ok(0) | Err(_) => return,
+                        Ok(0) | Err(_) => return End::Closed,
                         Ok(_) => {}
                     }
                     let l = line.trim_end_matches(['\r', '\n']);
@@ -212,6 +300,7 @@ async fn dialogue(mut conn: BufReader<TcpStream>, state: Arc<SinkState>) {
                 state.received.lock().unwrap().push(Received {
                     recipients: std::mem::take(&mut recipients),
                     data,
+                    tls,
                 });
                 // A slow relay: the message is in, the answer late.
                 if !state.data_delay.is_zero() {
@@ -221,12 +310,67 @@ async fn dialogue(mut conn: BufReader<TcpStream>, state: Arc<SinkState>) {
             }
             "QUIT" => {
                 let _ = conn.get_mut().write_all(b"221 bye\r\n").await;
-                return;
+                return End::Closed;
             }
             _ => b"502 not implemented\r\n",
         };
         if conn.get_mut().write_all(reply).await.is_err() {
-            return;
+            return End::Closed;
         }
+    }
+}
+
+/// A certificate authority made for one test, and server certificates it signs.
+pub struct TestCa {
+    cert: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+impl TestCa {
+    /// A fresh CA (ECDSA P-256).
+    pub fn new(name: &str) -> Self {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        Self { cert, key }
+    }
+
+    /// The CA certificate, PEM (what `mail.smtp_ca_file` holds).
+    pub fn pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    /// A server configuration with a certificate for `names` (DNS names or IP addresses)
+    /// signed by this CA.
+    pub fn server_config(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            names.first().copied().unwrap_or("sink"),
+        );
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        Arc::new(config)
     }
 }
