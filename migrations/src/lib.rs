@@ -10,6 +10,7 @@ mod m0004_cut_off;
 mod m0005_customer_names;
 mod m0006_client_web_origins;
 mod m0007_demo_marker;
+mod m0008_mail_sealed;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_customer_names::Migration),
             Box::new(m0006_client_web_origins::Migration),
             Box::new(m0007_demo_marker::Migration),
+            Box::new(m0008_mail_sealed::Migration),
         ]
     }
 }

@@ -103,11 +103,21 @@ pub struct Mail {
     pub outbox_dir: String,
     pub smtp_host: String,
     pub smtp_port: u16,
+    /// `auto` (the default): no TLS to a loopback relay, implicit TLS on port 465, STARTTLS
+    /// (required) otherwise.
     pub smtp_tls: SmtpTls,
+    /// A PEM file of certificates trusted for the relay beyond the system's (a company CA);
+    /// empty: none.
+    pub smtp_ca_file: String,
     pub smtp_username: String,
     pub smtp_password: String,
     pub from: String,
     pub retry_seconds: u64,
+    /// A message not delivered this many hours after it was queued is given up.
+    pub give_up_hours: i64,
+    /// Sent and given-up messages (bodies already dropped) are deleted this many days after
+    /// they were queued.
+    pub retention_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,6 +137,7 @@ pub enum MailTransport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
+    Auto,
     None,
     Starttls,
     Tls,
@@ -383,6 +394,12 @@ mod tests {
         assert_eq!(s.server.issuer, "https://id.example.fr");
         assert_eq!(s.tokens.code_ttl_seconds, 30);
         assert_eq!(s.mail.smtp_port, 2525);
+        assert_eq!(
+            s.mail.smtp_tls,
+            SmtpTls::Auto,
+            "TLS unless the relay is local"
+        );
+        assert_eq!(s.mail.smtp_ca_file, "");
         assert_eq!(s.database.url, "postgres://root@127.0.0.1/test");
         let s = Settings::load(
             None,

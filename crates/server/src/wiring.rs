@@ -15,7 +15,7 @@ use gan_accounts::ports::{
 use gan_accounts::{Accounts, AccountsPorts, JourneySettings};
 use gan_admin::{Admin, AdminSettings};
 use gan_audit::Auditor;
-use gan_mail::{Postman, SmtpSettings, SmtpTls, Transport};
+use gan_mail::{MailSealer, Postman, SmtpSettings, SmtpTls, Transport};
 use gan_oidc::client_cache::CachedClients;
 use gan_oidc::clock::Clock;
 use gan_oidc::keys::KeySealer;
@@ -92,17 +92,16 @@ pub fn provider_config(settings: &Settings) -> anyhow::Result<ProviderConfig> {
     Ok(c)
 }
 
-/// The key that encrypts private signing keys when there is one: from the configuration, else
-/// from the key file if it exists. Never creates the file.
-pub fn existing_sealer(settings: &Settings) -> anyhow::Result<Option<KeySealer>> {
-    let decode = |text: &str, origin: &str| -> anyhow::Result<KeySealer> {
+/// The key-encryption key when there is one: from the configuration, else from the key file if
+/// it exists. Never creates the file.
+pub fn existing_encryption_key(settings: &Settings) -> anyhow::Result<Option<[u8; 32]>> {
+    let decode = |text: &str, origin: &str| -> anyhow::Result<[u8; 32]> {
         let bytes = STANDARD
             .decode(text.trim())
             .with_context(|| format!("{origin} is not base64"))?;
-        let key: [u8; 32] = bytes
+        bytes
             .try_into()
-            .map_err(|_| anyhow::anyhow!("{origin} must be 32 bytes"))?;
-        Ok(KeySealer::new(&key))
+            .map_err(|_| anyhow::anyhow!("{origin} must be 32 bytes"))
     };
     if !settings.keys.encryption_key.is_empty() {
         return decode(&settings.keys.encryption_key, "keys.encryption_key").map(Some);
@@ -115,11 +114,18 @@ pub fn existing_sealer(settings: &Settings) -> anyhow::Result<Option<KeySealer>>
     }
 }
 
-/// The key that encrypts private signing keys: from the configuration, else from the key file,
-/// which is generated (mode 0600, in a folder created 0700) when missing.
-pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
-    if let Some(sealer) = existing_sealer(settings)? {
-        return Ok(sealer);
+/// The sealer of private signing keys when the key-encryption key exists (for the commands that
+/// only read: they never create the key file).
+pub fn existing_sealer(settings: &Settings) -> anyhow::Result<Option<KeySealer>> {
+    Ok(existing_encryption_key(settings)?.map(|key| KeySealer::new(&key)))
+}
+
+/// The key-encryption key, which seals private signing keys and queued mail and from which the
+/// throttle keys' hash key is derived: from the configuration, else from the key file, which is
+/// generated (mode 0600, in a folder created 0700) when missing.
+pub fn encryption_key(settings: &Settings) -> anyhow::Result<[u8; 32]> {
+    if let Some(key) = existing_encryption_key(settings)? {
+        return Ok(key);
     }
     let path = PathBuf::from(&settings.keys.encryption_key_file);
     let mut key = [0u8; 32];
@@ -127,7 +133,12 @@ pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
     write_secret(&path, &STANDARD.encode(key))
         .with_context(|| format!("cannot write {}", path.display()))?;
     tracing::warn!(file = %path.display(), "generated a new key-encryption key; back it up with the database");
-    Ok(KeySealer::new(&key))
+    Ok(key)
+}
+
+/// The sealer of private signing keys, under [`encryption_key`].
+pub fn sealer(settings: &Settings) -> anyhow::Result<KeySealer> {
+    Ok(KeySealer::new(&encryption_key(settings)?))
 }
 
 fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
@@ -209,13 +220,15 @@ pub struct Built {
     pub postman: Arc<Postman>,
 }
 
-/// Builds the application state over a connected (and migrated) store.
+/// Builds the application state over a connected (and migrated) store; `encryption_key` (from
+/// [`encryption_key`]) seals private signing keys and queued mail.
 pub async fn build(
     settings: &Settings,
     store: Store,
     clock: Arc<dyn Clock>,
-    sealer: KeySealer,
+    encryption_key: &[u8; 32],
 ) -> anyhow::Result<Built> {
+    let sealer = KeySealer::new(encryption_key);
     let config = provider_config(settings)?;
     let web = WebSettings {
         body_limit: settings.server.body_limit_bytes,
@@ -243,7 +256,14 @@ pub async fn build(
         .context("cannot start the provider")?;
     let theme = (!settings.theme.dir.is_empty()).then(|| PathBuf::from(&settings.theme.dir));
     let pages = Arc::new(Pages::new(theme).map_err(|e| anyhow::anyhow!("theme: {e}"))?);
-    let postman = Arc::new(Postman::new(shared.clone(), transport(settings)?));
+    let postman = Arc::new(
+        Postman::new(
+            shared.clone(),
+            transport(settings)?,
+            MailSealer::new(encryption_key),
+        )
+        .give_up_after(time::Duration::hours(settings.mail.give_up_hours.max(1))),
+    );
     let mailer = Arc::new(WebMailer {
         pages: pages.clone(),
         postman: postman.clone(),
@@ -409,6 +429,7 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
         MailTransport::Outbox => Transport::outbox(PathBuf::from(&m.outbox_dir), &m.from),
         MailTransport::Smtp => {
             let tls = match m.smtp_tls {
+                crate::settings::SmtpTls::Auto => SmtpTls::Auto,
                 crate::settings::SmtpTls::None => SmtpTls::None,
                 crate::settings::SmtpTls::Starttls => SmtpTls::Starttls,
                 crate::settings::SmtpTls::Tls => SmtpTls::Tls,
@@ -417,6 +438,7 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
                 host: m.smtp_host.clone(),
                 port: m.smtp_port,
                 tls,
+                ca_file: (!m.smtp_ca_file.is_empty()).then(|| PathBuf::from(&m.smtp_ca_file)),
                 username: m.smtp_username.clone(),
                 password: m.smtp_password.clone(),
             };

@@ -49,7 +49,8 @@ pub fn backends() -> Vec<Backend> {
     v
 }
 
-fn random_suffix() -> String {
+/// 16 random hex digits, for names of test files and databases.
+pub fn random_suffix() -> String {
     use rand::Rng;
     let n: u64 = rand::thread_rng().gen();
     format!("{n:016x}")
@@ -228,8 +229,8 @@ impl TestServer {
         let store = wiring::connect_store(&settings).await.unwrap();
         store.migrate().await.unwrap();
         let clock = Arc::new(FixedClock::new(time::OffsetDateTime::now_utc()));
-        let sealer = wiring::sealer(&settings).unwrap();
-        let built = wiring::build(&settings, store, clock.clone(), sealer)
+        let key = wiring::encryption_key(&settings).unwrap();
+        let built = wiring::build(&settings, store, clock.clone(), &key)
             .await
             .unwrap();
         let app = gan_web::app(built.state.clone());

@@ -92,12 +92,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 pub(crate) async fn built(settings: &Settings) -> anyhow::Result<wiring::Built> {
     let store = wiring::connect_store(settings).await?;
     store.migrate().await?;
-    let sealer = wiring::sealer(settings)?;
+    let key = wiring::encryption_key(settings)?;
     wiring::build(
         settings,
         store,
         std::sync::Arc::new(gan_oidc::clock::SystemClock),
-        sealer,
+        &key,
     )
     .await
 }

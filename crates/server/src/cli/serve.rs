@@ -47,17 +47,19 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         Some(database) => demo::claim(&store, &settings, database).await?,
         None => demo::refuse_demo_database(&store, &settings).await?,
     }
-    let sealer = wiring::sealer(&settings)?;
+    let key = wiring::encryption_key(&settings)?;
     let built = wiring::build(
         &settings,
         store,
         Arc::new(gan_oidc::clock::SystemClock),
-        sealer,
+        &key,
     )
     .await?;
     let _ = gan_web::metrics::handle();
     let mut built = built;
     let demo_secret = if demo {
+        // The demo mailbox shows what this process delivers, from its memory only.
+        built.postman.keep_delivered(50);
         built.state.mailbox = Some(built.postman.clone());
         Some(demo::seed(&built.state).await?)
     } else {
@@ -92,10 +94,12 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         demo::print(&settings, &secret);
     }
     let retention = time::Duration::days(settings.admin.audit_retention_days.max(1));
+    let mail_retention = time::Duration::days(settings.mail.retention_days.max(0));
     tokio::spawn(purge_loop(
         built.state.provider.clone(),
         built.state.accounts.clone(),
         retention,
+        (built.postman.clone(), mail_retention),
     ));
     let audit = built.state.provider.audit.clone();
     tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(
@@ -122,12 +126,13 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
 }
 
 /// Every ten minutes, removes expired interactions, codes, sessions and tokens, throttle
-/// counters and one-time links, and audit events past their retention. Several processes may do
-/// it at once: the deletes are idempotent.
+/// counters and one-time links, audit events past their retention, and sent or given-up mail
+/// past `mail.retention_days`. Several processes may do it at once: the deletes are idempotent.
 async fn purge_loop(
     provider: Arc<gan_oidc::Provider>,
     accounts: Arc<gan_accounts::Accounts>,
     audit_retention: time::Duration,
+    (postman, mail_retention): (Arc<gan_mail::Postman>, time::Duration),
 ) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
@@ -146,6 +151,11 @@ async fn purge_loop(
             Ok(n) if n > 0 => tracing::info!(removed = n, "audit events past retention purged"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "purge of old audit events failed"),
+        }
+        match postman.purge(provider.now() - mail_retention).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "sent and given-up mail purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purge of sent and given-up mail failed"),
         }
     }
 }

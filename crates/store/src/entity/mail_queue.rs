@@ -1,3 +1,6 @@
+//! The mail queue. `subject`, `body_text` and `body_html` held messages in clear before
+//! migration m0005 and are empty since: the message is `envelope`, sealed, until delivery.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,6 +18,8 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    pub envelope: Option<String>,
+    pub claim: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

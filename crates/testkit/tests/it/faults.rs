@@ -280,7 +280,7 @@ async fn mail_refused_by_the_smtp_server_is_kept_retried_and_delivered_exactly_o
                     .deliver_due(later + time::Duration::hours(3))
                     .await
                     .unwrap(),
-                (0, 0)
+                gan_mail::Round::default()
             );
             let received = sink.received();
             let mut to: Vec<String> = received.iter().flat_map(|r| r.recipients.clone()).collect();
@@ -300,7 +300,7 @@ async fn mail_refused_by_the_smtp_server_is_kept_retried_and_delivered_exactly_o
 
 /// A tracing writer into a shared buffer: the log lines a request produced.
 #[derive(Clone, Default)]
-struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub(crate) struct LogBuffer(pub(crate) std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl std::io::Write for LogBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

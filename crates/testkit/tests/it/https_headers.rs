@@ -15,12 +15,12 @@ async fn pages_and_cookies_behind_an_https_issuer() {
     let settings = test_settings("https://connect.example.fr", &db.url, &[]);
     let store = gan_connect::wiring::connect_store(&settings).await.unwrap();
     store.migrate().await.unwrap();
-    let sealer = gan_connect::wiring::sealer(&settings).unwrap();
+    let key = gan_connect::wiring::encryption_key(&settings).unwrap();
     let built = gan_connect::wiring::build(
         &settings,
         store,
         Arc::new(FixedClock::new(time::OffsetDateTime::now_utc())),
-        sealer,
+        &key,
     )
     .await
     .unwrap();

@@ -73,7 +73,10 @@ async fn a_display_name_is_no_login_email_and_nothing_is_mailed_to_it() {
         );
         let queued = server.postman.recent(10).await.unwrap();
         assert_eq!(queued.len(), 1);
-        assert_eq!(queued[0].to, "jean@xn--exmple-cua.fr");
+        assert_eq!(
+            queued[0].recipient, "j***@xn--exmple-cua.fr",
+            "masked at rest"
+        );
         server.mail_to("jean@xn--exmple-cua.fr", 1).await;
     });
 }

@@ -15,6 +15,7 @@ mod identifiers;
 mod journeys;
 mod logout_keys_ops;
 mod mail_queue;
+mod mail_tls;
 mod proxy;
 mod query_count;
 mod several_servers;

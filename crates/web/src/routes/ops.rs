@@ -9,7 +9,6 @@ use crate::request::page_lang;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::page::{OrUnavailable, PageError, Ui};
 use crate::pages::Lang;
 use crate::AppState;
 
@@ -82,29 +81,28 @@ pub async fn help(State(state): State<AppState>, jar: CookieJar, headers: Header
         .into_response()
 }
 
-/// Demo mode: the messages the server sent, newest first, with their links clickable.
+/// Demo mode: the messages this process delivered, newest first, with their links clickable.
 pub async fn mailbox(
     State(state): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-) -> Result<Response, PageError> {
+) -> Response {
     let lang = page_lang(&jar, &state.settings, &headers, None);
     let Some(postman) = &state.mailbox else {
-        return Ok(not_found(State(state), jar, headers).await);
+        return not_found(State(state), jar, headers).await;
     };
-    let mails = postman
-        .recent(50)
-        .await
-        .or_unavailable(&Ui::new(&state, lang), "mailbox: read the sent mail")?;
+    // Kept in the postman's memory, never read back from the queue: bodies are not at rest.
+    let mails = postman.delivered();
     let rows: Vec<serde_json::Value> = mails
         .iter()
-        .map(|m| {
+        .map(|d| {
+            let m = &d.message;
             let links: Vec<&str> = m.text.split_whitespace().filter(|w| w.starts_with("http://") || w.starts_with("https://")).collect();
             serde_json::json!({ "to": m.to, "subject": m.subject, "text": m.text, "links": links,
-                "at": m.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() })
+                "at": d.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() })
         })
         .collect();
-    Ok(state
+    state
         .pages
         .render(
             StatusCode::OK,
@@ -112,7 +110,7 @@ pub async fn mailbox(
             lang,
             minijinja::context! { path => "/demo/mailbox", mails => rows },
         )
-        .into_response())
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]
