@@ -595,19 +595,35 @@ mod tests {
     use super::*;
     use crate::StoreOptions;
 
-    async fn stores() -> Vec<Store> {
-        let mut urls = vec![format!(
-            "sqlite://{}/counters-{}.db?mode=rwc",
-            std::env::temp_dir().display(),
-            unique()
+    /// A fresh SQLite file and, when `DATABASE_URL` names a PostgreSQL server, a fresh database
+    /// on it (created from that one, dropped by [`drop_database`]): never the shared database
+    /// itself, whose migrations other checkouts may have moved.
+    async fn stores() -> Vec<(Store, Option<(String, String)>)> {
+        use sea_orm::ConnectionTrait;
+        let mut urls = vec![(
+            format!(
+                "sqlite://{}/counters-{}.db?mode=rwc",
+                std::env::temp_dir().display(),
+                unique()
+            ),
+            None,
         )];
-        if let Ok(url) = std::env::var("DATABASE_URL") {
-            if url.starts_with("postgres") {
-                urls.push(url);
+        if let Ok(admin_url) = std::env::var("DATABASE_URL") {
+            if admin_url.starts_with("postgres") {
+                let name = format!("gc_store_{}", unique());
+                let admin = sea_orm::Database::connect(admin_url.as_str())
+                    .await
+                    .unwrap();
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                let (base, _) = admin_url.rsplit_once('/').unwrap();
+                urls.push((format!("{base}/{name}"), Some((admin_url.clone(), name))));
             }
         }
         let mut stores = Vec::new();
-        for url in urls {
+        for (url, created) in urls {
             let options = StoreOptions {
                 url,
                 max_connections: 8,
@@ -615,9 +631,24 @@ mod tests {
             };
             let store = Store::connect(&options).await.unwrap();
             store.migrate().await.unwrap();
-            stores.push(store);
+            stores.push((store, created));
         }
         stores
+    }
+
+    /// Drops a database [`stores`] created, its connections closed first.
+    async fn drop_database(store: Store, created: Option<(String, String)>) {
+        use sea_orm::ConnectionTrait;
+        drop(store);
+        if let Some((admin_url, name)) = created {
+            let admin = sea_orm::Database::connect(admin_url.as_str())
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .unwrap();
+        }
     }
 
     fn unique() -> u128 {
@@ -641,7 +672,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_gets_no_more_attempts_than_the_rule_allows() {
-        for store in stores().await {
+        for (store, created) in stores().await {
             let now = OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
             let key = format!("burst:{}", unique());
             let rule = rule();
@@ -711,6 +742,7 @@ mod tests {
                 .await
                 .unwrap();
             assert!(purged >= 1);
+            drop_database(store, created).await;
         }
     }
 }
