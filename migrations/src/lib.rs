@@ -11,6 +11,7 @@ mod m0005_customer_names;
 mod m0006_client_web_origins;
 mod m0007_demo_marker;
 mod m0008_mail_sealed;
+mod m0009_client_access_token_format;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_client_web_origins::Migration),
             Box::new(m0007_demo_marker::Migration),
             Box::new(m0008_mail_sealed::Migration),
+            Box::new(m0009_client_access_token_format::Migration),
         ]
     }
 }

@@ -2,8 +2,8 @@
 
 use gan_audit::EventType;
 use gan_oidc::model::{
-    AuthMethod, Client, SigningAlg, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS,
-    GRANT_REFRESH_TOKEN, GRANT_TYPES,
+    AccessTokenFormat, AuthMethod, Client, SigningAlg, GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_TYPES,
 };
 use gan_oidc::scope::{ADMIN_READ, ADMIN_WRITE};
 use gan_oidc::secret::{hash_handle, new_handle};
@@ -56,6 +56,9 @@ pub struct ClientInput {
     /// revocation endpoints (CORS) beyond those of the redirect URIs, which always are.
     #[serde(default)]
     pub web_origins: Vec<String>,
+    /// `opaque` (default) or `jwt` (RFC 9068 access tokens, checkable offline with JWKS).
+    #[serde(default)]
+    pub access_token_format: Option<String>,
     /// First-party clients skip the consent page.
     #[serde(default)]
     pub first_party: bool,
@@ -82,6 +85,8 @@ pub struct ClientPatch {
     pub account_kinds: Option<Vec<String>>,
     /// New CORS origins beyond those of the redirect URIs, replacing the old ones.
     pub web_origins: Option<Vec<String>>,
+    /// `opaque` or `jwt`: the form of the access tokens issued from now on.
+    pub access_token_format: Option<String>,
     /// New ID token algorithm: `RS256`, `ES256` or `EdDSA`.
     pub id_token_signed_response_alg: Option<String>,
     /// Whether the client skips the consent page.
@@ -117,6 +122,8 @@ pub struct ClientView {
     pub account_kinds: Vec<String>,
     /// CORS origins beyond those of the redirect URIs.
     pub web_origins: Vec<String>,
+    /// `opaque` or `jwt` (RFC 9068).
+    pub access_token_format: String,
     /// Whether the client skips the consent page.
     pub first_party: bool,
     /// `false` once disabled: its authorization requests and client authentication fail.
@@ -154,6 +161,7 @@ impl From<&Client> for ClientView {
             id_token_signed_response_alg: c.id_token_alg.as_str().to_string(),
             account_kinds: c.account_kinds.clone(),
             web_origins: c.web_origins.clone(),
+            access_token_format: c.access_token_format.as_str().to_string(),
             first_party: c.first_party,
             enabled: c.enabled,
             has_jwks: c.jwks.is_some(),
@@ -233,6 +241,15 @@ fn check_origin(origin: &str) -> AdminResult<()> {
         return Err(invalid("must use https (http only on a loopback host)"));
     }
     Ok(())
+}
+
+fn parse_format(format: &str) -> AdminResult<AccessTokenFormat> {
+    AccessTokenFormat::parse(format).ok_or_else(|| {
+        AdminError::invalid(
+            "access_token_format",
+            format!("{format} is not one of opaque, jwt"),
+        )
+    })
 }
 
 fn parse_alg(alg: &str) -> AdminResult<SigningAlg> {
@@ -385,6 +402,12 @@ pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Op
         )?,
         account_kinds: input.account_kinds,
         web_origins: input.web_origins,
+        access_token_format: input
+            .access_token_format
+            .as_deref()
+            .map(parse_format)
+            .transpose()?
+            .unwrap_or_default(),
         first_party: input.first_party,
         created_at: now,
         ..Client::bare(&input.client_id, &input.client_name)
@@ -505,6 +528,10 @@ impl Admin {
         set!(grant_types, c.grant_types, "grant_types");
         set!(account_kinds, c.account_kinds, "account_kinds");
         set!(web_origins, c.web_origins, "web_origins");
+        if let Some(format) = patch.access_token_format {
+            c.access_token_format = parse_format(&format)?;
+            changed.push("access_token_format");
+        }
         set!(first_party, c.first_party, "first_party");
         set!(enabled, c.enabled, "enabled");
         if let Some(alg) = patch.id_token_signed_response_alg {

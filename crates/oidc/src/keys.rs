@@ -276,11 +276,23 @@ impl KeyRing {
         payload: &serde_json::Value,
         now: OffsetDateTime,
     ) -> Result<String, EngineError> {
+        self.sign_typed(alg, "JWT", payload, now)
+    }
+
+    /// Signs a JSON payload as a compact JWS with the header `typ` given (`at+jwt` for access
+    /// tokens, RFC 9068 §2.1), by the newest key of `alg` that may sign at `now`.
+    pub fn sign_typed(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        payload: &serde_json::Value,
+        now: OffsetDateTime,
+    ) -> Result<String, EngineError> {
         let key = self
             .signing_key(alg, now)
             .ok_or_else(|| EngineError::Keys(format!("no active {} key", alg.as_str())))?;
         let mut header = JwsHeader::new();
-        header.set_token_type("JWT");
+        header.set_token_type(typ);
         header.set_key_id(&key.stored.kid);
         let bytes = serde_json::to_vec(payload).map_err(keys_err)?;
         josekit::jws::serialize_compact(&bytes, &header, key.signer.as_ref()).map_err(keys_err)

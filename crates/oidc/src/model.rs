@@ -44,6 +44,35 @@ impl AuthMethod {
     }
 }
 
+/// The form of the access tokens a client receives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormat {
+    /// `gca_` and 43 random base64url characters; resource servers introspect it (RFC 7662).
+    #[default]
+    Opaque,
+    /// A JWT access token (RFC 9068, `typ: at+jwt`, RS256), which resource servers may check
+    /// offline against JWKS; introspection and revocation work for it too.
+    Jwt,
+}
+
+impl AccessTokenFormat {
+    /// Its name in client registrations: `opaque` or `jwt`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Jwt => "jwt",
+        }
+    }
+
+    /// The format named `s`; `None` for any other name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Opaque, Self::Jwt]
+            .into_iter()
+            .find(|f| f.as_str() == s)
+    }
+}
+
 /// A JWS algorithm we sign ID tokens with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub enum SigningAlg {
@@ -124,6 +153,8 @@ pub struct Client {
     /// Browser origins (`https://app.example.fr`) allowed to call the token, userinfo and
     /// revocation endpoints (CORS) beyond those of the redirect URIs, which always are.
     pub web_origins: Vec<String>,
+    /// Opaque access tokens (the default) or JWTs (RFC 9068).
+    pub access_token_format: AccessTokenFormat,
     /// First-party clients skip the consent page.
     pub first_party: bool,
     /// PKCE required for this client even when the provider does not require it for all.
@@ -209,6 +240,7 @@ impl Client {
             id_token_alg: SigningAlg::RS256,
             account_kinds: vec![],
             web_origins: vec![],
+            access_token_format: AccessTokenFormat::Opaque,
             first_party: false,
             require_pkce: true,
             enabled: true,

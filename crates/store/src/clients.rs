@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use gan_oidc::error::StoreError;
-use gan_oidc::model::{AuthMethod, Client, SigningAlg};
+use gan_oidc::model::{AccessTokenFormat, AuthMethod, Client, SigningAlg};
 use gan_oidc::ports::{ClientStore, StoreResult};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{EntityTrait, QueryOrder, Set};
@@ -29,6 +29,9 @@ fn to_record(m: client::Model) -> Result<Client, StoreError> {
             .ok_or_else(|| StoreError::Corrupt(format!("alg {}", m.id_token_alg)))?,
         account_kinds: from_json(&m.account_kinds)?,
         web_origins: from_json(&m.web_origins)?,
+        access_token_format: AccessTokenFormat::parse(&m.access_token_format).ok_or_else(|| {
+            StoreError::Corrupt(format!("access token format {}", m.access_token_format))
+        })?,
         first_party: m.first_party,
         require_pkce: m.require_pkce,
         enabled: m.enabled,
@@ -63,6 +66,7 @@ impl ClientStore for Store {
             id_token_alg: Set(c.id_token_alg.as_str().to_string()),
             account_kinds: Set(to_json(&c.account_kinds)?),
             web_origins: Set(to_json(&c.web_origins)?),
+            access_token_format: Set(c.access_token_format.as_str().to_string()),
             first_party: Set(c.first_party),
             require_pkce: Set(c.require_pkce),
             enabled: Set(c.enabled),
@@ -84,6 +88,7 @@ impl ClientStore for Store {
             client::Column::IdTokenAlg,
             client::Column::AccountKinds,
             client::Column::WebOrigins,
+            client::Column::AccessTokenFormat,
             client::Column::FirstParty,
             client::Column::RequirePkce,
             client::Column::Enabled,

@@ -309,6 +309,7 @@ impl TestServer {
             id_token_alg: spec.alg,
             account_kinds: spec.account_kinds.clone(),
             web_origins: spec.web_origins.clone(),
+            access_token_format: spec.access_token_format,
             first_party: spec.first_party,
             created_at: time::OffsetDateTime::now_utc(),
             ..Client::bare(&spec.id, &format!("Client {}", spec.id))
@@ -363,6 +364,8 @@ pub struct ClientSpec {
     pub account_kinds: Vec<String>,
     /// CORS origins beyond those of the redirect URIs.
     pub web_origins: Vec<String>,
+    /// Opaque (default) or JWT access tokens.
+    pub access_token_format: gan_oidc::model::AccessTokenFormat,
 }
 
 pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -386,6 +389,7 @@ impl ClientSpec {
             first_party: true,
             account_kinds: vec![],
             web_origins: vec![],
+            access_token_format: Default::default(),
         }
     }
 
@@ -403,6 +407,7 @@ impl ClientSpec {
             first_party: false,
             account_kinds: vec![],
             web_origins: vec![],
+            access_token_format: Default::default(),
         }
     }
 }

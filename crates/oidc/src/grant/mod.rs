@@ -13,8 +13,8 @@ use crate::authorize::claims::requested;
 use crate::error::{EngineError, ErrorCode, OAuthError};
 use crate::id_token::{self, IdTokenInput};
 use crate::model::{
-    Authentication, Client, TokenKind, TokenRecord, GRANT_AUTHORIZATION_CODE,
-    GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_TYPES,
+    AccessTokenFormat, Authentication, Client, SigningAlg, TokenKind, TokenRecord,
+    GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_TYPES,
 };
 use crate::params::Params;
 use crate::scope::{self, Scopes};
@@ -24,7 +24,8 @@ use crate::{paths, Provider};
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenResponse {
-    /// The access token: `gca_` and 43 base64url characters, opaque.
+    /// The access token: `gca_` and 43 base64url characters, opaque; or a JWT (RFC 9068) for a
+    /// client registered with `access_token_format = jwt`.
     pub access_token: String,
     /// Always `Bearer` (RFC 6750).
     pub token_type: &'static str,
@@ -163,8 +164,11 @@ impl Provider {
         store: bool,
     ) -> Result<(TokenResponse, Vec<TokenRecord>), EngineError> {
         let now = self.now();
-        let access_token = new_handle("gca_");
         let identity_id = issue.auth.as_ref().map(|a| a.identity_id.clone());
+        let access_token = match issue.client.access_token_format {
+            AccessTokenFormat::Opaque => new_handle("gca_"),
+            AccessTokenFormat::Jwt => self.sign_access_token(&issue, now).await?,
+        };
         let record = |kind: TokenKind, handle: &str, ttl: time::Duration| TokenRecord {
             token_hash: hash_handle(handle),
             kind,
@@ -244,6 +248,35 @@ impl Provider {
             id_token,
         };
         Ok((response, records))
+    }
+
+    /// A JWT access token (RFC 9068 §2): `typ: at+jwt`, RS256, with `iss`, `exp`, `aud` (the
+    /// client: no resource indicators yet), `sub` (the person, or the client itself for
+    /// `client_credentials`), `client_id`, `iat`, `jti` (random: each token is stored under its
+    /// own hash), `scope`, and `auth_time` / `acr` for a person. Released claims stay at
+    /// userinfo: the token carries no personal data.
+    async fn sign_access_token(
+        &self,
+        issue: &Issue<'_>,
+        now: OffsetDateTime,
+    ) -> Result<String, EngineError> {
+        let mut payload = serde_json::json!({
+            "iss": self.config.issuer_str(),
+            "exp": (now + self.config.access_token_ttl).unix_timestamp(),
+            "aud": issue.client.id,
+            "sub": issue.auth.as_ref().map(|a| a.identity_id.clone()).unwrap_or_else(|| issue.client.id.clone()),
+            "client_id": issue.client.id,
+            "iat": now.unix_timestamp(),
+            "jti": new_handle(""),
+            "scope": issue.scopes.to_string(),
+        });
+        if let Some(auth) = &issue.auth {
+            payload["auth_time"] = auth.auth_time.unix_timestamp().into();
+            payload["acr"] = crate::ACR_PASSWORD.into();
+        }
+        self.keys()
+            .await?
+            .sign_typed(SigningAlg::RS256, "at+jwt", &payload, now)
     }
 
     #[allow(clippy::too_many_arguments)]

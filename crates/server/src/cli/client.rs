@@ -69,6 +69,9 @@ pub struct AddArgs {
     /// redirect URIs (repeat): https://app.example.fr.
     #[arg(long = "web-origin", value_name = "ORIGIN")]
     web_origins: Vec<String>,
+    /// Access tokens: opaque (default) or jwt (RFC 9068, checkable offline with JWKS).
+    #[arg(long = "access-token-format", value_name = "FORMAT")]
+    access_token_format: Option<String>,
     /// Allowed grant type (repeat); default: authorization_code and refresh_token, or
     /// client_credentials for a client without redirect URIs.
     #[arg(long = "grant-type", value_name = "G")]
@@ -104,6 +107,9 @@ pub struct UpdateArgs {
     account_kinds: Option<Vec<String>>,
     #[arg(long = "web-origin", value_name = "ORIGIN")]
     web_origins: Option<Vec<String>>,
+    /// opaque or jwt: the form of the access tokens issued from now on.
+    #[arg(long = "access-token-format", value_name = "FORMAT")]
+    access_token_format: Option<String>,
     #[arg(long = "grant-type", value_name = "G")]
     grant_types: Option<Vec<String>>,
     #[arg(long = "id-token-alg")]
@@ -144,6 +150,7 @@ fn input(a: AddArgs, secret: Option<String>) -> anyhow::Result<ClientInput> {
         id_token_signed_response_alg: Some(a.id_token_alg),
         account_kinds: a.account_kinds,
         web_origins: a.web_origins,
+        access_token_format: a.access_token_format,
         first_party: a.first_party,
         client_secret: secret,
     })
@@ -168,6 +175,7 @@ fn show(c: &ClientView) {
             },
         ),
         ("web origins", c.web_origins.join(" ")),
+        ("access tokens", c.access_token_format.clone()),
         ("ID token alg", c.id_token_signed_response_alg.clone()),
         ("first party", c.first_party.to_string()),
         ("created", output::time(Some(c.created_at))),
@@ -261,6 +269,7 @@ async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode>
                 grant_types: u.grant_types,
                 account_kinds: u.account_kinds,
                 web_origins: u.web_origins,
+                access_token_format: u.access_token_format,
                 id_token_signed_response_alg: u.id_token_alg,
                 first_party: u.first_party,
                 enabled: u.enabled,

@@ -23,6 +23,7 @@ pub struct Model {
     pub previous_secret_hash: Option<String>,
     pub previous_secret_expires_at: Option<i64>,
     pub web_origins: String,
+    pub access_token_format: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -768,3 +768,99 @@ async fn profile_claims_come_from_the_customer_records() {
         assert_eq!(kept.family_name.as_deref(), Some("Dupré"));
     });
 }
+
+/// Issue 16: a client registered for JWT access tokens (RFC 9068) gets `at+jwt` tokens a
+/// resource server checks offline with JWKS and a JWT library; introspection, userinfo and
+/// revocation work for them too, and a revoked one is inactive at introspection.
+#[tokio::test]
+async fn jwt_access_tokens_check_offline_and_revoke_online() {
+    use josekit::jwk::JwkSet;
+    use josekit::jws::RS256;
+    use josekit::jwt;
+    each_backend!(|server| {
+        let mut spec = ClientSpec::portal("api-portal");
+        spec.access_token_format = gan_oidc::model::AccessTokenFormat::Jwt;
+        let secret = server.add_client(spec).await.unwrap();
+        let mut partner = ClientSpec::partner("partner");
+        partner.access_token_format = gan_oidc::model::AccessTokenFormat::Jwt;
+        let partner_secret = server.add_client(partner).await.unwrap();
+        let sub = server.add_identity(EMAIL, PASSWORD).await;
+        let mut b = Browser::new(&server.base);
+        let c = code(&server, &mut b, "api-portal", EMAIL, PASSWORD).await;
+        let (s, tokens) = exchange(&server, "api-portal", &secret, &c).await;
+        assert_eq!(s, 200, "{tokens}");
+        let at = tokens["access_token"].as_str().unwrap().to_string();
+
+        // Offline: the header says at+jwt, the signature checks against JWKS, the claims are
+        // RFC 9068's.
+        let header = gan_testkit::flows::jwt_part(&at, 0);
+        assert_eq!(header["typ"], "at+jwt");
+        assert_eq!(header["alg"], "RS256");
+        let jwks: serde_json::Value = reqwest::get(server.url("/jwks"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let set = JwkSet::from_bytes(jwks.to_string().as_bytes()).unwrap();
+        let kid = header["kid"].as_str().unwrap();
+        let key = set.get(kid)[0];
+        let verifier = RS256.verifier_from_jwk(key).unwrap();
+        let (payload, _) = jwt::decode_with_verifier(&at, &verifier).unwrap();
+        let issuer = server.url("").trim_end_matches('/').to_string();
+        assert!(payload.issuer().unwrap().trim_end_matches('/') == issuer);
+        assert_eq!(payload.subject(), Some(sub.as_str()));
+        assert_eq!(payload.audience(), Some(vec!["api-portal"]));
+        assert_eq!(
+            payload.claim("client_id"),
+            Some(&serde_json::json!("api-portal"))
+        );
+        assert!(payload
+            .claim("scope")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .contains("openid"));
+        assert!(payload.jwt_id().is_some() && payload.issued_at().is_some());
+        assert!(payload.expires_at().unwrap() > payload.issued_at().unwrap());
+        assert!(
+            payload.claim("email").is_none(),
+            "no personal data in the token"
+        );
+        // Tampered: refused by the library.
+        let mut forged: Vec<char> = at.chars().collect();
+        let i = forged.len() - 10;
+        forged[i] = if forged[i] == 'A' { 'B' } else { 'A' };
+        let forged: String = forged.into_iter().collect();
+        assert!(jwt::decode_with_verifier(&forged, &verifier).is_err());
+
+        // Online, the same token works at userinfo and introspection…
+        let info = gan_testkit::flows::userinfo(&server, &at).await;
+        assert_eq!(info["sub"], sub.as_str());
+        assert!(active(&server, "api-portal", &secret, &at).await);
+        // …and once revoked it is inactive there, though offline checks cannot know.
+        let res = reqwest::Client::new()
+            .post(server.url("/revoke"))
+            .basic_auth("api-portal", Some(&secret))
+            .form(&[("token", at.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(!active(&server, "api-portal", &secret, &at).await);
+        assert!(jwt::decode_with_verifier(&at, &verifier).is_ok());
+
+        // client_credentials: the client is the subject.
+        let (s, body, _) = token(
+            &server,
+            "partner",
+            &partner_secret,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+        assert_eq!(s, 200, "{body}");
+        let cc = gan_testkit::flows::jwt_part(body["access_token"].as_str().unwrap(), 1);
+        assert_eq!(cc["sub"], "partner");
+        assert_eq!(cc["client_id"], "partner");
+    });
+}
