@@ -12,6 +12,7 @@ mod m0006_client_web_origins;
 mod m0007_demo_marker;
 mod m0008_mail_sealed;
 mod m0009_client_access_token_format;
+mod m0010_backchannel_logout;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_demo_marker::Migration),
             Box::new(m0008_mail_sealed::Migration),
             Box::new(m0009_client_access_token_format::Migration),
+            Box::new(m0010_backchannel_logout::Migration),
         ]
     }
 }

@@ -59,6 +59,13 @@ pub struct ClientInput {
     /// `opaque` (default) or `jwt` (RFC 9068 access tokens, checkable offline with JWKS).
     #[serde(default)]
     pub access_token_format: Option<String>,
+    /// Where the client is told, server to server, that a session it took part in ended
+    /// (OpenID Connect Back-Channel Logout 1.0): https (http only on loopback).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` in logout tokens (it is always sent when known).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
     /// First-party clients skip the consent page.
     #[serde(default)]
     pub first_party: bool,
@@ -87,6 +94,10 @@ pub struct ClientPatch {
     pub web_origins: Option<Vec<String>>,
     /// `opaque` or `jwt`: the form of the access tokens issued from now on.
     pub access_token_format: Option<String>,
+    /// A new back-channel logout URI; an empty string removes it.
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` in logout tokens.
+    pub backchannel_logout_session_required: Option<bool>,
     /// New ID token algorithm: `RS256`, `ES256` or `EdDSA`.
     pub id_token_signed_response_alg: Option<String>,
     /// Whether the client skips the consent page.
@@ -124,6 +135,10 @@ pub struct ClientView {
     pub web_origins: Vec<String>,
     /// `opaque` or `jwt` (RFC 9068).
     pub access_token_format: String,
+    /// Where the client is told that a session ended (Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` in logout tokens.
+    pub backchannel_logout_session_required: bool,
     /// Whether the client skips the consent page.
     pub first_party: bool,
     /// `false` once disabled: its authorization requests and client authentication fail.
@@ -162,6 +177,8 @@ impl From<&Client> for ClientView {
             account_kinds: c.account_kinds.clone(),
             web_origins: c.web_origins.clone(),
             access_token_format: c.access_token_format.as_str().to_string(),
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
             first_party: c.first_party,
             enabled: c.enabled,
             has_jwks: c.jwks.is_some(),
@@ -192,6 +209,26 @@ fn check_uri(field: &str, uri: &str) -> AdminResult<()> {
         );
     }
     Ok(())
+}
+
+/// A back-channel logout URI (Back-Channel Logout 1.0 §2.2): absolute, no fragment, `https`
+/// (`http` only on a loopback host: the logout token crosses the network).
+fn check_backchannel_uri(uri: &str) -> AdminResult<()> {
+    let field = "backchannel_logout_uri";
+    let url = url::Url::parse(uri)
+        .map_err(|_| AdminError::invalid(field, format!("{uri} is not an absolute URI")))?;
+    if url.fragment().is_some() {
+        return Err(AdminError::invalid(field, format!("{uri} has a fragment")));
+    }
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(AdminError::invalid(
+            field,
+            format!("{uri}: use https (http only on a loopback host)"),
+        )),
+    }
 }
 
 /// A scope token (RFC 6749 §3.3): printable ASCII without space, `"` or `\`.
@@ -331,6 +368,9 @@ pub fn validate(c: &Client) -> AdminResult<()> {
     for origin in &c.web_origins {
         check_origin(origin)?;
     }
+    if let Some(uri) = &c.backchannel_logout_uri {
+        check_backchannel_uri(uri)?;
+    }
     if let Some(jwks) = &c.jwks {
         check_jwks(jwks)?;
     }
@@ -408,6 +448,8 @@ pub fn build(input: ClientInput, now: OffsetDateTime) -> AdminResult<(Client, Op
             .map(parse_format)
             .transpose()?
             .unwrap_or_default(),
+        backchannel_logout_uri: input.backchannel_logout_uri,
+        backchannel_logout_session_required: input.backchannel_logout_session_required,
         first_party: input.first_party,
         created_at: now,
         ..Client::bare(&input.client_id, &input.client_name)
@@ -528,6 +570,15 @@ impl Admin {
         set!(grant_types, c.grant_types, "grant_types");
         set!(account_kinds, c.account_kinds, "account_kinds");
         set!(web_origins, c.web_origins, "web_origins");
+        if let Some(uri) = patch.backchannel_logout_uri {
+            c.backchannel_logout_uri = (!uri.is_empty()).then_some(uri);
+            changed.push("backchannel_logout_uri");
+        }
+        set!(
+            backchannel_logout_session_required,
+            c.backchannel_logout_session_required,
+            "backchannel_logout_session_required"
+        );
         if let Some(format) = patch.access_token_format {
             c.access_token_format = parse_format(&format)?;
             changed.push("access_token_format");

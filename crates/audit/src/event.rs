@@ -65,6 +65,11 @@ pub enum EventType {
     /// tokens issued in them, but `offline_access` ones).
     #[serde(rename = "session.ended")]
     SessionEnded,
+    /// A client was told, server to server, that a session it took part in ended (OpenID
+    /// Connect Back-Channel Logout 1.0): success once delivered, failure when given up
+    /// (`detail.error`, `detail.attempts`, `detail.sid`).
+    #[serde(rename = "logout.notified")]
+    LogoutNotified,
     /// A credential changed (or an admin locked, detached or ended sessions): what the old
     /// credential granted was cut off (`detail.reason`; counts `sessions_ended`,
     /// `tokens_revoked`, `links_cancelled`; `detail.kept_session` when the session the person
@@ -112,7 +117,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, in declaration order (the CLI lists them when `--type` is unknown).
-    pub const ALL: [EventType; 30] = [
+    pub const ALL: [EventType; 31] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -130,6 +135,7 @@ impl EventType {
         Self::CodeReplay,
         Self::TokenRevoked,
         Self::SessionEnded,
+        Self::LogoutNotified,
         Self::AccessCutOff,
         Self::IdentityLocked,
         Self::IdentityUnlocked,
@@ -165,6 +171,7 @@ impl EventType {
             Self::CodeReplay => "token.code_replay",
             Self::TokenRevoked => "token.revoked",
             Self::SessionEnded => "session.ended",
+            Self::LogoutNotified => "logout.notified",
             Self::AccessCutOff => "access.cut_off",
             Self::IdentityLocked => "identity.locked",
             Self::IdentityUnlocked => "identity.unlocked",

@@ -48,6 +48,7 @@ pub fn document(config: &ProviderConfig) -> serde_json::Value {
         "acr_values_supported": [crate::ACR_PASSWORD],
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod authorize;
+pub mod backchannel;
 pub mod client_auth;
 pub mod client_cache;
 pub mod clock;

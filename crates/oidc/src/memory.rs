@@ -13,7 +13,8 @@ use crate::interaction::Interaction;
 use crate::model::{AuthorizationCode, Client, Session, SigningAlg, StoredKey, TokenRecord};
 use crate::ports::{
     AssertionStore, ClaimsSource, ClientStore, CodeStore, ConsentStore, Consumed, InteractionStore,
-    KeyStore, SessionStore, SessionsOf, StoreResult, Stores, TokenStore,
+    KeyStore, LogoutNotice, LogoutOutcome, LogoutQueue, SessionStore, SessionsOf, StoreResult,
+    Stores, TokenStore,
 };
 use crate::scope::Scopes;
 
@@ -28,6 +29,9 @@ struct Records {
     consents: HashMap<(String, String), Scopes>,
     keys: Vec<StoredKey>,
     jtis: HashMap<(String, String), OffsetDateTime>,
+    /// Back-channel logout notices: the notice, when it is next due, its claim, and whether it
+    /// is finished (delivered or given up).
+    logouts: Vec<(LogoutNotice, OffsetDateTime, Option<String>, bool)>,
 }
 
 /// Every storage port of the provider, in memory. `fail(true)` makes every call answer
@@ -218,6 +222,21 @@ impl TokenStore for MemoryStore {
         }
         Ok(n)
     }
+    async fn session_clients(
+        &self,
+        identity_id: &str,
+        sessions: SessionsOf<'_>,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let r = self.lock()?;
+        let pairs: std::collections::BTreeSet<(String, String)> = r
+            .tokens
+            .values()
+            .filter(|t| t.identity_id.as_deref() == Some(identity_id))
+            .filter(|t| t.sid.is_some() && sessions.holds(t.sid.as_deref()))
+            .filter_map(|t| Some((t.sid.clone()?, t.client_id.clone())))
+            .collect();
+        Ok(pairs.into_iter().collect())
+    }
     async fn move_tokens(&self, from: &str, to: &str) -> StoreResult<u64> {
         let mut n = 0;
         for t in self.lock()?.tokens.values_mut() {
@@ -393,6 +412,66 @@ impl AssertionStore for MemoryStore {
         let n = r.jtis.len();
         r.jtis.retain(|_, e| *e > now);
         Ok((n - r.jtis.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl LogoutQueue for MemoryStore {
+    async fn enqueue_logouts(&self, notices: &[LogoutNotice]) -> StoreResult<()> {
+        let mut r = self.lock()?;
+        for n in notices {
+            r.logouts.push((n.clone(), n.created_at, None, false));
+        }
+        Ok(())
+    }
+    async fn claim_logout(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        claim: &str,
+    ) -> StoreResult<Option<LogoutNotice>> {
+        let mut r = self.lock()?;
+        let due = r
+            .logouts
+            .iter_mut()
+            .filter(|(_, at, _, done)| !*done && *at <= now)
+            .min_by_key(|(n, _, _, _)| n.created_at);
+        Ok(due.map(|entry| {
+            entry.1 = lease_until;
+            entry.2 = Some(claim.to_string());
+            entry.0.clone()
+        }))
+    }
+    async fn finish_logout(
+        &self,
+        id: &str,
+        claim: &str,
+        outcome: &LogoutOutcome,
+        _now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut r = self.lock()?;
+        if let Some(entry) = r
+            .logouts
+            .iter_mut()
+            .find(|(n, _, c, _)| n.id == id && c.as_deref() == Some(claim))
+        {
+            entry.0.attempts += 1;
+            entry.2 = None;
+            match outcome {
+                LogoutOutcome::Retry {
+                    next_attempt_at, ..
+                } => entry.1 = *next_attempt_at,
+                LogoutOutcome::Delivered | LogoutOutcome::Abandoned { .. } => entry.3 = true,
+            }
+        }
+        Ok(())
+    }
+    async fn purge_logouts(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut r = self.lock()?;
+        let n = r.logouts.len();
+        r.logouts
+            .retain(|(notice, _, _, done)| !*done || notice.created_at >= before);
+        Ok((n - r.logouts.len()) as u64)
     }
 }
 

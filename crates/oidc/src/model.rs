@@ -155,6 +155,11 @@ pub struct Client {
     pub web_origins: Vec<String>,
     /// Opaque access tokens (the default) or JWTs (RFC 9068).
     pub access_token_format: AccessTokenFormat,
+    /// Where the client is told, server to server, that a session it took part in ended
+    /// (OpenID Connect Back-Channel Logout 1.0 §2.2); `None`: not told.
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` in the logout token (§2.2); we always send it when known.
+    pub backchannel_logout_session_required: bool,
     /// First-party clients skip the consent page.
     pub first_party: bool,
     /// PKCE required for this client even when the provider does not require it for all.
@@ -241,6 +246,8 @@ impl Client {
             account_kinds: vec![],
             web_origins: vec![],
             access_token_format: AccessTokenFormat::Opaque,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             first_party: false,
             require_pkce: true,
             enabled: true,

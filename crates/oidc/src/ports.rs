@@ -124,12 +124,83 @@ pub trait TokenStore: Send + Sync {
         offline: bool,
         now: OffsetDateTime,
     ) -> StoreResult<u64>;
+    /// The distinct `(sid, client_id)` pairs of the tokens of `identity_id` issued in
+    /// `sessions` (tokens without a session left out): the clients that took part in each
+    /// session, for back-channel logout.
+    async fn session_clients(
+        &self,
+        identity_id: &str,
+        sessions: SessionsOf<'_>,
+    ) -> StoreResult<Vec<(String, String)>>;
     /// Records the tokens issued in session `from` as issued in session `to` (a
     /// re-authentication replaced the session); returns how many.
     async fn move_tokens(&self, from: &str, to: &str) -> StoreResult<u64>;
     /// Deletes tokens expired before `before` (kept a while so a late reuse of a refresh token
     /// is recognised as reuse); returns how many.
     async fn purge_tokens(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// Back-channel logout notices waiting for delivery (OpenID Connect Back-Channel Logout 1.0),
+/// shared by every process: each is claimed by one process at a time, with a lease.
+#[async_trait]
+pub trait LogoutQueue: Send + Sync {
+    /// Queues notices.
+    async fn enqueue_logouts(&self, notices: &[LogoutNotice]) -> StoreResult<()>;
+    /// Claims the oldest notice due at `now` for this process until `lease_until` (its
+    /// `next_attempt_at` moves there, so no other process takes it meanwhile), under `claim`;
+    /// `None` when none is due.
+    async fn claim_logout(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        claim: &str,
+    ) -> StoreResult<Option<LogoutNotice>>;
+    /// Records how a claimed delivery went; ignored when the claim is no longer `claim`'s.
+    async fn finish_logout(
+        &self,
+        id: &str,
+        claim: &str,
+        outcome: &LogoutOutcome,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Deletes delivered and abandoned notices created before `before`; returns how many.
+    async fn purge_logouts(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// One client to tell that a session of a person ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutNotice {
+    /// Random id.
+    pub id: String,
+    /// The client to tell.
+    pub client_id: String,
+    /// The person (`sub`).
+    pub identity_id: String,
+    /// The session that ended (`sid`).
+    pub sid: Option<String>,
+    /// Deliveries tried so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub created_at: OffsetDateTime,
+}
+
+/// How a delivery went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutOutcome {
+    /// The client answered 2xx.
+    Delivered,
+    /// Try again at `next_attempt_at`; `error` says why not now.
+    Retry {
+        /// When to try again.
+        next_attempt_at: OffsetDateTime,
+        /// The cause, for the operators.
+        error: String,
+    },
+    /// Given up (too old, the client gone or no longer listening); `error` says why.
+    Abandoned {
+        /// The cause, for the operators.
+        error: String,
+    },
 }
 
 /// Browser sessions at the provider.
@@ -250,6 +321,8 @@ pub struct Stores {
     pub keys: Arc<dyn KeyStore>,
     /// Client assertion ids seen (`private_key_jwt` replay protection).
     pub assertions: Arc<dyn AssertionStore>,
+    /// Back-channel logout notices.
+    pub logouts: Arc<dyn LogoutQueue>,
 }
 
 impl Stores {
@@ -264,6 +337,7 @@ impl Stores {
             + ConsentStore
             + KeyStore
             + AssertionStore
+            + LogoutQueue
             + 'static,
     {
         Self {
@@ -274,7 +348,8 @@ impl Stores {
             sessions: store.clone(),
             consents: store.clone(),
             keys: store.clone(),
-            assertions: store,
+            assertions: store.clone(),
+            logouts: store,
         }
     }
 }

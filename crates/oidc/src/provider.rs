@@ -189,7 +189,10 @@ impl Provider {
             + s.codes.purge_codes(before).await?
             + s.assertions.purge_jtis(now).await?
             + s.sessions.purge_sessions(now).await?
-            + s.tokens.purge_tokens(before).await?)
+            + s.tokens.purge_tokens(before).await?
+            + s.logouts
+                .purge_logouts(now - crate::backchannel::RETENTION)
+                .await?)
     }
 
     /// Starts a browser session for an authenticated person; returns the cookie value.
@@ -260,6 +263,12 @@ impl Provider {
         };
         self.stores.sessions.end_session(&hash).await?;
         let identity_id = &session.auth.identity_id;
+        self.notify_clients(
+            identity_id,
+            SessionsOf::One(&session.sid),
+            std::slice::from_ref(&session.sid),
+        )
+        .await?;
         let revoked = self
             .revoke_session_tokens(identity_id, SessionsOf::One(&session.sid), false)
             .await?;
@@ -299,6 +308,8 @@ impl Provider {
         reason: &str,
     ) -> Result<(), StoreError> {
         self.stores.sessions.end_session_by_sid(sid).await?;
+        self.notify_clients(identity_id, SessionsOf::One(sid), &[sid.to_string()])
+            .await?;
         let revoked = self
             .revoke_session_tokens(identity_id, SessionsOf::One(sid), true)
             .await?;
@@ -330,10 +341,22 @@ impl Provider {
         keep_sid: Option<&str>,
     ) -> Result<CutOff, StoreError> {
         let now = self.now();
+        // The sessions about to end, for the back channel (those that ended before were told).
+        let live: Vec<String> = self
+            .stores
+            .sessions
+            .sessions_of(identity_id, now)
+            .await?
+            .into_iter()
+            .map(|s| s.sid)
+            .filter(|sid| Some(sid.as_str()) != keep_sid)
+            .collect();
         let sessions_ended = self
             .stores
             .sessions
             .end_sessions_of(identity_id, keep_sid, now)
+            .await?;
+        self.notify_clients(identity_id, SessionsOf::AllBut(keep_sid), &live)
             .await?;
         let tokens_revoked = self
             .stores

@@ -447,3 +447,62 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
     }
     .map_err(anyhow::Error::msg)
 }
+
+/// Back-channel logout over HTTP (OpenID Connect Back-Channel Logout 1.0 §2.5): a form POST of
+/// `logout_token`, no redirect followed, 10 seconds at most; a 2xx answer is a delivery.
+pub struct HttpLogoutSender {
+    http: reqwest::Client,
+}
+
+impl HttpLogoutSender {
+    /// A sender with its own HTTP client.
+    ///
+    /// Errors: the HTTP client could not be built (TLS roots).
+    pub fn new() -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .user_agent("gan-connect back-channel logout")
+            .build()
+            .context("cannot build the back-channel logout HTTP client")?;
+        Ok(Self { http })
+    }
+}
+
+#[async_trait::async_trait]
+impl gan_oidc::backchannel::LogoutSender for HttpLogoutSender {
+    async fn post(&self, uri: &str, logout_token: &str) -> Result<(), String> {
+        let res = self
+            .http
+            .post(uri)
+            .header(reqwest::header::CACHE_CONTROL, "no-store")
+            .form(&[("logout_token", logout_token)])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if res.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the client answered {}", res.status()))
+        }
+    }
+}
+
+/// Delivers back-channel logout notices every two seconds, for as long as the server runs
+/// (every process does: each notice is claimed by one at a time).
+pub async fn deliver_logouts(provider: Arc<Provider>) {
+    let sender = match HttpLogoutSender::new() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "back-channel logout disabled");
+            return;
+        }
+    };
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        every.tick().await;
+        if let Err(e) = provider.deliver_logouts(&sender).await {
+            tracing::warn!(error = %e, "back-channel logout round failed; next round in 2 s");
+        }
+    }
+}

@@ -32,6 +32,8 @@ fn to_record(m: client::Model) -> Result<Client, StoreError> {
         access_token_format: AccessTokenFormat::parse(&m.access_token_format).ok_or_else(|| {
             StoreError::Corrupt(format!("access token format {}", m.access_token_format))
         })?,
+        backchannel_logout_uri: m.backchannel_logout_uri,
+        backchannel_logout_session_required: m.backchannel_logout_session_required,
         first_party: m.first_party,
         require_pkce: m.require_pkce,
         enabled: m.enabled,
@@ -67,6 +69,8 @@ impl ClientStore for Store {
             account_kinds: Set(to_json(&c.account_kinds)?),
             web_origins: Set(to_json(&c.web_origins)?),
             access_token_format: Set(c.access_token_format.as_str().to_string()),
+            backchannel_logout_uri: Set(c.backchannel_logout_uri.clone()),
+            backchannel_logout_session_required: Set(c.backchannel_logout_session_required),
             first_party: Set(c.first_party),
             require_pkce: Set(c.require_pkce),
             enabled: Set(c.enabled),
@@ -89,6 +93,8 @@ impl ClientStore for Store {
             client::Column::AccountKinds,
             client::Column::WebOrigins,
             client::Column::AccessTokenFormat,
+            client::Column::BackchannelLogoutUri,
+            client::Column::BackchannelLogoutSessionRequired,
             client::Column::FirstParty,
             client::Column::RequirePkce,
             client::Column::Enabled,

@@ -15,6 +15,7 @@ mod gate;
 mod identities;
 mod interactions;
 mod keys;
+mod logouts;
 mod mail_queue;
 mod sessions;
 mod tokens;

@@ -7,7 +7,7 @@ use gan_oidc::error::StoreError;
 use gan_oidc::model::{Authentication, TokenKind, TokenRecord};
 use gan_oidc::ports::{Consumed, SessionsOf, StoreResult, TokenStore};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -186,6 +186,29 @@ impl TokenStore for Store {
             q = q.filter(Expr::cust(OUTSIDE_OFFLINE_ACCESS));
         }
         Ok(q.exec(&self.db).await.map_err(db_err)?.rows_affected)
+    }
+
+    async fn session_clients(
+        &self,
+        identity_id: &str,
+        sessions: SessionsOf<'_>,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let mut q = token::Entity::find()
+            .select_only()
+            .column(token::Column::Sid)
+            .column(token::Column::ClientId)
+            .distinct()
+            .filter(token::Column::IdentityId.eq(identity_id))
+            .filter(token::Column::Sid.is_not_null());
+        q = match sessions {
+            SessionsOf::One(sid) => q.filter(token::Column::Sid.eq(sid)),
+            SessionsOf::AllBut(Some(keep)) => q.filter(token::Column::Sid.ne(keep)),
+            SessionsOf::AllBut(None) => q,
+        };
+        q.into_tuple::<(String, String)>()
+            .all(&self.db)
+            .await
+            .map_err(db_err)
     }
 
     async fn move_tokens(&self, from: &str, to: &str) -> StoreResult<u64> {

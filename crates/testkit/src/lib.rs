@@ -310,6 +310,7 @@ impl TestServer {
             account_kinds: spec.account_kinds.clone(),
             web_origins: spec.web_origins.clone(),
             access_token_format: spec.access_token_format,
+            backchannel_logout_uri: spec.backchannel_logout_uri.clone(),
             first_party: spec.first_party,
             created_at: time::OffsetDateTime::now_utc(),
             ..Client::bare(&spec.id, &format!("Client {}", spec.id))
@@ -366,6 +367,8 @@ pub struct ClientSpec {
     pub web_origins: Vec<String>,
     /// Opaque (default) or JWT access tokens.
     pub access_token_format: gan_oidc::model::AccessTokenFormat,
+    /// Back-channel logout URI.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -390,6 +393,7 @@ impl ClientSpec {
             account_kinds: vec![],
             web_origins: vec![],
             access_token_format: Default::default(),
+            backchannel_logout_uri: None,
         }
     }
 
@@ -408,6 +412,7 @@ impl ClientSpec {
             account_kinds: vec![],
             web_origins: vec![],
             access_token_format: Default::default(),
+            backchannel_logout_uri: None,
         }
     }
 }

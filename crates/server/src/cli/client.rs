@@ -72,6 +72,12 @@ pub struct AddArgs {
     /// Access tokens: opaque (default) or jwt (RFC 9068, checkable offline with JWKS).
     #[arg(long = "access-token-format", value_name = "FORMAT")]
     access_token_format: Option<String>,
+    /// Where the client is told, server to server, that a session ended (Back-Channel Logout).
+    #[arg(long = "backchannel-logout-uri", value_name = "URI")]
+    backchannel_logout_uri: Option<String>,
+    /// The client needs sid in logout tokens (always sent when known).
+    #[arg(long = "backchannel-logout-session-required")]
+    backchannel_logout_session_required: bool,
     /// Allowed grant type (repeat); default: authorization_code and refresh_token, or
     /// client_credentials for a client without redirect URIs.
     #[arg(long = "grant-type", value_name = "G")]
@@ -110,6 +116,12 @@ pub struct UpdateArgs {
     /// opaque or jwt: the form of the access tokens issued from now on.
     #[arg(long = "access-token-format", value_name = "FORMAT")]
     access_token_format: Option<String>,
+    /// A new back-channel logout URI ("" removes it).
+    #[arg(long = "backchannel-logout-uri", value_name = "URI")]
+    backchannel_logout_uri: Option<String>,
+    /// true or false.
+    #[arg(long = "backchannel-logout-session-required", value_name = "BOOL")]
+    backchannel_logout_session_required: Option<bool>,
     #[arg(long = "grant-type", value_name = "G")]
     grant_types: Option<Vec<String>>,
     #[arg(long = "id-token-alg")]
@@ -151,6 +163,8 @@ fn input(a: AddArgs, secret: Option<String>) -> anyhow::Result<ClientInput> {
         account_kinds: a.account_kinds,
         web_origins: a.web_origins,
         access_token_format: a.access_token_format,
+        backchannel_logout_uri: a.backchannel_logout_uri,
+        backchannel_logout_session_required: a.backchannel_logout_session_required,
         first_party: a.first_party,
         client_secret: secret,
     })
@@ -176,6 +190,10 @@ fn show(c: &ClientView) {
         ),
         ("web origins", c.web_origins.join(" ")),
         ("access tokens", c.access_token_format.clone()),
+        (
+            "back-channel logout",
+            c.backchannel_logout_uri.clone().unwrap_or_default(),
+        ),
         ("ID token alg", c.id_token_signed_response_alg.clone()),
         ("first party", c.first_party.to_string()),
         ("created", output::time(Some(c.created_at))),
@@ -270,6 +288,8 @@ async fn exec(admin: &Admin, command: ClientCommand) -> anyhow::Result<ExitCode>
                 account_kinds: u.account_kinds,
                 web_origins: u.web_origins,
                 access_token_format: u.access_token_format,
+                backchannel_logout_uri: u.backchannel_logout_uri,
+                backchannel_logout_session_required: u.backchannel_logout_session_required,
                 id_token_signed_response_alg: u.id_token_alg,
                 first_party: u.first_party,
                 enabled: u.enabled,

@@ -102,6 +102,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         (built.postman.clone(), mail_retention),
     ));
     let audit = built.state.provider.audit.clone();
+    tokio::spawn(wiring::deliver_logouts(built.state.provider.clone()));
     tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(
         settings.mail.retry_seconds.max(1),
     )));

@@ -24,6 +24,8 @@ pub struct Model {
     pub previous_secret_expires_at: Option<i64>,
     pub web_origins: String,
     pub access_token_format: String,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ pub mod demo_marker;
 pub mod identity;
 pub mod identity_account;
 pub mod interaction;
+pub mod logout_notice;
 pub mod mail_queue;
 pub mod one_time_link;
 pub mod signing_key;

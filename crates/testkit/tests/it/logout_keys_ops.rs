@@ -694,3 +694,147 @@ async fn a_forged_key_row_is_neither_published_nor_believed() {
         assert_eq!(b.get("/account").await.status, 200, "the session lives on");
     });
 }
+
+/// A relying party's back-channel logout endpoint: records every logout token posted to it and
+/// answers the statuses given, in turn (the last one from then on).
+struct Receiver {
+    url: String,
+    tokens: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+async fn receiver(statuses: Vec<u16>) -> Receiver {
+    use axum::extract::{Form, State};
+    use std::sync::{Arc, Mutex};
+    type Seen = (Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<u16>>>);
+    async fn logout(
+        State((tokens, statuses)): State<Seen>,
+        Form(form): Form<std::collections::HashMap<String, String>>,
+    ) -> axum::http::StatusCode {
+        tokens
+            .lock()
+            .unwrap()
+            .push(form.get("logout_token").cloned().unwrap_or_default());
+        let mut s = statuses.lock().unwrap();
+        let status = if s.len() > 1 { s.remove(0) } else { s[0] };
+        axum::http::StatusCode::from_u16(status).unwrap()
+    }
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let state: Seen = (tokens.clone(), Arc::new(Mutex::new(statuses)));
+    let app = axum::Router::new()
+        .route("/bcl", axum::routing::post(logout))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/bcl", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Receiver { url, tokens }
+}
+
+/// Issue 16: single logout (OpenID Connect Back-Channel Logout 1.0). Ending a session tells every
+/// client that took part in it and listens, with a signed logout token; a client that is down
+/// gets it later, once.
+#[tokio::test]
+async fn back_channel_logout_reaches_each_client_of_the_session_once() {
+    use gan_oidc::clock::Clock;
+    use josekit::jwk::JwkSet;
+    each_backend!(|server| {
+        // The portal is down at first (503), then answers.
+        let rp = receiver(vec![503, 200]).await;
+        let mut spec = ClientSpec::portal("portal");
+        spec.backchannel_logout_uri = Some(rp.url.clone());
+        let secret = server.add_client(spec).await.unwrap();
+        let quiet_secret = server
+            .add_client(ClientSpec::portal("quiet"))
+            .await
+            .unwrap();
+        let sub = server.add_identity(EMAIL, PASSWORD).await;
+        let mut b = Browser::new(&server.base);
+        let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
+        let (_, t) = exchange(&server, "portal", &secret, &c).await;
+        let id_token = t["id_token"].as_str().unwrap().to_string();
+        let sid = gan_testkit::flows::jwt_part(&id_token, 1)["sid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // The same session signs in at a client that does not listen.
+        let c = code(&server, &mut b, "quiet", EMAIL, PASSWORD).await;
+        exchange(&server, "quiet", &quiet_secret, &c).await;
+
+        let bye = b
+            .get(&format!(
+                "/end_session?id_token_hint={id_token}&post_logout_redirect_uri={}",
+                enc(POST_LOGOUT)
+            ))
+            .await;
+        assert_eq!(bye.status, 303, "{}", bye.body);
+
+        let sender = gan_connect::wiring::HttpLogoutSender::new().unwrap();
+        let provider = &server.state.provider;
+        assert_eq!(
+            provider.deliver_logouts(&sender).await.unwrap(),
+            0,
+            "the portal is down"
+        );
+        assert_eq!(rp.tokens.lock().unwrap().len(), 1);
+        assert_eq!(
+            provider.deliver_logouts(&sender).await.unwrap(),
+            0,
+            "not due yet"
+        );
+        server.clock.advance(6);
+        assert_eq!(
+            provider.deliver_logouts(&sender).await.unwrap(),
+            1,
+            "delivered after the outage"
+        );
+        assert_eq!(provider.deliver_logouts(&sender).await.unwrap(), 0, "once");
+        let tokens = rp.tokens.lock().unwrap().clone();
+        assert_eq!(tokens.len(), 2, "one failed attempt, one delivery, no more");
+
+        // The logout token, checked as an RP library would (§2.6).
+        let token = tokens.last().unwrap();
+        let header = gan_testkit::flows::jwt_part(token, 0);
+        assert_eq!(header["typ"], "logout+jwt");
+        let jwks = reqwest::get(server.url("/jwks"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let set = JwkSet::from_bytes(jwks.as_bytes()).unwrap();
+        let key = set.get(header["kid"].as_str().unwrap())[0];
+        let verifier = josekit::jws::RS256.verifier_from_jwk(key).unwrap();
+        let (claims, _) = josekit::jwt::decode_with_verifier(token, &verifier).unwrap();
+        let claims = claims.claims_set();
+        assert_eq!(claims["aud"], "portal");
+        assert_eq!(claims["sub"], sub.as_str());
+        assert_eq!(claims["sid"], sid.as_str());
+        assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+        assert!(claims.get("nonce").is_none());
+        assert!(claims["jti"].is_string());
+        let now = server.clock.now().unix_timestamp();
+        assert!(claims["iat"].as_i64().unwrap() <= now && claims["exp"].as_i64().unwrap() > now);
+        assert!(claims["iss"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1"));
+
+        // A credential change (or an admin lock) ends the other sessions: those clients are told.
+        let mut other = Browser::new(&server.base);
+        let c = code(&server, &mut other, "portal", EMAIL, PASSWORD).await;
+        exchange(&server, "portal", &secret, &c).await;
+        provider.end_sessions_of(&sub, None, "test").await.unwrap();
+        assert_eq!(provider.deliver_logouts(&sender).await.unwrap(), 1);
+        assert_eq!(rp.tokens.lock().unwrap().len(), 3);
+
+        let d: serde_json::Value = reqwest::get(server.url("/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(d["backchannel_logout_supported"], true);
+        assert_eq!(d["backchannel_logout_session_supported"], true);
+    });
+}
