@@ -38,6 +38,28 @@ pub(crate) fn to_customer(m: customer_account::Model) -> CustomerAccount {
     }
 }
 
+/// The customer-account rows attached to an identity, by client number.
+pub(crate) async fn account_rows_of(
+    store: &Store,
+    identity_id: &str,
+) -> Result<Vec<customer_account::Model>, sea_orm::DbErr> {
+    let numbers: Vec<String> = identity_account::Entity::find()
+        .filter(identity_account::Column::IdentityId.eq(identity_id))
+        .all(&store.db)
+        .await?
+        .into_iter()
+        .map(|l| l.client_number)
+        .collect();
+    if numbers.is_empty() {
+        return Ok(vec![]);
+    }
+    customer_account::Entity::find()
+        .filter(customer_account::Column::ClientNumber.is_in(numbers))
+        .order_by_asc(customer_account::Column::ClientNumber)
+        .all(&store.db)
+        .await
+}
+
 fn purpose_of(s: &str) -> Option<LinkPurpose> {
     [
         LinkPurpose::UpgradeSession,
@@ -204,21 +226,7 @@ impl CustomerStore for Store {
         &self,
         identity_id: &str,
     ) -> Result<Vec<CustomerAccount>, AccountsStoreError> {
-        let numbers: Vec<String> = identity_account::Entity::find()
-            .filter(identity_account::Column::IdentityId.eq(identity_id))
-            .all(&self.db)
-            .await
-            .map_err(unavailable)?
-            .into_iter()
-            .map(|l| l.client_number)
-            .collect();
-        if numbers.is_empty() {
-            return Ok(vec![]);
-        }
-        Ok(customer_account::Entity::find()
-            .filter(customer_account::Column::ClientNumber.is_in(numbers))
-            .order_by_asc(customer_account::Column::ClientNumber)
-            .all(&self.db)
+        Ok(account_rows_of(self, identity_id)
             .await
             .map_err(unavailable)?
             .into_iter()

@@ -7,10 +7,10 @@ use gan_oidc::model::Client;
 use gan_oidc::ports::{ClaimsSource, StoreResult};
 use gan_oidc::scope::Scopes;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr};
 
 use crate::convert::{db_err, from_ts, ts};
-use crate::entity::{customer_account, identity, identity_account};
+use crate::entity::{customer_account, identity};
 use crate::Store;
 
 pub(crate) fn to_identity(m: identity::Model) -> Identity {
@@ -92,21 +92,7 @@ async fn visible_accounts(
     identity_id: &str,
     client: &Client,
 ) -> StoreResult<Vec<customer_account::Model>> {
-    let numbers: Vec<String> = identity_account::Entity::find()
-        .filter(identity_account::Column::IdentityId.eq(identity_id))
-        .all(&store.db)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(|l| l.client_number)
-        .collect();
-    if numbers.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(customer_account::Entity::find()
-        .filter(customer_account::Column::ClientNumber.is_in(numbers))
-        .order_by_asc(customer_account::Column::ClientNumber)
-        .all(&store.db)
+    Ok(crate::customers::account_rows_of(store, identity_id)
         .await
         .map_err(db_err)?
         .into_iter()
