@@ -1,6 +1,6 @@
 // A single-page app on oidc-client-ts (public client, code + PKCE) served from its own origin,
 // in headless Chromium: sign-in, the tokens and userinfo read across origins (CORS), a refresh,
-// and sign-out. The app is what a portal team would write; nothing in it knows Gan Connect.
+// a renewal in a hidden iframe (`prompt=none`), and sign-out. The app is what a portal team would write; nothing in it knows Gan Connect.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -25,6 +25,7 @@ const mgr = new oidc.UserManager({
   client_id: "spa",
   redirect_uri: ${JSON.stringify(origin + "/callback.html")},
   post_logout_redirect_uri: ${JSON.stringify(origin + "/")},
+  silent_redirect_uri: ${JSON.stringify(origin + "/silent.html")},
   scope: "openid email accounts offline_access",
   loadUserInfo: true,
 });
@@ -41,7 +42,8 @@ before(async () => {
   appUrl = `http://127.0.0.1:${port}`;
   // A public client; its redirect URI's origin is allowed for CORS without anything more.
   server.run(["client", "add", "--id", "spa", "--name", "Appli SPA", "--public", "--first-party",
-    "--redirect-uri", `${appUrl}/callback.html`, "--post-logout-redirect-uri", `${appUrl}/`,
+    "--redirect-uri", `${appUrl}/callback.html`, "--redirect-uri", `${appUrl}/silent.html`,
+    "--post-logout-redirect-uri", `${appUrl}/`,
     "--grant-type", "authorization_code", "--grant-type", "refresh_token"]);
   app = createServer((req, res) => {
     const path = new URL(req.url, appUrl).pathname;
@@ -53,6 +55,8 @@ mgr.signinCallback().then((user) => {
   document.getElementById("out").textContent = JSON.stringify(user.profile);
   document.body.dataset.done = "yes";
 }).catch((e) => { document.getElementById("out").textContent = "ERROR " + e.message; document.body.dataset.done = "error"; });`));
+    } else if (path === "/silent.html") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(server.issuer, appUrl, "mgr.signinSilentCallback();"));
     } else if (path === "/") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(server.issuer, appUrl, ""));
     } else {
@@ -97,6 +101,17 @@ test("an oidc-client-ts app on its own origin signs in, reads userinfo, refreshe
   });
   assert.notEqual(renewed.access, first, "a new access token");
   assert.equal(renewed.email, EMAIL);
+  // Without a refresh token the library renews in a hidden iframe with prompt=none, riding on
+  // the session at the provider.
+  const iframed = await tab.evaluate(async () => {
+    const user = await window.mgr.getUser();
+    user.refresh_token = undefined;
+    await window.mgr.storeUser(user);
+    const again = await window.mgr.signinSilent();
+    return { access: again.access_token, email: again.profile.email };
+  });
+  assert.notEqual(iframed.access, renewed.access, "renewed through the iframe");
+  assert.equal(iframed.email, EMAIL);
 
   // Sign-out: back to the app, the session at the provider ended.
   await tab.evaluate(() => { window.mgr.signoutRedirect(); });
