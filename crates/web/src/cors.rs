@@ -106,6 +106,34 @@ async fn allowed(
     }
 }
 
+/// A token request from a browser page (`Origin` sent) whose origin the request's client does
+/// not allow: refused before anything is redeemed, since the page could never read the answer
+/// (a code or refresh token would be spent for nothing, or for a page that is not the client's).
+/// Requests without `Origin` (servers) and clients we do not know (the engine answers
+/// `invalid_client`) pass.
+pub(crate) async fn token_origin_refused(
+    state: &AppState,
+    origin: Option<&str>,
+    authorization: Option<&str>,
+    params: &gan_oidc::params::Params,
+) -> Result<Option<gan_oidc::OAuthError>, gan_oidc::error::StoreError> {
+    let Some(origin) = origin else {
+        return Ok(None);
+    };
+    let client_id = authorization
+        .and_then(gan_oidc::client_auth::basic_client_id)
+        .or_else(|| params.get("client_id").map(str::to_string));
+    let Some(client_id) = client_id else {
+        return Ok(None);
+    };
+    Ok(match state.provider.client(&client_id).await? {
+        Some(c) if !c.allows_origin(origin) => Some(gan_oidc::OAuthError::invalid_request(
+            "this client does not accept token requests from the page's origin",
+        )),
+        _ => None,
+    })
+}
+
 /// The layer for `/token`, `/userinfo` and `/revoke`.
 pub fn layer(state: &AppState) -> CorsLayer {
     let state = state.clone();

@@ -203,3 +203,35 @@ async fn web_origins_are_checked_at_registration() {
         assert_eq!(ok.client.web_origins.len(), 2);
     });
 }
+
+/// A page of an origin the client does not allow cannot spend its code: the token request is
+/// refused before anything is redeemed, and the client's own server (no `Origin`) still can.
+#[tokio::test]
+async fn a_token_request_from_a_foreign_page_spends_nothing() {
+    each_backend!(|server| {
+        let secret = server.add_client(ClientSpec::portal("spa")).await.unwrap();
+        server.add_identity(EMAIL, PASSWORD).await;
+        let mut b = Browser::new(&server.base);
+        let c = code(&server, &mut b, "spa", EMAIL, PASSWORD).await;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", c.as_str()),
+            ("redirect_uri", gan_testkit::REDIRECT),
+            ("code_verifier", gan_testkit::flows::VERIFIER),
+        ];
+        let res = reqwest::Client::new()
+            .post(server.url("/token"))
+            .basic_auth("spa", Some(&secret))
+            .header("origin", STRANGER)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        assert_eq!(allow_origin(res.headers()), None);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{body}");
+        let (s, tokens) = exchange(&server, "spa", &secret, &c).await;
+        assert_eq!(s, 200, "the code was not spent: {tokens}");
+    });
+}

@@ -151,11 +151,14 @@ pub async fn token(
         Ok(p) => p,
         Err(e) => return oauth_failure(e.into()),
     };
-    match state
-        .provider
-        .token(header_str(&headers, header::AUTHORIZATION), &params)
-        .await
-    {
+    let authorization = header_str(&headers, header::AUTHORIZATION);
+    let origin = header_str(&headers, header::ORIGIN);
+    match crate::cors::token_origin_refused(&state, origin, authorization, &params).await {
+        Ok(None) => {}
+        Ok(Some(refused)) => return oauth_failure(refused.into()),
+        Err(e) => return oauth_failure(e.into()),
+    }
+    match state.provider.token(authorization, &params).await {
         Ok(response) => {
             metrics::counter!("tokens_issued_total", "grant_type" => params.get("grant_type").unwrap_or_default().to_string()).increment(1);
             no_store(axum::Json(response).into_response())
