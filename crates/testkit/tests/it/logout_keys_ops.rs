@@ -703,13 +703,19 @@ struct Receiver {
 }
 
 async fn receiver(statuses: Vec<u16>) -> Receiver {
+    slow_receiver(statuses, 0).await
+}
+
+/// [`receiver`], taking `delay_ms` to answer each post.
+async fn slow_receiver(statuses: Vec<u16>, delay_ms: u64) -> Receiver {
     use axum::extract::{Form, State};
     use std::sync::{Arc, Mutex};
-    type Seen = (Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<u16>>>);
+    type Seen = (Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<u16>>>, u64);
     async fn logout(
-        State((tokens, statuses)): State<Seen>,
+        State((tokens, statuses, delay_ms)): State<Seen>,
         Form(form): Form<std::collections::HashMap<String, String>>,
     ) -> axum::http::StatusCode {
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
         tokens
             .lock()
             .unwrap()
@@ -719,7 +725,7 @@ async fn receiver(statuses: Vec<u16>) -> Receiver {
         axum::http::StatusCode::from_u16(status).unwrap()
     }
     let tokens = Arc::new(Mutex::new(Vec::new()));
-    let state: Seen = (tokens.clone(), Arc::new(Mutex::new(statuses)));
+    let state: Seen = (tokens.clone(), Arc::new(Mutex::new(statuses)), delay_ms);
     let app = axum::Router::new()
         .route("/bcl", axum::routing::post(logout))
         .with_state(state);
@@ -836,5 +842,35 @@ async fn back_channel_logout_reaches_each_client_of_the_session_once() {
             .unwrap();
         assert_eq!(d["backchannel_logout_supported"], true);
         assert_eq!(d["backchannel_logout_session_supported"], true);
+    });
+}
+
+/// Several deliverers at once (several processes share the queue): each notice is claimed by one
+/// of them, so a slow portal still gets each logout token once.
+#[tokio::test]
+async fn concurrent_deliverers_send_each_logout_once() {
+    each_backend!(|server| {
+        let rp = slow_receiver(vec![200], 150).await;
+        let mut spec = ClientSpec::portal("portal");
+        spec.backchannel_logout_uri = Some(rp.url.clone());
+        let secret = server.add_client(spec).await.unwrap();
+        let sub = server.add_identity(EMAIL, PASSWORD).await;
+        for _ in 0..4 {
+            let mut b = Browser::new(&server.base);
+            let c = code(&server, &mut b, "portal", EMAIL, PASSWORD).await;
+            exchange(&server, "portal", &secret, &c).await;
+        }
+        let provider = &server.state.provider;
+        provider.end_sessions_of(&sub, None, "test").await.unwrap();
+        let sender = gan_connect::wiring::HttpLogoutSender::new().unwrap();
+        let (a, b, c) = tokio::join!(
+            provider.deliver_logouts(&sender),
+            provider.deliver_logouts(&sender),
+            provider.deliver_logouts(&sender)
+        );
+        let delivered = a.unwrap() + b.unwrap() + c.unwrap();
+        assert_eq!(delivered, 4, "one notice per session");
+        assert_eq!(rp.tokens.lock().unwrap().len(), 4, "each posted once");
+        assert_eq!(provider.deliver_logouts(&sender).await.unwrap(), 0);
     });
 }
