@@ -47,6 +47,8 @@ pub struct Parsed {
     pub rows: Vec<CustomerAccount>,
     /// Rows not imported, in file order.
     pub rejected: Vec<Rejected>,
+    /// What was read but not used (columns ignored), with the line.
+    pub warnings: Vec<String>,
 }
 
 /// What an import did.
@@ -56,6 +58,8 @@ pub struct ImportReport {
     pub counts: UpsertCounts,
     /// Rows not imported, in file order.
     pub rejected: Vec<Rejected>,
+    /// What was read but not used (columns ignored), with the line.
+    pub warnings: Vec<String>,
 }
 
 /// Why an import wrote nothing (or stopped).
@@ -74,40 +78,217 @@ pub enum ImportError {
     },
 }
 
-/// Reads the whole file. Fails only when the file cannot be read as CSV with the expected header.
+/// The text encoding of an import file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TextEncoding {
+    /// UTF-8, with or without a byte-order mark (the default).
+    #[default]
+    Utf8,
+    /// Windows-1252, which French spreadsheets write (ISO-8859-1 files read the same: the
+    /// WHATWG encoding standard decodes that label as Windows-1252).
+    Windows1252,
+}
+
+impl TextEncoding {
+    /// The encoding a `--encoding` value names (`utf-8`, `windows-1252`, `cp1252`,
+    /// `iso-8859-1`, `latin1`, any case); `None` for others.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => Some(Self::Utf8),
+            "windows-1252" | "cp1252" | "iso-8859-1" | "latin1" | "latin-1" => {
+                Some(Self::Windows1252)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How an import file is written: its encoding and its field separator (`None`: recognised from
+/// the header line, `;` when it holds more semicolons than commas).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CsvFormat {
+    /// The text encoding; a UTF-8 byte-order mark always means UTF-8.
+    pub encoding: TextEncoding,
+    /// `b','` or `b';'`; `None` to recognise it.
+    pub delimiter: Option<u8>,
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The separator the header line uses: `;` when it has more semicolons than commas.
+fn recognise_delimiter(head: &[u8]) -> u8 {
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let count = |c: u8| line.iter().filter(|b| **b == c).count();
+    if count(b';') > count(b',') {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// One field as text, in `encoding`; the error names the option to use.
+fn decode(field: &[u8], encoding: TextEncoding) -> Result<std::borrow::Cow<'_, str>, String> {
+    match encoding {
+        TextEncoding::Utf8 => std::str::from_utf8(field)
+            .map(std::borrow::Cow::Borrowed)
+            .map_err(|_| {
+                "not valid UTF-8: a file saved by a spreadsheet in Windows-1252 (accents such as \
+                 é) imports with --encoding windows-1252"
+                    .to_string()
+            }),
+        TextEncoding::Windows1252 => Ok(encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(field)
+            .0),
+    }
+}
+
+/// A reader that turns every CRLF into LF, so that the CSV reader counts lines as people do (it
+/// reports a record that follows a CRLF one line early). A CR at the end of one read is held
+/// until the next byte is known.
+struct CrlfToLf<R> {
+    inner: R,
+    held_cr: bool,
+}
+
+impl<R: Read> Read for CrlfToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let mut buf = vec![0u8; out.len()];
+        loop {
+            let n = self.inner.read(&mut buf)?;
+            if n == 0 {
+                // End of input: a CR held back stands alone.
+                if std::mem::take(&mut self.held_cr) {
+                    out[0] = b'\r';
+                    return Ok(1);
+                }
+                return Ok(0);
+            }
+            let mut w = 0;
+            let mut pending = std::mem::take(&mut self.held_cr);
+            for &b in &buf[..n] {
+                if pending && b != b'\n' {
+                    out[w] = b'\r';
+                    w += 1;
+                }
+                pending = false;
+                if b == b'\r' {
+                    pending = true;
+                } else {
+                    out[w] = b;
+                    w += 1;
+                }
+            }
+            self.held_cr = pending;
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
+/// Reads the whole file as UTF-8 with `,` or `;` recognised. Fails only when the file cannot be
+/// read as CSV with the expected header.
 pub fn parse<R: Read>(input: R, now: OffsetDateTime) -> Result<Parsed, String> {
+    parse_with(input, CsvFormat::default(), now)
+}
+
+/// Reads the whole file in `format`. Every message names the file's line (the header is line 1).
+/// Fails only when the file cannot be read as CSV with the expected header: empty, not text, a
+/// required column missing or named twice.
+pub fn parse_with<R: Read>(
+    input: R,
+    format: CsvFormat,
+    now: OffsetDateTime,
+) -> Result<Parsed, String> {
+    use std::io::BufRead;
+    let input = CrlfToLf {
+        inner: input,
+        held_cr: false,
+    };
+    let mut input = std::io::BufReader::with_capacity(64 * 1024, input);
+    let head = input
+        .fill_buf()
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if head.is_empty() {
+        return Err(format!(
+            "the file is empty (expected the header {})",
+            COLUMNS.join(",")
+        ));
+    }
+    let bom = head.starts_with(UTF8_BOM);
+    let encoding = if bom {
+        TextEncoding::Utf8
+    } else {
+        format.encoding
+    };
+    let delimiter = format
+        .delimiter
+        .unwrap_or_else(|| recognise_delimiter(head));
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
+        .has_headers(false)
+        .delimiter(delimiter)
         .from_reader(input);
-    let header = reader
-        .headers()
-        .map_err(|e| format!("cannot read the header: {e}"))?
-        .clone();
-    let mut index = HashMap::new();
-    for name in COLUMNS {
-        let at = header
-            .iter()
-            .position(|h| h.trim_start_matches('\u{feff}') == name)
-            .ok_or_else(|| {
-                format!(
-                    "the header lacks the column {name} (expected {})",
-                    COLUMNS.join(",")
-                )
-            })?;
-        index.insert(name, at);
+    let mut records = reader.byte_records();
+    let header = match records.next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(format!("line 1: cannot read the header: {e}")),
+        None => return Err("the file is empty".into()),
+    };
+    let mut names = Vec::with_capacity(header.len());
+    for (i, field) in header.iter().enumerate() {
+        let field = if i == 0 {
+            field.strip_prefix(UTF8_BOM).unwrap_or(field)
+        } else {
+            field
+        };
+        names.push(
+            decode(field, encoding)
+                .map_err(|e| format!("line 1: {e}"))?
+                .into_owned(),
+        );
     }
-    for name in OPTIONAL_COLUMNS {
-        if let Some(at) = header
+    let mut index = HashMap::new();
+    for name in COLUMNS.iter().chain(OPTIONAL_COLUMNS.iter()) {
+        let at: Vec<usize> = names
             .iter()
-            .position(|h| h.trim_start_matches('\u{feff}') == name)
-        {
-            index.insert(name, at);
+            .enumerate()
+            .filter(|(_, h)| h == name)
+            .map(|(i, _)| i)
+            .collect();
+        match at.as_slice() {
+            [one] => {
+                index.insert(*name, *one);
+            }
+            [] if COLUMNS.contains(name) => {
+                let separator = if delimiter == b';' { ";" } else { "," };
+                return Err(format!(
+                    "line 1: the header lacks the column {name} (expected {}, separated by \
+                     commas or semicolons; read with {separator:?})",
+                    COLUMNS.join(",")
+                ));
+            }
+            [] => {}
+            _ => return Err(format!("line 1: the column {name} appears twice")),
         }
     }
     let mut parsed = Parsed::default();
+    let unknown: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !COLUMNS.contains(n) && !OPTIONAL_COLUMNS.contains(n))
+        .collect();
+    if !unknown.is_empty() {
+        parsed
+            .warnings
+            .push(format!("line 1: columns ignored: {}", unknown.join(", ")));
+    }
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for record in reader.records() {
+    for record in records {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
@@ -120,12 +301,27 @@ pub fn parse<R: Read>(input: R, now: OffsetDateTime) -> Result<Parsed, String> {
             }
         };
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let field = |name: &str| {
-            index
-                .get(name)
-                .and_then(|at| record.get(*at))
-                .unwrap_or_default()
-        };
+        if record.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        let mut fields: HashMap<&str, String> = HashMap::new();
+        let mut unreadable = None;
+        for (name, at) in &index {
+            match decode(record.get(*at).unwrap_or_default(), encoding) {
+                Ok(v) => {
+                    fields.insert(name, v.into_owned());
+                }
+                Err(e) => {
+                    unreadable = Some(format!("{name}: {e}"));
+                    break;
+                }
+            }
+        }
+        if let Some(reason) = unreadable {
+            parsed.rejected.push(Rejected { line, reason });
+            continue;
+        }
+        let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
         let names = (field("given_name"), field("family_name"));
         match row(
             field("client_number"),
@@ -221,6 +417,34 @@ impl Accounts {
         input: R,
         now: OffsetDateTime,
     ) -> Result<ImportReport, ImportError> {
+        self.import_customers_from(input, CsvFormat::default(), None, now)
+            .await
+    }
+
+    /// Checks a file as [`Accounts::import_customers_from`] would and writes nothing (a dry run:
+    /// no audit event either).
+    ///
+    /// Errors: the file cannot be read as CSV with the expected header.
+    pub fn check_customers<R: Read>(
+        &self,
+        input: R,
+        format: CsvFormat,
+        now: OffsetDateTime,
+    ) -> Result<Parsed, String> {
+        parse_with(input, format, now)
+    }
+
+    /// [`Accounts::import_customers`] for a file in `format`; `source` (the file's name) goes
+    /// to the audit event.
+    ///
+    /// Errors: as [`Accounts::import_customers`].
+    pub async fn import_customers_from<R: Read>(
+        &self,
+        input: R,
+        format: CsvFormat,
+        source: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<ImportReport, ImportError> {
         let event = |counts: UpsertCounts, rejected: usize, failed: Option<&str>| {
             let actor = gan_audit::current()
                 .actor
@@ -230,12 +454,16 @@ impl Accounts {
                 Some(reason) => AuditEvent::failure(EventType::CustomersImported, actor, now)
                     .with("reason", reason),
             };
-            event
+            let event = event
                 .with("created", counts.created)
                 .with("updated", counts.updated)
-                .with("rejected", rejected as u64)
+                .with("rejected", rejected as u64);
+            match source {
+                Some(file) => event.with("file", file),
+                None => event,
+            }
         };
-        let parsed = match parse(input, now) {
+        let parsed = match parse_with(input, format, now) {
             Ok(p) => p,
             Err(e) => {
                 self.audit(event(UpsertCounts::default(), 0, Some("unreadable_header")))
@@ -265,6 +493,7 @@ impl Accounts {
         Ok(ImportReport {
             counts,
             rejected: parsed.rejected,
+            warnings: parsed.warnings,
         })
     }
 }
@@ -289,6 +518,107 @@ mod tests {
         assert!(parsed.rejected[0].reason.contains("kind"));
         assert!(parsed.rejected[1].reason.contains("legacy_hash"));
         assert!(parsed.rejected[2].reason.contains("line 2"));
+    }
+
+    fn hash() -> &'static str {
+        "sha256$s$6e1cdc49d0294d1d3bcf13fda9d866af85faf12a5c73afdda71d0bcc60159936"
+    }
+
+    #[test]
+    fn a_french_spreadsheet_export_reads_as_it_is() {
+        // Semicolons, Windows-1252, CRLF, a quoted field holding the separator and a newline.
+        let text = format!(
+            "client_number;kind;label;contact_email;legacy_hash;given_name;family_name\r\n\
+             20000001;personal;\"Maison; Lyon\nBât. B\";h@example.fr;{h};Hélène;Dupré\r\n\
+             20000002;professional;Société Générale;p@example.fr;{h};;\r\n",
+            h = hash()
+        );
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+        let format = CsvFormat {
+            encoding: TextEncoding::Windows1252,
+            delimiter: None,
+        };
+        let parsed = parse_with(&bytes[..], format, OffsetDateTime::UNIX_EPOCH).unwrap();
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        assert_eq!(parsed.rows[0].label, "Maison; Lyon\nBât. B");
+        assert_eq!(parsed.rows[0].given_name.as_deref(), Some("Hélène"));
+        assert_eq!(parsed.rows[0].family_name.as_deref(), Some("Dupré"));
+        assert_eq!(parsed.rows[1].label, "Société Générale");
+
+        // The same bytes read as UTF-8 (the default): each row says which option reads it, on
+        // its own line (the header is line 1).
+        let parsed =
+            parse_with(&bytes[..], CsvFormat::default(), OffsetDateTime::UNIX_EPOCH).unwrap();
+        let lines: Vec<u64> = parsed.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 4]);
+        assert!(parsed.rejected[0]
+            .reason
+            .contains("--encoding windows-1252"));
+    }
+
+    #[test]
+    fn crlf_becomes_lf_across_reads() {
+        // One byte at a time: the CR of a CRLF is always at the end of a read.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let Some((first, rest)) = self.0.split_first() else {
+                    return Ok(0);
+                };
+                out[0] = *first;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let mut text = Vec::new();
+        CrlfToLf {
+            inner: Trickle(b"a\r\nb\rc\r\n\r"),
+            held_cr: false,
+        }
+        .read_to_end(&mut text)
+        .unwrap();
+        assert_eq!(text, b"a\nb\rc\n\r");
+    }
+
+    #[test]
+    fn a_byte_order_mark_means_utf8_and_unknown_columns_are_named_once() {
+        let text = format!(
+            "\u{feff}client_number,kind,label,contact_email,legacy_hash,agence,note\n\
+             20000003,personal,Zoë,z@example.fr,{h},Lyon,x\n",
+            h = hash()
+        );
+        let format = CsvFormat {
+            encoding: TextEncoding::Windows1252,
+            delimiter: None,
+        };
+        let parsed = parse_with(text.as_bytes(), format, OffsetDateTime::UNIX_EPOCH).unwrap();
+        assert_eq!(parsed.rows[0].label, "Zoë", "the BOM wins over the option");
+        assert_eq!(
+            parsed.warnings,
+            vec!["line 1: columns ignored: agence, note"]
+        );
+    }
+
+    #[test]
+    fn broken_headers_say_what_is_wrong() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let dup = "client_number,kind,label,contact_email,legacy_hash,kind\n";
+        assert!(parse(dup.as_bytes(), at)
+            .unwrap_err()
+            .contains("appears twice"));
+        assert!(parse("".as_bytes(), at).unwrap_err().contains("empty"));
+        let missing = parse("client_number;kind\n".as_bytes(), at).unwrap_err();
+        assert!(
+            missing.contains("label") && missing.contains("line 1"),
+            "{missing}"
+        );
+        // Not text at all: no header.
+        let binary = [0u8, 159, 146, 150, 0, 1, 2];
+        assert!(parse(&binary[..], at).is_err());
+        // Header only: nothing to import, nothing rejected.
+        let only = "client_number,kind,label,contact_email,legacy_hash\r\n";
+        let parsed = parse(only.as_bytes(), at).unwrap();
+        assert!(parsed.rows.is_empty() && parsed.rejected.is_empty());
     }
 
     #[test]

@@ -15,7 +15,19 @@ use super::output;
 pub enum CustomersCommand {
     /// Import customer accounts (header client_number,kind,label,contact_email,legacy_hash).
     /// Re-importing updates; bad rows are reported with their line numbers.
-    Import { file: std::path::PathBuf },
+    Import {
+        file: std::path::PathBuf,
+        /// utf-8 (default; a byte-order mark is fine), windows-1252 or iso-8859-1 (what French
+        /// spreadsheets save).
+        #[arg(long, value_name = "ENCODING", default_value = "utf-8")]
+        encoding: String,
+        /// , or ; (default: recognised from the header line).
+        #[arg(long, value_name = "CHAR")]
+        delimiter: Option<char>,
+        /// Check every row and report, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Find customers by client number, login or contact email, or part of a name; with one
     /// match, show it whole (identity, accounts, sessions, recent sign-ins).
     Show {
@@ -111,7 +123,33 @@ fn show_identity(i: &IdentityView) {
 
 async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<ExitCode> {
     match command {
-        CustomersCommand::Import { file } => return import_file(admin, file).await,
+        CustomersCommand::Import {
+            file,
+            encoding,
+            delimiter,
+            dry_run,
+        } => {
+            let format = gan_accounts::import::CsvFormat {
+                encoding: gan_accounts::import::TextEncoding::parse(&encoding).ok_or_else(
+                    || {
+                        anyhow::anyhow!(
+                            "--encoding {}: use utf-8, windows-1252 or iso-8859-1",
+                            output::clean(&encoding)
+                        )
+                    },
+                )?,
+                delimiter: match delimiter {
+                    None => None,
+                    Some(',') => Some(b','),
+                    Some(';') => Some(b';'),
+                    Some(other) => anyhow::bail!(
+                        "--delimiter {}: use , or ;",
+                        output::clean(&other.to_string())
+                    ),
+                },
+            };
+            return import_file(admin, file, format, dry_run).await;
+        }
         CustomersCommand::Show { query, json } => {
             let page = admin.search_customers(&query, None, 50).await?;
             if let [only] = page.items.as_slice() {
@@ -204,28 +242,47 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import_file(admin: &Admin, file: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+async fn import_file(
+    admin: &Admin,
+    file: std::path::PathBuf,
+    format: gan_accounts::import::CsvFormat,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
     let reader =
         std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+    let reader = std::io::BufReader::new(reader);
     let now = time::OffsetDateTime::now_utc();
+    let unreadable = |e: &str| {
+        eprintln!(
+            "error: {}",
+            output::clean(&format!("{}: {e}", file.display()))
+        );
+        Ok(ExitCode::FAILURE)
+    };
+    if dry_run {
+        let parsed = match admin.accounts.check_customers(reader, format, now) {
+            Ok(p) => p,
+            Err(e) => return unreadable(&e),
+        };
+        report_lines(&parsed.warnings, &parsed.rejected);
+        println!(
+            "dry run, nothing written: valid: {}, rejected: {}",
+            parsed.rows.len(),
+            parsed.rejected.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let source = file.file_name().map(|n| n.to_string_lossy().into_owned());
     let report = match admin
         .accounts
-        .import_customers(std::io::BufReader::new(reader), now)
+        .import_customers_from(reader, format, source.as_deref(), now)
         .await
     {
         Ok(r) => r,
-        Err(ImportError::Unreadable(e)) => {
-            eprintln!(
-                "error: {}",
-                output::clean(&format!("{}: {e}", file.display()))
-            );
-            return Ok(ExitCode::FAILURE);
-        }
+        Err(ImportError::Unreadable(e)) => return unreadable(&e),
         Err(e) => return Err(e.into()),
     };
-    for r in &report.rejected {
-        println!("line {}: rejected: {}", r.line, output::clean(&r.reason));
-    }
+    report_lines(&report.warnings, &report.rejected);
     println!(
         "created: {}, updated: {}, rejected: {}",
         report.counts.created,
@@ -233,4 +290,14 @@ async fn import_file(admin: &Admin, file: std::path::PathBuf) -> anyhow::Result<
         report.rejected.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The warnings and the rejected rows, each with its line.
+fn report_lines(warnings: &[String], rejected: &[gan_accounts::import::Rejected]) {
+    for w in warnings {
+        println!("warning: {}", output::clean(w));
+    }
+    for r in rejected {
+        println!("line {}: rejected: {}", r.line, output::clean(&r.reason));
+    }
 }

@@ -236,3 +236,69 @@ fn commands(cli: &Cli) {
     let (ok, _, err) = cli.run(&["audit", "query", "--type", "nonsense"], "");
     assert!(!ok && err.contains("unknown event type"), "{err}");
 }
+
+/// Issue 19: a French spreadsheet's export (semicolons, Windows-1252, CRLF) imports as it is with
+/// `--encoding windows-1252`; read as UTF-8 each row says which option reads it, on its own line;
+/// `--dry-run` checks and writes nothing.
+#[tokio::test]
+async fn a_french_spreadsheet_export_imports_with_its_encoding() {
+    for backend in backends() {
+        let db = TestDb::create(&backend).await;
+        let cli = Cli::new(&db.url);
+        cli.ok(&["migrate"]);
+        let hash = "sha256$salt$0000000000000000000000000000000000000000000000000000000000000000";
+        let text = format!(
+            "client_number;kind;label;contact_email;legacy_hash\r\n\
+             41000001;personal;Hélène Dupré;helene@example.fr;{hash}\r\n\
+             41000002;professional;\"Société; Lyon\";pro@example.fr;{hash}\r\n"
+        );
+        let bytes: Vec<u8> = text
+            .chars()
+            .map(|c| match c {
+                'é' => 0xE9,
+                'è' => 0xE8,
+                c => c as u8,
+            })
+            .collect();
+        let csv = cli.dir.join("export.csv");
+        std::fs::write(&csv, bytes).unwrap();
+        let path = csv.to_str().unwrap();
+
+        let plain = cli.ok(&["customers", "import", path, "--dry-run"]);
+        assert!(
+            plain.contains("line 2: rejected:")
+                && plain.contains("line 3: rejected:")
+                && plain.contains("--encoding windows-1252")
+                && plain.contains("valid: 0, rejected: 2"),
+            "{plain}"
+        );
+        let dry = cli.ok(&[
+            "customers",
+            "import",
+            path,
+            "--encoding",
+            "windows-1252",
+            "--dry-run",
+        ]);
+        assert!(
+            dry.contains("nothing written: valid: 2, rejected: 0"),
+            "{dry}"
+        );
+        let (_, out, _) = cli.run(&["customers", "show", "41000001"], "");
+        assert!(!out.contains("Dupr"), "the dry run wrote nothing: {out}");
+
+        let done = cli.ok(&["customers", "import", path, "--encoding", "windows-1252"]);
+        assert!(
+            done.contains("created: 2, updated: 0, rejected: 0"),
+            "{done}"
+        );
+        let shown = cli.json(&["customers", "show", "41000001", "--json"]);
+        assert_eq!(shown["customer"]["customer"]["label"], "Hélène Dupré");
+        let shown = cli.json(&["customers", "show", "41000002", "--json"]);
+        assert_eq!(shown["customer"]["customer"]["label"], "Société; Lyon");
+        let (ok, _, err) = cli.run(&["customers", "import", path, "--encoding", "ebcdic"], "");
+        assert!(!ok && err.contains("windows-1252"), "{err}");
+        drop(cli);
+        db.drop_db().await;
+    }
+}
