@@ -264,6 +264,9 @@ fn check_jwks(jwks: &serde_json::Value) -> AdminResult<()> {
 /// credentials.
 fn check_origin(origin: &str) -> AdminResult<()> {
     let invalid = |why: &str| AdminError::invalid("web_origins", format!("{origin:?}: {why}"));
+    if origin.contains('*') {
+        return Err(invalid("wildcards are not origins: name each origin"));
+    }
     let canonical = gan_oidc::model::web_origin_of(origin)
         .ok_or_else(|| invalid("must be an http(s) origin such as https://app.example.fr"))?;
     if canonical != origin {
@@ -302,7 +305,9 @@ fn parse_alg(alg: &str) -> AdminResult<SigningAlg> {
 pub fn validate(c: &Client) -> AdminResult<()> {
     if c.id.trim().is_empty()
         || c.id.chars().count() > 100
-        || c.id.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+        || c.id
+            .chars()
+            .any(|ch| ch.is_whitespace() || crate::invisible(ch))
     {
         return Err(AdminError::invalid(
             "client_id",
@@ -311,12 +316,38 @@ pub fn validate(c: &Client) -> AdminResult<()> {
     }
     if c.name.trim().is_empty()
         || c.name.chars().count() > 200
-        || c.name.chars().any(char::is_control)
+        || c.name.chars().any(crate::invisible)
     {
         return Err(AdminError::invalid(
             "client_name",
-            "must be 1 to 200 characters",
+            "must be 1 to 200 visible characters (no control, zero-width or bidirectional ones)",
         ));
+    }
+    let uris = c
+        .redirect_uris
+        .iter()
+        .map(|u| ("redirect_uris", u))
+        .chain(
+            c.post_logout_redirect_uris
+                .iter()
+                .map(|u| ("post_logout_redirect_uris", u)),
+        )
+        .chain(c.web_origins.iter().map(|u| ("web_origins", u)))
+        .chain(
+            c.backchannel_logout_uri
+                .iter()
+                .map(|u| ("backchannel_logout_uri", u)),
+        );
+    for (field, uri) in uris {
+        if uri
+            .chars()
+            .any(|ch| ch.is_whitespace() || crate::invisible(ch))
+        {
+            return Err(AdminError::invalid(
+                field,
+                format!("{uri:?} holds spaces or invisible characters"),
+            ));
+        }
     }
     for uri in &c.redirect_uris {
         check_uri("redirect_uris", uri)?;

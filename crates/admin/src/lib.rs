@@ -108,6 +108,26 @@ pub(crate) fn acting_client() -> Option<String> {
         .and_then(|a| a.id)
 }
 
+/// A character that is not seen, or that reorders the text around it, where it is shown:
+/// controls, the soft hyphen, zero-width characters and joiners, the byte-order mark, the line
+/// and paragraph separators, and the bidirectional marks, embeddings, overrides and isolates.
+/// Names and identifiers holding one could pass for others (`ev\u{200b}il` looks like `evil`).
+pub fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
+}
+
 /// A free-text parameter: 1 to 255 characters, no control characters.
 pub fn text_param<'a>(value: &'a str, field: &str) -> AdminResult<&'a str> {
     if value.is_empty() || value.chars().count() > 255 || value.chars().any(char::is_control) {

@@ -176,6 +176,30 @@ fn public_matches(alg: SigningAlg, der: &[u8], stored: &serde_json::Value) -> bo
             .all(|(name, value)| stored.get(name) == Some(value))
 }
 
+/// The public JWK of the private key `der`, as published: the key's own members, `kid`, `alg`
+/// and `use: sig`, nothing else.
+fn published_jwk(alg: SigningAlg, der: &[u8], kid: &str) -> Option<Jwk> {
+    use josekit::jwk::KeyPair;
+    let mut jwk = match alg {
+        SigningAlg::RS256 => josekit::jws::RS256
+            .key_pair_from_der(der)
+            .ok()?
+            .to_jwk_public_key(),
+        SigningAlg::ES256 => josekit::jws::ES256
+            .key_pair_from_der(der)
+            .ok()?
+            .to_jwk_public_key(),
+        SigningAlg::EdDSA => josekit::jws::EdDSA
+            .key_pair_from_der(der)
+            .ok()?
+            .to_jwk_public_key(),
+    };
+    jwk.set_key_id(kid);
+    jwk.set_algorithm(alg.as_str());
+    jwk.set_key_use("sig");
+    Some(jwk)
+}
+
 struct LoadedKey {
     stored: StoredKey,
     signer: Box<dyn JwsSigner>,
@@ -221,19 +245,19 @@ impl KeyRing {
                 );
                 continue;
             }
-            let signer = signer_from_der(key.alg, &der)?;
-            let map = match &key.public_jwk {
-                serde_json::Value::Object(m) => m.clone(),
-                _ => {
-                    return Err(EngineError::Keys(format!(
-                        "key {} has no JWK object",
-                        key.kid
-                    )))
-                }
+            // What is published and believed is rebuilt from the private key: members added
+            // to the stored JSON (`x5c`, `x5u`, `jku`, another `alg` or `use`) go nowhere.
+            let loaded = published_jwk(key.alg, &der, &key.kid).and_then(|jwk| {
+                let verifier = verifier_for(&jwk, key.alg.as_str())?;
+                let signer = signer_from_der(key.alg, &der).ok()?;
+                Some((jwk, verifier, signer))
+            });
+            let Some((jwk, verifier, signer)) = loaded else {
+                tracing::error!(kid = %key.kid, "signing key left out: it cannot be loaded");
+                continue;
             };
-            let jwk = Jwk::from_map(map).map_err(keys_err)?;
-            let verifier = verifier_for(&jwk, key.alg.as_str())
-                .ok_or_else(|| EngineError::Keys(format!("key {} cannot verify", key.kid)))?;
+            let mut key = key;
+            key.public_jwk = serde_json::Value::Object(jwk.as_ref().clone());
             keys.push(LoadedKey {
                 stored: key,
                 signer,
@@ -419,5 +443,40 @@ mod tests {
                 "{alg:?}: a token signed with the forger's key is not believed"
             );
         }
+    }
+
+    #[test]
+    fn members_added_to_a_stored_key_are_never_published() {
+        let sealer = KeySealer::new(&[4u8; 32]);
+        let now = OffsetDateTime::now_utc();
+        let mut key = new_key(&sealer, SigningAlg::RS256, now, now)
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let kid = key.kid.clone();
+        if let serde_json::Value::Object(m) = &mut key.public_jwk {
+            m.insert("x5u".into(), "https://evil.example/cert.pem".into());
+            m.insert("jku".into(), "https://evil.example/jwks".into());
+            m.insert("x5c".into(), serde_json::json!(["MIIB"]));
+        }
+        let mut hs = new_key(&sealer, SigningAlg::ES256, now, now)
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        if let serde_json::Value::Object(m) = &mut hs.public_jwk {
+            m.insert("alg".into(), "HS256".into());
+            m.insert("use".into(), "enc".into());
+        }
+        let es_kid = hs.kid.clone();
+        let ring = KeyRing::load(vec![key, hs], &sealer, now)
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let jwks = ring.jwks();
+        assert!(jwks.contains(&kid) && jwks.contains(&es_kid), "{jwks}");
+        for added in ["x5u", "jku", "x5c", "evil", "HS256", "\"enc\""] {
+            assert!(!jwks.contains(added), "{added} in {jwks}");
+        }
+        assert!(
+            ring.can_sign(SigningAlg::ES256, now),
+            "an altered alg member does not stop the server"
+        );
     }
 }

@@ -60,20 +60,23 @@ impl Provider {
         sealer: KeySealer,
     ) -> Result<Self, EngineError> {
         let now = ports.clock.now();
-        let stored = ports.stores.keys.list_keys().await?;
+        // Every algorithm needs a key that signs now: on first start, or when the only one was
+        // left out of the ring (an altered row), a new one is made.
+        let mut ring = KeyRing::load(ports.stores.keys.list_keys().await?, &sealer, now)?;
+        let mut made = false;
         for alg in SigningAlg::ALL {
-            let usable = stored
-                .iter()
-                .any(|k| k.alg == alg && k.retired_at.is_none());
-            if !usable {
+            if !ring.can_sign(alg, now) {
                 ports
                     .stores
                     .keys
                     .insert_key(&new_key(&sealer, alg, now, now)?)
                     .await?;
+                made = true;
             }
         }
-        let ring = KeyRing::load(ports.stores.keys.list_keys().await?, &sealer, now)?;
+        if made {
+            ring = KeyRing::load(ports.stores.keys.list_keys().await?, &sealer, now)?;
+        }
         let discovery = Arc::from(crate::discovery::document(&config).to_string());
         Ok(Self {
             config,

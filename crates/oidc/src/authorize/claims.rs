@@ -57,12 +57,17 @@ pub(super) fn required_sub(
     Ok(found)
 }
 
-/// Whether the `claims` request asks for an essential `acr` (OIDC Core §5.5.1.1) that none of
-/// `supported` satisfies.
+/// Whether the `claims` request asks, in its `id_token` or its `userinfo` member, for an
+/// essential `acr` (OIDC Core §5.5.1.1) that none of `supported` satisfies.
 pub(super) fn unmet_essential_acr(claims: Option<&serde_json::Value>, supported: &[&str]) -> bool {
-    let Some(acr) = claims.and_then(|c| c.get("id_token")?.get("acr")) else {
-        return false;
-    };
+    ["id_token", "userinfo"].into_iter().any(|member| {
+        claims
+            .and_then(|c| c.get(member)?.get("acr"))
+            .is_some_and(|acr| unmet(acr, supported))
+    })
+}
+
+fn unmet(acr: &serde_json::Value, supported: &[&str]) -> bool {
     if acr.get("essential").and_then(|e| e.as_bool()) != Some(true) {
         return false;
     }
@@ -112,6 +117,12 @@ mod tests {
         ));
         assert!(!unmet_essential_acr(
             Some(&c(r#"{"id_token":{"acr":{"values":["urn:mfa"]}}}"#)),
+            &ours
+        )); // The userinfo member asks the same of the authentication (OIDC Core §5.5.1.1).
+        assert!(unmet_essential_acr(
+            Some(&c(
+                r#"{"userinfo":{"acr":{"essential":true,"value":"urn:other"}}}"#
+            )),
             &ours
         ));
     }

@@ -1,5 +1,6 @@
-//! Step: the redirect URI is present and exactly one of the client's registered URIs — except
-//! the port of a loopback IP literal, which native apps choose at run time (RFC 8252 §7.3).
+//! Step: the redirect URI is present and exactly one of the client's registered URIs — except,
+//! for public clients (native apps), the port of a loopback IP literal, which they choose at run
+//! time (RFC 8252 §7.3). A confidential client's loopback URI matches exactly.
 
 use crate::error::OAuthError;
 use crate::model::Client;
@@ -12,7 +13,7 @@ pub(super) fn check(params: &Params, client: &Client) -> Result<String, OAuthErr
     if client
         .redirect_uris
         .iter()
-        .any(|r| r == uri || same_loopback_but_port(r, uri))
+        .any(|r| r == uri || (client.is_public() && same_loopback_but_port(r, uri)))
     {
         Ok(uri.to_string())
     } else {
@@ -42,6 +43,7 @@ fn same_loopback_but_port(registered: &str, asked: &str) -> bool {
         && r.host() == a.host()
         && r.path() == a.path()
         && r.query() == a.query()
+        && a.port() != Some(0)
         && a.fragment().is_none()
         && a.username().is_empty()
         && a.password().is_none()

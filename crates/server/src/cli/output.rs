@@ -12,7 +12,8 @@ use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 /// Text made safe to print on a terminal: control characters (C0 with ESC, BEL and CR, DEL,
-/// C1), the Unicode line and paragraph separators and the bidirectional controls become
+/// C1), the Unicode line and paragraph separators, zero-width and bidirectional characters
+/// ([`gan_admin::invisible`]) become
 /// escapes — `\n`, `\r`, `\t`, else `\u{1b}` as Rust writes them — and a backslash is doubled,
 /// so that an escape on screen is one that was in the text.
 pub fn clean(text: &str) -> String {
@@ -34,12 +35,7 @@ pub fn clean(text: &str) -> String {
 
 /// A character a terminal may act on or reorder text around rather than show.
 fn unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'
-                ..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        )
+    gan_admin::invisible(c)
 }
 
 /// A table with these headers; every cell is [`clean`]ed.

@@ -1385,3 +1385,40 @@ async fn a_narrowed_registration_narrows_live_tokens() {
         assert!(seen.get("email").is_none(), "{seen}");
     });
 }
+
+/// A client id or name that looks like another (zero-width, bidirectional, invisible
+/// characters) is refused, and so are URIs holding them.
+#[tokio::test]
+async fn names_that_pass_for_others_are_refused() {
+    each_backend!(|server| {
+        let write = admin_token(&server, "admin:write").await;
+        let base = || {
+            json!({
+                "client_id": "rp",
+                "client_name": "RP",
+                "redirect_uris": ["https://rp.example.fr/cb"],
+            })
+        };
+        let cases = [
+            ("client_id", json!("ev\u{200b}il")),
+            ("client_id", json!("evil\u{202e}di")),
+            ("client_id", json!("\u{feff}evil")),
+            ("client_name", json!("Portail\u{202e}lapitroP")),
+            ("client_name", json!("Por\u{00ad}tail")),
+            ("client_name", json!("A\u{061c}B")),
+            ("redirect_uris", json!(["https://rp.example.fr/c\u{202e}b"])),
+        ];
+        for (field, value) in cases {
+            let mut body = base();
+            body[field] = value.clone();
+            let answer = call(&server, "POST", "/clients", Some(&write), Some(body)).await;
+            problem(&answer, 400, Some(field));
+        }
+        assert_eq!(
+            call(&server, "POST", "/clients", Some(&write), Some(base()))
+                .await
+                .status,
+            201
+        );
+    });
+}

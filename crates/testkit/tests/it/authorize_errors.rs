@@ -685,6 +685,7 @@ async fn loopback_redirect_uris_accept_any_port() {
             assert!(r.location.unwrap().contains("/interaction/"), "{ok}");
         }
         for refused in [
+            "http://127.0.0.1:0/callback",
             "http://localhost:51004/callback",
             "http://127.0.0.1:51004/callback/other",
             "http://127.0.0.1:51004/callback?x=1",
@@ -693,6 +694,13 @@ async fn loopback_redirect_uris_accept_any_port() {
             assert_eq!(r.status, 400, "{refused}");
             assert!(r.location.is_none(), "{refused}");
         }
+        // A confidential client is no native app: its loopback URI matches exactly.
+        server.add_client(ClientSpec::portal("server-side")).await;
+        let other_port = authorize_url(&server, "server-side", &[])
+            .replace("127.0.0.1%3A9%2Fcb", "127.0.0.1%3A10%2Fcb");
+        assert!(other_port.contains("127.0.0.1%3A10%2Fcb"), "{other_port}");
+        let r = b.get(&other_port).await;
+        assert_eq!(r.status, 400, "{}", r.body);
     });
 }
 
