@@ -91,6 +91,19 @@ async fn after_a_demo_a_plain_serve_on_the_default_database_knows_nothing_of_it(
     let mut demo = Serving::start(dir.path(), &["serve", "--demo"], &env(demo_port, &[]));
     let demo_base = format!("http://127.0.0.1:{demo_port}");
     demo.ready(&format!("{demo_base}/healthz")).await;
+    // The mailbox answers pages of this machine only: a rebound name is not one (DNS rebinding).
+    let http = reqwest::Client::new();
+    let mailbox = |host: &'static str| {
+        let req = http
+            .get(format!("{demo_base}/demo/mailbox"))
+            .header(reqwest::header::HOST, host);
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(mailbox("evil.example").await, 404);
+    assert_eq!(mailbox("evil.example:80").await, 404);
+    assert_eq!(mailbox("127.0.0.1").await, 200);
+    assert_eq!(mailbox("localhost:8080").await, 200);
+    assert_eq!(mailbox("[::1]:8080").await, 200);
     // The demo works: its identity signs in at its relying party.
     let (ok, page) = signs_in(
         &demo_base,

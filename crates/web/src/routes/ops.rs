@@ -82,6 +82,21 @@ pub async fn help(State(state): State<AppState>, jar: CookieJar, headers: Header
 }
 
 /// Demo mode: the messages this process delivered, newest first, with their links clickable.
+/// Is `host` (a `Host` header: name and optional port) a loopback name or address?
+fn loopback_host(host: Option<&str>) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 pub async fn mailbox(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -91,6 +106,14 @@ pub async fn mailbox(
     let Some(postman) = &state.mailbox else {
         return not_found(State(state), jar, headers).await;
     };
+    // Only pages of this machine: a `Host` that is not loopback is a page elsewhere that
+    // rebound its name to 127.0.0.1 to read the links (DNS rebinding).
+    if !loopback_host(crate::request::header_str(
+        &headers,
+        axum::http::header::HOST,
+    )) {
+        return not_found(State(state), jar, headers).await;
+    }
     // Kept in the postman's memory, never read back from the queue: bodies are not at rest.
     let mails = postman.delivered();
     let rows: Vec<serde_json::Value> = mails
