@@ -13,6 +13,7 @@ mod m0007_demo_marker;
 mod m0008_mail_sealed;
 mod m0009_client_access_token_format;
 mod m0010_backchannel_logout;
+mod m0011_scrub_typed_identifiers;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_mail_sealed::Migration),
             Box::new(m0009_client_access_token_format::Migration),
             Box::new(m0010_backchannel_logout::Migration),
+            Box::new(m0011_scrub_typed_identifiers::Migration),
         ]
     }
 }

@@ -753,4 +753,69 @@ mod tests {
             drop_database(store, created).await;
         }
     }
+
+    /// Migration m0011: audit rows an older version wrote with a typed client number that names
+    /// no account lose it; known numbers stay; old throttle counters go.
+    #[tokio::test]
+    async fn the_upgrade_scrubs_what_older_versions_kept_of_typed_identifiers() {
+        use gan_migration::{Migrator, MigratorTrait};
+        use sea_orm::ConnectionTrait;
+        let url = format!(
+            "sqlite://{}/scrub-{}.db?mode=rwc",
+            std::env::temp_dir().display(),
+            unique()
+        );
+        let store = Store::connect(&crate::StoreOptions {
+            url,
+            max_connections: 2,
+            connect_timeout: std::time::Duration::from_secs(5),
+        })
+        .await
+        .unwrap();
+        let all = Migrator::migrations().len() as u32;
+        Migrator::up(store.db.pool(), Some(all - 1)).await.unwrap();
+        let db = store.db.pool();
+        for sql in [
+            "INSERT INTO customer_account (client_number, kind, label, contact_email, status, created_at, updated_at) VALUES ('10000001', 'personal', 'J', 'j@example.fr', 'legacy', 0, 0)",
+            "INSERT INTO audit_event (id, at, event_type, outcome, actor_kind, client_number, detail) VALUES ('a', 0, 'signin.failed', 'failure', 'anonymous', 'TR0UB4DOR2024', '{}')",
+            "INSERT INTO audit_event (id, at, event_type, outcome, actor_kind, client_number, detail) VALUES ('b', 0, 'signin.failed', 'failure', 'anonymous', '10000001', '{}')",
+            "INSERT INTO audit_event (id, at, event_type, outcome, actor_kind, client_number, detail) VALUES ('c', 0, 'upgrade.completed', 'success', 'anonymous', 'GONE0001', '{}')",
+            "INSERT INTO throttle (key, failures, blocked_until, updated_at, window_ends) VALUES ('signin:plain', 3, 0, 0, 0)",
+        ] {
+            db.execute_unprepared(sql).await.unwrap();
+        }
+        Migrator::up(db, None).await.unwrap();
+        let numbers: Vec<(String, Option<String>)> = db
+            .query_all(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT id, client_number FROM audit_event ORDER BY id",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "id").unwrap(),
+                    r.try_get("", "client_number").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            numbers,
+            vec![
+                ("a".to_string(), None),
+                ("b".to_string(), Some("10000001".to_string())),
+                ("c".to_string(), Some("GONE0001".to_string())),
+            ]
+        );
+        let left = db
+            .query_one(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM throttle",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(left.try_get::<i64>("", "n").unwrap(), 0);
+    }
 }
