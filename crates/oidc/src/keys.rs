@@ -149,23 +149,31 @@ pub fn new_key(
     })
 }
 
-/// Does the stored public JWK hold the public half of the private key `der` (every key member:
-/// `n`, `e` for RSA; `crv`, `x`, `y` for EC; `crv`, `x` for OKP)? `false` too when the private
-/// key is not one of `alg` (an altered `alg` column).
-fn public_matches(alg: SigningAlg, der: &[u8], stored: &serde_json::Value) -> bool {
+/// The public half of the private key `der` as a JWK (the key's own members only); `None` when
+/// `der` is not a private key of `alg` (an altered `alg` column).
+fn public_of(alg: SigningAlg, der: &[u8]) -> Option<Jwk> {
     use josekit::jwk::KeyPair;
-    let derived = match alg {
+    Some(match alg {
         SigningAlg::RS256 => josekit::jws::RS256
             .key_pair_from_der(der)
-            .map(|k| k.to_jwk_public_key()),
+            .ok()?
+            .to_jwk_public_key(),
         SigningAlg::ES256 => josekit::jws::ES256
             .key_pair_from_der(der)
-            .map(|k| k.to_jwk_public_key()),
+            .ok()?
+            .to_jwk_public_key(),
         SigningAlg::EdDSA => josekit::jws::EdDSA
             .key_pair_from_der(der)
-            .map(|k| k.to_jwk_public_key()),
-    };
-    let Ok(derived) = derived else {
+            .ok()?
+            .to_jwk_public_key(),
+    })
+}
+
+/// Does the stored public JWK hold the public half of the private key `der` (every key member:
+/// `n`, `e` for RSA; `crv`, `x`, `y` for EC; `crv`, `x` for OKP)? `false` too when the private
+/// key is not one of `alg`.
+fn public_matches(alg: SigningAlg, der: &[u8], stored: &serde_json::Value) -> bool {
+    let Some(derived) = public_of(alg, der) else {
         return false;
     };
     let derived = derived.as_ref();
@@ -179,21 +187,7 @@ fn public_matches(alg: SigningAlg, der: &[u8], stored: &serde_json::Value) -> bo
 /// The public JWK of the private key `der`, as published: the key's own members, `kid`, `alg`
 /// and `use: sig`, nothing else.
 fn published_jwk(alg: SigningAlg, der: &[u8], kid: &str) -> Option<Jwk> {
-    use josekit::jwk::KeyPair;
-    let mut jwk = match alg {
-        SigningAlg::RS256 => josekit::jws::RS256
-            .key_pair_from_der(der)
-            .ok()?
-            .to_jwk_public_key(),
-        SigningAlg::ES256 => josekit::jws::ES256
-            .key_pair_from_der(der)
-            .ok()?
-            .to_jwk_public_key(),
-        SigningAlg::EdDSA => josekit::jws::EdDSA
-            .key_pair_from_der(der)
-            .ok()?
-            .to_jwk_public_key(),
-    };
+    let mut jwk = public_of(alg, der)?;
     jwk.set_key_id(kid);
     jwk.set_algorithm(alg.as_str());
     jwk.set_key_use("sig");
