@@ -75,7 +75,9 @@ before(async () => {
   ].join("\n"));
   chmodSync(join(dir, "cgi", "claims"), 0o755);
   writeFileSync(join(dir, "httpd.conf"), config({ port, issuer: server.issuer, secret }));
-  apache = spawn("/usr/sbin/apache2", ["-f", join(dir, "httpd.conf"), "-DFOREGROUND"], { stdio: "ignore" });
+  // A process group of its own: when it stops, Apache (prefork) signals its whole group, which
+  // must not be the test runner's.
+  apache = spawn("/usr/sbin/apache2", ["-f", join(dir, "httpd.conf"), "-DFOREGROUND"], { stdio: "ignore", detached: true });
   await until(async () => {
     try { return (await fetch(`${apacheUrl}/index.html`)).ok; } catch { return false; }
   }, 15000, "Apache to start");
@@ -84,7 +86,12 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  apache?.kill("SIGTERM");
+  if (apache?.pid) {
+    try { process.kill(-apache.pid, "SIGTERM"); } catch { /* already gone */ }
+    await until(async () => {
+      try { process.kill(-apache.pid, 0); return false; } catch { return true; }
+    }, 15000, "Apache to stop");
+  }
   server?.stop();
   await smtp?.close();
 });
