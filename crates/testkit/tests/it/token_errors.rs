@@ -642,6 +642,20 @@ async fn a_parameter_sent_twice_is_refused_everywhere() {
             .await
             .unwrap();
         assert_eq!(res.status(), 400);
+        // Userinfo's form body too: an error of the request, not of the token (RFC 6750 §3.1).
+        let res = http
+            .post(server.url("/userinfo"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("access_token=a&access_token=b")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        let challenge = res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(challenge.contains("invalid_request"), "{challenge}");
     });
 }
 

@@ -246,7 +246,11 @@ pub async fn userinfo_post(
     let from_body = if body.is_empty() {
         Ok(None)
     } else {
-        form_params(&headers, &body).map(|p| p.get("access_token").map(str::to_string))
+        // A parameter sent twice is refused here too (RFC 6749 §3.2, RFC 6750 §2.2).
+        form_params(&headers, &body).and_then(|p| {
+            p.each_once()?;
+            Ok(p.get("access_token").map(str::to_string))
+        })
     };
     let token = match (from_header, from_body) {
         (Err(e), _) | (_, Err(e)) => Err(e),
