@@ -4,7 +4,7 @@
 //! file again updates the same rows (an upgraded account keeps its status and gets no legacy
 //! password back).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 use gan_audit::{Actor, AuditEvent, EventType};
@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::customer::{normalize_client_number, AccountKind, AccountStatus, CustomerAccount};
 use crate::email;
-use crate::legacy::LegacyHash;
+use crate::legacy::{HashFormat, LegacyHash};
 use crate::ports::UpsertCounts;
 use crate::service::{Accounts, Unavailable};
 
@@ -51,15 +51,26 @@ pub struct Parsed {
     pub warnings: Vec<String>,
 }
 
-/// What an import did.
+/// What an import did (or, for a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
-    /// Accounts created and accounts updated (already on record).
+    /// Accounts created and accounts updated (already on record); zero in a dry run.
     pub counts: UpsertCounts,
-    /// Rows not imported, in file order.
+    /// Valid rows (imported, or to import in a dry run).
+    pub valid: u64,
+    /// The valid rows by kind (`personal`, `professional`).
+    pub by_kind: BTreeMap<&'static str, u64>,
+    /// The valid rows by the format of their legacy hash.
+    pub by_format: BTreeMap<HashFormat, u64>,
+    /// Rows not imported, in file order: the first [`REPORTED_REJECTS`].
     pub rejected: Vec<Rejected>,
-    /// What was read but not used (columns ignored), with the line.
+    /// Rows not imported, all counted.
+    pub rejected_count: u64,
+    /// What was read but not used (columns ignored), with the line, and the weak hash formats
+    /// met.
     pub warnings: Vec<String>,
+    /// Whether nothing was written.
+    pub dry_run: bool,
 }
 
 /// Why an import wrote nothing (or stopped).
@@ -195,162 +206,278 @@ pub fn parse<R: Read>(input: R, now: OffsetDateTime) -> Result<Parsed, String> {
     parse_with(input, CsvFormat::default(), now)
 }
 
-/// Reads the whole file in `format`. Every message names the file's line (the header is line 1).
-/// Fails only when the file cannot be read as CSV with the expected header: empty, not text, a
-/// required column missing or named twice.
+/// Reads the whole file in `format` into memory (for small files and tests: imports stream with
+/// [`CustomerRows`]). Every message names the file's line (the header is line 1).
+///
+/// Errors: as [`CustomerRows::open`].
 pub fn parse_with<R: Read>(
     input: R,
     format: CsvFormat,
     now: OffsetDateTime,
 ) -> Result<Parsed, String> {
-    use std::io::BufRead;
-    let input = CrlfToLf {
-        inner: input,
-        held_cr: false,
+    let mut rows = CustomerRows::open(input, format, now)?;
+    let mut parsed = Parsed {
+        warnings: rows.warnings().to_vec(),
+        ..Parsed::default()
     };
-    let mut input = std::io::BufReader::with_capacity(64 * 1024, input);
-    let head = input
-        .fill_buf()
-        .map_err(|e| format!("cannot read the file: {e}"))?;
-    if head.is_empty() {
-        return Err(format!(
-            "the file is empty (expected the header {})",
-            COLUMNS.join(",")
-        ));
+    for row in &mut rows {
+        match row {
+            Row::Valid { account, .. } => parsed.rows.push(account),
+            Row::Rejected { rejected, .. } => parsed.rejected.push(rejected),
+        }
     }
-    let bom = head.starts_with(UTF8_BOM);
-    let encoding = if bom {
-        TextEncoding::Utf8
-    } else {
-        format.encoding
-    };
-    let delimiter = format
-        .delimiter
-        .unwrap_or_else(|| recognise_delimiter(head));
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .has_headers(false)
-        .delimiter(delimiter)
-        .from_reader(input);
-    let mut records = reader.byte_records();
-    let header = match records.next() {
-        Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(format!("line 1: cannot read the header: {e}")),
-        None => return Err("the file is empty".into()),
-    };
-    let mut names = Vec::with_capacity(header.len());
-    for (i, field) in header.iter().enumerate() {
-        let field = if i == 0 {
-            field.strip_prefix(UTF8_BOM).unwrap_or(field)
+    Ok(parsed)
+}
+
+/// One data row of an import file, checked.
+#[derive(Debug)]
+pub enum Row {
+    /// A row to import, as a `legacy` account, with its line and the format of its hash.
+    Valid {
+        /// 1-based line of the file where the row starts.
+        line: u64,
+        /// The account the row describes.
+        account: CustomerAccount,
+        /// The format of its legacy hash.
+        format: HashFormat,
+    },
+    /// A row not to import: why, and its fields as the file holds them (for a rejects file).
+    Rejected {
+        /// Its line and the reason.
+        rejected: Rejected,
+        /// Its fields, undecoded.
+        raw: csv::ByteRecord,
+    },
+}
+
+/// The rows of an import file, read one at a time (memory stays bounded whatever the file's
+/// size: only the client numbers already seen are kept, to report a number given twice).
+pub struct CustomerRows<R: Read> {
+    records: csv::ByteRecordsIntoIter<std::io::BufReader<CrlfToLf<R>>>,
+    shape: FileShape,
+    index: Vec<(&'static str, usize)>,
+    warnings: Vec<String>,
+    seen: HashMap<Box<str>, u64>,
+    now: OffsetDateTime,
+}
+
+impl<R: Read> CustomerRows<R> {
+    /// Reads the header line of a file in `format`.
+    ///
+    /// Errors (nothing can be imported): the file is empty or not text, a required column is
+    /// missing or named twice; the message names line 1.
+    pub fn open(input: R, format: CsvFormat, now: OffsetDateTime) -> Result<Self, String> {
+        use std::io::BufRead;
+        let input = CrlfToLf {
+            inner: input,
+            held_cr: false,
+        };
+        let mut input = std::io::BufReader::with_capacity(64 * 1024, input);
+        let head = input
+            .fill_buf()
+            .map_err(|e| format!("cannot read the file: {e}"))?;
+        if head.is_empty() {
+            return Err(format!(
+                "the file is empty (expected the header {})",
+                COLUMNS.join(",")
+            ));
+        }
+        let first_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+        if first_line.contains(&0) {
+            return Err(
+                "line 1: the file is not text (it holds NUL bytes): expected a CSV file \
+                        saved as text"
+                    .into(),
+            );
+        }
+        let bom = head.starts_with(UTF8_BOM);
+        let encoding = if bom {
+            TextEncoding::Utf8
         } else {
-            field
+            format.encoding
         };
-        names.push(
-            decode(field, encoding)
-                .map_err(|e| format!("line 1: {e}"))?
-                .into_owned(),
-        );
-    }
-    let mut index = HashMap::new();
-    for name in COLUMNS.iter().chain(OPTIONAL_COLUMNS.iter()) {
-        let at: Vec<usize> = names
+        let delimiter = format
+            .delimiter
+            .unwrap_or_else(|| recognise_delimiter(head));
+        let mut records = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .has_headers(false)
+            .delimiter(delimiter)
+            .from_reader(input)
+            .into_byte_records();
+        let mut header = match records.next() {
+            Some(Ok(h)) => h,
+            Some(Err(e)) => return Err(format!("line 1: cannot read the header: {e}")),
+            None => return Err("the file is empty".into()),
+        };
+        if bom {
+            let fields: Vec<Vec<u8>> = header
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    if i == 0 {
+                        f.strip_prefix(UTF8_BOM).unwrap_or(f).to_vec()
+                    } else {
+                        f.to_vec()
+                    }
+                })
+                .collect();
+            header = csv::ByteRecord::from(fields);
+        }
+        let mut names = Vec::with_capacity(header.len());
+        for field in header.iter() {
+            names.push(
+                decode(field, encoding)
+                    .map_err(|e| format!("line 1: {e}"))?
+                    .into_owned(),
+            );
+        }
+        let mut index = Vec::new();
+        for name in COLUMNS.iter().chain(OPTIONAL_COLUMNS.iter()) {
+            let at: Vec<usize> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h == name)
+                .map(|(i, _)| i)
+                .collect();
+            match at.as_slice() {
+                [one] => index.push((*name, *one)),
+                [] if COLUMNS.contains(name) => {
+                    let separator = if delimiter == b';' { ";" } else { "," };
+                    return Err(format!(
+                        "line 1: the header lacks the column {name} (expected {}, separated by \
+                         commas or semicolons; read with {separator:?})",
+                        COLUMNS.join(",")
+                    ));
+                }
+                [] => {}
+                _ => return Err(format!("line 1: the column {name} appears twice")),
+            }
+        }
+        let unknown: Vec<&str> = names
             .iter()
-            .enumerate()
-            .filter(|(_, h)| h == name)
-            .map(|(i, _)| i)
+            .map(String::as_str)
+            .filter(|n| !COLUMNS.contains(n) && !OPTIONAL_COLUMNS.contains(n))
             .collect();
-        match at.as_slice() {
-            [one] => {
-                index.insert(*name, *one);
-            }
-            [] if COLUMNS.contains(name) => {
-                let separator = if delimiter == b';' { ";" } else { "," };
-                return Err(format!(
-                    "line 1: the header lacks the column {name} (expected {}, separated by \
-                     commas or semicolons; read with {separator:?})",
-                    COLUMNS.join(",")
-                ));
-            }
-            [] => {}
-            _ => return Err(format!("line 1: the column {name} appears twice")),
+        let mut warnings = Vec::new();
+        if !unknown.is_empty() {
+            warnings.push(format!("line 1: columns ignored: {}", unknown.join(", ")));
         }
+        Ok(Self {
+            records,
+            shape: FileShape {
+                header,
+                delimiter,
+                encoding,
+                bom,
+            },
+            index,
+            warnings,
+            seen: HashMap::new(),
+            now,
+        })
     }
-    let mut parsed = Parsed::default();
-    let unknown: Vec<&str> = names
-        .iter()
-        .map(String::as_str)
-        .filter(|n| !COLUMNS.contains(n) && !OPTIONAL_COLUMNS.contains(n))
-        .collect();
-    if !unknown.is_empty() {
-        parsed
-            .warnings
-            .push(format!("line 1: columns ignored: {}", unknown.join(", ")));
+
+    /// The file's header, separator and encoding.
+    pub fn shape(&self) -> &FileShape {
+        &self.shape
     }
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for record in records {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                parsed.rejected.push(Rejected {
-                    line,
-                    reason: format!("unreadable row: {e}"),
-                });
-                continue;
-            }
+
+    /// What the header holds that is not used (columns ignored), with the line.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Bytes of the file read so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.records.reader().position().byte()
+    }
+
+    fn check(&mut self, record: &csv::ByteRecord, line: u64) -> Result<Row, String> {
+        let mut values = Vec::with_capacity(self.index.len());
+        for (name, at) in &self.index {
+            values.push(
+                decode(record.get(*at).unwrap_or_default(), self.shape.encoding)
+                    .map_err(|e| format!("{name}: {e}"))?,
+            );
+        }
+        let field = |name: &str| {
+            self.index
+                .iter()
+                .position(|(n, _)| *n == name)
+                .map(|i| &*values[i])
+                .unwrap_or_default()
         };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        if record.iter().all(|f| f.is_empty()) {
-            continue;
-        }
-        let mut fields: HashMap<&str, String> = HashMap::new();
-        let mut unreadable = None;
-        for (name, at) in &index {
-            match decode(record.get(*at).unwrap_or_default(), encoding) {
-                Ok(v) => {
-                    fields.insert(name, v.into_owned());
-                }
-                Err(e) => {
-                    unreadable = Some(format!("{name}: {e}"));
-                    break;
-                }
-            }
-        }
-        if let Some(reason) = unreadable {
-            parsed.rejected.push(Rejected { line, reason });
-            continue;
-        }
-        let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
-        let names = (field("given_name"), field("family_name"));
-        match row(
+        let (account, format) = row(
             field("client_number"),
             field("kind"),
             field("label"),
             field("contact_email"),
             field("legacy_hash"),
-            now,
-        )
-        .and_then(|account| with_names(account, names))
-        {
-            Ok(account) => {
-                if let Some(first) = seen.get(&account.client_number) {
-                    parsed.rejected.push(Rejected {
-                        line,
-                        reason: format!(
-                            "client number {} already on line {first}",
-                            account.client_number
-                        ),
+            self.now,
+        )?;
+        let account = with_names(account, (field("given_name"), field("family_name")))?;
+        if let Some(first) = self.seen.get(account.client_number.as_str()) {
+            return Err(format!(
+                "client number {} already on line {first}",
+                account.client_number
+            ));
+        }
+        self.seen
+            .insert(account.client_number.clone().into_boxed_str(), line);
+        Ok(Row::Valid {
+            line,
+            account,
+            format,
+        })
+    }
+}
+
+impl<R: Read> Iterator for CustomerRows<R> {
+    type Item = Row;
+
+    /// The next row that is not blank, valid or rejected.
+    fn next(&mut self) -> Option<Row> {
+        loop {
+            let record = match self.records.next()? {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    return Some(Row::Rejected {
+                        rejected: Rejected {
+                            line,
+                            reason: format!("unreadable row: {e}"),
+                        },
+                        raw: csv::ByteRecord::new(),
                     });
-                    continue;
                 }
-                seen.insert(account.client_number.clone(), line);
-                parsed.rows.push(account);
+            };
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            if record.iter().all(|f| f.is_empty()) {
+                continue;
             }
-            Err(reason) => parsed.rejected.push(Rejected { line, reason }),
+            return Some(match self.check(&record, line) {
+                Ok(row) => row,
+                Err(reason) => Row::Rejected {
+                    rejected: Rejected { line, reason },
+                    raw: record,
+                },
+            });
         }
     }
-    Ok(parsed)
+}
+
+/// A value quoted in a message: at most 40 characters (a 10 MB field is not copied into the
+/// report).
+fn shown(value: &str) -> String {
+    let mut chars = value.chars();
+    let head: String = chars.by_ref().take(40).collect();
+    if chars.next().is_some() {
+        format!("{head:?}…")
+    } else {
+        format!("{head:?}")
+    }
 }
 
 fn row(
@@ -360,18 +487,29 @@ fn row(
     contact: &str,
     hash: &str,
     now: OffsetDateTime,
-) -> Result<CustomerAccount, String> {
+) -> Result<(CustomerAccount, HashFormat), String> {
     let client_number = normalize_client_number(client_number)
-        .ok_or_else(|| format!("invalid client number {client_number:?}"))?;
+        .ok_or_else(|| format!("invalid client number {}", shown(client_number)))?;
     let kind = AccountKind::parse(kind)
-        .ok_or_else(|| format!("kind must be personal or professional, not {kind:?}"))?;
-    if label.is_empty() || label.chars().count() > 255 {
-        return Err("label must have 1 to 255 characters".into());
+        .ok_or_else(|| format!("kind must be personal or professional, not {}", shown(kind)))?;
+    if label.is_empty()
+        || label.chars().count() > 255
+        || label
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(
+            "label must have 1 to 255 characters, without control characters other than line \
+             breaks and tabs"
+                .into(),
+        );
     }
-    let contact_email =
-        email::parse(contact).map_err(|e| format!("invalid contact email {contact:?}: {e}"))?;
-    LegacyHash::parse(hash).map_err(|e| format!("legacy_hash: {e}"))?;
-    Ok(CustomerAccount {
+    let contact_email = email::parse(contact)
+        .map_err(|e| format!("invalid contact email {}: {e}", shown(contact)))?;
+    let format = LegacyHash::parse(hash)
+        .map_err(|e| format!("legacy_hash: {e}"))?
+        .format();
+    let account = CustomerAccount {
         client_number,
         kind,
         label: label.to_string(),
@@ -381,7 +519,8 @@ fn row(
         created_at: now,
         given_name: None,
         family_name: None,
-    })
+    };
+    Ok((account, format))
 }
 
 /// The optional name columns: 1 to 255 characters without control characters, or empty (none).
@@ -405,6 +544,52 @@ fn with_names(
     Ok(account)
 }
 
+/// How an import file is laid out, as read from its first line: what a rejects file needs to
+/// be written in the same shape.
+#[derive(Debug, Clone)]
+pub struct FileShape {
+    /// The header's fields as the file holds them (without a byte-order mark).
+    pub header: csv::ByteRecord,
+    /// The field separator (`b','` or `b';'`).
+    pub delimiter: u8,
+    /// The encoding the fields are read in.
+    pub encoding: TextEncoding,
+    /// Whether the file began with a UTF-8 byte-order mark.
+    pub bom: bool,
+}
+
+/// What an import tells as it goes: the CLI prints rejected rows as they come, writes them to a
+/// rejects file, and shows progress. Every method does nothing by default.
+pub trait ImportWatcher {
+    /// The header was read.
+    fn opened(&mut self, _shape: &FileShape) {}
+    /// A row was rejected; `raw` holds its fields undecoded (empty when the row could not be
+    /// split into fields).
+    fn rejected(&mut self, _rejected: &Rejected, _raw: &csv::ByteRecord) {}
+    /// After every batch and at the end: data rows read so far (valid or rejected) and bytes of
+    /// the file read.
+    fn progress(&mut self, _rows: u64, _bytes: u64) {}
+}
+
+/// A watcher that watches nothing.
+pub struct Unwatched;
+
+impl ImportWatcher for Unwatched {}
+
+/// How to run an import.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions<'a> {
+    /// The file's encoding and separator.
+    pub format: CsvFormat,
+    /// The file's name, for the audit event.
+    pub source: Option<&'a str>,
+    /// Check every row and write nothing (no audit event either).
+    pub dry_run: bool,
+}
+
+/// Rejected rows kept in an [`ImportReport`] (all are counted and given to the watcher).
+pub const REPORTED_REJECTS: usize = 1000;
+
 impl Accounts {
     /// Imports customer accounts from CSV, in batches of 5000 rows per transaction; bad rows
     /// are reported, not imported. Records one `customers.imported` event (actor: the admin of
@@ -421,19 +606,6 @@ impl Accounts {
             .await
     }
 
-    /// Checks a file as [`Accounts::import_customers_from`] would and writes nothing (a dry run:
-    /// no audit event either).
-    ///
-    /// Errors: the file cannot be read as CSV with the expected header.
-    pub fn check_customers<R: Read>(
-        &self,
-        input: R,
-        format: CsvFormat,
-        now: OffsetDateTime,
-    ) -> Result<Parsed, String> {
-        parse_with(input, format, now)
-    }
-
     /// [`Accounts::import_customers`] for a file in `format`; `source` (the file's name) goes
     /// to the audit event.
     ///
@@ -445,7 +617,31 @@ impl Accounts {
         source: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<ImportReport, ImportError> {
-        let event = |counts: UpsertCounts, rejected: usize, failed: Option<&str>| {
+        let options = ImportOptions {
+            format,
+            source,
+            dry_run: false,
+        };
+        self.import_customers_watched(input, options, &mut Unwatched, now)
+            .await
+    }
+
+    /// The import, streamed: rows are read, checked and written one batch at a time (memory
+    /// stays bounded whatever the file's size), the watcher told of each rejected row and of
+    /// the progress after each batch. A dry run checks every row and writes nothing (its
+    /// `counts` stay zero; `valid` says how many rows would be imported). The report counts the
+    /// valid rows by kind and by hash format, and warns about weak (unsalted) formats, which
+    /// are imported: their holders replace them at the upgrade.
+    ///
+    /// Errors: as [`Accounts::import_customers`].
+    pub async fn import_customers_watched<R: Read>(
+        &self,
+        input: R,
+        options: ImportOptions<'_>,
+        watcher: &mut dyn ImportWatcher,
+        now: OffsetDateTime,
+    ) -> Result<ImportReport, ImportError> {
+        let event = |report: &ImportReport, failed: Option<&str>| {
             let actor = gan_audit::current()
                 .actor
                 .unwrap_or_else(|| Actor::admin("unknown"));
@@ -455,46 +651,92 @@ impl Accounts {
                     .with("reason", reason),
             };
             let event = event
-                .with("created", counts.created)
-                .with("updated", counts.updated)
-                .with("rejected", rejected as u64);
-            match source {
+                .with("created", report.counts.created)
+                .with("updated", report.counts.updated)
+                .with("rejected", report.rejected_count);
+            match options.source {
                 Some(file) => event.with("file", file),
                 None => event,
             }
         };
-        let parsed = match parse_with(input, format, now) {
-            Ok(p) => p,
+        let mut report = ImportReport {
+            dry_run: options.dry_run,
+            ..ImportReport::default()
+        };
+        let mut rows = match CustomerRows::open(input, options.format, now) {
+            Ok(rows) => rows,
             Err(e) => {
-                self.audit(event(UpsertCounts::default(), 0, Some("unreadable_header")))
-                    .await;
+                if !options.dry_run {
+                    self.audit(event(&report, Some("unreadable_header"))).await;
+                }
                 return Err(ImportError::Unreadable(e));
             }
         };
-        let mut counts = UpsertCounts::default();
-        for batch in parsed.rows.chunks(BATCH) {
-            match self.ports.customers.upsert_customers(batch, now).await {
-                Ok(c) => {
-                    counts.created += c.created;
-                    counts.updated += c.updated;
+        watcher.opened(rows.shape());
+        report.warnings = rows.warnings().to_vec();
+        let mut read = 0u64;
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            let row = rows.next();
+            let end = row.is_none();
+            match row {
+                Some(Row::Valid {
+                    account, format, ..
+                }) => {
+                    read += 1;
+                    report.valid += 1;
+                    *report.by_kind.entry(account.kind.as_str()).or_default() += 1;
+                    *report.by_format.entry(format).or_default() += 1;
+                    if !options.dry_run {
+                        batch.push(account);
+                    }
                 }
-                Err(e) => {
-                    let rejected = parsed.rejected.len();
-                    self.audit(event(counts, rejected, Some("unavailable")))
-                        .await;
-                    return Err(ImportError::Unavailable {
-                        error: e.into(),
-                        written: counts,
-                    });
+                Some(Row::Rejected { rejected, raw }) => {
+                    read += 1;
+                    watcher.rejected(&rejected, &raw);
+                    report.rejected_count += 1;
+                    if report.rejected.len() < REPORTED_REJECTS {
+                        report.rejected.push(rejected);
+                    }
+                }
+                None => {}
+            }
+            if batch.len() >= BATCH || (end && !batch.is_empty()) {
+                match self.ports.customers.upsert_customers(&batch, now).await {
+                    Ok(c) => {
+                        report.counts.created += c.created;
+                        report.counts.updated += c.updated;
+                        batch.clear();
+                    }
+                    Err(e) => {
+                        self.audit(event(&report, Some("unavailable"))).await;
+                        return Err(ImportError::Unavailable {
+                            error: e.into(),
+                            written: report.counts,
+                        });
+                    }
                 }
             }
+            if end || read % BATCH as u64 == 0 {
+                watcher.progress(read, rows.bytes_read());
+            }
+            if end {
+                break;
+            }
         }
-        self.audit(event(counts, parsed.rejected.len(), None)).await;
-        Ok(ImportReport {
-            counts,
-            rejected: parsed.rejected,
-            warnings: parsed.warnings,
-        })
+        for (format, count) in &report.by_format {
+            if format.is_weak() {
+                report.warnings.push(format!(
+                    "{count} rows hold {} hashes, which one precomputed table reverses: imported \
+                     all the same (each is replaced by an argon2id hash when its holder upgrades)",
+                    format.name()
+                ));
+            }
+        }
+        if !options.dry_run {
+            self.audit(event(&report, None)).await;
+        }
+        Ok(report)
     }
 }
 

@@ -9,7 +9,7 @@ use gan_accounts::import::ImportError;
 use gan_admin::{Admin, IdentityView};
 use gan_connect::settings::Settings;
 
-use super::output;
+use super::{import_watch, output};
 
 #[derive(Debug, Subcommand)]
 pub enum CustomersCommand {
@@ -27,6 +27,14 @@ pub enum CustomersCommand {
         /// Check every row and report, write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Write the rejected rows to FILE, in the input's columns, separator and encoding plus
+        /// a `reason` column: fix them there and import FILE (created mode 0600: it holds
+        /// legacy hashes).
+        #[arg(long, value_name = "FILE")]
+        rejects: Option<std::path::PathBuf>,
+        /// No progress on stderr (by default: a bar on a terminal, a line every 5 s otherwise).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Find customers by client number, login or contact email, or part of a name; with one
     /// match, show it whole (identity, accounts, sessions, recent sign-ins).
@@ -128,6 +136,8 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
             encoding,
             delimiter,
             dry_run,
+            rejects,
+            quiet,
         } => {
             let format = gan_accounts::import::CsvFormat {
                 encoding: gan_accounts::import::TextEncoding::parse(&encoding).ok_or_else(
@@ -148,7 +158,13 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
                     ),
                 },
             };
-            return import_file(admin, file, format, dry_run).await;
+            let options = ImportRun {
+                format,
+                dry_run,
+                rejects,
+                quiet,
+            };
+            return import_file(admin, file, options).await;
         }
         CustomersCommand::Show { query, json } => {
             let page = admin.search_customers(&query, None, 50).await?;
@@ -242,62 +258,98 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// How `customers import` runs, from its options.
+struct ImportRun {
+    format: gan_accounts::import::CsvFormat,
+    dry_run: bool,
+    rejects: Option<std::path::PathBuf>,
+    quiet: bool,
+}
+
 async fn import_file(
     admin: &Admin,
     file: std::path::PathBuf,
-    format: gan_accounts::import::CsvFormat,
-    dry_run: bool,
+    run: ImportRun,
 ) -> anyhow::Result<ExitCode> {
     let reader =
         std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+    let size = reader.metadata().map(|m| m.len()).unwrap_or(0);
     let reader = std::io::BufReader::new(reader);
-    let now = time::OffsetDateTime::now_utc();
-    let unreadable = |e: &str| {
-        eprintln!(
-            "error: {}",
-            output::clean(&format!("{}: {e}", file.display()))
-        );
-        Ok(ExitCode::FAILURE)
+    let rejects = match &run.rejects {
+        Some(path) => Some(import_watch::RejectsFile::create(path)?),
+        None => None,
     };
-    if dry_run {
-        let parsed = match admin.accounts.check_customers(reader, format, now) {
-            Ok(p) => p,
-            Err(e) => return unreadable(&e),
-        };
-        report_lines(&parsed.warnings, &parsed.rejected);
-        println!(
-            "dry run, nothing written: valid: {}, rejected: {}",
-            parsed.rows.len(),
-            parsed.rejected.len()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
+    let mut watcher = import_watch::CliWatcher::new(size, run.quiet, rejects);
+    let now = time::OffsetDateTime::now_utc();
     let source = file.file_name().map(|n| n.to_string_lossy().into_owned());
-    let report = match admin
+    let options = gan_accounts::import::ImportOptions {
+        format: run.format,
+        source: source.as_deref(),
+        dry_run: run.dry_run,
+    };
+    let result = admin
         .accounts
-        .import_customers_from(reader, format, source.as_deref(), now)
-        .await
-    {
+        .import_customers_watched(reader, options, &mut watcher, now)
+        .await;
+    let rejects_failed = watcher.finish();
+    let report = match result {
         Ok(r) => r,
-        Err(ImportError::Unreadable(e)) => return unreadable(&e),
+        Err(ImportError::Unreadable(e)) => {
+            eprintln!(
+                "error: {}",
+                output::clean(&format!("{}: {e}", file.display()))
+            );
+            return Ok(ExitCode::FAILURE);
+        }
         Err(e) => return Err(e.into()),
     };
-    report_lines(&report.warnings, &report.rejected);
-    println!(
-        "created: {}, updated: {}, rejected: {}",
-        report.counts.created,
-        report.counts.updated,
-        report.rejected.len()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The warnings and the rejected rows, each with its line.
-fn report_lines(warnings: &[String], rejected: &[gan_accounts::import::Rejected]) {
-    for w in warnings {
+    for w in &report.warnings {
         println!("warning: {}", output::clean(w));
     }
-    for r in rejected {
-        println!("line {}: rejected: {}", r.line, output::clean(&r.reason));
+    let by = |counts: Vec<(&str, u64)>| {
+        counts
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if report.valid > 0 {
+        println!(
+            "by kind: {}",
+            by(report.by_kind.iter().map(|(k, n)| (*k, *n)).collect())
+        );
+        println!(
+            "by hash format: {}",
+            by(report
+                .by_format
+                .iter()
+                .map(|(f, n)| (f.name(), *n))
+                .collect())
+        );
     }
+    if report.dry_run {
+        println!(
+            "dry run, nothing written: valid: {}, rejected: {}",
+            report.valid, report.rejected_count
+        );
+    } else {
+        println!(
+            "created: {}, updated: {}, rejected: {}",
+            report.counts.created, report.counts.updated, report.rejected_count
+        );
+    }
+    if let Some(path) = &run.rejects {
+        if let Some(e) = rejects_failed {
+            eprintln!(
+                "error: {}",
+                output::clean(&format!("cannot write {}: {e}", path.display()))
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        println!(
+            "rejected rows written to {} (fix them there and import that file)",
+            output::clean(&path.display().to_string())
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

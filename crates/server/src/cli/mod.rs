@@ -5,6 +5,7 @@ mod client;
 mod customers;
 mod demo;
 mod identity;
+mod import_watch;
 mod keys;
 pub(crate) mod output;
 mod serve;
