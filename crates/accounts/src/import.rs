@@ -717,7 +717,10 @@ impl Accounts {
                     }
                 }
             }
-            if end || read % BATCH as u64 == 0 {
+            // `is_multiple_of` is newer than the workspace's rust-version (1.85).
+            #[allow(clippy::manual_is_multiple_of)]
+            let batch_read = read % BATCH as u64 == 0;
+            if end || batch_read {
                 watcher.progress(read, rows.bytes_read());
             }
             if end {

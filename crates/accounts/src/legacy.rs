@@ -455,11 +455,11 @@ fn parse_scrypt(raw: &str) -> Result<LegacyHash, String> {
     let params =
         scrypt::Params::try_from(&parsed).map_err(|e| format!("scrypt parameters: {e}"))?;
     let (log_n, r, p) = (params.log_n(), params.r(), params.p());
-    let memory = 128u64 * u64::from(r) << log_n;
+    // `log_n` is checked before it shifts.
     if log_n > MAX_SCRYPT_LOG_N
         || r > MAX_SCRYPT_R
         || p > MAX_SCRYPT_P
-        || memory > MAX_SCRYPT_MEMORY
+        || (128u64 * u64::from(r)) << log_n > MAX_SCRYPT_MEMORY
     {
         return Err(format!(
             "scrypt costs too high (ln at most {MAX_SCRYPT_LOG_N}, r at most {MAX_SCRYPT_R}, p at \

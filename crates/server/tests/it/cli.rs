@@ -302,3 +302,95 @@ async fn a_french_spreadsheet_export_imports_with_its_encoding() {
         db.drop_db().await;
     }
 }
+
+/// Issue 19: `--rejects FILE` writes the rejected rows in the input's columns, separator and
+/// encoding plus a `reason` column (mode 0600: legacy hashes); once fixed, that file imports as
+/// it is. The summary counts rows by kind and hash format and warns about unsalted hashes.
+#[tokio::test]
+async fn rejected_rows_go_to_a_file_that_imports_once_fixed() {
+    for backend in backends() {
+        let db = TestDb::create(&backend).await;
+        let cli = Cli::new(&db.url);
+        cli.ok(&["migrate"]);
+        let text = "client_number;kind;label;contact_email;legacy_hash;agence\r\n\
+             42000001;personal;Hélène Dupré;helene@example.fr;{SSHA}icGuYRCskzKw3/FkUfJPoYp/cg4BAgME/v+Afw==;Lyon\r\n\
+             42000002;business;Crèche Les Pinsons;creche@example.fr;54dc2ef89b9941abfa1e454fcf36d5cf;Caen\r\n\
+             42000003;professional;Atelier;atelier@example.fr;$6$NaCl$vTVhVra6ek1mCl48vTt8VIda99wafwmPsvFOkfwawU4Cx0RD8UCvqjgUy22Cx3fonEHyfYK4Jz8MDc3fsO28b/;Brest\r\n\
+             42000004;personal;Noël;noel@example.fr;{MD5}1B2M2Y8AsgTpgAmY7PhCfg==;Nice\r\n";
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+        let csv = cli.dir.join("export.csv");
+        std::fs::write(&csv, &bytes).unwrap();
+        let rejects = cli.dir.join("rejets.csv");
+        let out = cli.ok(&[
+            "customers",
+            "import",
+            csv.to_str().unwrap(),
+            "--encoding",
+            "windows-1252",
+            "--rejects",
+            rejects.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(
+            out.contains("line 3: rejected: kind")
+                && out.contains("line 5: rejected: legacy_hash")
+                && out.contains("created: 2, updated: 0, rejected: 2")
+                && out.contains("by kind: personal 1, professional 1")
+                && out.contains("ldap {SSHA*} (salted) 1")
+                && out.contains("sha-crypt $5$/$6$ 1")
+                && out.contains("warning: line 1: columns ignored: agence"),
+            "{out}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&rejects).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let written = std::fs::read(&rejects).unwrap();
+        let (written_text, _, malformed) = encoding_rs::WINDOWS_1252.decode(&written);
+        assert!(!malformed);
+        let lines: Vec<&str> = written_text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "client_number;kind;label;contact_email;legacy_hash;agence;reason"
+        );
+        assert!(
+            lines[1].starts_with("42000002;business;Crèche Les Pinsons;")
+                && lines[1].contains(";Caen;\"line 3: kind must be"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("42000004;personal;Noël;"),
+            "{}",
+            lines[2]
+        );
+
+        // Fixed where they are (the kind, and a hash the legacy base also had), imported again.
+        let fixed = written_text.replace("business", "professional").replace(
+            "{MD5}1B2M2Y8AsgTpgAmY7PhCfg==",
+            "54dc2ef89b9941abfa1e454fcf36d5cf",
+        );
+        let (fixed, _, _) = encoding_rs::WINDOWS_1252.encode(&fixed);
+        std::fs::write(&rejects, &fixed).unwrap();
+        let again = cli.ok(&[
+            "customers",
+            "import",
+            rejects.to_str().unwrap(),
+            "--encoding",
+            "windows-1252",
+        ]);
+        assert!(
+            again.contains("created: 2, updated: 0, rejected: 0")
+                && again.contains("columns ignored: agence, reason")
+                && again.contains("md5 hex (unsalted) 2")
+                && again.contains("2 rows hold md5 hex (unsalted) hashes"),
+            "{again}"
+        );
+        let shown = cli.json(&["customers", "show", "42000002", "--json"]);
+        assert_eq!(shown["customer"]["customer"]["label"], "Crèche Les Pinsons");
+        drop(cli);
+        db.drop_db().await;
+    }
+}
