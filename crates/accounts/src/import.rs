@@ -729,9 +729,15 @@ impl Accounts {
         }
         for (format, count) in &report.by_format {
             if format.is_weak() {
+                let (rows, hold) = if *count == 1 {
+                    ("row", "holds")
+                } else {
+                    ("rows", "hold")
+                };
                 report.warnings.push(format!(
-                    "{count} rows hold {} hashes, which one precomputed table reverses: imported \
-                     all the same (each is replaced by an argon2id hash when its holder upgrades)",
+                    "{count} {rows} {hold} {} hashes, which one precomputed table reverses: \
+                     imported all the same (each is replaced by an argon2id hash when its \
+                     holder upgrades)",
                     format.name()
                 ));
             }
