@@ -7,6 +7,7 @@
 mod clients;
 mod customers;
 mod keys;
+mod migration;
 mod ports;
 
 use std::sync::Arc;
@@ -22,7 +23,8 @@ pub use customers::{
     AccountView, ActivationView, CustomerDetail, CustomerView, IdentityView, SessionView, MAX_LIMIT,
 };
 pub use keys::KeyView;
-pub use ports::{AdminStore, CustomerRow, CustomerSearch};
+pub use migration::{AccountsByStatus, Funnel, MigrationDay, MigrationReport, Stuck, MAX_DAYS};
+pub use ports::{AdminStore, CustomerRow, CustomerSearch, MigrationCounts};
 
 /// Why an admin operation did not happen.
 #[derive(Debug, thiserror::Error)]

@@ -60,4 +60,34 @@ pub trait AdminStore: Send + Sync {
     /// Marks every unused upgrade link of this account used; returns how many.
     async fn cancel_activation(&self, client_number: &str, now: OffsetDateTime)
         -> StoreResult<u64>;
+    /// The migration's figures: accounts by status at `now`, the funnel and the per-day counts
+    /// from `since`, the accounts stuck since before `stuck_before`.
+    async fn migration_counts(
+        &self,
+        since: OffsetDateTime,
+        stuck_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<MigrationCounts>;
+}
+
+/// What the migration dashboard reads from storage (customer accounts, upgrade links and the
+/// audit trail).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationCounts {
+    /// Accounts with status `legacy` (those with an activation pending included).
+    pub legacy: u64,
+    /// Legacy accounts with an unused, unexpired verification link (activation pending).
+    pub activation_pending: u64,
+    /// Accounts with status `upgraded`.
+    pub upgraded: u64,
+    /// Legacy accounts whose newest verification link was sent before the `stuck_before` time
+    /// given and is not cancelled: the upgrade was never completed.
+    pub stuck: u64,
+    /// Distinct client numbers, in the period, that signed in with their legacy password
+    /// (`upgrade.started`), chose a login email (`upgrade.email_chosen`) and completed the
+    /// upgrade (`upgrade.completed`).
+    pub funnel: [u64; 3],
+    /// Per UTC day of the period (days since 1970-01-01), upgrades completed and choices
+    /// refused because the email is already used; days without either are absent.
+    pub per_day: Vec<(i64, u64, u64)>,
 }

@@ -108,6 +108,13 @@ impl Auditor {
         if let Some(actor) = context.actor {
             event.actor = actor;
         }
+        // Counted by type and outcome at `/metrics` (the upgrade funnel, refusals, sign-ins).
+        metrics::counter!(
+            "audit_events_total",
+            "type" => event.event_type.as_str(),
+            "outcome" => event.outcome.as_str()
+        )
+        .increment(1);
         if self.tx.send(Message::Event(Box::new(event))).await.is_err() {
             tracing::error!("the audit writer has stopped; an event was lost");
         }

@@ -488,6 +488,30 @@ impl gan_oidc::backchannel::LogoutSender for HttpLogoutSender {
     }
 }
 
+/// Sets the migration's gauges at `/metrics` every minute, for as long as the server runs:
+/// `customer_accounts{status="legacy"|"activation_pending"|"upgraded"}` and
+/// `customers_stuck_in_activation` (newest link sent more than 7 days ago). The funnel's steps
+/// are counted as they happen by `audit_events_total{type, outcome}`.
+pub async fn migration_gauges(admin: Arc<gan_admin::Admin>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        match admin.migration(1, 7).await {
+            Ok(r) => {
+                for (status, n) in [
+                    ("legacy", r.accounts.legacy),
+                    ("activation_pending", r.accounts.activation_pending),
+                    ("upgraded", r.accounts.upgraded),
+                ] {
+                    metrics::gauge!("customer_accounts", "status" => status).set(n as f64);
+                }
+                metrics::gauge!("customers_stuck_in_activation").set(r.stuck.count as f64);
+            }
+            Err(e) => tracing::warn!(error = %e, "the migration's figures could not be read"),
+        }
+    }
+}
+
 /// Delivers back-channel logout notices every two seconds, for as long as the server runs
 /// (every process does: each notice is claimed by one at a time).
 pub async fn deliver_logouts(provider: Arc<Provider>) {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use gan_accounts::customer::AccountStatus;
 use gan_accounts::links::{LinkPurpose, LinkRecord};
 use gan_accounts::IdentityStatus;
-use gan_admin::{AdminStore, CustomerRow, CustomerSearch};
+use gan_admin::{AdminStore, CustomerRow, CustomerSearch, MigrationCounts};
 use gan_oidc::ports::StoreResult;
 use sea_orm::sea_query::{Expr, Func, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -211,6 +211,112 @@ impl AdminStore for Store {
         self.cancel_account_links(client_number, &UPGRADE_LINKS, now)
             .await
             .map_err(|e| gan_oidc::error::StoreError::Unavailable(e.to_string()))
+    }
+
+    async fn migration_counts(
+        &self,
+        since: OffsetDateTime,
+        stuck_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<MigrationCounts> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.db.get_database_backend();
+        // Every value below is an integer computed here or a constant: written into the SQL,
+        // which then reads the same on SQLite and PostgreSQL.
+        let (since, stuck_before, now) = (ts(since), ts(stuck_before), ts(now));
+        let verify = LinkPurpose::VerifyEmail.as_str();
+        let rows = |sql: String| async move {
+            self.db
+                .query_all(Statement::from_string(backend, sql))
+                .await
+                .map_err(db_err)
+        };
+        let int = |row: &sea_orm::QueryResult, column: &str| -> StoreResult<i64> {
+            row.try_get::<i64>("", column).map_err(db_err)
+        };
+        let mut counts = MigrationCounts::default();
+        for row in rows("SELECT status, COUNT(*) AS n FROM customer_account GROUP BY status".into())
+            .await?
+        {
+            let status: String = row.try_get("", "status").map_err(db_err)?;
+            let n = u64::try_from(int(&row, "n")?).unwrap_or(0);
+            if status == AccountStatus::Upgraded.as_str() {
+                counts.upgraded = n;
+            } else if status == AccountStatus::Legacy.as_str() {
+                counts.legacy = n;
+            }
+        }
+        let legacy_links = format!(
+            "FROM one_time_link l JOIN customer_account c ON c.client_number = l.client_number \
+             WHERE l.purpose = '{verify}' AND c.status = 'legacy'"
+        );
+        let pending = rows(format!(
+            "SELECT COUNT(DISTINCT l.client_number) AS n {legacy_links} AND l.used_at IS NULL \
+             AND l.expires_at > {now}"
+        ))
+        .await?;
+        counts.activation_pending = pending
+            .first()
+            .map(|r| int(r, "n"))
+            .transpose()?
+            .map_or(0, |n| u64::try_from(n).unwrap_or(0));
+        let stuck = rows(format!(
+            "SELECT COUNT(*) AS n FROM (SELECT l.client_number {legacy_links} \
+             GROUP BY l.client_number HAVING MAX(l.created_at) < {stuck_before} \
+             AND SUM(CASE WHEN l.used_at IS NULL THEN 1 ELSE 0 END) > 0) stuck"
+        ))
+        .await?;
+        counts.stuck = stuck
+            .first()
+            .map(|r| int(r, "n"))
+            .transpose()?
+            .map_or(0, |n| u64::try_from(n).unwrap_or(0));
+        use gan_audit::EventType;
+        let (completed, chosen) = (
+            EventType::UpgradeCompleted.as_str(),
+            EventType::UpgradeEmailChosen.as_str(),
+        );
+        let steps = [EventType::UpgradeStarted.as_str(), chosen, completed];
+        for row in rows(format!(
+            "SELECT event_type, COUNT(DISTINCT client_number) AS n FROM audit_event \
+             WHERE at >= {since} AND outcome = 'success' AND event_type IN ('{}', '{}', '{}') \
+             GROUP BY event_type",
+            steps[0], steps[1], steps[2]
+        ))
+        .await?
+        {
+            let event: String = row.try_get("", "event_type").map_err(db_err)?;
+            if let Some(step) = steps.iter().position(|s| *s == event) {
+                counts.funnel[step] = u64::try_from(int(&row, "n")?).unwrap_or(0);
+            }
+        }
+        let mut per_day: Vec<(i64, u64, u64)> = Vec::new();
+        for row in rows(format!(
+            "SELECT at / 86400 AS day, event_type, COUNT(*) AS n FROM audit_event \
+             WHERE at >= {since} AND ((event_type = '{completed}' AND outcome = 'success') \
+             OR (event_type = '{chosen}' AND outcome = 'failure')) \
+             GROUP BY at / 86400, event_type ORDER BY day"
+        ))
+        .await?
+        {
+            let day = int(&row, "day")?;
+            let event: String = row.try_get("", "event_type").map_err(db_err)?;
+            let n = u64::try_from(int(&row, "n")?).unwrap_or(0);
+            let at = match per_day.iter().position(|(d, _, _)| *d == day) {
+                Some(i) => i,
+                None => {
+                    per_day.push((day, 0, 0));
+                    per_day.len() - 1
+                }
+            };
+            if event == completed {
+                per_day[at].1 = n;
+            } else {
+                per_day[at].2 = n;
+            }
+        }
+        counts.per_day = per_day;
+        Ok(counts)
     }
 }
 

@@ -103,6 +103,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     ));
     let audit = built.state.provider.audit.clone();
     tokio::spawn(wiring::deliver_logouts(built.state.provider.clone()));
+    tokio::spawn(wiring::migration_gauges(built.state.admin.clone()));
     tokio::spawn(built.postman.clone().run(std::time::Duration::from_secs(
         settings.mail.retry_seconds.max(1),
     )));

@@ -1422,3 +1422,139 @@ async fn names_that_pass_for_others_are_refused() {
         );
     });
 }
+
+/// Issue 17 (the migration dashboard's figures): accounts by status, the funnel over the
+/// period, upgrades and "email déjà utilisé" refusals per day, customers stuck in an
+/// activation, as the data of the test makes them; out-of-range periods are refused.
+#[tokio::test]
+async fn the_migration_figures_match_the_data() {
+    each_backend!(|server| {
+        use gan_accounts::interaction::SignInOutcome;
+        use gan_accounts::upgrade::ChooseEmail;
+        seed(&server).await;
+        let read = admin_token(&server, "admin:read").await;
+        let accounts = server.state.accounts.clone();
+        let now = || gan_testkit::ClockExt::now_value(server.clock.as_ref());
+        let start = |number: &'static str| {
+            let accounts = accounts.clone();
+            async move {
+                match accounts
+                    .sign_in_any(number, LEGACY, None, now())
+                    .await
+                    .unwrap()
+                {
+                    SignInOutcome::UpgradeStarted { handle } => handle,
+                    other => panic!("{number}: {other:?}"),
+                }
+            }
+        };
+        let choose = |handle: String, email: &'static str| {
+            let accounts = accounts.clone();
+            let base = server.base.clone();
+            async move {
+                accounts
+                    .choose_login_email(&handle, email, None, "fr", &base, now())
+                    .await
+                    .unwrap()
+            }
+        };
+        // 20000004 chose an email nine days ago and never opened the link: stuck (and back to
+        // legacy: the link has expired).
+        server.clock.advance(-9 * 86_400);
+        let h = start("20000004").await;
+        assert!(matches!(
+            choose(h, "paul@example.fr").await,
+            ChooseEmail::Sent { .. }
+        ));
+        server.clock.advance(9 * 86_400);
+        // 20000001 upgrades today; 20000003 meets an email already used, then chooses another
+        // and has its link pending.
+        server.add_identity("pris@example.fr", PASSWORD).await;
+        let h = start("20000001").await;
+        assert!(matches!(
+            choose(h, "jean@example.fr").await,
+            ChooseEmail::Sent { .. }
+        ));
+        let link = server
+            .mail_to("jean@example.fr", 1)
+            .await
+            .link(&server.url("/upgrade/verify?token="))
+            .unwrap();
+        let token = link.rsplit_once("token=").unwrap().1.to_string();
+        accounts
+            .complete_upgrade(&token, PASSWORD, PASSWORD, now())
+            .await
+            .unwrap();
+        let h = start("20000003").await;
+        assert!(matches!(
+            choose(h.clone(), "pris@example.fr").await,
+            ChooseEmail::Taken
+        ));
+        assert!(matches!(
+            choose(h, "lucie@example.fr").await,
+            ChooseEmail::Sent { .. }
+        ));
+        server.state.provider.audit.flush().await;
+
+        let figures = call(&server, "GET", "/migration?days=14", Some(&read), None).await;
+        assert_eq!(figures.status, 200, "{}", figures.body);
+        let b = &figures.body;
+        assert_eq!(
+            b["accounts"],
+            json!({"legacy": 2, "activation_pending": 1, "upgraded": 1}),
+            "{b}"
+        );
+        assert_eq!(
+            b["funnel"],
+            json!({"legacy_sign_ins": 3, "email_chosen": 3, "upgraded": 1}),
+            "{b}"
+        );
+        assert_eq!(b["stuck"], json!({"older_than_days": 7, "count": 1}), "{b}");
+        let days = b["per_day"].as_array().unwrap();
+        assert_eq!(days.len(), 14);
+        let today = days.last().unwrap();
+        assert_eq!(
+            (today["upgrades"].as_u64(), today["email_taken"].as_u64()),
+            (Some(1), Some(1))
+        );
+        let day = now().date();
+        assert_eq!(
+            today["day"],
+            format!(
+                "{:04}-{:02}-{:02}",
+                day.year(),
+                u8::from(day.month()),
+                day.day()
+            )
+        );
+        assert!(days[..13]
+            .iter()
+            .all(|d| d["upgrades"] == 0 && d["email_taken"] == 0));
+        // A shorter period leaves the old choice out of the funnel; a longer threshold, the
+        // stuck customer out.
+        let short = call(
+            &server,
+            "GET",
+            "/migration?days=1&stuck_days=10",
+            Some(&read),
+            None,
+        )
+        .await;
+        assert_eq!(short.body["funnel"]["legacy_sign_ins"], 2, "{}", short.body);
+        assert_eq!(short.body["stuck"]["count"], 0);
+        for bad in ["days=0", "days=367", "stuck_days=0", "days=x"] {
+            let refused = call(
+                &server,
+                "GET",
+                &format!("/migration?{bad}"),
+                Some(&read),
+                None,
+            )
+            .await;
+            assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+        }
+        let write_only = admin_token(&server, "admin:write").await;
+        let refused = call(&server, "GET", "/migration", Some(&write_only), None).await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+    });
+}

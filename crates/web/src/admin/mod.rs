@@ -6,6 +6,7 @@ mod audit;
 mod clients;
 mod customers;
 mod keys;
+mod migration;
 pub mod problem;
 
 use axum::extract::{Request, State};
@@ -37,6 +38,7 @@ pub const OPENAPI_PATH: &str = "/admin/api/v1/openapi.json";
         (name = "customers", description = "Customer accounts and identities"),
         (name = "keys", description = "Signing keys"),
         (name = "audit", description = "The audit trail"),
+        (name = "migration", description = "How the move to Gan Connect is going"),
     ),
     components(schemas(Problem)),
 )]
@@ -125,6 +127,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(keys::list))
         .routes(routes!(keys::rotate))
         .routes(routes!(audit::query))
+        .routes(routes!(migration::report))
         .split_for_parts();
     let issuer = state.provider.config.issuer_str();
     let token_url = state.provider.config.url(gan_oidc::paths::TOKEN);
