@@ -153,9 +153,9 @@ fn decode(field: &[u8], encoding: TextEncoding) -> Result<std::borrow::Cow<'_, s
     }
 }
 
-/// A reader that turns every CRLF into LF, so that the CSV reader counts lines as people do (it
-/// reports a record that follows a CRLF one line early). A CR at the end of one read is held
-/// until the next byte is known.
+/// A reader that turns every CRLF, and every CR alone (what "CSV (Macintosh)" exports end their
+/// lines with), into LF, so that the CSV reader counts lines as people do (it counts LF only).
+/// A CR at the end of one read is held until the next byte is known.
 struct CrlfToLf<R> {
     inner: R,
     held_cr: bool,
@@ -170,9 +170,9 @@ impl<R: Read> Read for CrlfToLf<R> {
         loop {
             let n = self.inner.read(&mut buf)?;
             if n == 0 {
-                // End of input: a CR held back stands alone.
+                // End of input: a CR held back stands alone and ends its line.
                 if std::mem::take(&mut self.held_cr) {
-                    out[0] = b'\r';
+                    out[0] = b'\n';
                     return Ok(1);
                 }
                 return Ok(0);
@@ -181,7 +181,8 @@ impl<R: Read> Read for CrlfToLf<R> {
             let mut pending = std::mem::take(&mut self.held_cr);
             for &b in &buf[..n] {
                 if pending && b != b'\n' {
-                    out[w] = b'\r';
+                    // A CR alone ends its line.
+                    out[w] = b'\n';
                     w += 1;
                 }
                 pending = false;
@@ -216,16 +217,14 @@ pub fn parse_with<R: Read>(
     now: OffsetDateTime,
 ) -> Result<Parsed, String> {
     let mut rows = CustomerRows::open(input, format, now)?;
-    let mut parsed = Parsed {
-        warnings: rows.warnings().to_vec(),
-        ..Parsed::default()
-    };
+    let mut parsed = Parsed::default();
     for row in &mut rows {
         match row {
             Row::Valid { account, .. } => parsed.rows.push(account),
             Row::Rejected { rejected, .. } => parsed.rejected.push(rejected),
         }
     }
+    parsed.warnings = rows.warnings().to_vec();
     Ok(parsed)
 }
 
@@ -257,6 +256,7 @@ pub struct CustomerRows<R: Read> {
     shape: FileShape,
     index: Vec<(&'static str, usize)>,
     warnings: Vec<String>,
+    utf8_warned: bool,
     seen: HashMap<Box<str>, u64>,
     now: OffsetDateTime,
 }
@@ -281,6 +281,13 @@ impl<R: Read> CustomerRows<R> {
                 "the file is empty (expected the header {})",
                 COLUMNS.join(",")
             ));
+        }
+        if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+            return Err(
+                "line 1: the file is UTF-16 (\"Unicode text\"): save it as CSV UTF-8 or \
+                        CSV (Windows-1252) and import that"
+                    .into(),
+            );
         }
         let first_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
         if first_line.contains(&0) {
@@ -327,10 +334,12 @@ impl<R: Read> CustomerRows<R> {
         }
         let mut names = Vec::with_capacity(header.len());
         for field in header.iter() {
+            // Column names are read in any case.
             names.push(
                 decode(field, encoding)
                     .map_err(|e| format!("line 1: {e}"))?
-                    .into_owned(),
+                    .trim()
+                    .to_lowercase(),
             );
         }
         let mut index = Vec::new();
@@ -355,10 +364,17 @@ impl<R: Read> CustomerRows<R> {
                 _ => return Err(format!("line 1: the column {name} appears twice")),
             }
         }
-        let unknown: Vec<&str> = names
+        let unknown: Vec<String> = names
             .iter()
             .map(String::as_str)
             .filter(|n| !COLUMNS.contains(n) && !OPTIONAL_COLUMNS.contains(n))
+            .map(|n| {
+                if n.is_empty() {
+                    "\"\"".to_string()
+                } else {
+                    shown_bare(n)
+                }
+            })
             .collect();
         let mut warnings = Vec::new();
         if !unknown.is_empty() {
@@ -374,6 +390,7 @@ impl<R: Read> CustomerRows<R> {
             },
             index,
             warnings,
+            utf8_warned: false,
             seen: HashMap::new(),
             now,
         })
@@ -395,6 +412,31 @@ impl<R: Read> CustomerRows<R> {
     }
 
     fn check(&mut self, record: &csv::ByteRecord, line: u64) -> Result<Row, String> {
+        let width = self.shape.header.len();
+        if record.len() != width {
+            let quote = if record.iter().any(|f| f.contains(&b'\n')) {
+                " (a quote opened here is perhaps never closed: the rows after it were read as \
+                 part of this one)"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "{} fields where the header has {width}{quote}",
+                record.len()
+            ));
+        }
+        if self.shape.encoding == TextEncoding::Windows1252 && !self.utf8_warned {
+            let looks_utf8 = record
+                .iter()
+                .any(|f| !f.is_ascii() && std::str::from_utf8(f).is_ok());
+            if looks_utf8 {
+                self.utf8_warned = true;
+                self.warnings.push(format!(
+                    "line {line}: this row reads as UTF-8 (accents such as é would become Ã©): \
+                     if the file is UTF-8, import it without --encoding"
+                ));
+            }
+        }
         let mut values = Vec::with_capacity(self.index.len());
         for (name, at) in &self.index {
             values.push(
@@ -468,6 +510,17 @@ impl<R: Read> Iterator for CustomerRows<R> {
     }
 }
 
+/// A name in a message, unquoted: at most 40 characters.
+fn shown_bare(value: &str) -> String {
+    let mut chars = value.chars();
+    let head: String = chars.by_ref().take(40).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
 /// A value quoted in a message: at most 40 characters (a 10 MB field is not copied into the
 /// report).
 fn shown(value: &str) -> String {
@@ -506,6 +559,9 @@ fn row(
     }
     let contact_email = email::parse(contact)
         .map_err(|e| format!("invalid contact email {}: {e}", shown(contact)))?;
+    if hash.is_empty() {
+        return Err("legacy_hash is empty".into());
+    }
     let format = LegacyHash::parse(hash)
         .map_err(|e| format!("legacy_hash: {e}"))?
         .format();
@@ -673,7 +729,6 @@ impl Accounts {
             }
         };
         watcher.opened(rows.shape());
-        report.warnings = rows.warnings().to_vec();
         let mut read = 0u64;
         let mut batch = Vec::with_capacity(BATCH);
         loop {
@@ -727,6 +782,17 @@ impl Accounts {
                 break;
             }
         }
+        report.warnings = rows.warnings().to_vec();
+        if read == 0 {
+            report
+                .warnings
+                .push("the file holds a header and no rows".to_string());
+        }
+        let imported = if options.dry_run {
+            "would be imported"
+        } else {
+            "imported"
+        };
         for (format, count) in &report.by_format {
             if format.is_weak() {
                 let (rows, hold) = if *count == 1 {
@@ -736,7 +802,7 @@ impl Accounts {
                 };
                 report.warnings.push(format!(
                     "{count} {rows} {hold} {} hashes, which one precomputed table reverses: \
-                     imported all the same (each is replaced by an argon2id hash when its \
+                     {imported} all the same (each is replaced by an argon2id hash when its \
                      holder upgrades)",
                     format.name()
                 ));
@@ -808,7 +874,7 @@ mod tests {
     }
 
     #[test]
-    fn crlf_becomes_lf_across_reads() {
+    fn crlf_and_lone_cr_become_lf_across_reads() {
         // One byte at a time: the CR of a CRLF is always at the end of a read.
         struct Trickle<'a>(&'a [u8]);
         impl Read for Trickle<'_> {
@@ -828,7 +894,7 @@ mod tests {
         }
         .read_to_end(&mut text)
         .unwrap();
-        assert_eq!(text, b"a\nb\rc\n\r");
+        assert_eq!(text, b"a\nb\nc\n\n");
     }
 
     #[test]
@@ -876,5 +942,51 @@ mod tests {
     fn a_wrong_header_is_fatal() {
         assert!(parse("a,b,c\n1,2,3\n".as_bytes(), OffsetDateTime::UNIX_EPOCH).is_err());
         assert!(parse("".as_bytes(), OffsetDateTime::UNIX_EPOCH).is_err());
+    }
+
+    #[test]
+    fn rows_of_the_wrong_width_mac_line_endings_and_utf16_say_what_is_wrong() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        // CR alone ends lines ("CSV (Macintosh)"); column names in any case; a short row, a
+        // long row, and a quote never closed, each rejected on its own line.
+        let text = format!(
+            "Client_Number,KIND, Label ,contact_email,legacy_hash\r\
+             20000001,personal,A,a@example.fr,{h}\r\
+             20000002,personal,B,b@example.fr\r\
+             20000003,personal,C,c@example.fr,{h},extra\r\
+             20000004,personal,\"D,d@example.fr,{h}\r\
+             20000005,personal,E,e@example.fr,{h}\r",
+            h = hash()
+        );
+        let parsed = parse(text.as_bytes(), at).unwrap();
+        assert_eq!(parsed.rows.len(), 1);
+        let rejected: Vec<(u64, &str)> = parsed
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        assert_eq!(rejected[0], (3, "4 fields where the header has 5"));
+        assert_eq!(rejected[1], (4, "6 fields where the header has 5"));
+        assert_eq!(rejected[2].0, 5);
+        assert!(rejected[2].1.contains("never closed"), "{}", rejected[2].1);
+        // UTF-16, as "Unicode text" saves it.
+        let utf16: Vec<u8> = b"\xFF\xFEc\0l\0".to_vec();
+        assert!(parse(&utf16[..], at).unwrap_err().contains("UTF-16"));
+        // A UTF-8 file read as Windows-1252 is imported as asked, with a warning.
+        let text = format!(
+            "client_number,kind,label,contact_email,legacy_hash\n\
+             20000006,personal,Hélène,h@example.fr,{h}\n",
+            h = hash()
+        );
+        let format = CsvFormat {
+            encoding: TextEncoding::Windows1252,
+            delimiter: None,
+        };
+        let parsed = parse_with(text.as_bytes(), format, at).unwrap();
+        assert!(
+            parsed.warnings[0].contains("reads as UTF-8"),
+            "{:?}",
+            parsed.warnings
+        );
     }
 }

@@ -149,6 +149,9 @@ impl HashFormat {
 /// Bounds that keep a hostile hash from costing minutes of CPU.
 const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
 const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
+/// Passes over the memory: argon2's own default is 2, OWASP's strongest setting 5.
+const MAX_ARGON2_TIME: u32 = 10;
+const MAX_ARGON2_LANES: u32 = 16;
 const MAX_BCRYPT_COST: u32 = 15;
 const MAX_SHA_CRYPT_ROUNDS: u32 = 1_000_000;
 /// Bounds of scrypt: log2(N), r, p, and the memory 128 × r × N.
@@ -182,8 +185,17 @@ impl LegacyHash {
             }
             let cost: u32 = raw
                 .get(4..6)
+                .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|c| c.parse().ok())
                 .ok_or_else(|| "bcrypt cost must be two digits".to_string())?;
+            let salt_and_hash = raw.get(7..).unwrap_or_default();
+            if raw.as_bytes().get(6) != Some(&b'$') || !crypt_b64(salt_and_hash) {
+                return Err(
+                    "bcrypt hash must be $2b$NN$ and 53 characters of bcrypt's base64 \
+                            (./A-Za-z0-9)"
+                        .into(),
+                );
+            }
             if !(4..=MAX_BCRYPT_COST).contains(&cost) {
                 return Err(format!(
                     "bcrypt cost {cost} out of range (4 to {MAX_BCRYPT_COST})"
@@ -201,6 +213,12 @@ impl LegacyHash {
             if params.m_cost() > MAX_ARGON2_MEMORY_KIB {
                 return Err("argon2 memory cost is too high".into());
             }
+            if params.t_cost() > MAX_ARGON2_TIME || params.p_cost() > MAX_ARGON2_LANES {
+                return Err(format!(
+                    "argon2 costs too high (t at most {MAX_ARGON2_TIME}, p at most \
+                     {MAX_ARGON2_LANES})"
+                ));
+            }
             return Ok(Self::Argon2(raw.to_string()));
         }
         if let Some(rest) = raw.strip_prefix("pbkdf2_sha256$") {
@@ -209,9 +227,10 @@ impl LegacyHash {
             else {
                 return Err("pbkdf2_sha256 hash must be pbkdf2_sha256$ITERATIONS$SALT$KEY".into());
             };
-            let iterations: u32 = it
-                .parse()
-                .map_err(|_| "pbkdf2 iterations must be a number".to_string())?;
+            let iterations: u32 = Some(it)
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| "pbkdf2 iterations must be a number".to_string())?;
             if iterations == 0 || iterations > MAX_PBKDF2_ITERATIONS {
                 return Err("pbkdf2 iterations out of range".into());
             }
@@ -228,8 +247,9 @@ impl LegacyHash {
             });
         }
         if let Some(rest) = raw.strip_prefix("sha256$") {
-            let Some((salt, hex)) = rest.rsplit_once('$') else {
-                return Err("sha256 hash must be sha256$SALT$HEX".into());
+            let Some((salt, hex)) = rest.rsplit_once('$').filter(|(salt, _)| !salt.is_empty())
+            else {
+                return Err("sha256 hash must be sha256$SALT$HEX, the salt not empty".into());
             };
             let digest = unhex(hex)
                 .filter(|d| d.len() == 32)
@@ -377,6 +397,9 @@ fn check_sha_crypt(rest: &str, len: usize) -> Result<(), String> {
     };
     let mut parts: Vec<&str> = rest.split('$').collect();
     if let Some(rounds) = parts.first().and_then(|p| p.strip_prefix("rounds=")) {
+        if rounds.is_empty() || !rounds.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(shape());
+        }
         let rounds: u32 = rounds.parse().map_err(|_| shape())?;
         if !(1000..=MAX_SHA_CRYPT_ROUNDS).contains(&rounds) {
             return Err(format!(
@@ -574,7 +597,14 @@ pub(crate) mod tests {
             "md5$x$y",
             "$argon2id$garbage",
             "$2b$31$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
+            "$2b$10$!!!defghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
+            "$2b$+4$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
+            "pbkdf2_sha256$+10$s$skPdPHnAsVEsRcqTNPTvR47tkLzsQWTgrRtM6x/bAR0=",
+            "sha256$$6e1cdc49d0294d1d3bcf13fda9d866af85faf12a5c73afdda71d0bcc60159936",
+            "$5$rounds=+5000$saltstring$BLJzAWB6gBmY7mATPGdZEsIUaTcIlFfcwGgcrHpPMm8",
             // Costs beyond the bounds.
+            "$argon2id$v=19$m=65536,t=4294967295,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "$argon2id$v=19$m=65536,t=100000,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "$5$rounds=999999999$salt$BLJzAWB6gBmY7mATPGdZEsIUaTcIlFfcwGgcrHpPMm8",
             "$6$rounds=10$NaCl$vTVhVra6ek1mCl48vTt8VIda99wafwmPsvFOkfwawU4Cx0RD8UCvqjgUy22Cx3fonEHyfYK4Jz8MDc3fsO28b/",
             "$scrypt$ln=24,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$Vc2xnGaXsnROfajjX7lxANSeOWMje1jR9VYywW88BH0",

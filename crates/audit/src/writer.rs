@@ -120,12 +120,17 @@ impl Auditor {
         }
     }
 
-    /// Waits (at most 5 s) until every event recorded before this call is stored.
-    pub async fn flush(&self) {
+    /// Waits (at most 5 s) until every event recorded before this call is stored; `false` when
+    /// they were not stored in that time (the writer keeps retrying) or the writer has stopped.
+    pub async fn flush(&self) -> bool {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Message::Flush(done)).await.is_ok() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+        if self.tx.send(Message::Flush(done)).await.is_err() {
+            return false;
         }
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), wait).await,
+            Ok(Ok(()))
+        )
     }
 
     /// Events matching `filter`, after a flush.

@@ -54,7 +54,8 @@ pub enum CustomersCommand {
 impl CustomersCommand {
     /// Whether the command only reads (it then opens the database read-only).
     fn reads_only(&self) -> bool {
-        matches!(self, Self::Show { .. })
+        // A dry run writes nothing: not even a database that does not exist yet.
+        matches!(self, Self::Show { .. } | Self::Import { dry_run: true, .. })
     }
 }
 
@@ -291,10 +292,11 @@ async fn import_file(
         .accounts
         .import_customers_watched(reader, options, &mut watcher, now)
         .await;
-    let rejects_failed = watcher.finish();
+    let rejects_written = watcher.finish();
     let report = match result {
         Ok(r) => r,
         Err(ImportError::Unreadable(e)) => {
+            remove_empty_rejects(&run, &rejects_written);
             eprintln!(
                 "error: {}",
                 output::clean(&format!("{}: {e}", file.display()))
@@ -303,8 +305,9 @@ async fn import_file(
         }
         Err(e) => return Err(e.into()),
     };
+    let out = &mut watcher.out;
     for w in &report.warnings {
-        println!("warning: {}", output::clean(w));
+        out.line(&format!("warning: {}", output::clean(w)));
     }
     let by = |counts: Vec<(&str, u64)>| {
         counts
@@ -314,42 +317,61 @@ async fn import_file(
             .join(", ")
     };
     if report.valid > 0 {
-        println!(
+        out.line(&format!(
             "by kind: {}",
             by(report.by_kind.iter().map(|(k, n)| (*k, *n)).collect())
-        );
-        println!(
+        ));
+        out.line(&format!(
             "by hash format: {}",
             by(report
                 .by_format
                 .iter()
                 .map(|(f, n)| (f.name(), *n))
                 .collect())
-        );
+        ));
     }
     if report.dry_run {
-        println!(
+        out.line(&format!(
             "dry run, nothing written: valid: {}, rejected: {}",
             report.valid, report.rejected_count
-        );
+        ));
     } else {
-        println!(
+        out.line(&format!(
             "created: {}, updated: {}, rejected: {}",
             report.counts.created, report.counts.updated, report.rejected_count
-        );
+        ));
     }
-    if let Some(path) = &run.rejects {
-        if let Some(e) = rejects_failed {
-            eprintln!(
-                "error: {}",
-                output::clean(&format!("cannot write {}: {e}", path.display()))
-            );
-            return Ok(ExitCode::FAILURE);
+    let mut code = ExitCode::SUCCESS;
+    if let (Some(path), Some(written)) = (&run.rejects, &rejects_written) {
+        let path = output::clean(&path.display().to_string());
+        match written {
+            Err(e) => {
+                eprintln!("error: cannot write {path}: {}", output::clean(e));
+                code = ExitCode::FAILURE;
+            }
+            Ok(0) => {
+                remove_empty_rejects(&run, &rejects_written);
+                out.line(&format!("no row rejected: {path} not written"));
+            }
+            Ok(n) => out.line(&format!(
+                "{n} rejected rows written to {path} (fix them there and import that file)"
+            )),
         }
-        println!(
-            "rejected rows written to {} (fix them there and import that file)",
-            output::clean(&path.display().to_string())
-        );
     }
-    Ok(ExitCode::SUCCESS)
+    if watcher.out.was_closed() {
+        eprintln!("warning: standard output was closed: the import went on to its end unprinted");
+    }
+    Ok(code)
+}
+
+/// Removes a rejects file that holds no row (only its header, or nothing).
+fn remove_empty_rejects(run: &ImportRun, written: &Option<Result<u64, String>>) {
+    if let (Some(path), Some(Ok(0))) = (&run.rejects, written) {
+        if let Err(e) = std::fs::remove_file(path) {
+            eprintln!(
+                "warning: {}",
+                output::clean(&format!("cannot remove {}: {e}", path.display()))
+            );
+        }
+    }
 }

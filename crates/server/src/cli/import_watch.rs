@@ -13,22 +13,63 @@ use super::output;
 /// How often a progress line is printed when stderr is not a terminal.
 const LINE_EVERY: Duration = Duration::from_secs(5);
 
+/// Rejected rows printed one by one; the others are counted (and all go to `--rejects`).
+const PRINTED_REJECTS: u64 = 1000;
+
+/// Standard output that may be closed under us (`| head`, a pager quit): the import goes on to
+/// its end and its audit event, the lines are no longer written, and that is said on stderr.
+#[derive(Default)]
+pub struct Out {
+    closed: bool,
+}
+
+impl Out {
+    /// Writes one line, unless standard output was closed.
+    pub fn line(&mut self, text: &str) {
+        if self.closed {
+            return;
+        }
+        let mut stdout = std::io::stdout().lock();
+        if writeln!(stdout, "{text}")
+            .and_then(|_| stdout.flush())
+            .is_err()
+        {
+            self.closed = true;
+        }
+    }
+
+    /// Whether a write failed.
+    pub fn was_closed(&self) -> bool {
+        self.closed
+    }
+}
+
 /// The rejected rows, written in the input's columns, separator and encoding with a `reason`
 /// column, so that the file can be fixed and imported as it is.
 pub struct RejectsFile {
     file: Option<std::fs::File>,
     writer: Option<csv::Writer<std::io::BufWriter<std::fs::File>>>,
     encoding: TextEncoding,
+    width: usize,
+    delimiter: u8,
+    written: u64,
     error: Option<String>,
 }
 
 impl RejectsFile {
-    /// Creates (or empties) the file, mode 0600 where modes exist: its rows hold legacy hashes.
+    /// Creates the file, mode 0600 where modes exist: its rows hold legacy hashes. An existing
+    /// file (the input itself, say) or a symbolic link is never written through.
     ///
-    /// Errors: the file cannot be created.
+    /// Errors: the file exists or cannot be created.
     pub fn create(path: &std::path::Path) -> anyhow::Result<Self> {
+        if std::fs::symlink_metadata(path).is_ok() {
+            anyhow::bail!(
+                "{} already exists (--rejects never overwrites a file): choose another name",
+                output::clean(&path.display().to_string())
+            );
+        }
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -41,6 +82,9 @@ impl RejectsFile {
             file: Some(file),
             writer: None,
             encoding: TextEncoding::Utf8,
+            width: 0,
+            delimiter: b',',
+            written: 0,
             error: None,
         })
     }
@@ -57,6 +101,8 @@ impl RejectsFile {
             return;
         };
         self.encoding = shape.encoding;
+        self.width = shape.header.len();
+        self.delimiter = shape.delimiter;
         let mut out = std::io::BufWriter::new(file);
         if shape.bom {
             if let Err(e) = out.write_all(b"\xEF\xBB\xBF") {
@@ -76,15 +122,38 @@ impl RejectsFile {
     }
 
     fn rejected(&mut self, rejected: &Rejected, raw: &csv::ByteRecord) {
-        let reason = self.encode(&format!("line {}: {}", rejected.line, rejected.reason));
+        // The row in the header's columns: a short row padded, a long one's extra fields moved
+        // into the reason, so that the reason is always the last column.
+        let mut row = csv::ByteRecord::new();
+        for i in 0..self.width {
+            row.push_field(raw.get(i).unwrap_or_default());
+        }
+        let extra: Vec<u8> = raw
+            .iter()
+            .skip(self.width)
+            .collect::<Vec<_>>()
+            .join(&self.delimiter);
+        let mut reason = format!("line {}: {}", rejected.line, rejected.reason);
+        if raw.len() > self.width {
+            reason.push_str(&format!(
+                " (the extra fields: {})",
+                String::from_utf8_lossy(&extra)
+            ));
+        }
+        let reason = self.encode(&output::clean(&reason));
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
-        let mut row = raw.clone();
+        self.written += 1;
         row.push_field(&reason);
         if let Err(e) = writer.write_byte_record(&row) {
             self.error.get_or_insert(e.to_string());
         }
+    }
+
+    /// Rows written so far.
+    pub fn written(&self) -> u64 {
+        self.written
     }
 
     fn finish(&mut self) -> Option<String> {
@@ -110,6 +179,9 @@ pub struct CliWatcher {
     started: Instant,
     size: u64,
     rejects: Option<RejectsFile>,
+    rejected: u64,
+    /// Standard output.
+    pub out: Out,
 }
 
 impl CliWatcher {
@@ -134,21 +206,37 @@ impl CliWatcher {
             started: Instant::now(),
             size,
             rejects,
+            rejected: 0,
+            out: Out::default(),
         }
     }
 
-    /// Ends the progress display and closes the rejects file; the error met writing it, if any.
-    pub fn finish(&mut self) -> Option<String> {
+    /// Ends the progress display and closes the rejects file; the rows written to it, or the
+    /// error met writing it.
+    pub fn finish(&mut self) -> Option<Result<u64, String>> {
         if let Progress::Bar(bar) = &self.progress {
             bar.finish_and_clear();
         }
-        self.rejects.as_mut().and_then(RejectsFile::finish)
+        if self.rejected > PRINTED_REJECTS {
+            self.out.line(&format!(
+                "… and {} more rejected rows, not printed",
+                self.rejected - PRINTED_REJECTS
+            ));
+        }
+        let rejects = self.rejects.as_mut()?;
+        Some(match rejects.finish() {
+            Some(e) => Err(e),
+            None => Ok(rejects.written()),
+        })
     }
 
-    fn print(&self, line: String) {
+    fn print(&mut self, line: String) {
         match &self.progress {
-            Progress::Bar(bar) => bar.suspend(|| println!("{line}")),
-            _ => println!("{line}"),
+            Progress::Bar(bar) => {
+                let out = &mut self.out;
+                bar.suspend(|| out.line(&line));
+            }
+            _ => self.out.line(&line),
         }
     }
 }
@@ -161,11 +249,14 @@ impl ImportWatcher for CliWatcher {
     }
 
     fn rejected(&mut self, rejected: &Rejected, raw: &csv::ByteRecord) {
-        self.print(format!(
-            "line {}: rejected: {}",
-            rejected.line,
-            output::clean(&rejected.reason)
-        ));
+        self.rejected += 1;
+        if self.rejected <= PRINTED_REJECTS {
+            self.print(format!(
+                "line {}: rejected: {}",
+                rejected.line,
+                output::clean(&rejected.reason)
+            ));
+        }
         if let Some(rejects) = self.rejects.as_mut() {
             rejects.rejected(rejected, raw);
         }

@@ -121,7 +121,14 @@ where
         actor: Some(gan_audit::Actor::admin(format!("cli:{user}"))),
     };
     let result = gan_audit::scope(context, f(admin.clone())).await;
-    admin.audit.flush().await;
+    if !admin.audit.flush().await {
+        // What the command did is done, but its record is not: say so, and fail.
+        eprintln!(
+            "error: the audit events of this command could not be stored in 5 s (is the \
+             database locked or down?): the change is made, its audit record is missing"
+        );
+        return result.map(|_| ExitCode::FAILURE);
+    }
     result
 }
 

@@ -26,7 +26,12 @@ impl Cli {
 
     /// Runs `gan-connect ARGS` with `stdin`; returns (success, stdout, stderr).
     pub fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
-        let env = [
+        support::gan_connect(args, &self.env(), stdin)
+    }
+
+    /// The environment the commands run with.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
             ("GAN_CONNECT__DATABASE__URL", self.url.clone()),
             (
                 "GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE",
@@ -39,8 +44,8 @@ impl Cli {
             ("GAN_CONNECT__LOG__LEVEL", "error".to_string()),
             ("USER", "alice".to_string()),
         ]
-        .map(|(k, v)| (k.to_string(), v));
-        support::gan_connect(args, &env, stdin)
+        .map(|(k, v)| (k.to_string(), v))
+        .to_vec()
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
@@ -393,4 +398,113 @@ async fn rejected_rows_go_to_a_file_that_imports_once_fixed() {
         drop(cli);
         db.drop_db().await;
     }
+}
+
+/// From the black-box review of issue 19: the rejects file never overwrites a file (the input
+/// itself least of all); a row too short or too long keeps the reason in the last column; a
+/// dry run on a database that does not exist creates nothing; an import whose standard output is
+/// closed (`| head`) goes on to its end and its audit event.
+#[tokio::test]
+async fn an_import_keeps_its_input_its_columns_and_its_record() {
+    let db = TestDb::create(&gan_testkit::Backend::Sqlite).await;
+    let cli = Cli::new(&db.url);
+    cli.ok(&["migrate"]);
+    let hash = "54dc2ef89b9941abfa1e454fcf36d5cf";
+    let mut text = String::from("client_number,kind,label,contact_email,legacy_hash\n");
+    text.push_str("43000001,personal,Court,court@example.fr\n");
+    text.push_str(&format!(
+        "43000002,personal,Long,long@example.fr,{hash},extra\n"
+    ));
+    for i in 0..3000 {
+        text.push_str(&format!("4400{i:04},personal,X,pas-une-adresse,{hash}\n"));
+    }
+    text.push_str(&format!("43000003,personal,Bon,bon@example.fr,{hash}\n"));
+    let csv = cli.dir.join("in.csv");
+    std::fs::write(&csv, &text).unwrap();
+    let path = csv.to_str().unwrap();
+
+    let (ok, _, err) = cli.run(&["customers", "import", path, "--rejects", path], "");
+    assert!(!ok && err.contains("already exists"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        text,
+        "the input is kept"
+    );
+
+    let rejects = cli.dir.join("rejets.csv");
+    let out = cli.ok(&[
+        "customers",
+        "import",
+        path,
+        "--dry-run",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("… and 2002 more rejected rows, not printed"),
+        "{out}"
+    );
+    let written = std::fs::read_to_string(&rejects).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), 1 + 3002);
+    assert_eq!(
+        lines[1],
+        "43000001,personal,Court,court@example.fr,,line 2: 4 fields where the header has 5"
+    );
+    assert_eq!(
+        lines[2],
+        format!(
+            "43000002,personal,Long,long@example.fr,{hash},line 3: 6 fields where the header \
+             has 5 (the extra fields: extra)"
+        )
+    );
+
+    // A dry run on a database that does not exist: refused, nothing created.
+    let missing = cli.dir.join("absent.db");
+    let (ok, _, err) = support::gan_connect(
+        &["customers", "import", path, "--dry-run"],
+        &[
+            (
+                "GAN_CONNECT__DATABASE__URL".to_string(),
+                format!("sqlite://{}?mode=rwc", missing.display()),
+            ),
+            (
+                "GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE".to_string(),
+                cli.dir.join("kek2").display().to_string(),
+            ),
+        ],
+        "",
+    );
+    assert!(!ok && err.contains("migrate"), "{err}");
+    assert!(!missing.exists() && !cli.dir.join("kek2").exists());
+
+    // Standard output closed at once: the import goes on, to its audit event.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gan-connect"))
+        .args(["customers", "import", path])
+        .envs(cli.env())
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{err}");
+    assert!(
+        err.contains("standard output was closed") && !err.contains("panicked"),
+        "{err}"
+    );
+    let imported: Vec<Value> = cli
+        .ok(&["audit", "query", "--type", "customers.imported", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let events = format!("{imported:?}");
+    assert_eq!(imported.len(), 1, "{events}");
+    assert_eq!(imported[0]["detail"]["created"], 1, "{events}");
+    assert_eq!(imported[0]["detail"]["rejected"], 3002, "{events}");
+    drop(cli);
+    db.drop_db().await;
 }
