@@ -23,7 +23,9 @@ pub use customers::{
     AccountView, ActivationView, CustomerDetail, CustomerView, IdentityView, SessionView, MAX_LIMIT,
 };
 pub use keys::KeyView;
-pub use migration::{AccountsByStatus, Funnel, MigrationDay, MigrationReport, Stuck, MAX_DAYS};
+pub use migration::{
+    AccountsByStatus, Funnel, MigrationDay, MigrationReport, Stuck, StuckCustomer, MAX_DAYS,
+};
 pub use ports::{AdminStore, CustomerRow, CustomerSearch, MigrationCounts};
 
 /// Why an admin operation did not happen.
@@ -152,6 +154,8 @@ pub struct Page<T> {
 
 /// A page of the customer search, by client number.
 pub type CustomerPage = Page<CustomerView>;
+/// A page of customers stuck in an activation, by client number.
+pub type StuckPage = Page<StuckCustomer>;
 /// A page of audit events: newest first, or oldest first when following with `after`.
 pub type AuditEventPage = Page<gan_audit::AuditEvent>;
 

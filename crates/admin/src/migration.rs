@@ -132,6 +132,77 @@ impl Admin {
     }
 }
 
+/// A customer stuck in an activation: the verification link was sent long ago and never used.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct StuckCustomer {
+    /// The customer account.
+    pub client_number: String,
+    /// `personal` or `professional`.
+    pub kind: String,
+    /// The account's label.
+    pub label: String,
+    /// The contact email on record (where a reminder can go).
+    pub contact_email: String,
+    /// The holder's given name, when the import had it.
+    pub given_name: Option<String>,
+    /// The holder's family name, when the import had it.
+    pub family_name: Option<String>,
+    /// When the newest verification link was sent.
+    #[serde(with = "time::serde::rfc3339")]
+    pub activation_sent_at: OffsetDateTime,
+}
+
+impl Admin {
+    /// The customers [`MigrationReport::stuck`] counts, by client number, `limit` (1 to
+    /// [`MAX_LIMIT`](crate::MAX_LIMIT)) per page: for a reminder campaign.
+    ///
+    /// Errors: `Invalid` (`stuck_days`, `limit`), `Unavailable`.
+    pub async fn stuck_customers(
+        &self,
+        stuck_days: u32,
+        cursor: Option<String>,
+        limit: u64,
+    ) -> AdminResult<crate::Page<StuckCustomer>> {
+        if !(1..=MAX_DAYS).contains(&stuck_days) {
+            return Err(AdminError::invalid(
+                "stuck_days",
+                format!("1 to {MAX_DAYS}"),
+            ));
+        }
+        if !(1..=crate::MAX_LIMIT).contains(&limit) {
+            return Err(AdminError::invalid(
+                "limit",
+                format!("1 to {}", crate::MAX_LIMIT),
+            ));
+        }
+        let stuck_before = self.now() - time::Duration::days(i64::from(stuck_days));
+        let mut rows = self
+            .store
+            .stuck_customers(stuck_before, cursor.as_deref(), limit)
+            .await?;
+        let more = rows.len() as u64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next_cursor = more
+            .then(|| rows.last().map(|(a, _)| a.client_number.clone()))
+            .flatten();
+        Ok(crate::Page {
+            items: rows
+                .into_iter()
+                .map(|(a, sent)| StuckCustomer {
+                    client_number: a.client_number,
+                    kind: a.kind.as_str().to_string(),
+                    label: a.label,
+                    contact_email: a.contact_email,
+                    given_name: a.given_name,
+                    family_name: a.family_name,
+                    activation_sent_at: sent,
+                })
+                .collect(),
+            next_cursor,
+        })
+    }
+}
+
 /// `YYYY-MM-DD` of a day counted from 1970-01-01.
 fn utc_day(day: i64) -> String {
     let date = OffsetDateTime::from_unix_timestamp(day * SECONDS_PER_DAY)

@@ -68,6 +68,15 @@ pub trait AdminStore: Send + Sync {
         stuck_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<MigrationCounts>;
+    /// The accounts [`MigrationCounts::stuck`] counts, by client number after `after`, at most
+    /// `limit + 1` (one more when there is a next page), each with when its newest verification
+    /// link was sent.
+    async fn stuck_customers(
+        &self,
+        stuck_before: OffsetDateTime,
+        after: Option<&str>,
+        limit: u64,
+    ) -> StoreResult<Vec<(gan_accounts::customer::CustomerAccount, OffsetDateTime)>>;
 }
 
 /// What the migration dashboard reads from storage (customer accounts, upgrade links and the

@@ -318,6 +318,66 @@ impl AdminStore for Store {
         counts.per_day = per_day;
         Ok(counts)
     }
+
+    async fn stuck_customers(
+        &self,
+        stuck_before: OffsetDateTime,
+        after: Option<&str>,
+        limit: u64,
+    ) -> StoreResult<Vec<(gan_accounts::customer::CustomerAccount, OffsetDateTime)>> {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let backend = self.db.get_database_backend();
+        let verify = LinkPurpose::VerifyEmail.as_str();
+        let stuck_before = ts(stuck_before);
+        // The cursor is bound; the other values are integers and constants written here.
+        let (after_sql, values) = match after {
+            Some(after) => {
+                let placeholder = if backend == DbBackend::Postgres {
+                    "$1"
+                } else {
+                    "?"
+                };
+                (
+                    format!("AND c.client_number > {placeholder}"),
+                    vec![sea_orm::Value::from(after.to_string())],
+                )
+            }
+            None => (String::new(), Vec::new()),
+        };
+        let sql = format!(
+            "SELECT c.client_number, MAX(l.created_at) AS sent_at \
+             FROM one_time_link l JOIN customer_account c ON c.client_number = l.client_number \
+             WHERE l.purpose = '{verify}' AND c.status = 'legacy' {after_sql} \
+             GROUP BY c.client_number HAVING MAX(l.created_at) < {stuck_before} \
+             AND SUM(CASE WHEN l.used_at IS NULL THEN 1 ELSE 0 END) > 0 \
+             ORDER BY c.client_number LIMIT {}",
+            limit + 1
+        );
+        let rows = self
+            .db
+            .query_all(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .map_err(db_err)?;
+        let mut sent = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let number: String = row.try_get("", "client_number").map_err(db_err)?;
+            let at: i64 = row.try_get("", "sent_at").map_err(db_err)?;
+            sent.push((number, from_ts(at)));
+        }
+        let numbers: Vec<String> = sent.iter().map(|(n, _)| n.clone()).collect();
+        let accounts = customer_account::Entity::find()
+            .filter(customer_account::Column::ClientNumber.is_in(numbers))
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(sent
+            .into_iter()
+            .filter_map(|(number, at)| {
+                let m = accounts.iter().find(|a| a.client_number == number)?;
+                Some((crate::customers::to_customer(m.clone()), at))
+            })
+            .collect())
+    }
 }
 
 async fn revoke_where(

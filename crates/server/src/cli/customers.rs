@@ -43,6 +43,16 @@ pub enum CustomersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Customers stuck in an activation (link sent more than N days ago, never used), for a
+    /// reminder campaign: a table, or CSV ready for a spreadsheet with --csv.
+    Stuck {
+        #[arg(long, value_name = "DAYS", default_value_t = 7)]
+        older_than_days: u32,
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Lock an identity (by id or login email): no sign-in, sessions ended, tokens revoked.
     Lock { identity: String },
     /// Unlock an identity (by id or login email).
@@ -55,7 +65,10 @@ impl CustomersCommand {
     /// Whether the command only reads (it then opens the database read-only).
     fn reads_only(&self) -> bool {
         // A dry run writes nothing: not even a database that does not exist yet.
-        matches!(self, Self::Show { .. } | Self::Import { dry_run: true, .. })
+        matches!(
+            self,
+            Self::Show { .. } | Self::Stuck { .. } | Self::Import { dry_run: true, .. }
+        )
     }
 }
 
@@ -167,6 +180,11 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
             };
             return import_file(admin, file, options).await;
         }
+        CustomersCommand::Stuck {
+            older_than_days,
+            csv,
+            json,
+        } => return stuck(admin, older_than_days, csv, json).await,
         CustomersCommand::Show { query, json } => {
             let page = admin.search_customers(&query, None, 50).await?;
             if let [only] = page.items.as_slice() {
@@ -373,5 +391,93 @@ fn remove_empty_rejects(run: &ImportRun, written: &Option<Result<u64, String>>) 
                 output::clean(&format!("cannot remove {}: {e}", path.display()))
             );
         }
+    }
+}
+
+/// Every stuck customer, page after page, as a table, JSON lines or CSV.
+async fn stuck(admin: &Admin, days: u32, csv: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = admin
+            .stuck_customers(days, cursor, gan_admin::MAX_LIMIT)
+            .await?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    if json {
+        for c in &all {
+            output::json(c)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if csv {
+        let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+        out.write_record([
+            "client_number",
+            "kind",
+            "label",
+            "contact_email",
+            "given_name",
+            "family_name",
+            "activation_sent_at",
+        ])?;
+        for c in &all {
+            let sent = c
+                .activation_sent_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            out.write_record([
+                c.client_number.as_str(),
+                c.kind.as_str(),
+                &spreadsheet_safe(&c.label),
+                &spreadsheet_safe(&c.contact_email),
+                &spreadsheet_safe(c.given_name.as_deref().unwrap_or_default()),
+                &spreadsheet_safe(c.family_name.as_deref().unwrap_or_default()),
+                &sent,
+            ])?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    output::table(
+        &["client number", "label", "contact email", "activation sent"],
+        all.iter().map(|c| {
+            vec![
+                c.client_number.clone(),
+                c.label.clone(),
+                c.contact_email.clone(),
+                output::time(Some(c.activation_sent_at)),
+            ]
+        }),
+    );
+    println!("{} customers stuck for more than {days} days", all.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A text cell a spreadsheet will not run as a formula: one starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return gets a leading `'` (OWASP's advice on CSV injection).
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_are_quoted() {
+        assert_eq!(
+            super::spreadsheet_safe("=HYPERLINK(\"x\")"),
+            "'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(super::spreadsheet_safe("+33 1"), "'+33 1");
+        assert_eq!(super::spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::spreadsheet_safe("Jean-Marc"), "Jean-Marc");
     }
 }

@@ -1553,6 +1553,41 @@ async fn the_migration_figures_match_the_data() {
             .await;
             assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
         }
+        // The stuck customers, for a reminder campaign: paged by client number.
+        let stuck = call(
+            &server,
+            "GET",
+            "/migration/stuck?limit=1",
+            Some(&read),
+            None,
+        )
+        .await;
+        assert_eq!(stuck.status, 200, "{}", stuck.body);
+        let items = stuck.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0]["client_number"], "20000004");
+        assert_eq!(items[0]["contact_email"], "paul.durand@example.fr");
+        assert_eq!(stuck.body["next_cursor"], Value::Null);
+        let none = call(
+            &server,
+            "GET",
+            "/migration/stuck?stuck_days=10",
+            Some(&read),
+            None,
+        )
+        .await;
+        assert_eq!(none.body["items"], json!([]));
+        for bad in ["limit=0", "limit=201", "stuck_days=400"] {
+            let refused = call(
+                &server,
+                "GET",
+                &format!("/migration/stuck?{bad}"),
+                Some(&read),
+                None,
+            )
+            .await;
+            assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+        }
         let write_only = admin_token(&server, "admin:write").await;
         let refused = call(&server, "GET", "/migration", Some(&write_only), None).await;
         assert_eq!(refused.status, 403, "{}", refused.body);

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use gan_admin::MigrationReport;
+use gan_admin::{MigrationReport, StuckPage};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -33,6 +33,39 @@ pub async fn report(
         state
             .admin
             .migration(p.days.unwrap_or(30), p.stuck_days.unwrap_or(7))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StuckParams {
+    /// Stuck when the newest activation link was sent more than this many days ago (1 to 366,
+    /// default 7).
+    #[param(minimum = 1, maximum = 366)]
+    pub stuck_days: Option<u32>,
+    /// From `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+}
+
+/// The customers stuck in an activation (the newest verification link sent long ago, never
+/// used, the account still legacy), by client number, with their contact email: for a reminder
+/// campaign.
+#[utoipa::path(get, path = "/admin/api/v1/migration/stuck", tag = "migration", params(StuckParams), responses((status = 200, body = StuckPage)))]
+pub async fn stuck(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<StuckParams>,
+) -> Result<Json<StuckPage>, Problem> {
+    if let Some(c) = &p.cursor {
+        gan_admin::text_param(c, "cursor")?;
+    }
+    Ok(Json(
+        state
+            .admin
+            .stuck_customers(p.stuck_days.unwrap_or(7), p.cursor, p.limit.unwrap_or(50))
             .await?,
     ))
 }

@@ -128,6 +128,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(keys::rotate))
         .routes(routes!(audit::query))
         .routes(routes!(migration::report))
+        .routes(routes!(migration::stuck))
         .split_for_parts();
     let issuer = state.provider.config.issuer_str();
     let token_url = state.provider.config.url(gan_oidc::paths::TOKEN);
