@@ -209,8 +209,14 @@ impl Settings {
         if !matches!(issuer.scheme(), "https" | "http")
             || issuer.query().is_some()
             || issuer.fragment().is_some()
+            || !issuer.username().is_empty()
+            || issuer.password().is_some()
         {
-            return Err("server.issuer must be an http(s) URL without query or fragment".into());
+            return Err(
+                "server.issuer must be an http(s) URL without user name, password, query or \
+                 fragment (OIDC Discovery §3)"
+                    .into(),
+            );
         }
         if self.insecure_http_issuer() && !self.server.allow_insecure_http_issuer {
             return Err(format!(
@@ -369,6 +375,20 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn an_issuer_with_credentials_query_or_fragment_is_refused() {
+        for issuer in [
+            "https://user@id.example.fr",
+            "https://user:pw@id.example.fr",
+            "https://id.example.fr/?x=1",
+            "https://id.example.fr/#f",
+            "ftp://id.example.fr",
+        ] {
+            let s = Settings::load(None, &env(&[("GAN_CONNECT__SERVER__ISSUER", issuer)]));
+            assert!(s.is_err(), "{issuer}");
+        }
     }
 
     #[test]

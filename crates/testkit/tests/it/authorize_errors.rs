@@ -179,7 +179,7 @@ async fn unknown_parameters_are_ignored_and_post_works() {
             .unwrap()
             .post(server.url("/authorize"))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(query)
+            .body(query.clone())
             .send()
             .await
             .unwrap();
@@ -188,6 +188,19 @@ async fn unknown_parameters_are_ignored_and_post_works() {
             .to_str()
             .unwrap()
             .contains("/interaction/"));
+
+        // Parameters in the URL of a POST as well: refused, not merged or ignored.
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(server.url("/authorize?prompt=none"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
     });
 }
 

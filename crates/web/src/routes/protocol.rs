@@ -114,9 +114,18 @@ pub async fn authorize_post(
     State(state): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let params = form_params(&headers, &body);
+    // OIDC Core §3.1.2.1: a POST carries its parameters in the form body. Parameters in the URL
+    // as well would be two requests in one (which wins is what an attacker would choose).
+    let params = if query.as_deref().is_some_and(|q| !q.is_empty()) {
+        Err(OAuthError::invalid_request(
+            "a POST to the authorization endpoint carries its parameters in the body, not the URL",
+        ))
+    } else {
+        form_params(&headers, &body)
+    };
     authorize(state, jar, headers, params).await
 }
 
