@@ -14,6 +14,7 @@ mod m0008_mail_sealed;
 mod m0009_client_access_token_format;
 mod m0010_backchannel_logout;
 mod m0011_scrub_typed_identifiers;
+mod m0012_staff;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_client_access_token_format::Migration),
             Box::new(m0010_backchannel_logout::Migration),
             Box::new(m0011_scrub_typed_identifiers::Migration),
+            Box::new(m0012_staff::Migration),
         ]
     }
 }

@@ -129,6 +129,39 @@ impl Accounts {
             .await
     }
 
+    /// Invites a new staff member of the console: a link (valid [`JourneySettings::link_ttl`],
+    /// 24 h by default) to choose their password, mailed to their login email.
+    ///
+    /// Errors: `Unavailable`.
+    ///
+    /// [`JourneySettings::link_ttl`]: crate::service::JourneySettings::link_ttl
+    pub async fn send_staff_invitation(
+        &self,
+        identity: &Identity,
+        lang: &str,
+        base_url: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), Unavailable> {
+        let base = base_url.trim_end_matches('/');
+        let data = LinkData {
+            identity_id: Some(identity.id.clone()),
+            email: Some(identity.login_email.clone()),
+            lang: Some(lang.to_string()),
+            ..Default::default()
+        };
+        let token = self
+            .issue_link(
+                LinkPurpose::PasswordReset,
+                data,
+                self.settings.link_ttl,
+                now,
+            )
+            .await?;
+        let vars = serde_json::json!({ "link": format!("{base}{RESET_PATH}?token={token}") });
+        self.send_mail(&identity.login_email, "staff_invitation", lang, vars, now)
+            .await
+    }
+
     /// Issues a reset link for `identity` and mails it to its login email.
     async fn send_reset(
         &self,

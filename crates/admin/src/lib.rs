@@ -9,6 +9,7 @@ mod customers;
 mod keys;
 mod migration;
 mod ports;
+mod staff;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ pub use migration::{
     AccountsByStatus, Funnel, MigrationDay, MigrationReport, Stuck, StuckCustomer, MAX_DAYS,
 };
 pub use ports::{AdminStore, CustomerRow, CustomerSearch, MigrationCounts};
+pub use staff::{StaffRecord, StaffRole, StaffView};
 
 /// Why an admin operation did not happen.
 #[derive(Debug, thiserror::Error)]

@@ -68,6 +68,14 @@ pub trait AdminStore: Send + Sync {
         stuck_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<MigrationCounts>;
+    /// Adds a staff member; `false` when the identity is staff already.
+    async fn insert_staff(&self, member: &crate::StaffRecord) -> StoreResult<bool>;
+    /// Every staff member with their login email.
+    async fn list_staff(&self) -> StoreResult<Vec<(crate::StaffRecord, String)>>;
+    /// The staff member an identity is, if any.
+    async fn find_staff(&self, identity_id: &str) -> StoreResult<Option<crate::StaffRecord>>;
+    /// Disables a staff member; `false` when the identity is not staff.
+    async fn disable_staff(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<bool>;
     /// The accounts [`MigrationCounts::stuck`] counts, by client number after `after`, at most
     /// `limit + 1` (one more when there is a next page), each with when its newest verification
     /// link was sent.

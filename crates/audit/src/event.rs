@@ -113,11 +113,17 @@ pub enum EventType {
     /// An admin rotated the signing keys (`detail.added` lists the new `kid`s).
     #[serde(rename = "keys.rotated")]
     KeysRotated,
+    /// An admin added a staff member of the console (`detail.role`); the identity is theirs.
+    #[serde(rename = "staff.added")]
+    StaffAdded,
+    /// An admin disabled a staff member (their sessions and tokens ended).
+    #[serde(rename = "staff.disabled")]
+    StaffDisabled,
 }
 
 impl EventType {
     /// Every event type, in declaration order (the CLI lists them when `--type` is unknown).
-    pub const ALL: [EventType; 31] = [
+    pub const ALL: [EventType; 33] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -149,6 +155,8 @@ impl EventType {
         Self::ClientDisabled,
         Self::ClientDeleted,
         Self::KeysRotated,
+        Self::StaffAdded,
+        Self::StaffDisabled,
     ];
 
     /// The stored and displayed name: `area.what`, as in `signin.failed`.
@@ -185,6 +193,8 @@ impl EventType {
             Self::ClientDisabled => "client.disabled",
             Self::ClientDeleted => "client.deleted",
             Self::KeysRotated => "keys.rotated",
+            Self::StaffAdded => "staff.added",
+            Self::StaffDisabled => "staff.disabled",
         }
     }
 

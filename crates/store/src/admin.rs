@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use gan_accounts::customer::AccountStatus;
 use gan_accounts::links::{LinkPurpose, LinkRecord};
 use gan_accounts::IdentityStatus;
-use gan_admin::{AdminStore, CustomerRow, CustomerSearch, MigrationCounts};
+use gan_admin::{AdminStore, CustomerRow, CustomerSearch, MigrationCounts, StaffRecord, StaffRole};
 use gan_oidc::ports::StoreResult;
 use sea_orm::sea_query::{Expr, Func, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 
 use crate::convert::{db_err, from_ts, ts};
 use crate::entity::{
-    client, consent, customer_account, identity, identity_account, one_time_link, token,
+    client, consent, customer_account, identity, identity_account, one_time_link, staff_member,
+    token,
 };
 use crate::Store;
 
@@ -319,6 +320,74 @@ impl AdminStore for Store {
         Ok(counts)
     }
 
+    async fn insert_staff(&self, member: &StaffRecord) -> StoreResult<bool> {
+        use sea_orm::ActiveValue::Set;
+        let row = staff_member::ActiveModel {
+            identity_id: Set(member.identity_id.clone()),
+            role: Set(member.role.as_str().to_string()),
+            status: Set(if member.active { "active" } else { "disabled" }.to_string()),
+            totp_secret: Set(None),
+            totp_enabled_at: Set(member.totp_enabled_at.map(ts)),
+            recovery_codes: Set("[]".to_string()),
+            created_at: Set(ts(member.created_at)),
+            created_by: Set(member.created_by.clone()),
+            disabled_at: Set(member.disabled_at.map(ts)),
+        };
+        let inserted = staff_member::Entity::insert(row)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(staff_member::Column::IdentityId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(inserted == 1)
+    }
+
+    async fn list_staff(&self) -> StoreResult<Vec<(StaffRecord, String)>> {
+        let rows = staff_member::Entity::find()
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        let ids: Vec<String> = rows.iter().map(|r| r.identity_id.clone()).collect();
+        let identities = identity::Entity::find()
+            .filter(identity::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let email = identities
+                    .iter()
+                    .find(|i| i.id == r.identity_id)?
+                    .login_email
+                    .clone();
+                Some((staff_of(r)?, email))
+            })
+            .collect())
+    }
+
+    async fn find_staff(&self, identity_id: &str) -> StoreResult<Option<StaffRecord>> {
+        Ok(staff_member::Entity::find_by_id(identity_id)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .and_then(staff_of))
+    }
+
+    async fn disable_staff(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let r = staff_member::Entity::update_many()
+            .col_expr(staff_member::Column::Status, Expr::value("disabled"))
+            .col_expr(staff_member::Column::DisabledAt, Expr::value(ts(now)))
+            .filter(staff_member::Column::IdentityId.eq(identity_id))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected > 0)
+    }
+
     async fn stuck_customers(
         &self,
         stuck_before: OffsetDateTime,
@@ -378,6 +447,19 @@ impl AdminStore for Store {
             })
             .collect())
     }
+}
+
+/// A stored staff row; `None` (left out) when its role is not one this version knows.
+fn staff_of(m: staff_member::Model) -> Option<StaffRecord> {
+    Some(StaffRecord {
+        identity_id: m.identity_id,
+        role: StaffRole::parse(&m.role)?,
+        active: m.status == "active",
+        totp_enabled_at: m.totp_enabled_at.map(from_ts),
+        created_at: from_ts(m.created_at),
+        created_by: m.created_by,
+        disabled_at: m.disabled_at.map(from_ts),
+    })
 }
 
 async fn revoke_where(

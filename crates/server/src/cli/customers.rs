@@ -409,9 +409,7 @@ async fn stuck(admin: &Admin, days: u32, csv: bool, json: bool) -> anyhow::Resul
         }
     }
     if json {
-        for c in &all {
-            output::json(c)?;
-        }
+        output::json(&all)?;
         return Ok(ExitCode::SUCCESS);
     }
     if csv {

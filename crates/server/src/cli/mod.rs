@@ -9,6 +9,7 @@ mod import_watch;
 mod keys;
 pub(crate) mod output;
 mod serve;
+mod staff;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +53,9 @@ enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The support console's staff.
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
 }
 
 fn init_logs(settings: &Settings) {
@@ -86,6 +90,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Customers(c) => customers::run(settings, c).await,
         Command::Identity(c) => identity::run(settings, c).await,
         Command::Audit(c) => audit::run(settings, c).await,
+        Command::Staff(c) => staff::run(settings, c).await,
     }
 }
 

@@ -508,3 +508,63 @@ async fn an_import_keeps_its_input_its_columns_and_its_record() {
     drop(cli);
     db.drop_db().await;
 }
+
+/// Issue 17's staff from the command line (the names contract.md gives): add with a role, list,
+/// disable; a wrong role or a second add is refused; each change is audited as `cli:alice`.
+#[tokio::test]
+async fn staff_from_the_command_line() {
+    for backend in backends() {
+        let db = TestDb::create(&backend).await;
+        let cli = Cli::new(&db.url);
+        cli.ok(&["migrate"]);
+        let out = cli.ok(&[
+            "staff",
+            "add",
+            "--email",
+            "agent@example.fr",
+            "--role",
+            "support",
+        ]);
+        assert!(
+            out.contains("agent@example.fr") && out.contains("invitation"),
+            "{out}"
+        );
+        let (ok, _, err) = cli.run(
+            &[
+                "staff",
+                "add",
+                "--email",
+                "agent@example.fr",
+                "--role",
+                "admin",
+            ],
+            "",
+        );
+        assert!(!ok && err.contains("already staff"), "{err}");
+        let (ok, _, err) = cli.run(
+            &["staff", "add", "--email", "x@example.fr", "--role", "root"],
+            "",
+        );
+        assert!(!ok && err.contains("support or admin"), "{err}");
+        let listed = cli.json(&["staff", "list", "--json"]);
+        let listed = listed.as_array().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0]["role"], "support");
+        assert_eq!(listed[0]["created_by"], "cli:alice");
+        let out = cli.ok(&["staff", "disable", "agent@example.fr"]);
+        assert!(out.contains("disabled"), "{out}");
+        let (ok, _, err) = cli.run(&["staff", "disable", "nobody@example.fr"], "");
+        assert!(!ok && err.contains("not found"), "{err}");
+        let events: Vec<Value> = cli
+            .ok(&["audit", "query", "--json", "--limit", "50"])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        for kind in ["staff.added", "staff.disabled"] {
+            let e = events.iter().find(|e| e["event_type"] == kind).unwrap();
+            assert_eq!(e["actor"]["id"], "cli:alice", "{e}");
+        }
+        drop(cli);
+        db.drop_db().await;
+    }
+}

@@ -15,5 +15,6 @@ pub mod logout_notice;
 pub mod mail_queue;
 pub mod one_time_link;
 pub mod signing_key;
+pub mod staff_member;
 pub mod throttle;
 pub mod token;

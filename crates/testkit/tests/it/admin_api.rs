@@ -1593,3 +1593,79 @@ async fn the_migration_figures_match_the_data() {
         assert_eq!(refused.status, 403, "{}", refused.body);
     });
 }
+
+/// Issue 17's staff: added with a role (the identity created when there is none), invited by
+/// mail with a link that sets their password; added twice → conflict; disabled → listed so,
+/// with every session ended; each change audited.
+#[tokio::test]
+async fn staff_are_invited_listed_and_disabled() {
+    each_backend!(|server| {
+        use gan_accounts::interaction::SignInOutcome;
+        use gan_admin::StaffRole;
+        let admin = server.state.admin.clone();
+        let now = || gan_testkit::ClockExt::now_value(server.clock.as_ref());
+        let added = admin
+            .add_staff("Agent.Dupont@Example.fr", StaffRole::Support)
+            .await
+            .unwrap();
+        assert_eq!(
+            (added.email.as_str(), added.role, added.status.as_str()),
+            ("agent.dupont@example.fr", StaffRole::Support, "active")
+        );
+        assert!(!added.totp_enrolled);
+        let mail = server.mail_to("agent.dupont@example.fr", 1).await;
+        assert!(mail.subject.contains("console"), "{}", mail.subject);
+        let link = mail.link(&server.url("/password/reset?token=")).unwrap();
+        let token = link.rsplit_once("token=").unwrap().1.to_string();
+        server
+            .state
+            .accounts
+            .reset_password(&token, PASSWORD, PASSWORD, now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            server
+                .state
+                .accounts
+                .sign_in_any("agent.dupont@example.fr", PASSWORD, None, now())
+                .await
+                .unwrap(),
+            SignInOutcome::Identity(_)
+        ));
+        // An existing identity becomes staff as it is.
+        let existing = server.add_identity("chef@example.fr", PASSWORD).await;
+        let chef = admin
+            .add_staff("chef@example.fr", StaffRole::Admin)
+            .await
+            .unwrap();
+        assert_eq!(chef.identity_id, existing);
+        assert!(matches!(
+            admin.add_staff("chef@example.fr", StaffRole::Support).await,
+            Err(gan_admin::AdminError::Conflict(_))
+        ));
+        assert!(matches!(
+            admin.add_staff("pas une adresse", StaffRole::Support).await,
+            Err(gan_admin::AdminError::Invalid { .. })
+        ));
+        let listed = admin.list_staff().await.unwrap();
+        let emails: Vec<&str> = listed.iter().map(|s| s.email.as_str()).collect();
+        assert_eq!(emails, ["agent.dupont@example.fr", "chef@example.fr"]);
+
+        let disabled = admin
+            .disable_staff("agent.dupont@example.fr")
+            .await
+            .unwrap();
+        assert_eq!(disabled.status, "disabled");
+        assert!(matches!(
+            admin.disable_staff("personne@example.fr").await,
+            Err(gan_admin::AdminError::NotFound(_))
+        ));
+        server.state.provider.audit.flush().await;
+        let read = admin_token(&server, "admin:read").await;
+        let added = events(&server, &read, "event_type=staff.added").await;
+        assert_eq!(added.len(), 2);
+        assert_eq!(added[0]["detail"]["role"], "admin");
+        let gone = events(&server, &read, "event_type=staff.disabled").await;
+        assert_eq!(gone.len(), 1);
+    });
+}

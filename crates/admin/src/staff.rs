@@ -1,0 +1,201 @@
+//! Staff of the support console: help-desk agents (`support`) and administrators (`admin`).
+//! Each is an identity of Gan Connect (their own login email and password), invited by mail;
+//! disabling one ends their sessions at once.
+
+use gan_audit::EventType;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::{Admin, AdminError, AdminResult};
+
+/// What a staff member may do in the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StaffRole {
+    /// Reads customers and does the customer actions (resend or cancel an activation, unlock,
+    /// end sessions, detach an account).
+    Support,
+    /// Also manages relying parties, keys and staff.
+    Admin,
+}
+
+impl StaffRole {
+    /// `support` or `admin`, as stored and typed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Support => "support",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// The role a stored or typed name gives; `None` for others.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "support" => Some(Self::Support),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A staff member as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffRecord {
+    /// The identity (`sub`) the member signs in as.
+    pub identity_id: String,
+    /// Their role.
+    pub role: StaffRole,
+    /// `false` once disabled: the console refuses them.
+    pub active: bool,
+    /// When they enrolled their second factor (TOTP); `None` until then.
+    pub totp_enabled_at: Option<OffsetDateTime>,
+    /// When they were added.
+    pub created_at: OffsetDateTime,
+    /// Who added them (the actor of the audit trail: `cli:alice`, an admin client…).
+    pub created_by: String,
+    /// When they were disabled.
+    pub disabled_at: Option<OffsetDateTime>,
+}
+
+/// A staff member as the CLI and the API show them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct StaffView {
+    /// The identity (`sub`).
+    pub identity_id: String,
+    /// Their login email.
+    pub email: String,
+    /// `support` or `admin`.
+    pub role: StaffRole,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// Whether their second factor is enrolled.
+    pub totp_enrolled: bool,
+    /// When they were added.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Who added them.
+    pub created_by: String,
+}
+
+impl Admin {
+    /// Adds a staff member: the identity with this login email (created, without a usable
+    /// password, when there is none), with `role`, and an invitation mailed to it: a link to
+    /// choose their password (valid 24 h). Records `staff.added`.
+    ///
+    /// Errors: `Invalid` (`email`), `Conflict` (already staff), `Unavailable`.
+    pub async fn add_staff(&self, email: &str, role: StaffRole) -> AdminResult<StaffView> {
+        let now = self.now();
+        let identity = match self.accounts.identity_by_email(email).await? {
+            Some(identity) => identity,
+            None => {
+                // A password nobody knows: the invitation's link sets the real one.
+                let unusable = gan_oidc::secret::new_handle("unusable-");
+                self.accounts
+                    .create_identity(email, &unusable, now)
+                    .await
+                    .map_err(|e| match e {
+                        gan_accounts::CreateIdentityError::InvalidEmail(reason) => {
+                            AdminError::invalid("email", reason.to_string())
+                        }
+                        other => AdminError::Unavailable(other.to_string()),
+                    })?
+            }
+        };
+        let actor = gan_audit::current()
+            .actor
+            .map(|a| a.id.unwrap_or_else(|| a.kind.as_str().to_string()))
+            .unwrap_or_else(|| "unknown".into());
+        let record = StaffRecord {
+            identity_id: identity.id.clone(),
+            role,
+            active: true,
+            totp_enabled_at: None,
+            created_at: now,
+            created_by: actor,
+            disabled_at: None,
+        };
+        if !self.store.insert_staff(&record).await? {
+            return Err(AdminError::Conflict(format!(
+                "{} is already staff",
+                identity.login_email
+            )));
+        }
+        self.accounts
+            .send_staff_invitation(&identity, "fr", &self.settings.base_url, now)
+            .await?;
+        self.record(
+            self.event(EventType::StaffAdded)
+                .identity(&identity.id)
+                .with("role", role.as_str()),
+        )
+        .await;
+        Ok(view(record, identity.login_email))
+    }
+
+    /// Every staff member, by login email.
+    ///
+    /// Errors: `Unavailable`.
+    pub async fn list_staff(&self) -> AdminResult<Vec<StaffView>> {
+        let mut all: Vec<StaffView> = self
+            .store
+            .list_staff()
+            .await?
+            .into_iter()
+            .map(|(record, email)| view(record, email))
+            .collect();
+        all.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(all)
+    }
+
+    /// Disables a staff member (by login email or identity id): the console refuses them from
+    /// now on, and every session and token of their identity ends now. Records
+    /// `staff.disabled`.
+    ///
+    /// Errors: `NotFound` (`staff member`), `Unavailable`.
+    pub async fn disable_staff(&self, who: &str) -> AdminResult<StaffView> {
+        let who = crate::named(who, "staff member")?;
+        let identity = match self.accounts.identity_by_email(who).await? {
+            Some(identity) => Some(identity),
+            None => self.accounts.identity(who).await?,
+        }
+        .ok_or(AdminError::NotFound("staff member"))?;
+        let now = self.now();
+        if !self.store.disable_staff(&identity.id, now).await? {
+            return Err(AdminError::NotFound("staff member"));
+        }
+        let cut = self
+            .accounts
+            .cut_off(
+                &identity.id,
+                None,
+                gan_accounts::cut_off::CutOffReason::EndedByAdmin,
+                now,
+            )
+            .await?;
+        self.record(
+            self.event(EventType::StaffDisabled)
+                .identity(&identity.id)
+                .with("sessions_ended", cut.sessions_ended)
+                .with("tokens_revoked", cut.tokens_revoked),
+        )
+        .await;
+        self.list_staff()
+            .await?
+            .into_iter()
+            .find(|s| s.identity_id == identity.id)
+            .ok_or(AdminError::NotFound("staff member"))
+    }
+}
+
+fn view(record: StaffRecord, email: String) -> StaffView {
+    StaffView {
+        identity_id: record.identity_id,
+        email,
+        role: record.role,
+        status: if record.active { "active" } else { "disabled" }.to_string(),
+        totp_enrolled: record.totp_enabled_at.is_some(),
+        created_at: record.created_at,
+        created_by: record.created_by,
+    }
+}
