@@ -67,11 +67,22 @@ async fn what_anyone_sends_is_printed_escaped_and_exactly_in_json() {
         let db = TestDb::create(&backend).await;
         let server = TestServer::start(&db, &[]).await;
         server.add_client(ClientSpec::portal("portal")).await;
-        let csv = format!(
-            "client_number,kind,label,contact_email,legacy_hash\n\
-             40000001,personal,\"{LABEL}\",jeanne@example.fr,sha256$s$0000000000000000000000000000000000000000000000000000000000000000\n"
-        );
-        assert_eq!(server.import(&csv).await.rejected.len(), 0);
+        // The import refuses control characters in a label now; a row stored by an older
+        // version may hold them, and is printed escaped all the same.
+        let csv = "client_number,kind,label,contact_email,legacy_hash\n\
+             40000001,personal,Jeanne,jeanne@example.fr,sha256$s$0000000000000000000000000000000000000000000000000000000000000000\n";
+        let mut parsed = server.import(csv).await;
+        assert_eq!(parsed.rejected.len(), 0);
+        parsed.rows[0].label = LABEL.to_string();
+        {
+            use gan_accounts::ports::CustomerStore;
+            let now = gan_testkit::ClockExt::now_value(server.clock.as_ref());
+            server
+                .store
+                .upsert_customers(&parsed.rows, now)
+                .await
+                .unwrap();
+        }
         server
             .add_identity("paul@example.fr", "Un-mot-de-passe-1")
             .await;
