@@ -4,7 +4,7 @@
 //! file again updates the same rows (an upgraded account keeps its status and gets no legacy
 //! password back).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read;
 
 use gan_audit::{Actor, AuditEvent, EventType};
@@ -249,6 +249,51 @@ pub enum Row {
     },
 }
 
+/// The client numbers met so far in a file, each with its line: exact, and compact (one copy of
+/// the text in an arena, a 4-byte slot in the table: about 30 bytes a number, where a map of
+/// boxed strings took about 100 at its peak).
+#[derive(Default)]
+struct SeenNumbers {
+    arena: String,
+    /// (offset in the arena, length, line).
+    entries: Vec<(usize, usize, u64)>,
+    table: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl SeenNumbers {
+    fn text(&self, entry: u32) -> &str {
+        let (at, len, _) = self.entries[entry as usize];
+        &self.arena[at..at + len]
+    }
+
+    /// Records `number` on `line`; the line it was already on, if it was.
+    fn insert(&mut self, number: &str, line: u64) -> Option<u64> {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(number);
+        if let Some(&found) = self.table.find(hash, |&e| self.text(e) == number) {
+            return Some(self.entries[found as usize].2);
+        }
+        let Ok(index) = u32::try_from(self.entries.len()) else {
+            // Past four billion numbers, duplicates are no longer looked for.
+            return None;
+        };
+        self.entries.push((self.arena.len(), number.len(), line));
+        self.arena.push_str(number);
+        let Self {
+            table,
+            hasher,
+            entries,
+            arena,
+        } = self;
+        table.insert_unique(hash, index, |&e| {
+            let (at, len, _) = entries[e as usize];
+            hasher.hash_one(&arena[at..at + len])
+        });
+        None
+    }
+}
+
 /// The rows of an import file, read one at a time (memory stays bounded whatever the file's
 /// size: only the client numbers already seen are kept, to report a number given twice).
 pub struct CustomerRows<R: Read> {
@@ -257,7 +302,7 @@ pub struct CustomerRows<R: Read> {
     index: Vec<(&'static str, usize)>,
     warnings: Vec<String>,
     utf8_warned: bool,
-    seen: HashMap<Box<str>, u64>,
+    seen: SeenNumbers,
     now: OffsetDateTime,
 }
 
@@ -391,7 +436,7 @@ impl<R: Read> CustomerRows<R> {
             index,
             warnings,
             utf8_warned: false,
-            seen: HashMap::new(),
+            seen: SeenNumbers::default(),
             now,
         })
     }
@@ -460,14 +505,12 @@ impl<R: Read> CustomerRows<R> {
             self.now,
         )?;
         let account = with_names(account, (field("given_name"), field("family_name")))?;
-        if let Some(first) = self.seen.get(account.client_number.as_str()) {
+        if let Some(first) = self.seen.insert(&account.client_number, line) {
             return Err(format!(
                 "client number {} already on line {first}",
                 account.client_number
             ));
         }
-        self.seen
-            .insert(account.client_number.clone().into_boxed_str(), line);
         Ok(Row::Valid {
             line,
             account,
@@ -987,6 +1030,22 @@ mod tests {
             parsed.warnings[0].contains("reads as UTF-8"),
             "{:?}",
             parsed.warnings
+        );
+    }
+
+    #[test]
+    fn numbers_seen_are_found_again_exactly_across_growth() {
+        let mut seen = SeenNumbers::default();
+        for i in 0..100_000u64 {
+            assert_eq!(seen.insert(&format!("N{i:07}"), i + 2), None);
+        }
+        for i in (0..100_000u64).step_by(997) {
+            assert_eq!(seen.insert(&format!("N{i:07}"), 0), Some(i + 2));
+        }
+        assert_eq!(
+            seen.insert("N99999999", 7),
+            None,
+            "a longer number is another"
         );
     }
 }
