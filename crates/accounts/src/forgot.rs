@@ -143,22 +143,8 @@ impl Accounts {
         now: OffsetDateTime,
     ) -> Result<(), Unavailable> {
         let base = base_url.trim_end_matches('/');
-        let data = LinkData {
-            identity_id: Some(identity.id.clone()),
-            email: Some(identity.login_email.clone()),
-            lang: Some(lang.to_string()),
-            ..Default::default()
-        };
-        let token = self
-            .issue_link(
-                LinkPurpose::PasswordReset,
-                data,
-                self.settings.link_ttl,
-                now,
-            )
-            .await?;
-        let vars = serde_json::json!({ "link": format!("{base}{RESET_PATH}?token={token}") });
-        self.send_mail(&identity.login_email, "staff_invitation", lang, vars, now)
+        let ttl = self.settings.link_ttl;
+        self.send_password_link(identity, lang, base, (ttl, "staff_invitation"), now)
             .await
     }
 
@@ -170,6 +156,20 @@ impl Accounts {
         base: &str,
         now: OffsetDateTime,
     ) -> Result<(), Unavailable> {
+        self.send_password_link(&identity, lang, base, (RESET_TTL, "password_reset"), now)
+            .await
+    }
+
+    /// A link to choose a password (a `PasswordReset` link valid `ttl`), mailed to the
+    /// identity's login email with `template`.
+    async fn send_password_link(
+        &self,
+        identity: &Identity,
+        lang: &str,
+        base: &str,
+        (ttl, template): (time::Duration, &'static str),
+        now: OffsetDateTime,
+    ) -> Result<(), Unavailable> {
         let data = LinkData {
             identity_id: Some(identity.id.clone()),
             email: Some(identity.login_email.clone()),
@@ -177,10 +177,10 @@ impl Accounts {
             ..Default::default()
         };
         let token = self
-            .issue_link(LinkPurpose::PasswordReset, data, RESET_TTL, now)
+            .issue_link(LinkPurpose::PasswordReset, data, ttl, now)
             .await?;
         let vars = serde_json::json!({ "link": format!("{base}{RESET_PATH}?token={token}") });
-        self.send_mail(&identity.login_email, "password_reset", lang, vars, now)
+        self.send_mail(&identity.login_email, template, lang, vars, now)
             .await
     }
 
