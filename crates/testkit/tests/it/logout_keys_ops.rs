@@ -471,6 +471,22 @@ async fn discovery_jwks_health_metrics_and_headers() {
             .await
             .unwrap();
         assert!(metrics.contains("http_requests_total"), "{metrics}");
+        // A method the caller made up does not name a series of its own (one per request).
+        let made_up = reqwest::Method::from_bytes(b"FOOBAR").unwrap();
+        http.request(made_up, server.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        let metrics = http
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!metrics.contains("FOOBAR"), "{metrics}");
+        assert!(metrics.contains(r#"method="other""#), "{metrics}");
         let nf = http.get(server.url("/nope")).send().await.unwrap();
         assert_eq!(nf.status(), 404);
     });
