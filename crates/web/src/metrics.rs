@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -64,6 +64,11 @@ fn method_label(method: &Method) -> &'static str {
         Method::TRACE => "TRACE",
         _ => "other",
     }
+}
+
+/// Counts one request of `route` (routes served outside [`track`]).
+pub fn count(route: &'static str, method: &Method, status: StatusCode) {
+    metrics::counter!("http_requests_total", "route" => route, "method" => method_label(method), "status" => status.as_str().to_owned()).increment(1);
 }
 
 pub async fn track(req: Request, next: Next) -> Response {
