@@ -12,7 +12,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sea_orm::{DbErr, EntityTrait};
+use sea_orm::{DbErr, EntityTrait, SqlErr};
 use tokio::sync::oneshot;
 
 use crate::entity::token;
@@ -105,14 +105,26 @@ async fn write(groups: Arc<TokenGroups>, db: Db) {
 async fn write_group(db: &Db, group: Vec<Pending>) {
     if group.len() > 1 {
         let rows: Vec<token::ActiveModel> = group.iter().flat_map(|p| p.rows.clone()).collect();
-        if token::Entity::insert_many(rows).exec(db).await.is_ok() {
-            for p in group {
-                let _ = p.done.send(Ok(()));
+        match token::Entity::insert_many(rows).exec(db).await {
+            Ok(_) => {
+                for p in group {
+                    let _ = p.done.send(Ok(()));
+                }
+                return;
             }
-            return;
+            // One request's rows spoilt the group (a hash already stored): each on its own
+            // below, so that only that request fails.
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            // The database itself failed (no turn to write, connection lost): trying each
+            // request again would make the last wait as many times as the group is long.
+            Err(e) => {
+                let message = e.to_string();
+                for p in group {
+                    let _ = p.done.send(Err(DbErr::Custom(message.clone())));
+                }
+                return;
+            }
         }
-        // One request's rows spoilt the group (a hash already stored, say): each on its own,
-        // so that only that request fails.
     }
     for p in group {
         let result = token::Entity::insert_many(p.rows)
