@@ -12,6 +12,12 @@
 # PROFILE=DIR also records a flat perf profile of the server during each scenario (DIR/<scenario>.txt).
 # SCALE=N (default 1000) first imports N customer accounts (CSV, timed) and seeds N identities
 # and N live access tokens, so that SCALE=1000000 shows the latencies at a million of each.
+# ONLY=discovery,jwks,refresh,... runs those scenarios alone (names as in the table's first word:
+# discovery jwks token introspection userinfo refresh sign-in probe).
+# SOAK=SECONDS adds a soak at the end: token (client_credentials) and introspection at once for
+# that long, never scraping /metrics, the server's RSS sampled ten times, and the tokens issued
+# counted against the rows stored.
+# BIN_DIR=DIR takes gan-connect and gan-load from DIR instead of building them (to compare builds).
 # Needs wrk (apt-get install wrk), curl, openssl, python3; psql for PostgreSQL. The server and the
 # load tools share this machine's cores: the figures are for both together.
 set -euo pipefail
@@ -20,12 +26,17 @@ backend="${1:-sqlite}"; secs="${2:-10}"; conns="${3:-64}"
 case "$backend" in sqlite|postgres) ;; *) echo "backend must be sqlite or postgres, not: $backend" >&2; exit 2 ;; esac
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/gan-target}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-scripts/build-release >&2
-bin="$CARGO_TARGET_DIR/release/gan-connect"
-load="$CARGO_TARGET_DIR/release/gan-load"
+if [ -n "${BIN_DIR:-}" ]; then
+  bin="$BIN_DIR/gan-connect"; load="$BIN_DIR/gan-load"
+else
+  scripts/build-release >&2
+  bin="$CARGO_TARGET_DIR/release/gan-connect"; load="$CARGO_TARGET_DIR/release/gan-load"
+fi
+want() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 scale="${SCALE:-1000}"
 
-work=$(mktemp -d); trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+nginx_pid=""
+work=$(mktemp -d); trap 'kill $pid $nginx_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 export GAN_CONNECT__SERVER__ISSUER="$base" GAN_CONNECT__SERVER__LISTEN="127.0.0.1:$port"
@@ -34,7 +45,7 @@ if [ "$backend" = postgres ]; then
   admin="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
   db="gc_bench_$$"; psql "$admin" -qc "create database $db"
   export GAN_CONNECT__DATABASE__URL="${admin%/*}/$db"
-  trap 'kill $pid 2>/dev/null || true; sleep 0.5; psql "$admin" -qc "drop database if exists $db with (force)"; rm -rf "$work"' EXIT
+  trap 'kill $pid $nginx_pid 2>/dev/null || true; sleep 0.5; psql "$admin" -qc "drop database if exists $db with (force)"; rm -rf "$work"' EXIT
 else
   export GAN_CONNECT__DATABASE__URL="sqlite://$work/bench.db?mode=rwc"
 fi
@@ -165,6 +176,42 @@ run() { # name url script [env...]
   local total; total=$(printf %s "$out" | awk '/requests in/ {print $1}')
   local cpu; cpu=$(awk -v t=$((cpu1 - cpu0)) -v n="$total" 'BEGIN {printf "%.3f", t * 10 / (n > 0 ? n : 1)}')
   printf '| %-34s | %10s | %8s | %8s | %8s | %6s | %6s | %7s |\n' "$name" "$rps" "$p50" "$p99" "$max" "$errs" "$bad" "$cpu"
+  last_rps=$rps
+}
+
+# nginx (when installed) serving the very bytes of our discovery and JWKS: the ceiling of this
+# machine for a static document. Measured right after ours, in alternation; its CPU column is ours
+# (the server's), not nginx's, so it shows "-".
+nginx_base=""
+if command -v nginx >/dev/null && { want discovery || want jwks; }; then
+  curl -sf "$base/.well-known/openid-configuration" > "$work/discovery.json"
+  curl -sf "$base/jwks" > "$work/jwks.json"
+  nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mkdir -p "$work/nginx"
+  cat > "$work/nginx/nginx.conf" <<NGINX
+worker_processes auto; daemon off; pid $work/nginx/nginx.pid; error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off; client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi; uwsgi_temp_path $work/nginx/uwsgi; scgi_temp_path $work/nginx/scgi;
+  server {
+    listen 127.0.0.1:$nport;
+    location = /.well-known/openid-configuration { default_type application/json; alias $work/discovery.json; }
+    location = /jwks { default_type application/json; alias $work/jwks.json; }
+  }
+}
+NGINX
+  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" & nginx_pid=$!
+  for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$nport/jwks" >/dev/null && break; sleep 0.1; done
+  nginx_base="http://127.0.0.1:$nport"
+fi
+ratios=""
+versus_nginx() { # name path: ours was just measured; now nginx on the same bytes, and the ratio
+  [ -n "$nginx_base" ] || return 0
+  local ours=$last_rps
+  run "nginx, same bytes: $1" "$nginx_base$2" "$work/get.lua" > "$work/row"
+  sed 's/| *[0-9.]* |$/|       - |/' "$work/row"
+  ratios="$ratios $1 $(awk -v a="$ours" -v b="$last_rps" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')x"
 }
 
 echo
@@ -173,18 +220,49 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(f
 echo
 echo "| endpoint                           |      req/s |      p50 |      p99 |      max | sockerr |    bad | server CPU ms/req |"
 echo "|------------------------------------|-----------:|---------:|---------:|---------:|-------:|-------:|--------:|"
-run "discovery" "$base/.well-known/openid-configuration" "$work/get.lua"
-run "jwks" "$base/jwks" "$work/get.lua"
-run "token (client_credentials)" "$base/token" "$work/post.lua" BODY="grant_type=client_credentials" EXPECT='"access_token"'
-run "introspection (live token)" "$base/introspect" "$work/post.lua" BODY="token=$user_token" EXPECT='"active":true'
-run "userinfo" "$base/userinfo" "$work/get.lua" BEARER="$user_token"
+if want discovery; then
+  run "discovery" "$base/.well-known/openid-configuration" "$work/get.lua"
+  versus_nginx discovery /.well-known/openid-configuration
+fi
+if want jwks; then
+  run "jwks" "$base/jwks" "$work/get.lua"
+  versus_nginx jwks /jwks
+fi
+want token && run "token (client_credentials)" "$base/token" "$work/post.lua" BODY="grant_type=client_credentials" EXPECT='"access_token"'
+want introspection && run "introspection (live token)" "$base/introspect" "$work/post.lua" BODY="token=$user_token" EXPECT='"active":true'
+want userinfo && run "userinfo" "$base/userinfo" "$work/get.lua" BEARER="$user_token"
 flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --connections "$conns" --seconds "$secs" --server-pid "$pid")
-scenario refresh "$load" refresh "${flow[@]}"
-argon2=$("$load" argon2 --seconds "$secs")
-scenario sign-in "$load" signin "${flow[@]}" --argon2-limit "$argon2"
-"$load" probe "${flow[@]}" --introspect-client partner --introspect-secret "$partner_secret" --token "$user_token" --rate 200
+want refresh && scenario refresh "$load" refresh "${flow[@]}"
+argon2="(not measured)"
+if want sign-in; then
+  argon2=$("$load" argon2 --seconds "$secs")
+  scenario sign-in "$load" signin "${flow[@]}" --argon2-limit "$argon2"
+fi
+want probe && "$load" probe "${flow[@]}" --introspect-client partner --introspect-secret "$partner_secret" --token "$user_token" --rate 200
 peak_rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+
+soak_line=""
+if [ -n "${SOAK:-}" ]; then
+  count_tokens() {
+    if [ "$backend" = postgres ]; then psql "$GAN_CONNECT__DATABASE__URL" -tAc "select count(*) from token"
+    else python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=30).execute("select count(*) from token").fetchone()[0])' "$work/bench.db"; fi
+  }
+  rows0=$(count_tokens)
+  step=$(( SOAK / 10 > 0 ? SOAK / 10 : 1 ))
+  BODY="grant_type=client_credentials" EXPECT='"access_token"' wrk -t1 -c"$conns" -d"${SOAK}s" -s "$work/post.lua" "$base/token" > "$work/soak-token.out" & soak1=$!
+  BODY="token=$user_token" EXPECT='"active":true' wrk -t1 -c"$conns" -d"${SOAK}s" -s "$work/post.lua" "$base/introspect" > "$work/soak-introspect.out" & soak2=$!
+  soak_rss=""
+  for _ in $(seq 1 10); do sleep "$step"; soak_rss="$soak_rss $(rss_mib)"; done
+  wait "$soak1" "$soak2"
+  issued=$(awk '/requests in/ {print $1}' "$work/soak-token.out")
+  bad=$(awk '/unexpected_answers/ {print $2}' "$work/soak-token.out")
+  introspected=$(awk '/requests in/ {print $1}' "$work/soak-introspect.out")
+  stored=$(( $(count_tokens) - rows0 ))
+  soak_line="soak ${SOAK} s (token + introspection at once, /metrics never scraped): ${introspected} introspections, ${issued} token answers (${bad} unexpected), $((issued - bad)) tokens issued, ${stored} rows stored; RSS MiB every ${step} s:${soak_rss}"
+fi
 echo
 echo "argon2 limit: $argon2 verifications/s (argon2id m=19 MiB t=2 p=1, one worker per core, measured by gan-load beside the idle server)"
 echo "data: $scale customer accounts (CSV import: ${import_secs} s; $(tail -1 "$work/import.log")), $scale more identities, $scale more live access tokens"
 echo "server RSS: idle $((idle_rss / 1024)) MiB, peak $((peak_rss / 1024)) MiB; MiB after each scenario:$rss_trail"
+[ -z "$soak_line" ] || echo "$soak_line"
+[ -z "$ratios" ] || echo "Gan Connect / nginx on the same bytes (req/s, same run):$ratios"

@@ -12,6 +12,7 @@ mod customers;
 mod deployment;
 pub mod entity;
 mod gate;
+mod group;
 mod identities;
 mod interactions;
 mod keys;
@@ -39,6 +40,8 @@ pub struct Store {
     /// Statements executed on behalf of requests so far (background work aside): tests count the
     /// queries of a flow with it.
     queries: Arc<AtomicU64>,
+    /// On SQLite, token inserts that arrive together are committed together (see `group`).
+    token_groups: Option<Arc<group::TokenGroups>>,
 }
 
 /// A statement slower than this is logged.
@@ -116,9 +119,13 @@ impl Store {
                 tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, failed = info.failed, sql = %info.statement.sql, "slow query");
             }
         });
+        let db = Db::new(db);
+        let token_groups = (db.get_database_backend() == sea_orm::DbBackend::Sqlite)
+            .then(|| Arc::new(group::TokenGroups::default()));
         Ok(Self {
-            db: Db::new(db),
+            db,
             queries,
+            token_groups,
         })
     }
 

@@ -82,11 +82,14 @@ impl TokenStore for Store {
             .iter()
             .map(token_row)
             .collect::<StoreResult<Vec<_>>>()?;
-        token::Entity::insert_many(rows)
-            .exec(&self.db)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        match &self.token_groups {
+            Some(groups) => groups.insert(&self.db, rows).await.map_err(db_err),
+            None => token::Entity::insert_many(rows)
+                .exec(&self.db)
+                .await
+                .map(|_| ())
+                .map_err(db_err),
+        }
     }
 
     async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {

@@ -2,7 +2,7 @@
 //! cookie and a hidden field that must match).
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
@@ -14,7 +14,12 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
-    let h = res.headers_mut();
+    insert_headers(res.headers_mut(), state.settings.hsts);
+    res
+}
+
+/// The security headers of every response (`hsts`: `Strict-Transport-Security` too).
+pub fn insert_headers(h: &mut HeaderMap, hsts: bool) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
@@ -32,13 +37,12 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
     );
-    if state.settings.hsts {
+    if hsts {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
     }
-    res
 }
 
 /// The CSRF token for a form: the existing cookie's, or a new one set on `jar`.

@@ -55,7 +55,8 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         &key,
     )
     .await?;
-    let _ = gan_web::metrics::handle();
+    // Histogram observations are folded every few seconds, scraped or not (memory stays flat).
+    tokio::spawn(gan_web::metrics::upkeep(gan_web::metrics::UPKEEP_PERIOD));
     let mut built = built;
     let demo_secret = if demo {
         // The demo mailbox shows what this process delivers, from its memory only.

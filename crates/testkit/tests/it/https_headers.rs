@@ -26,7 +26,14 @@ async fn pages_and_cookies_behind_an_https_issuer() {
     .unwrap();
     let app = gan_web::app(built.state);
 
-    for path in ["/forgot/password", "/help", "/account", "/nowhere"] {
+    for path in [
+        "/forgot/password",
+        "/help",
+        "/account",
+        "/nowhere",
+        "/.well-known/openid-configuration",
+        "/jwks",
+    ] {
         let res = app
             .clone()
             .oneshot(http::Request::get(path).body(Body::empty()).unwrap())

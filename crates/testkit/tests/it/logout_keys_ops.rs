@@ -439,6 +439,28 @@ async fn discovery_jwks_health_metrics_and_headers() {
             .to_str()
             .unwrap()
             .contains("max-age"));
+        // Served beside the request stack, the documents carry the headers of every response.
+        for document in [
+            "/.well-known/openid-configuration",
+            "/.well-known/oauth-authorization-server",
+            "/jwks",
+        ] {
+            let res = http.get(server.url(document)).send().await.unwrap();
+            let h = res.headers();
+            assert_eq!(h["content-type"], "application/json", "{document}");
+            assert_eq!(h["access-control-allow-origin"], "*", "{document}");
+            assert_eq!(h["x-frame-options"], "DENY", "{document}");
+            assert_eq!(h["x-content-type-options"], "nosniff", "{document}");
+            assert_eq!(h["referrer-policy"], "no-referrer", "{document}");
+            assert_eq!(h["cross-origin-opener-policy"], "same-origin", "{document}");
+            assert!(h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"));
+            let head = http.head(server.url(document)).send().await.unwrap();
+            assert_eq!(head.status(), 200, "{document}");
+            assert_eq!(head.headers()["x-frame-options"], "DENY", "{document}");
+        }
         let jwks: serde_json::Value = res.json().await.unwrap();
         for k in jwks["keys"].as_array().unwrap() {
             for private in ["d", "p", "q", "dp", "dq", "qi"] {
@@ -471,6 +493,23 @@ async fn discovery_jwks_health_metrics_and_headers() {
             .await
             .unwrap();
         assert!(metrics.contains("http_requests_total"), "{metrics}");
+        assert!(metrics.contains(r#"route="/jwks""#), "{metrics}");
+        // A method the caller made up does not name a series of its own (one per request).
+        let made_up = reqwest::Method::from_bytes(b"FOOBAR").unwrap();
+        http.request(made_up, server.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        let metrics = http
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!metrics.contains("FOOBAR"), "{metrics}");
+        assert!(metrics.contains(r#"method="other""#), "{metrics}");
         let nf = http.get(server.url("/nope")).send().await.unwrap();
         assert_eq!(nf.status(), 404);
     });

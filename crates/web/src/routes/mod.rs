@@ -1,6 +1,7 @@
 //! The router: every route, with paths from `gan_oidc::paths` where the protocol defines them.
 
 mod account;
+mod documents;
 mod forgot;
 mod interaction;
 mod logout;
@@ -27,9 +28,6 @@ pub fn router(state: AppState) -> Router {
         router = router.route("/metrics", get(ops::metrics));
     }
     router
-        .route(paths::DISCOVERY, get(protocol::discovery))
-        .route(paths::AS_METADATA, get(protocol::discovery))
-        .route(paths::JWKS, get(protocol::jwks))
         .route(
             paths::AUTHORIZE,
             get(protocol::authorize_get).post(protocol::authorize_post),
@@ -123,6 +121,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             settings.request_timeout,
         ))
+        // Discovery and JWKS beside the stack above: the same bytes for everyone.
+        .merge(documents::router(&state))
         .with_state(state)
 }
 

@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use gan_oidc::authorize::AuthorizeOutcome;
@@ -13,33 +13,6 @@ use crate::error::{no_store, WebError};
 use crate::pages::Lang;
 use crate::request::{form_params, header_str, ProtocolBody};
 use crate::{cookies, AppState};
-
-fn json_document(body: std::sync::Arc<str>, max_age: &'static str) -> Response {
-    let mut res = body.to_string().into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    res
-}
-
-pub async fn discovery(State(state): State<AppState>) -> Response {
-    json_document(state.provider.discovery(), "public, max-age=3600")
-}
-
-pub async fn jwks(State(state): State<AppState>) -> Response {
-    match state.provider.keys().await {
-        // Short caching: a rotated key must reach relying parties within the publish delay.
-        Ok(ring) => json_document(ring.jwks(), "public, max-age=300"),
-        Err(e) => WebError::oauth(e).into_response(),
-    }
-}
 
 /// Turns the engine's answer into a browser response.
 pub(super) fn outcome(
