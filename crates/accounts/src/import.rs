@@ -334,6 +334,24 @@ impl<R: Read> CustomerRows<R> {
                     .into(),
             );
         }
+        let sample = &head[..head.len().min(128)];
+        let nul_at = |parity: usize| {
+            sample
+                .iter()
+                .skip(parity)
+                .step_by(2)
+                .filter(|b| **b == 0)
+                .count()
+        };
+        if sample.len() >= 8
+            && (nul_at(0) * 2 > sample.len() / 2 || nul_at(1) * 2 > sample.len() / 2)
+        {
+            return Err(
+                "line 1: the file looks like UTF-16 (\"Unicode text\"): save it as CSV \
+                        UTF-8 or CSV (Windows-1252) and import that"
+                    .into(),
+            );
+        }
         let first_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
         if first_line.contains(&0) {
             return Err(
@@ -564,16 +582,10 @@ fn shown_bare(value: &str) -> String {
     }
 }
 
-/// A value quoted in a message: at most 40 characters (a 10 MB field is not copied into the
-/// report).
+/// A value quoted in a message, as it is (whoever prints the message escapes what a terminal
+/// would act on): at most 40 characters (a 10 MB field is not copied into the report).
 fn shown(value: &str) -> String {
-    let mut chars = value.chars();
-    let head: String = chars.by_ref().take(40).collect();
-    if chars.next().is_some() {
-        format!("{head:?}…")
-    } else {
-        format!("{head:?}")
-    }
+    format!("\"{}\"", shown_bare(value))
 }
 
 fn row(

@@ -162,7 +162,11 @@ const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
 /// The longest LDAP salt accepted (OpenLDAP writes 4 or 8 bytes).
 const MAX_LDAP_SALT: usize = 64;
 
+/// The bytes of a hex string (every character a hex digit: no sign, no space).
 fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
     // `is_multiple_of` is newer than the workspace's rust-version (1.85).
     #[allow(clippy::manual_is_multiple_of)]
     let odd = s.len() % 2 != 0;
@@ -621,6 +625,9 @@ pub(crate) mod tests {
             "{SHA",
             "$scrypt$garbage",
             "54dc2ef89b9941abfa1e454fcf36d5cg",
+            "+4dc2ef89b9941abfa1e454fcf36d5cf",
+            "+6d4e9d7af8664d560fec1a75e80a9f75be8a08e",
+            "sha256$abc$+e1cdc49d0294d1d3bcf13fda9d866af85faf12a5c73afdda71d0bcc60159936",
             "54dc2ef89b9941abfa1e454fcf36d5c",
         ] {
             assert!(LegacyHash::parse(raw).is_err(), "{raw}");

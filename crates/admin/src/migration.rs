@@ -132,7 +132,7 @@ impl Admin {
     }
 }
 
-/// A customer stuck in an activation: the verification link was sent long ago and never used.
+/// A customer stuck in an activation: the last one was sent long ago and never completed.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct StuckCustomer {
     /// The customer account.
@@ -147,7 +147,7 @@ pub struct StuckCustomer {
     pub given_name: Option<String>,
     /// The holder's family name, when the import had it.
     pub family_name: Option<String>,
-    /// When the newest verification link was sent.
+    /// When the last activation was sent (a login email chosen, or a link resent).
     #[serde(with = "time::serde::rfc3339")]
     pub activation_sent_at: OffsetDateTime,
 }
@@ -163,43 +163,61 @@ impl Admin {
         cursor: Option<String>,
         limit: u64,
     ) -> AdminResult<crate::Page<StuckCustomer>> {
-        if !(1..=MAX_DAYS).contains(&stuck_days) {
-            return Err(AdminError::invalid(
-                "stuck_days",
-                format!("1 to {MAX_DAYS}"),
-            ));
-        }
         if !(1..=crate::MAX_LIMIT).contains(&limit) {
             return Err(AdminError::invalid(
                 "limit",
                 format!("1 to {}", crate::MAX_LIMIT),
             ));
         }
-        let stuck_before = self.now() - time::Duration::days(i64::from(stuck_days));
         let mut rows = self
-            .store
-            .stuck_customers(stuck_before, cursor.as_deref(), limit)
+            .stuck(stuck_days, cursor.as_deref(), Some(limit))
             .await?;
         let more = rows.len() as u64 > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         let next_cursor = more
-            .then(|| rows.last().map(|(a, _)| a.client_number.clone()))
+            .then(|| rows.last().map(|c| c.client_number.clone()))
             .flatten();
         Ok(crate::Page {
-            items: rows
-                .into_iter()
-                .map(|(a, sent)| StuckCustomer {
-                    client_number: a.client_number,
-                    kind: a.kind.as_str().to_string(),
-                    label: a.label,
-                    contact_email: a.contact_email,
-                    given_name: a.given_name,
-                    family_name: a.family_name,
-                    activation_sent_at: sent,
-                })
-                .collect(),
+            items: rows,
             next_cursor,
         })
+    }
+
+    /// Every customer [`Admin::stuck_customers`] pages through, in one read (for an export).
+    ///
+    /// Errors: `Invalid` (`stuck_days`), `Unavailable`.
+    pub async fn all_stuck_customers(&self, stuck_days: u32) -> AdminResult<Vec<StuckCustomer>> {
+        self.stuck(stuck_days, None, None).await
+    }
+
+    async fn stuck(
+        &self,
+        stuck_days: u32,
+        after: Option<&str>,
+        limit: Option<u64>,
+    ) -> AdminResult<Vec<StuckCustomer>> {
+        if !(1..=MAX_DAYS).contains(&stuck_days) {
+            return Err(AdminError::invalid(
+                "stuck_days",
+                format!("1 to {MAX_DAYS}"),
+            ));
+        }
+        let stuck_before = self.now() - time::Duration::days(i64::from(stuck_days));
+        Ok(self
+            .store
+            .stuck_customers(stuck_before, after, limit)
+            .await?
+            .into_iter()
+            .map(|r| StuckCustomer {
+                client_number: r.client_number,
+                kind: r.kind,
+                label: r.label,
+                contact_email: r.contact_email,
+                given_name: r.given_name,
+                family_name: r.family_name,
+                activation_sent_at: r.sent_at,
+            })
+            .collect())
     }
 }
 

@@ -77,14 +77,14 @@ pub trait AdminStore: Send + Sync {
     /// Disables a staff member; `false` when the identity is not staff.
     async fn disable_staff(&self, identity_id: &str, now: OffsetDateTime) -> StoreResult<bool>;
     /// The accounts [`MigrationCounts::stuck`] counts, by client number after `after`, at most
-    /// `limit + 1` (one more when there is a next page), each with when its newest verification
-    /// link was sent.
+    /// `limit + 1` when a limit is given (one more when there is a next page), every one
+    /// otherwise.
     async fn stuck_customers(
         &self,
         stuck_before: OffsetDateTime,
         after: Option<&str>,
-        limit: u64,
-    ) -> StoreResult<Vec<(gan_accounts::customer::CustomerAccount, OffsetDateTime)>>;
+        limit: Option<u64>,
+    ) -> StoreResult<Vec<StuckRow>>;
 }
 
 /// What the migration dashboard reads from storage (customer accounts, upgrade links and the
@@ -97,8 +97,9 @@ pub struct MigrationCounts {
     pub activation_pending: u64,
     /// Accounts with status `upgraded`.
     pub upgraded: u64,
-    /// Legacy accounts whose newest verification link was sent before the `stuck_before` time
-    /// given and is not cancelled: the upgrade was never completed.
+    /// Legacy accounts whose last activation (a login email chosen, or a link resent) was sent
+    /// before the `stuck_before` time given, not cancelled since, and never completed: read from
+    /// the audit trail, which outlives the links (purged a day after they expire).
     pub stuck: u64,
     /// Distinct client numbers, in the period, that signed in with their legacy password
     /// (`upgrade.started`), chose a login email (`upgrade.email_chosen`) and completed the
@@ -107,4 +108,23 @@ pub struct MigrationCounts {
     /// Per UTC day of the period (days since 1970-01-01), upgrades completed and choices
     /// refused because the email is already used; days without either are absent.
     pub per_day: Vec<(i64, u64, u64)>,
+}
+
+/// A customer stuck in an activation, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StuckRow {
+    /// The customer account.
+    pub client_number: String,
+    /// `personal` or `professional`.
+    pub kind: String,
+    /// Its label.
+    pub label: String,
+    /// Its contact email.
+    pub contact_email: String,
+    /// The holder's given name.
+    pub given_name: Option<String>,
+    /// The holder's family name.
+    pub family_name: Option<String>,
+    /// When the last activation was sent.
+    pub sent_at: OffsetDateTime,
 }

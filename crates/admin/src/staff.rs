@@ -79,14 +79,18 @@ pub struct StaffView {
 }
 
 impl Admin {
-    /// Adds a staff member: the identity with this login email (created, without a usable
-    /// password, when there is none), with `role`, and an invitation mailed to it: a link to
-    /// choose their password (valid 24 h). Records `staff.added`.
+    /// Adds a staff member: the identity with this login email, with `role`. When there is none,
+    /// it is created without a usable password (`identity.created`) and an invitation is mailed
+    /// to it: a link to choose their password (valid 24 h); an existing identity keeps its
+    /// password and gets no mail. Records `staff.added` (`detail.identity_created`). Returns the
+    /// member and whether an invitation was sent.
     ///
     /// Errors: `Invalid` (`email`), `Conflict` (already staff), `Unavailable`.
-    pub async fn add_staff(&self, email: &str, role: StaffRole) -> AdminResult<StaffView> {
+    pub async fn add_staff(&self, email: &str, role: StaffRole) -> AdminResult<(StaffView, bool)> {
         let now = self.now();
-        let identity = match self.accounts.identity_by_email(email).await? {
+        let existing = self.accounts.identity_by_email(email).await?;
+        let created = existing.is_none();
+        let identity = match existing {
             Some(identity) => identity,
             None => {
                 // A password nobody knows: the invitation's link sets the real one.
@@ -115,22 +119,33 @@ impl Admin {
             created_by: actor,
             disabled_at: None,
         };
+        if created {
+            self.record(
+                self.event(EventType::IdentityCreated)
+                    .identity(&identity.id)
+                    .with("for", "staff"),
+            )
+            .await;
+        }
         if !self.store.insert_staff(&record).await? {
             return Err(AdminError::Conflict(format!(
                 "{} is already staff",
                 identity.login_email
             )));
         }
-        self.accounts
-            .send_staff_invitation(&identity, "fr", &self.settings.base_url, now)
-            .await?;
+        if created {
+            self.accounts
+                .send_staff_invitation(&identity, "fr", &self.settings.base_url, now)
+                .await?;
+        }
         self.record(
             self.event(EventType::StaffAdded)
                 .identity(&identity.id)
-                .with("role", role.as_str()),
+                .with("role", role.as_str())
+                .with("identity_created", created),
         )
         .await;
-        Ok(view(record, identity.login_email))
+        Ok((view(record, identity.login_email), created))
     }
 
     /// Every staff member, by login email.
@@ -152,7 +167,7 @@ impl Admin {
     /// now on, and every session and token of their identity ends now. Records
     /// `staff.disabled`.
     ///
-    /// Errors: `NotFound` (`staff member`), `Unavailable`.
+    /// Errors: `NotFound` (`staff member`), `Conflict` (already disabled), `Unavailable`.
     pub async fn disable_staff(&self, who: &str) -> AdminResult<StaffView> {
         let who = crate::named(who, "staff member")?;
         let identity = match self.accounts.identity_by_email(who).await? {
@@ -161,6 +176,16 @@ impl Admin {
         }
         .ok_or(AdminError::NotFound("staff member"))?;
         let now = self.now();
+        match self.store.find_staff(&identity.id).await? {
+            None => return Err(AdminError::NotFound("staff member")),
+            Some(member) if !member.active => {
+                return Err(AdminError::Conflict(format!(
+                    "{} is already disabled",
+                    identity.login_email
+                )))
+            }
+            Some(_) => {}
+        }
         if !self.store.disable_staff(&identity.id, now).await? {
             return Err(AdminError::NotFound("staff member"));
         }

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use gan_accounts::customer::AccountStatus;
 use gan_accounts::links::{LinkPurpose, LinkRecord};
 use gan_accounts::IdentityStatus;
-use gan_admin::{AdminStore, CustomerRow, CustomerSearch, MigrationCounts, StaffRecord, StaffRole};
+use gan_admin::{
+    AdminStore, CustomerRow, CustomerSearch, MigrationCounts, StaffRecord, StaffRole, StuckRow,
+};
 use gan_oidc::ports::StoreResult;
 use sea_orm::sea_query::{Expr, Func, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -262,9 +264,8 @@ impl AdminStore for Store {
             .transpose()?
             .map_or(0, |n| u64::try_from(n).unwrap_or(0));
         let stuck = rows(format!(
-            "SELECT COUNT(*) AS n FROM (SELECT l.client_number {legacy_links} \
-             GROUP BY l.client_number HAVING MAX(l.created_at) < {stuck_before} \
-             AND SUM(CASE WHEN l.used_at IS NULL THEN 1 ELSE 0 END) > 0) stuck"
+            "SELECT COUNT(*) AS n FROM ({}) stuck",
+            stuck_sql(stuck_before, "")
         ))
         .await?;
         counts.stuck = stuck
@@ -392,12 +393,10 @@ impl AdminStore for Store {
         &self,
         stuck_before: OffsetDateTime,
         after: Option<&str>,
-        limit: u64,
-    ) -> StoreResult<Vec<(gan_accounts::customer::CustomerAccount, OffsetDateTime)>> {
+        limit: Option<u64>,
+    ) -> StoreResult<Vec<StuckRow>> {
         use sea_orm::{ConnectionTrait, DbBackend, Statement};
         let backend = self.db.get_database_backend();
-        let verify = LinkPurpose::VerifyEmail.as_str();
-        let stuck_before = ts(stuck_before);
         // The cursor is bound; the other values are integers and constants written here.
         let (after_sql, values) = match after {
             Some(after) => {
@@ -407,46 +406,68 @@ impl AdminStore for Store {
                     "?"
                 };
                 (
-                    format!("AND c.client_number > {placeholder}"),
+                    format!("AND a.client_number > {placeholder}"),
                     vec![sea_orm::Value::from(after.to_string())],
                 )
             }
             None => (String::new(), Vec::new()),
         };
+        let limit = limit.map_or(String::new(), |n| format!(" LIMIT {}", n + 1));
         let sql = format!(
-            "SELECT c.client_number, MAX(l.created_at) AS sent_at \
-             FROM one_time_link l JOIN customer_account c ON c.client_number = l.client_number \
-             WHERE l.purpose = '{verify}' AND c.status = 'legacy' {after_sql} \
-             GROUP BY c.client_number HAVING MAX(l.created_at) < {stuck_before} \
-             AND SUM(CASE WHEN l.used_at IS NULL THEN 1 ELSE 0 END) > 0 \
-             ORDER BY c.client_number LIMIT {}",
-            limit + 1
+            "SELECT c.client_number, c.kind, c.label, c.contact_email, c.given_name, \
+             c.family_name, s.sent_at FROM ({}) s \
+             JOIN customer_account c ON c.client_number = s.client_number \
+             ORDER BY c.client_number{limit}",
+            stuck_sql(ts(stuck_before), &after_sql)
         );
         let rows = self
             .db
             .query_all(Statement::from_sql_and_values(backend, sql, values))
             .await
             .map_err(db_err)?;
-        let mut sent = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let number: String = row.try_get("", "client_number").map_err(db_err)?;
-            let at: i64 = row.try_get("", "sent_at").map_err(db_err)?;
-            sent.push((number, from_ts(at)));
-        }
-        let numbers: Vec<String> = sent.iter().map(|(n, _)| n.clone()).collect();
-        let accounts = customer_account::Entity::find()
-            .filter(customer_account::Column::ClientNumber.is_in(numbers))
-            .all(&self.db)
-            .await
-            .map_err(db_err)?;
-        Ok(sent
-            .into_iter()
-            .filter_map(|(number, at)| {
-                let m = accounts.iter().find(|a| a.client_number == number)?;
-                Some((crate::customers::to_customer(m.clone()), at))
+        rows.iter()
+            .map(|row| {
+                let text = |c: &str| row.try_get::<String>("", c).map_err(db_err);
+                let maybe = |c: &str| row.try_get::<Option<String>>("", c).map_err(db_err);
+                Ok(StuckRow {
+                    client_number: text("client_number")?,
+                    kind: text("kind")?,
+                    label: text("label")?,
+                    contact_email: text("contact_email")?,
+                    given_name: maybe("given_name")?,
+                    family_name: maybe("family_name")?,
+                    sent_at: from_ts(row.try_get::<i64>("", "sent_at").map_err(db_err)?),
+                })
             })
-            .collect())
+            .collect()
     }
+}
+
+/// The client numbers (with `sent_at`) of the legacy accounts whose last activation (a login
+/// email chosen, or a link resent) was sent before `stuck_before`, not cancelled since and not
+/// completed since: from the audit trail, which keeps what the purged links no longer say.
+/// `and` adds a condition on `a.client_number`.
+fn stuck_sql(stuck_before: i64, and: &str) -> String {
+    use gan_audit::EventType;
+    let sent = format!(
+        "(a.event_type IN ('{}', '{}') AND a.outcome = 'success')",
+        EventType::UpgradeEmailChosen.as_str(),
+        EventType::ActivationResent.as_str()
+    );
+    let ended = format!(
+        "a.event_type IN ('{}', '{}')",
+        EventType::ActivationCancelled.as_str(),
+        EventType::UpgradeCompleted.as_str()
+    );
+    format!(
+        "SELECT a.client_number, MAX(CASE WHEN {sent} THEN a.at END) AS sent_at \
+         FROM audit_event a JOIN customer_account c ON c.client_number = a.client_number \
+         WHERE c.status = 'legacy' AND ({sent} OR {ended}) {and} \
+         GROUP BY a.client_number \
+         HAVING MAX(CASE WHEN {sent} THEN a.at END) < {stuck_before} \
+         AND (MAX(CASE WHEN {ended} THEN a.at END) IS NULL \
+         OR MAX(CASE WHEN {ended} THEN a.at END) < MAX(CASE WHEN {sent} THEN a.at END))"
+    )
 }
 
 /// A stored staff row; `None` (left out) when its role is not one this version knows.

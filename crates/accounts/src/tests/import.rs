@@ -98,7 +98,7 @@ fn contact_emails_are_addresses_in_their_normalised_form() {
             ),
             (
                 4,
-                "invalid contact email \"\\\"Jean\\\" <j@x.fr>\": whitespace or a control character inside"
+                "invalid contact email \"\"Jean\" <j@x.fr>\": whitespace or a control character inside"
             ),
             (
                 5,

@@ -48,8 +48,12 @@ pub enum CustomersCommand {
     Stuck {
         #[arg(long, value_name = "DAYS", default_value_t = 7)]
         older_than_days: u32,
+        /// CSV in UTF-8 with a byte-order mark (spreadsheets read the accents right).
         #[arg(long, conflicts_with = "json")]
         csv: bool,
+        /// The CSV separator: , (default) or ; (what a French spreadsheet opens in columns).
+        #[arg(long, value_name = "CHAR", default_value_t = ',', requires = "csv")]
+        delimiter: char,
         #[arg(long)]
         json: bool,
     },
@@ -183,8 +187,21 @@ async fn manage(admin: &Admin, command: CustomersCommand) -> anyhow::Result<Exit
         CustomersCommand::Stuck {
             older_than_days,
             csv,
+            delimiter,
             json,
-        } => return stuck(admin, older_than_days, csv, json).await,
+        } => {
+            let format = match (csv, json, delimiter) {
+                (true, _, ',') => StuckFormat::Csv(b','),
+                (true, _, ';') => StuckFormat::Csv(b';'),
+                (true, _, other) => anyhow::bail!(
+                    "--delimiter {}: use , or ;",
+                    output::clean(&other.to_string())
+                ),
+                (false, true, _) => StuckFormat::Json,
+                (false, false, _) => StuckFormat::Table,
+            };
+            return stuck(admin, older_than_days, format).await;
+        }
         CustomersCommand::Show { query, json } => {
             let page = admin.search_customers(&query, None, 50).await?;
             if let [only] = page.items.as_slice() {
@@ -394,65 +411,74 @@ fn remove_empty_rejects(run: &ImportRun, written: &Option<Result<u64, String>>) 
     }
 }
 
-/// Every stuck customer, page after page, as a table, JSON lines or CSV.
-async fn stuck(admin: &Admin, days: u32, csv: bool, json: bool) -> anyhow::Result<ExitCode> {
-    let mut all = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = admin
-            .stuck_customers(days, cursor, gan_admin::MAX_LIMIT)
-            .await?;
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
+/// How `customers stuck` prints.
+enum StuckFormat {
+    Table,
+    Json,
+    /// With this separator.
+    Csv(u8),
+}
+
+/// Every stuck customer (one read), as a table, JSON or CSV.
+async fn stuck(admin: &Admin, days: u32, format: StuckFormat) -> anyhow::Result<ExitCode> {
+    let all = admin.all_stuck_customers(days).await.map_err(|e| match e {
+        gan_admin::AdminError::Invalid { reason, .. } => {
+            anyhow::anyhow!("--older-than-days: {reason}")
         }
-    }
-    if json {
-        output::json(&all)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if csv {
-        let mut out = csv::Writer::from_writer(std::io::stdout().lock());
-        out.write_record([
-            "client_number",
-            "kind",
-            "label",
-            "contact_email",
-            "given_name",
-            "family_name",
-            "activation_sent_at",
-        ])?;
-        for c in &all {
-            let sent = c
-                .activation_sent_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
+        other => other.into(),
+    })?;
+    match format {
+        StuckFormat::Json => output::json(&all)?,
+        StuckFormat::Csv(delimiter) => {
+            let mut stdout = std::io::stdout().lock();
+            std::io::Write::write_all(&mut stdout, b"\xEF\xBB\xBF")?;
+            let mut out = csv::WriterBuilder::new()
+                .delimiter(delimiter)
+                .from_writer(stdout);
             out.write_record([
-                c.client_number.as_str(),
-                c.kind.as_str(),
-                &spreadsheet_safe(&c.label),
-                &spreadsheet_safe(&c.contact_email),
-                &spreadsheet_safe(c.given_name.as_deref().unwrap_or_default()),
-                &spreadsheet_safe(c.family_name.as_deref().unwrap_or_default()),
-                &sent,
+                "client_number",
+                "kind",
+                "label",
+                "contact_email",
+                "given_name",
+                "family_name",
+                "activation_sent_at",
             ])?;
+            for c in &all {
+                let sent = c
+                    .activation_sent_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                // Addresses cannot hold a formula (no parentheses or quotes outside a quoted
+                // local part, which is refused): they are written exactly.
+                out.write_record([
+                    c.client_number.as_str(),
+                    c.kind.as_str(),
+                    &spreadsheet_safe(&c.label),
+                    c.contact_email.as_str(),
+                    &spreadsheet_safe(c.given_name.as_deref().unwrap_or_default()),
+                    &spreadsheet_safe(c.family_name.as_deref().unwrap_or_default()),
+                    &sent,
+                ])?;
+            }
+            out.flush()?;
         }
-        out.flush()?;
-        return Ok(ExitCode::SUCCESS);
+        StuckFormat::Table => {
+            output::table(
+                &["client number", "label", "contact email", "activation sent"],
+                all.iter().map(|c| {
+                    vec![
+                        c.client_number.clone(),
+                        c.label.clone(),
+                        c.contact_email.clone(),
+                        output::time(Some(c.activation_sent_at)),
+                    ]
+                }),
+            );
+            let unit = if days == 1 { "day" } else { "days" };
+            println!("{} customers stuck for more than {days} {unit}", all.len());
+        }
     }
-    output::table(
-        &["client number", "label", "contact email", "activation sent"],
-        all.iter().map(|c| {
-            vec![
-                c.client_number.clone(),
-                c.label.clone(),
-                c.contact_email.clone(),
-                output::time(Some(c.activation_sent_at)),
-            ]
-        }),
-    );
-    println!("{} customers stuck for more than {days} days", all.len());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -51,6 +51,8 @@ pub struct RejectsFile {
     writer: Option<csv::Writer<std::io::BufWriter<std::fs::File>>>,
     encoding: TextEncoding,
     width: usize,
+    /// The input's own `reason` column (a rejects file imported again): the reason goes there.
+    reason_at: Option<usize>,
     delimiter: u8,
     written: u64,
     error: Option<String>,
@@ -83,6 +85,7 @@ impl RejectsFile {
             writer: None,
             encoding: TextEncoding::Utf8,
             width: 0,
+            reason_at: None,
             delimiter: b',',
             written: 0,
             error: None,
@@ -103,6 +106,10 @@ impl RejectsFile {
         self.encoding = shape.encoding;
         self.width = shape.header.len();
         self.delimiter = shape.delimiter;
+        self.reason_at = shape
+            .header
+            .iter()
+            .position(|name| name.trim_ascii().eq_ignore_ascii_case(b"reason"));
         let mut out = std::io::BufWriter::new(file);
         if shape.bom {
             if let Err(e) = out.write_all(b"\xEF\xBB\xBF") {
@@ -114,7 +121,9 @@ impl RejectsFile {
             .flexible(true)
             .from_writer(out);
         let mut header = shape.header.clone();
-        header.push_field(&self.encode("reason"));
+        if self.reason_at.is_none() {
+            header.push_field(&self.encode("reason"));
+        }
         if let Err(e) = writer.write_byte_record(&header) {
             self.error.get_or_insert(e.to_string());
         }
@@ -124,10 +133,19 @@ impl RejectsFile {
     fn rejected(&mut self, rejected: &Rejected, raw: &csv::ByteRecord) {
         // The row in the header's columns: a short row padded, a long one's extra fields moved
         // into the reason, so that the reason is always the last column.
-        let mut row = csv::ByteRecord::new();
-        for i in 0..self.width {
-            row.push_field(raw.get(i).unwrap_or_default());
-        }
+        let reason_field = self.reason_at;
+        let fields = |row: &mut csv::ByteRecord, reason: &[u8]| {
+            for i in 0..self.width {
+                if Some(i) == reason_field {
+                    row.push_field(reason);
+                } else {
+                    row.push_field(raw.get(i).unwrap_or_default());
+                }
+            }
+            if reason_field.is_none() {
+                row.push_field(reason);
+            }
+        };
         let extra: Vec<u8> = raw
             .iter()
             .skip(self.width)
@@ -141,11 +159,12 @@ impl RejectsFile {
             ));
         }
         let reason = self.encode(&output::clean(&reason));
+        let mut row = csv::ByteRecord::new();
+        fields(&mut row, &reason);
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
         self.written += 1;
-        row.push_field(&reason);
         if let Err(e) = writer.write_byte_record(&row) {
             self.error.get_or_insert(e.to_string());
         }

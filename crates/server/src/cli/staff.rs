@@ -10,8 +10,8 @@ use super::output;
 
 #[derive(Debug, Subcommand)]
 pub enum StaffCommand {
-    /// Add a staff member: the identity with this login email (created when there is none) gets
-    /// the role, and an invitation to choose a password is mailed to it (queued: the running
+    /// Add a staff member: the identity with this login email gets the role; when there is none,
+    /// it is created and an invitation to choose a password is mailed to it (queued: the running
     /// server sends it). The console asks every staff member for a TOTP code.
     Add {
         #[arg(long)]
@@ -67,13 +67,17 @@ pub async fn run(settings: Settings, command: StaffCommand) -> anyhow::Result<Ex
                 let role = StaffRole::parse(&role).ok_or_else(|| {
                     anyhow::anyhow!("--role {}: use support or admin", output::clean(&role))
                 })?;
-                let added = admin.add_staff(&email, role).await?;
+                let (added, invited) = admin.add_staff(&email, role).await?;
                 print(std::slice::from_ref(&added), json)?;
                 if !json {
-                    println!(
-                        "invitation queued for {}: a link to choose a password (24 h)",
-                        output::clean(&added.email)
-                    );
+                    let email = output::clean(&added.email);
+                    if invited {
+                        println!(
+                            "invitation queued for {email}: a link to choose a password (24 h)"
+                        );
+                    } else {
+                        println!("{email} already had an identity: it signs in with its password");
+                    }
                 }
             }
             StaffCommand::Disable { who } => {

@@ -459,6 +459,21 @@ async fn an_import_keeps_its_input_its_columns_and_its_record() {
         )
     );
 
+    // The rejects file, imported again as it is: its own `reason` column takes the new reason.
+    let again = cli.dir.join("rejets2.csv");
+    cli.ok(&[
+        "customers",
+        "import",
+        rejects.to_str().unwrap(),
+        "--dry-run",
+        "--rejects",
+        again.to_str().unwrap(),
+    ]);
+    let again = std::fs::read_to_string(&again).unwrap();
+    assert_eq!(again.lines().next(), lines.first().copied());
+    // The long row, its extra field now in the reason, is whole again.
+    assert_eq!(again.lines().count(), 1 + 3001);
+
     // A dry run on a database that does not exist: refused, nothing created.
     let missing = cli.dir.join("absent.db");
     let (ok, _, err) = support::gan_connect(
