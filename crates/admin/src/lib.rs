@@ -27,7 +27,7 @@ pub use keys::KeyView;
 pub use migration::{
     AccountsByStatus, Funnel, MigrationDay, MigrationReport, Stuck, StuckCustomer, MAX_DAYS,
 };
-pub use ports::{AdminStore, CustomerRow, CustomerSearch, MigrationCounts, StuckRow};
+pub use ports::{AdminStore, CustomerRow, CustomerSearch, MigrationCounts};
 pub use staff::{StaffRecord, StaffRole, StaffView};
 
 /// Why an admin operation did not happen.

@@ -206,18 +206,7 @@ impl Admin {
         Ok(self
             .store
             .stuck_customers(stuck_before, after, limit)
-            .await?
-            .into_iter()
-            .map(|r| StuckCustomer {
-                client_number: r.client_number,
-                kind: r.kind,
-                label: r.label,
-                contact_email: r.contact_email,
-                given_name: r.given_name,
-                family_name: r.family_name,
-                activation_sent_at: r.sent_at,
-            })
-            .collect())
+            .await?)
     }
 }
 

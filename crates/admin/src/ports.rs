@@ -84,7 +84,7 @@ pub trait AdminStore: Send + Sync {
         stuck_before: OffsetDateTime,
         after: Option<&str>,
         limit: Option<u64>,
-    ) -> StoreResult<Vec<StuckRow>>;
+    ) -> StoreResult<Vec<crate::StuckCustomer>>;
 }
 
 /// What the migration dashboard reads from storage (customer accounts, upgrade links and the
@@ -108,23 +108,4 @@ pub struct MigrationCounts {
     /// Per UTC day of the period (days since 1970-01-01), upgrades completed and choices
     /// refused because the email is already used; days without either are absent.
     pub per_day: Vec<(i64, u64, u64)>,
-}
-
-/// A customer stuck in an activation, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StuckRow {
-    /// The customer account.
-    pub client_number: String,
-    /// `personal` or `professional`.
-    pub kind: String,
-    /// Its label.
-    pub label: String,
-    /// Its contact email.
-    pub contact_email: String,
-    /// The holder's given name.
-    pub given_name: Option<String>,
-    /// The holder's family name.
-    pub family_name: Option<String>,
-    /// When the last activation was sent.
-    pub sent_at: OffsetDateTime,
 }

@@ -6,7 +6,7 @@ use gan_accounts::customer::AccountStatus;
 use gan_accounts::links::{LinkPurpose, LinkRecord};
 use gan_accounts::IdentityStatus;
 use gan_admin::{
-    AdminStore, CustomerRow, CustomerSearch, MigrationCounts, StaffRecord, StaffRole, StuckRow,
+    AdminStore, CustomerRow, CustomerSearch, MigrationCounts, StaffRecord, StaffRole, StuckCustomer,
 };
 use gan_oidc::ports::StoreResult;
 use sea_orm::sea_query::{Expr, Func, Query};
@@ -394,7 +394,7 @@ impl AdminStore for Store {
         stuck_before: OffsetDateTime,
         after: Option<&str>,
         limit: Option<u64>,
-    ) -> StoreResult<Vec<StuckRow>> {
+    ) -> StoreResult<Vec<StuckCustomer>> {
         use sea_orm::{ConnectionTrait, DbBackend, Statement};
         let backend = self.db.get_database_backend();
         // The cursor is bound; the other values are integers and constants written here.
@@ -429,14 +429,14 @@ impl AdminStore for Store {
             .map(|row| {
                 let text = |c: &str| row.try_get::<String>("", c).map_err(db_err);
                 let maybe = |c: &str| row.try_get::<Option<String>>("", c).map_err(db_err);
-                Ok(StuckRow {
+                Ok(StuckCustomer {
                     client_number: text("client_number")?,
                     kind: text("kind")?,
                     label: text("label")?,
                     contact_email: text("contact_email")?,
                     given_name: maybe("given_name")?,
                     family_name: maybe("family_name")?,
-                    sent_at: from_ts(row.try_get::<i64>("", "sent_at").map_err(db_err)?),
+                    activation_sent_at: from_ts(row.try_get::<i64>("", "sent_at").map_err(db_err)?),
                 })
             })
             .collect()
