@@ -176,7 +176,7 @@ impl Admin {
         }
         .ok_or(AdminError::NotFound("staff member"))?;
         let now = self.now();
-        match self.store.find_staff(&identity.id).await? {
+        let mut member = match self.store.find_staff(&identity.id).await? {
             None => return Err(AdminError::NotFound("staff member")),
             Some(member) if !member.active => {
                 return Err(AdminError::Conflict(format!(
@@ -184,8 +184,8 @@ impl Admin {
                     identity.login_email
                 )))
             }
-            Some(_) => {}
-        }
+            Some(member) => member,
+        };
         if !self.store.disable_staff(&identity.id, now).await? {
             return Err(AdminError::NotFound("staff member"));
         }
@@ -205,11 +205,9 @@ impl Admin {
                 .with("tokens_revoked", cut.tokens_revoked),
         )
         .await;
-        self.list_staff()
-            .await?
-            .into_iter()
-            .find(|s| s.identity_id == identity.id)
-            .ok_or(AdminError::NotFound("staff member"))
+        member.active = false;
+        member.disabled_at = Some(now);
+        Ok(view(member, identity.login_email))
     }
 }
 

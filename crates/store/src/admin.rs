@@ -237,42 +237,39 @@ impl AdminStore for Store {
         let int = |row: &sea_orm::QueryResult, column: &str| -> StoreResult<i64> {
             row.try_get::<i64>("", column).map_err(db_err)
         };
+        let count = |row: &sea_orm::QueryResult| -> StoreResult<u64> {
+            Ok(u64::try_from(int(row, "n")?).unwrap_or(0))
+        };
+        let single = |rows: Vec<sea_orm::QueryResult>| -> StoreResult<u64> {
+            rows.first().map_or(Ok(0), count)
+        };
         let mut counts = MigrationCounts::default();
         for row in rows("SELECT status, COUNT(*) AS n FROM customer_account GROUP BY status".into())
             .await?
         {
             let status: String = row.try_get("", "status").map_err(db_err)?;
-            let n = u64::try_from(int(&row, "n")?).unwrap_or(0);
             if status == AccountStatus::Upgraded.as_str() {
-                counts.upgraded = n;
+                counts.upgraded = count(&row)?;
             } else if status == AccountStatus::Legacy.as_str() {
-                counts.legacy = n;
+                counts.legacy = count(&row)?;
             }
         }
-        let legacy_links = format!(
-            "FROM one_time_link l JOIN customer_account c ON c.client_number = l.client_number \
-             WHERE l.purpose = '{verify}' AND c.status = 'legacy'"
-        );
-        let pending = rows(format!(
-            "SELECT COUNT(DISTINCT l.client_number) AS n {legacy_links} AND l.used_at IS NULL \
-             AND l.expires_at > {now}"
-        ))
-        .await?;
-        counts.activation_pending = pending
-            .first()
-            .map(|r| int(r, "n"))
-            .transpose()?
-            .map_or(0, |n| u64::try_from(n).unwrap_or(0));
-        let stuck = rows(format!(
-            "SELECT COUNT(*) AS n FROM ({}) stuck",
-            stuck_sql(stuck_before, "")
-        ))
-        .await?;
-        counts.stuck = stuck
-            .first()
-            .map(|r| int(r, "n"))
-            .transpose()?
-            .map_or(0, |n| u64::try_from(n).unwrap_or(0));
+        counts.activation_pending = single(
+            rows(format!(
+                "SELECT COUNT(DISTINCT l.client_number) AS n FROM one_time_link l \
+                 JOIN customer_account c ON c.client_number = l.client_number \
+                 WHERE l.purpose = '{verify}' AND c.status = 'legacy' AND l.used_at IS NULL \
+                 AND l.expires_at > {now}"
+            ))
+            .await?,
+        )?;
+        counts.stuck = single(
+            rows(format!(
+                "SELECT COUNT(*) AS n FROM ({}) stuck",
+                stuck_sql(stuck_before, "")
+            ))
+            .await?,
+        )?;
         use gan_audit::EventType;
         let (completed, chosen) = (
             EventType::UpgradeCompleted.as_str(),
@@ -289,7 +286,7 @@ impl AdminStore for Store {
         {
             let event: String = row.try_get("", "event_type").map_err(db_err)?;
             if let Some(step) = steps.iter().position(|s| *s == event) {
-                counts.funnel[step] = u64::try_from(int(&row, "n")?).unwrap_or(0);
+                counts.funnel[step] = count(&row)?;
             }
         }
         let mut per_day: Vec<(i64, u64, u64)> = Vec::new();
@@ -303,7 +300,7 @@ impl AdminStore for Store {
         {
             let day = int(&row, "day")?;
             let event: String = row.try_get("", "event_type").map_err(db_err)?;
-            let n = u64::try_from(int(&row, "n")?).unwrap_or(0);
+            let n = count(&row)?;
             let at = match per_day.iter().position(|(d, _, _)| *d == day) {
                 Some(i) => i,
                 None => {
@@ -395,21 +392,17 @@ impl AdminStore for Store {
         after: Option<&str>,
         limit: Option<u64>,
     ) -> StoreResult<Vec<StuckCustomer>> {
-        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        use sea_orm::{ConnectionTrait, Statement};
         let backend = self.db.get_database_backend();
         // The cursor is bound; the other values are integers and constants written here.
         let (after_sql, values) = match after {
-            Some(after) => {
-                let placeholder = if backend == DbBackend::Postgres {
-                    "$1"
-                } else {
-                    "?"
-                };
-                (
-                    format!("AND a.client_number > {placeholder}"),
-                    vec![sea_orm::Value::from(after.to_string())],
-                )
-            }
+            Some(after) => (
+                format!(
+                    "AND a.client_number > {}",
+                    crate::customers::placeholder(backend)
+                ),
+                vec![sea_orm::Value::from(after.to_string())],
+            ),
             None => (String::new(), Vec::new()),
         };
         let limit = limit.map_or(String::new(), |n| format!(" LIMIT {}", n + 1));

@@ -513,7 +513,8 @@ fn penalize_sql(backend: DbBackend, rule: &Rule, at: OffsetDateTime) -> String {
     )
 }
 
-fn placeholder(backend: DbBackend) -> &'static str {
+/// The first bound parameter in `backend`'s SQL.
+pub(crate) fn placeholder(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Postgres => "$1",
         _ => "?",

@@ -54,7 +54,6 @@ pub struct RejectsFile {
     /// The input's own `reason` column (a rejects file imported again): the reason goes there.
     reason_at: Option<usize>,
     delimiter: u8,
-    written: u64,
     error: Option<String>,
 }
 
@@ -87,7 +86,6 @@ impl RejectsFile {
             width: 0,
             reason_at: None,
             delimiter: b',',
-            written: 0,
             error: None,
         })
     }
@@ -132,27 +130,15 @@ impl RejectsFile {
 
     fn rejected(&mut self, rejected: &Rejected, raw: &csv::ByteRecord) {
         // The row in the header's columns: a short row padded, a long one's extra fields moved
-        // into the reason, so that the reason is always the last column.
-        let reason_field = self.reason_at;
-        let fields = |row: &mut csv::ByteRecord, reason: &[u8]| {
-            for i in 0..self.width {
-                if Some(i) == reason_field {
-                    row.push_field(reason);
-                } else {
-                    row.push_field(raw.get(i).unwrap_or_default());
-                }
-            }
-            if reason_field.is_none() {
-                row.push_field(reason);
-            }
-        };
-        let extra: Vec<u8> = raw
-            .iter()
-            .skip(self.width)
-            .collect::<Vec<_>>()
-            .join(&self.delimiter);
+        // into the reason, so that the reason is always the last column (or the input's own
+        // `reason` column).
         let mut reason = format!("line {}: {}", rejected.line, rejected.reason);
         if raw.len() > self.width {
+            let extra = raw
+                .iter()
+                .skip(self.width)
+                .collect::<Vec<_>>()
+                .join(&self.delimiter);
             reason.push_str(&format!(
                 " (the extra fields: {})",
                 String::from_utf8_lossy(&extra)
@@ -160,19 +146,22 @@ impl RejectsFile {
         }
         let reason = self.encode(&output::clean(&reason));
         let mut row = csv::ByteRecord::new();
-        fields(&mut row, &reason);
+        for i in 0..self.width {
+            if Some(i) == self.reason_at {
+                row.push_field(&reason);
+            } else {
+                row.push_field(raw.get(i).unwrap_or_default());
+            }
+        }
+        if self.reason_at.is_none() {
+            row.push_field(&reason);
+        }
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
-        self.written += 1;
         if let Err(e) = writer.write_byte_record(&row) {
             self.error.get_or_insert(e.to_string());
         }
-    }
-
-    /// Rows written so far.
-    pub fn written(&self) -> u64 {
-        self.written
     }
 
     fn finish(&mut self) -> Option<String> {
@@ -242,10 +231,11 @@ impl CliWatcher {
                 self.rejected - PRINTED_REJECTS
             ));
         }
+        // Every rejected row goes to the rejects file, when there is one.
         let rejects = self.rejects.as_mut()?;
         Some(match rejects.finish() {
             Some(e) => Err(e),
-            None => Ok(rejects.written()),
+            None => Ok(self.rejected),
         })
     }
 
