@@ -15,6 +15,7 @@ mod m0009_client_access_token_format;
 mod m0010_backchannel_logout;
 mod m0011_scrub_typed_identifiers;
 mod m0012_staff;
+mod m0013_console_session;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_backchannel_logout::Migration),
             Box::new(m0011_scrub_typed_identifiers::Migration),
             Box::new(m0012_staff::Migration),
+            Box::new(m0013_console_session::Migration),
         ]
     }
 }

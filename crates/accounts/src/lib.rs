@@ -42,3 +42,4 @@ pub use identity::{Identity, IdentityStatus};
 pub use service::{
     Accounts, AccountsPorts, CreateIdentityError, JourneySettings, SignInError, Unavailable,
 };
+pub use throttle::{Checked, ThrottleState};

@@ -432,6 +432,19 @@ impl CounterStore for MemoryStore {
         Ok(())
     }
 
+    async fn peek_counter(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(u32, OffsetDateTime)>> {
+        Ok(self
+            .state()?
+            .counters
+            .get(key)
+            .filter(|(_, window_ends, blocked)| *window_ends > now || *blocked > now)
+            .map(|(n, _, blocked)| (*n, *blocked)))
+    }
+
     async fn purge_counters(&self, now: OffsetDateTime) -> Result<u64> {
         let mut state = self.state()?;
         let before = state.counters.len();

@@ -216,6 +216,13 @@ pub trait CounterStore: Send + Sync {
     ) -> Result<u32, AccountsStoreError>;
     /// Forgets a key.
     async fn clear_counter(&self, key: &str) -> Result<(), AccountsStoreError>;
+    /// A key's attempts in its current window and the end of its wait, if it has a counter
+    /// whose window or wait has not ended at `now`.
+    async fn peek_counter(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(u32, OffsetDateTime)>, AccountsStoreError>;
     /// Deletes keys whose window and wait both ended before `now`; returns how many.
     async fn purge_counters(&self, now: OffsetDateTime) -> Result<u64, AccountsStoreError>;
 }

@@ -97,6 +97,26 @@ pub(crate) struct Guess {
     identifier: String,
 }
 
+/// The sign-in throttle of one identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleState {
+    /// Attempts counted in the current window (right ones are given back).
+    pub failures: u32,
+    /// When its wait ends; in the past when it is not waiting.
+    pub until: OffsetDateTime,
+}
+
+/// How a [throttled check](Accounts::throttled_check) went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// The secret was right.
+    Right,
+    /// The secret was wrong (the failure counts).
+    Wrong,
+    /// Too many failures: wait this many seconds (at least 1); nothing was checked.
+    Throttled(i64),
+}
+
 /// Whether a password check may go ahead.
 #[derive(Debug)]
 pub(crate) enum Attempt {
@@ -209,6 +229,56 @@ impl Accounts {
             self.ports.counters.release(ip_key).await?;
         }
         Ok(())
+    }
+
+    /// A check of a secret other than a password (a staff member's second-factor code),
+    /// throttled like a password: one attempt of `subject` (and of the address `ip`) is reserved
+    /// before `check` runs, and its answer counts as a right or wrong guess.
+    ///
+    /// Errors: `Unavailable`.
+    pub async fn throttled_check(
+        &self,
+        subject: &str,
+        ip: Option<&str>,
+        now: OffsetDateTime,
+        check: impl FnOnce() -> bool + Send,
+    ) -> Result<Checked, Unavailable> {
+        let guess = match self.reserve_guess(subject, ip, now).await? {
+            Attempt::Throttled(wait) => return Ok(Checked::Throttled(wait)),
+            Attempt::Go(guess) => guess,
+        };
+        if check() {
+            self.guess_right(guess).await?;
+            Ok(Checked::Right)
+        } else {
+            self.guess_wrong(guess, now).await?;
+            Ok(Checked::Wrong)
+        }
+    }
+
+    /// The sign-in throttle of a normalised identifier (login email or client number), for the
+    /// help desk: failures counted in the current window and when its wait ends (in the past
+    /// when it is not waiting); `None` when nothing is counted.
+    ///
+    /// Errors: `Unavailable`.
+    pub async fn throttle_state(
+        &self,
+        identifier: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<ThrottleState>, Unavailable> {
+        Ok(self
+            .ports
+            .counters
+            .peek_counter(&self.identifier_key(identifier), now)
+            .await?
+            .map(|(failures, until)| ThrottleState { failures, until }))
+    }
+
+    /// Forgets the sign-in failures of a normalised identifier (an agent unlocked the customer).
+    ///
+    /// Errors: `Unavailable`.
+    pub async fn clear_throttle(&self, identifier: &str) -> Result<(), Unavailable> {
+        self.forget_failures(identifier).await
     }
 
     /// Forgets the failures of a normalised identifier (its password was just reset).

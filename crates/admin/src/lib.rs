@@ -5,7 +5,9 @@
 #![warn(missing_docs)]
 
 mod clients;
+pub mod console;
 mod customers;
+pub mod diagnosis;
 mod keys;
 mod migration;
 mod ports;
@@ -25,9 +27,10 @@ pub use customers::{
 };
 pub use keys::KeyView;
 pub use migration::{
-    AccountsByStatus, Funnel, MigrationDay, MigrationReport, Stuck, StuckCustomer, MAX_DAYS,
+    write_stuck_csv, AccountsByStatus, Funnel, MigrationDay, MigrationReport, Stuck, StuckCustomer,
+    MAX_DAYS,
 };
-pub use ports::{AdminStore, CustomerRow, CustomerSearch, MigrationCounts};
+pub use ports::{AdminStore, ConsoleStore, CustomerRow, CustomerSearch, MigrationCounts};
 pub use staff::{StaffRecord, StaffRole, StaffView};
 
 /// Why an admin operation did not happen.
@@ -49,6 +52,10 @@ pub enum AdminError {
     /// secret to rotate, an admin client disabling itself); the API answers 409.
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this (a console role without the permission, an identity that is
+    /// not staff); the API answers 403.
+    #[error("{0}")]
+    Forbidden(String),
     /// Storage, mail or the engines failed; the detail is logged, the API answers 503.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -168,6 +175,8 @@ pub struct AdminSettings {
     pub secret_grace: time::Duration,
     /// The public URL links in messages start with.
     pub base_url: String,
+    /// How long console sessions last.
+    pub console: console::ConsoleSettings,
 }
 
 /// The admin service.
@@ -182,25 +191,50 @@ pub struct Admin {
     pub audit: Arc<Auditor>,
     /// Secret grace period and public base URL.
     pub settings: AdminSettings,
+    /// The console's sessions and the staff's second factor.
+    pub(crate) console: ConsoleParts,
+}
+
+/// What the console's sessions need: their storage, the sealer of TOTP secrets, their limits.
+pub(crate) struct ConsoleParts {
+    store: Arc<dyn ConsoleStore>,
+    sealer: gan_oidc::keys::KeySealer,
+    settings: console::ConsoleSettings,
 }
 
 impl Admin {
     /// The admin service over a provider and an accounts domain; it records to the provider's
     /// audit trail.
+    ///
+    /// `console_store` keeps console sessions; `totp_sealer` seals the staff's TOTP secrets
+    /// (a key derived from the key-encryption key for that purpose alone).
     pub fn new(
         provider: Arc<Provider>,
         accounts: Accounts,
         store: Arc<dyn AdminStore>,
+        console_store: Arc<dyn ConsoleStore>,
+        totp_sealer: gan_oidc::keys::KeySealer,
         settings: AdminSettings,
     ) -> Self {
         let audit = provider.audit.clone();
+        let console = ConsoleParts {
+            store: console_store,
+            sealer: totp_sealer,
+            settings: settings.console,
+        };
         Self {
             provider,
             accounts,
             store,
             audit,
             settings,
+            console,
         }
+    }
+
+    /// How long console sessions last.
+    pub fn console_settings(&self) -> console::ConsoleSettings {
+        self.console.settings
     }
 
     fn now(&self) -> time::OffsetDateTime {
@@ -209,10 +243,13 @@ impl Admin {
 
     /// An event whose actor is the admin of the current request (the API or the CLI sets it).
     fn event(&self, event_type: EventType) -> AuditEvent {
-        let actor = gan_audit::current()
-            .actor
-            .unwrap_or_else(|| Actor::admin("unknown"));
-        AuditEvent::success(event_type, actor, self.now())
+        let context = gan_audit::current();
+        let actor = context.actor.unwrap_or_else(|| Actor::admin("unknown"));
+        let event = AuditEvent::success(event_type, actor, self.now());
+        match context.reason {
+            Some(reason) => event.with("reason", reason),
+            None => event,
+        }
     }
 
     async fn record(&self, event: AuditEvent) {

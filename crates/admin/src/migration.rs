@@ -231,3 +231,69 @@ mod tests {
         assert_eq!(super::utc_day(20_787), "2026-11-30");
     }
 }
+
+/// Writes stuck customers as CSV for a reminder campaign: a UTF-8 byte-order mark (spreadsheets
+/// then read accents right), a header, one row per customer, `delimiter` between fields. Names
+/// and labels that a spreadsheet would run as a formula get a leading `'` (OWASP's advice on
+/// CSV injection); addresses cannot hold one and are written exactly.
+///
+/// Errors: those of `out`.
+pub fn write_stuck_csv(
+    rows: &[StuckCustomer],
+    delimiter: u8,
+    mut out: impl std::io::Write,
+) -> std::io::Result<()> {
+    out.write_all(b"\xEF\xBB\xBF")?;
+    let mut csv = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(out);
+    csv.write_record([
+        "client_number",
+        "kind",
+        "label",
+        "contact_email",
+        "given_name",
+        "family_name",
+        "activation_sent_at",
+    ])?;
+    for c in rows {
+        let sent = c
+            .activation_sent_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        csv.write_record([
+            c.client_number.as_str(),
+            c.kind.as_str(),
+            &spreadsheet_safe(&c.label),
+            c.contact_email.as_str(),
+            &spreadsheet_safe(c.given_name.as_deref().unwrap_or_default()),
+            &spreadsheet_safe(c.family_name.as_deref().unwrap_or_default()),
+            &sent,
+        ])?;
+    }
+    csv.flush()
+}
+
+/// A text cell a spreadsheet will not run as a formula: one starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return gets a leading `'`.
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_are_quoted() {
+        assert_eq!(
+            super::spreadsheet_safe("=HYPERLINK(\"x\")"),
+            "'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(super::spreadsheet_safe("+33 1"), "'+33 1");
+        assert_eq!(super::spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::spreadsheet_safe("Jean-Marc"), "Jean-Marc");
+    }
+}

@@ -109,3 +109,52 @@ pub struct MigrationCounts {
     /// refused because the email is already used; days without either are absent.
     pub per_day: Vec<(i64, u64, u64)>,
 }
+
+/// Storage of the console's sessions and of the staff's second factor, implemented by
+/// `gan-store`.
+#[async_trait]
+pub trait ConsoleStore: Send + Sync {
+    /// Stores a new console session.
+    async fn insert_console_session(
+        &self,
+        session: &crate::console::ConsoleSession,
+    ) -> StoreResult<()>;
+    /// The console session with this cookie hash, unless it was ended.
+    async fn find_console_session(
+        &self,
+        id_hash: &str,
+    ) -> StoreResult<Option<crate::console::ConsoleSession>>;
+    /// The newest console session of `identity_id` opened from browser session `sid` whose
+    /// second factor was checked, unless it was ended.
+    async fn console_session_of_sid(
+        &self,
+        sid: &str,
+        identity_id: &str,
+    ) -> StoreResult<Option<crate::console::ConsoleSession>>;
+    /// Marks a session seen at `now`.
+    async fn touch_console_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Marks a session's second factor checked at `now` (and seen).
+    async fn second_factor_checked(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Ends a session.
+    async fn end_console_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Keeps a pending TOTP secret (sealed) for a member not enrolled yet.
+    async fn set_totp_secret(&self, identity_id: &str, sealed: &str) -> StoreResult<()>;
+    /// Enrols the pending secret with the hashes of new recovery codes; `false` when there is
+    /// no pending secret or the member is enrolled already.
+    async fn enable_totp(
+        &self,
+        identity_id: &str,
+        recovery_hashes: &[String],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Records time step `step` as used, atomically; `false` when it, or a later one, was.
+    async fn accept_totp_step(&self, identity_id: &str, step: i64) -> StoreResult<bool>;
+    /// Replaces the recovery code hashes if they are still `previous` (each code works once,
+    /// even when two requests race); `false` otherwise.
+    async fn replace_recovery_codes(
+        &self,
+        identity_id: &str,
+        previous: &[String],
+        left: &[String],
+    ) -> StoreResult<bool>;
+}

@@ -50,6 +50,10 @@ pub struct StaffRecord {
     pub active: bool,
     /// When they enrolled their second factor (TOTP); `None` until then.
     pub totp_enabled_at: Option<OffsetDateTime>,
+    /// Their TOTP secret, sealed (pending until `totp_enabled_at`).
+    pub totp_secret: Option<String>,
+    /// The hashes of their unused recovery codes.
+    pub recovery_codes: Vec<String>,
     /// When they were added.
     pub created_at: OffsetDateTime,
     /// Who added them (the actor of the audit trail: `cli:alice`, an admin client…).
@@ -115,6 +119,8 @@ impl Admin {
             role,
             active: true,
             totp_enabled_at: None,
+            totp_secret: None,
+            recovery_codes: Vec::new(),
             created_at: now,
             created_by: actor,
             disabled_at: None,

@@ -14,6 +14,9 @@ pub struct Context {
     pub correlation_id: Option<String>,
     /// Who acts, when the caller knows it better than the engine (an admin client, the CLI).
     pub actor: Option<Actor>,
+    /// Why the actor acts, as they typed it (a console action's reason), recorded in
+    /// `detail.reason` of the events the action leaves.
+    pub reason: Option<String>,
 }
 
 tokio::task_local! {

@@ -119,11 +119,24 @@ pub enum EventType {
     /// An admin disabled a staff member (their sessions and tokens ended).
     #[serde(rename = "staff.disabled")]
     StaffDisabled,
+    /// A staff member opened a console session (password and second factor checked).
+    #[serde(rename = "console.signed_in")]
+    ConsoleSignedIn,
+    /// The console refused someone: not staff, disabled, or a role that does not allow the page
+    /// (`detail.path`, `detail.reason`).
+    #[serde(rename = "console.refused")]
+    ConsoleRefused,
+    /// A staff member enrolled their second factor (TOTP), or a wrong code was typed (failure).
+    #[serde(rename = "console.second_factor")]
+    ConsoleSecondFactor,
+    /// A support agent displayed a customer's login email in full.
+    #[serde(rename = "console.email_shown")]
+    ConsoleEmailShown,
 }
 
 impl EventType {
     /// Every event type, in declaration order (the CLI lists them when `--type` is unknown).
-    pub const ALL: [EventType; 33] = [
+    pub const ALL: [EventType; 37] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -157,6 +170,10 @@ impl EventType {
         Self::KeysRotated,
         Self::StaffAdded,
         Self::StaffDisabled,
+        Self::ConsoleSignedIn,
+        Self::ConsoleRefused,
+        Self::ConsoleSecondFactor,
+        Self::ConsoleEmailShown,
     ];
 
     /// The stored and displayed name: `area.what`, as in `signin.failed`.
@@ -195,6 +212,10 @@ impl EventType {
             Self::KeysRotated => "keys.rotated",
             Self::StaffAdded => "staff.added",
             Self::StaffDisabled => "staff.disabled",
+            Self::ConsoleSignedIn => "console.signed_in",
+            Self::ConsoleRefused => "console.refused",
+            Self::ConsoleSecondFactor => "console.second_factor",
+            Self::ConsoleEmailShown => "console.email_shown",
         }
     }
 
@@ -245,6 +266,9 @@ pub enum ActorKind {
     Admin,
     /// Someone not (yet) known: a failed sign-in, a forgotten-credential request.
     Anonymous,
+    /// A staff member acting in the support console (or with a console token at the admin
+    /// API), by identity id.
+    Staff,
 }
 
 impl ActorKind {
@@ -255,14 +279,21 @@ impl ActorKind {
             Self::Client => "client",
             Self::Admin => "admin",
             Self::Anonymous => "anonymous",
+            Self::Staff => "staff",
         }
     }
 
     /// The kind named `s`; `None` for any other.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Identity, Self::Client, Self::Admin, Self::Anonymous]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Identity,
+            Self::Client,
+            Self::Admin,
+            Self::Anonymous,
+            Self::Staff,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -297,6 +328,14 @@ impl Actor {
         Self {
             kind: ActorKind::Admin,
             id: Some(id.into()),
+        }
+    }
+
+    /// A staff member of the console, by identity id.
+    pub fn staff(identity_id: impl Into<String>) -> Self {
+        Self {
+            kind: ActorKind::Staff,
+            id: Some(identity_id.into()),
         }
     }
 

@@ -259,6 +259,7 @@ mod tests {
             ip: Some("192.0.2.7".into()),
             correlation_id: Some("req-1".into()),
             actor: None,
+            reason: None,
         };
         crate::scope(context, async {
             for i in 0..5 {

@@ -256,6 +256,11 @@ impl Provider {
         Ok(session.filter(|s| s.expires_at > now))
     }
 
+    /// Whether the session with public id `sid` is live (not ended, not expired).
+    pub async fn session_live(&self, sid: &str) -> Result<bool, StoreError> {
+        self.stores.sessions.session_live(sid, self.now()).await
+    }
+
     /// Ends the session behind a cookie (RP-initiated logout, OpenID Connect RP-Initiated Logout
     /// 1.0 §2) and revokes the tokens issued in it, but those granted `offline_access`: they are
     /// meant to outlive the session (OIDC Core §11).

@@ -125,6 +125,10 @@ pub struct Mail {
 pub struct AdminSettings {
     pub secret_grace_hours: i64,
     pub audit_retention_days: i64,
+    /// A console session unused this long ends.
+    pub console_idle_minutes: i64,
+    /// A console session ends this long after sign-in.
+    pub console_session_hours: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -268,6 +272,14 @@ impl Settings {
             (
                 "accounts.throttle_window_minutes",
                 self.accounts.throttle_window_minutes,
+            ),
+            (
+                "admin.console_idle_minutes",
+                self.admin.console_idle_minutes,
+            ),
+            (
+                "admin.console_session_hours",
+                self.admin.console_session_hours,
             ),
         ];
         for (name, v) in positive {

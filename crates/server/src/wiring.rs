@@ -251,6 +251,8 @@ pub async fn build(
     let ports = provider_ports(settings, &shared, clock, &audit);
     // Throttle keys are keyed hashes: a copy of the database cannot test guesses against them.
     let counter_hash = gan_secret::KeyedHash::new(sealer.derive("throttle-keys"));
+    // Staff TOTP secrets are sealed under a key of their own.
+    let totp_sealer = KeySealer::new(&sealer.derive("staff-totp"));
     let provider = Provider::start(config, ports, sealer)
         .await
         .context("cannot start the provider")?;
@@ -269,7 +271,19 @@ pub async fn build(
         postman: postman.clone(),
     });
     let provider = Arc::new(provider);
-    let (accounts, admin) = engines(settings, &shared, &provider, mailer, audit, counter_hash)?;
+    let (accounts, admin) = engines(
+        settings,
+        &shared,
+        &provider,
+        mailer,
+        audit,
+        counter_hash,
+        totp_sealer,
+    )?;
+    admin
+        .ensure_console_client()
+        .await
+        .context("cannot register the console's client")?;
     let state = AppState {
         provider,
         accounts: Arc::new(accounts),
@@ -313,6 +327,7 @@ fn engines(
     mailer: Arc<dyn Mailer>,
     audit: Arc<Auditor>,
     counter_hash: gan_secret::KeyedHash,
+    totp_sealer: KeySealer,
 ) -> anyhow::Result<(Accounts, Arc<Admin>)> {
     let ports = AccountsPorts {
         identities: shared.clone(),
@@ -342,11 +357,17 @@ fn engines(
     let admin_settings = AdminSettings {
         secret_grace: time::Duration::hours(settings.admin.secret_grace_hours),
         base_url: provider.config.issuer_str(),
+        console: gan_admin::console::ConsoleSettings {
+            idle: time::Duration::minutes(settings.admin.console_idle_minutes),
+            absolute: time::Duration::hours(settings.admin.console_session_hours),
+        },
     };
     let admin = Arc::new(Admin::new(
         provider.clone(),
         accounts.clone(),
         shared.clone(),
+        shared.clone(),
+        totp_sealer,
         admin_settings,
     ));
     Ok((accounts, admin))
@@ -397,6 +418,7 @@ pub fn build_reader(
     });
     // A reader counts nothing: any key will do for the throttle keys it never writes.
     let counter_hash = gan_secret::KeyedHash::new(sealer.derive("throttle-keys"));
+    let totp_sealer = KeySealer::new(&sealer.derive("staff-totp"));
     let provider =
         Arc::new(Provider::reader(config, ports, sealer).context("cannot start the provider")?);
     let (_, admin) = engines(
@@ -406,6 +428,7 @@ pub fn build_reader(
         Arc::new(NoMail),
         audit,
         counter_hash,
+        totp_sealer,
     )?;
     Ok(admin)
 }

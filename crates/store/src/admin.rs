@@ -330,6 +330,7 @@ impl AdminStore for Store {
             created_at: Set(ts(member.created_at)),
             created_by: Set(member.created_by.clone()),
             disabled_at: Set(member.disabled_at.map(ts)),
+            totp_last_step: Set(None),
         };
         let inserted = staff_member::Entity::insert(row)
             .on_conflict(
@@ -470,6 +471,8 @@ fn staff_of(m: staff_member::Model) -> Option<StaffRecord> {
         role: StaffRole::parse(&m.role)?,
         active: m.status == "active",
         totp_enabled_at: m.totp_enabled_at.map(from_ts),
+        totp_secret: m.totp_secret,
+        recovery_codes: serde_json::from_str(&m.recovery_codes).unwrap_or_default(),
         created_at: from_ts(m.created_at),
         created_by: m.created_by,
         disabled_at: m.disabled_at.map(from_ts),

@@ -588,6 +588,24 @@ impl CounterStore for Store {
         Ok(())
     }
 
+    async fn peek_counter(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(u32, OffsetDateTime)>, AccountsStoreError> {
+        Ok(throttle::Entity::find_by_id(key)
+            .one(&self.db)
+            .await
+            .map_err(unavailable)?
+            .filter(|m| m.window_ends > ts(now) || m.blocked_until > ts(now))
+            .map(|m| {
+                (
+                    u32::try_from(m.failures).unwrap_or(0),
+                    from_ts(m.blocked_until),
+                )
+            }))
+    }
+
     async fn purge_counters(&self, now: OffsetDateTime) -> Result<u64, AccountsStoreError> {
         Ok(throttle::Entity::delete_many()
             .filter(throttle::Column::WindowEnds.lte(ts(now)))

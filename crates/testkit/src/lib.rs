@@ -7,6 +7,7 @@
 mod browser;
 pub mod faults;
 pub mod flows;
+pub mod staff;
 
 use std::sync::Arc;
 

@@ -47,6 +47,7 @@ pub async fn tag(
         ip,
         correlation_id: Some(id.clone()),
         actor: None,
+        reason: None,
     };
     let mut res = gan_audit::scope(context, next.run(req).instrument(span)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {

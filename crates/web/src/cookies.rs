@@ -13,6 +13,10 @@ pub const CSRF: &str = "gc_csrf";
 pub const UPGRADE: &str = "gc_upgrade";
 /// The language the person chose with the switch.
 pub const LANG: &str = "gc_lang";
+/// A console session of a staff member (`/console`).
+pub const CONSOLE: &str = "gc_console";
+/// The console's sign-in in progress: its `state`, PKCE verifier and `nonce`.
+pub const CONSOLE_FLOW: &str = "gc_console_flow";
 /// The portal "Gérer mon compte" was opened from (a `client_id`), for its "back" link.
 pub const RETURN: &str = "gc_return";
 
@@ -31,10 +35,11 @@ pub fn get(jar: &CookieJar, settings: &WebSettings, base: &str) -> Option<String
         .map(|c| c.value().to_string())
 }
 
-/// The `SameSite` attribute of each cookie: `Strict` for the CSRF cookie, `Lax` for the others
-/// (the session and the pending interaction must survive the relying party's redirect).
+/// The `SameSite` attribute of each cookie: `Strict` for the CSRF cookie and the console's
+/// (staff reach the console from its own pages), `Lax` for the others (the session and the
+/// pending interaction must survive the relying party's redirect).
 pub fn same_site(base: &str) -> SameSite {
-    if base == CSRF {
+    if matches!(base, CSRF | CONSOLE | CONSOLE_FLOW) {
         SameSite::Strict
     } else {
         SameSite::Lax

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod client_addr;
+mod console;
 pub mod context;
 pub mod cookies;
 mod cors;

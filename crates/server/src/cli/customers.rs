@@ -430,38 +430,7 @@ async fn stuck(admin: &Admin, days: u32, format: StuckFormat) -> anyhow::Result<
     match format {
         StuckFormat::Json => output::json(&all)?,
         StuckFormat::Csv(delimiter) => {
-            let mut stdout = std::io::stdout().lock();
-            std::io::Write::write_all(&mut stdout, b"\xEF\xBB\xBF")?;
-            let mut out = csv::WriterBuilder::new()
-                .delimiter(delimiter)
-                .from_writer(stdout);
-            out.write_record([
-                "client_number",
-                "kind",
-                "label",
-                "contact_email",
-                "given_name",
-                "family_name",
-                "activation_sent_at",
-            ])?;
-            for c in &all {
-                let sent = c
-                    .activation_sent_at
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default();
-                // Addresses cannot hold a formula (no parentheses or quotes outside a quoted
-                // local part, which is refused): they are written exactly.
-                out.write_record([
-                    c.client_number.as_str(),
-                    c.kind.as_str(),
-                    &spreadsheet_safe(&c.label),
-                    c.contact_email.as_str(),
-                    &spreadsheet_safe(c.given_name.as_deref().unwrap_or_default()),
-                    &spreadsheet_safe(c.family_name.as_deref().unwrap_or_default()),
-                    &sent,
-                ])?;
-            }
-            out.flush()?;
+            gan_admin::write_stuck_csv(&all, delimiter, std::io::stdout().lock())?;
         }
         StuckFormat::Table => {
             output::table(
@@ -480,28 +449,4 @@ async fn stuck(admin: &Admin, days: u32, format: StuckFormat) -> anyhow::Result<
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A text cell a spreadsheet will not run as a formula: one starting with `=`, `+`, `-`, `@`, a
-/// tab or a carriage return gets a leading `'` (OWASP's advice on CSV injection).
-fn spreadsheet_safe(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cells_that_a_spreadsheet_would_run_are_quoted() {
-        assert_eq!(
-            super::spreadsheet_safe("=HYPERLINK(\"x\")"),
-            "'=HYPERLINK(\"x\")"
-        );
-        assert_eq!(super::spreadsheet_safe("+33 1"), "'+33 1");
-        assert_eq!(super::spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(super::spreadsheet_safe("Jean-Marc"), "Jean-Marc");
-    }
 }

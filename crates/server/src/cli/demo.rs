@@ -86,6 +86,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<String> {
         ip: None,
         correlation_id: Some(format!("demo-{}", std::process::id())),
         actor: Some(gan_audit::Actor::admin("serve --demo")),
+        reason: None,
     };
     let secret = gan_audit::scope(context, seed_as_admin(state)).await?;
     state.admin.audit.flush().await;

@@ -124,6 +124,7 @@ where
         ip: None,
         correlation_id: Some(format!("cli-{}", std::process::id())),
         actor: Some(gan_audit::Actor::admin(format!("cli:{user}"))),
+        reason: None,
     };
     let result = gan_audit::scope(context, f(admin.clone())).await;
     if !admin.audit.flush().await {

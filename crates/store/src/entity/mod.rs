@@ -6,6 +6,7 @@ pub mod browser_session;
 pub mod client;
 pub mod client_assertion_jti;
 pub mod consent;
+pub mod console_session;
 pub mod customer_account;
 pub mod demo_marker;
 pub mod identity;

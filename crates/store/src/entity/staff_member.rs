@@ -14,6 +14,7 @@ pub struct Model {
     pub created_at: i64,
     pub created_by: String,
     pub disabled_at: Option<i64>,
+    pub totp_last_step: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@
 mod admin_api;
 mod authorize_errors;
 mod code_flow;
+mod console;
 mod cors;
 mod cut_off;
 mod faults;

@@ -14,6 +14,7 @@ use axum::http::{header, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use gan_admin::console::Permission;
 use gan_audit::Actor;
 use gan_oidc::scope::{ADMIN_READ, ADMIN_WRITE};
 use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Scopes, SecurityScheme};
@@ -184,9 +185,10 @@ async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(None) => return Problem::unauthorized(true).into_response(),
         Err(e) => return Problem::from(gan_admin::AdminError::from(e)).into_response(),
     };
-    // Admin tokens come from the client_credentials grant: no person behind them.
+    // A person's token is accepted from the console's client only, for a staff member whose
+    // console session is open, with the console's role checks.
     if record.identity_id.is_some() {
-        return Problem::unauthorized(true).into_response();
+        return as_staff(&state, &record, req, next).await;
     }
     // Authority is the client's registration as it is now, read past every cache: a token
     // outlives a change to its client (scope or grant removed, client disabled) but its
@@ -215,6 +217,56 @@ async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     let mut context = gan_audit::current();
     context.actor = Some(Actor::admin(record.client_id));
+    let mut res = gan_audit::scope(context, next.run(req)).await;
+    res.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(header::HeaderValue::from_static("no-store"));
+    res
+}
+
+/// What a staff member needs for an admin API request: managing relying parties, keys and staff
+/// for any method on those; acting on customers for a change elsewhere; reading otherwise. The
+/// console's routes ask the same of the same roles.
+pub fn permission_for(method: &Method, path: &str) -> Permission {
+    let rest = path.strip_prefix(BASE).unwrap_or(path);
+    let managed = ["/clients", "/keys", "/staff"]
+        .iter()
+        .any(|p| rest == *p || rest.starts_with(&format!("{p}/")));
+    if managed {
+        Permission::Manage
+    } else if matches!(*method, Method::GET | Method::HEAD) {
+        Permission::Read
+    } else if rest.starts_with("/customers/") || rest.starts_with("/identities/") {
+        Permission::CustomerActions
+    } else {
+        Permission::Manage
+    }
+}
+
+/// An admin API request with a staff member's console token: the member's console session
+/// must be open (second factor checked, not idle, browser session live) and their role must
+/// allow the request; their identity is the actor of its audit events.
+async fn as_staff(
+    state: &AppState,
+    record: &gan_oidc::model::TokenRecord,
+    req: Request,
+    next: Next,
+) -> Response {
+    let staff = match state.admin.staff_of_token(record).await {
+        Ok(Some(staff)) => staff,
+        Ok(None) => return Problem::unauthorized(true).into_response(),
+        Err(e) => return Problem::from(e).into_response(),
+    };
+    let needed = permission_for(req.method(), req.uri().path());
+    if let Err(e) = staff.must(needed) {
+        state
+            .admin
+            .console_refused(&staff.identity_id, req.uri().path(), "role")
+            .await;
+        return Problem::from(e).into_response();
+    }
+    let mut context = gan_audit::current();
+    context.actor = Some(Actor::staff(&staff.identity_id));
     let mut res = gan_audit::scope(context, next.run(req)).await;
     res.headers_mut()
         .entry(header::CACHE_CONTROL)

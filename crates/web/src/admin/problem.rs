@@ -104,6 +104,7 @@ impl From<AdminError> for Problem {
             }
             AdminError::Invalid { field, reason } => Problem::invalid(field, reason),
             AdminError::Conflict(m) => Problem::new(StatusCode::CONFLICT).detail(m),
+            AdminError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN).detail(m),
             AdminError::Unavailable(m) => {
                 tracing::error!(error = %m, "admin request failed");
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE)

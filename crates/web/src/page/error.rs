@@ -22,6 +22,9 @@ pub enum Failure {
     Csrf,
     /// An account page without a live session: 401.
     SignedOut,
+    /// A console page the person may not see (not staff, or a role without the permission):
+    /// 403.
+    Forbidden,
     /// The sign-in request is unknown, over, or belongs to another browser: 400.
     Interaction,
     /// A form field could not be read into its type: 400.
@@ -118,6 +121,11 @@ impl IntoResponse for PageError {
             Failure::SignedOut => {
                 tracing::info!(request_id = %request_id, "page refused: not signed in");
                 ui.error_key(StatusCode::UNAUTHORIZED, "account_signed_out")
+                    .into_response()
+            }
+            Failure::Forbidden => {
+                tracing::info!(request_id = %request_id, "console page refused: not allowed");
+                ui.error_key(StatusCode::FORBIDDEN, "console_forbidden")
                     .into_response()
             }
             Failure::Interaction => {

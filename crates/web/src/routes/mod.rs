@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .merge(crate::admin::router(&state))
+        .merge(crate::console::router(&state))
         .fallback(ops::not_found)
         .layer(middleware::from_fn(crate::metrics::track))
         // A failed request is logged once, with its cause, by the error type that answered it
