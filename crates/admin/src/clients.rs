@@ -503,10 +503,22 @@ impl Admin {
 
     /// Refuses to cut off the admin client making the request.
     fn not_self(id: &str) -> AdminResult<()> {
+        Self::not_console(id)?;
         if crate::acting_client().as_deref() == Some(id) {
             return Err(AdminError::Conflict(
                 "an admin client cannot disable or delete itself".into(),
             ));
+        }
+        Ok(())
+    }
+
+    /// The console's own client is Gan Connect's: it is registered (and put back) at start,
+    /// and changing it here would lock every staff member out.
+    fn not_console(id: &str) -> AdminResult<()> {
+        if id == crate::console::CONSOLE_CLIENT_ID {
+            return Err(AdminError::Conflict(format!(
+                "{id} is the support console's own client, managed by Gan Connect"
+            )));
         }
         Ok(())
     }
@@ -579,6 +591,7 @@ impl Admin {
     /// revokes the client's tokens. `NotFound` when there is no such client; `Conflict` when the
     /// admin client making the request would disable itself.
     pub async fn update_client(&self, id: &str, patch: ClientPatch) -> AdminResult<ClientView> {
+        Self::not_console(id)?;
         let mut c = self.client(id).await?;
         let before = c.clone();
         let mut changed: Vec<&str> = Vec::new();

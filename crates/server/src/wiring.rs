@@ -280,10 +280,6 @@ pub async fn build(
         counter_hash,
         totp_sealer,
     )?;
-    admin
-        .ensure_console_client()
-        .await
-        .context("cannot register the console's client")?;
     let state = AppState {
         provider,
         accounts: Arc::new(accounts),

@@ -234,6 +234,7 @@ impl TestServer {
         let built = wiring::build(&settings, store, clock.clone(), &key)
             .await
             .unwrap();
+        built.state.admin.ensure_console_client().await.unwrap();
         let app = gan_web::app(built.state.clone());
         let server = tokio::spawn(async move {
             let _ = gan_web::serve::serve(listener, app, std::future::pending()).await;

@@ -55,6 +55,13 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         &key,
     )
     .await?;
+    // The support console signs staff in as a client of this provider.
+    built
+        .state
+        .admin
+        .ensure_console_client()
+        .await
+        .context("cannot register the console's client")?;
     // Histogram observations are folded every few seconds, scraped or not (memory stays flat).
     tokio::spawn(gan_web::metrics::upkeep(gan_web::metrics::UPKEEP_PERIOD));
     let mut built = built;

@@ -374,6 +374,18 @@ async fn the_admin_api_takes_console_tokens_with_the_same_roles() {
         let admin_token = console_token(&server, &mut admin.browser).await;
         assert_eq!(api(&server, "GET", "/clients", &admin_token).await, 200);
         assert_eq!(api(&server, "GET", "/keys", &admin_token).await, 200);
+        // The console's own client cannot be changed, disabled or deleted from the API.
+        for (method, path) in [
+            ("PATCH", "/clients/gan-console"),
+            ("POST", "/clients/gan-console/disable"),
+            ("DELETE", "/clients/gan-console"),
+        ] {
+            assert_eq!(
+                api(&server, method, path, &admin_token).await,
+                409,
+                "{method} {path}"
+            );
+        }
 
         // A token of a browser session whose console sign-in did not pass the second factor:
         // refused.
