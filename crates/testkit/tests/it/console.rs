@@ -225,6 +225,16 @@ async fn every_console_route_checks_the_role_and_the_csrf_token() {
             ROUTES.iter().filter(|r| r.2).count(),
             "each refusal audited"
         );
+        // Bad figures in a query string get the console's own page.
+        for path in [
+            "/console?days=abc",
+            "/console?days=0",
+            "/console/stuck.csv?stuck_days=-1",
+        ] {
+            let bad = s.get(path).await;
+            assert_eq!(bad.status, 400, "{path}");
+            assert!(bad.body.contains("role=\"alert\""), "{path}: {}", bad.body);
+        }
         // A form without the CSRF token is refused.
         let no_csrf = s
             .post_form(
@@ -353,11 +363,46 @@ async fn the_admin_api_takes_console_tokens_with_the_same_roles() {
                 "support {method} {path}"
             );
         }
+        // Every route of the API's own document: relying parties, keys and staff are refused to
+        // support (403); everything else is reached (neither 401 nor 403).
+        let doc: serde_json::Value = reqwest::get(server.url("/admin/api/v1/openapi.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in ["get", "post", "patch", "put", "delete"] {
+                if item.get(method).is_none() {
+                    continue;
+                }
+                let concrete = path
+                    .trim_start_matches("/admin/api/v1")
+                    .replace("{client_id}", "portal")
+                    .replace("{client_number}", "10000003")
+                    .replace("{id}", "gc-nobody");
+                let managed = ["/clients", "/keys", "/staff"]
+                    .iter()
+                    .any(|p| concrete.starts_with(p));
+                let status = api(&server, &method.to_uppercase(), &concrete, &token).await;
+                if managed {
+                    assert_eq!(status, 403, "support {method} {concrete}");
+                } else {
+                    assert!(
+                        status != 401 && status != 403,
+                        "support {method} {concrete}: {status}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 18, "{checked} routes");
         // A customer action: allowed, and recorded with the staff member as actor.
         assert_eq!(
-            api(&server, "POST", "/customers/10000001/unlock", &token).await,
+            api(&server, "POST", "/identities/gc-nobody/unlock", &token).await,
             404,
-            "no identity to unlock on a legacy account: the route was reached"
+            "the route was reached: no such identity"
         );
         let events = server
             .audit_events(AuditFilter {

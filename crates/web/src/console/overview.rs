@@ -14,21 +14,26 @@ use super::Console;
 use crate::page::Ui;
 use crate::{AppState, Lang};
 
-/// The dashboard's query string.
-#[derive(serde::Deserialize)]
+/// The dashboard's query string, as typed (a number that does not parse gets the page's own
+/// 400, in the agent's language).
+#[derive(serde::Deserialize, Default)]
 #[serde(default)]
 pub(super) struct DashboardQuery {
-    days: u32,
-    stuck_days: u32,
+    days: String,
+    stuck_days: String,
 }
 
-impl Default for DashboardQuery {
-    fn default() -> Self {
-        Self {
-            days: 30,
-            stuck_days: 7,
-        }
+/// A count of days typed in a query string; `default` when absent.
+fn days_of(typed: &str, default: u32, field: &str) -> Result<u32, gan_admin::AdminError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(default);
     }
+    typed
+        .parse::<u32>()
+        .ok()
+        .filter(|_| typed.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| gan_admin::AdminError::invalid(field, "a whole number of days"))
 }
 
 /// `GET /console`: the migration dashboard.
@@ -37,7 +42,13 @@ pub(super) async fn dashboard(
     console: Console,
     Query(q): Query<DashboardQuery>,
 ) -> Response {
-    let report = match state.admin.migration(q.days, q.stuck_days).await {
+    let days = days_of(&q.days, 30, "days")
+        .and_then(|days| Ok((days, days_of(&q.stuck_days, 7, "stuck_days")?)));
+    let report = match days {
+        Ok((days, stuck_days)) => state.admin.migration(days, stuck_days).await,
+        Err(e) => Err(e),
+    };
+    let report = match report {
         Ok(report) => report,
         Err(e) => return console.failed("console: migration figures", e),
     };
@@ -156,20 +167,11 @@ fn escape(text: &str) -> String {
 }
 
 /// The CSV export's query string.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 #[serde(default)]
 pub(super) struct StuckQuery {
-    stuck_days: u32,
+    stuck_days: String,
     delimiter: String,
-}
-
-impl Default for StuckQuery {
-    fn default() -> Self {
-        Self {
-            stuck_days: 7,
-            delimiter: ";".into(),
-        }
-    }
 }
 
 /// `GET /console/stuck.csv`: customers stuck in an activation, for a reminder campaign (the
@@ -180,7 +182,11 @@ pub(super) async fn stuck_csv(
     Query(q): Query<StuckQuery>,
 ) -> Response {
     let delimiter = if q.delimiter == "," { b',' } else { b';' };
-    let rows = match state.admin.all_stuck_customers(q.stuck_days).await {
+    let rows = match days_of(&q.stuck_days, 7, "stuck_days") {
+        Ok(days) => state.admin.all_stuck_customers(days).await,
+        Err(e) => Err(e),
+    };
+    let rows = match rows {
         Ok(rows) => rows,
         Err(e) => return console.failed("console: stuck customers", e),
     };
@@ -449,6 +455,15 @@ mod tests {
         assert_eq!(steps[0].kept, None);
         assert_eq!(steps[1].kept, Some(50));
         assert_eq!(steps[2].kept, Some(80));
+    }
+
+    #[test]
+    fn days_are_whole_numbers() {
+        assert_eq!(days_of("", 30, "days").unwrap(), 30);
+        assert_eq!(days_of(" 12 ", 30, "days").unwrap(), 12);
+        assert!(days_of("+5", 30, "days").is_err());
+        assert!(days_of("-1", 30, "days").is_err());
+        assert!(days_of("x", 30, "days").is_err());
     }
 
     #[test]
