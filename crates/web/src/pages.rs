@@ -107,6 +107,16 @@ impl IntoResponse for Page {
     }
 }
 
+/// The `datetime` filter: an RFC 3339 time as `2026-11-30 14:32 UTC` (anything else as it is).
+fn datetime(value: String) -> String {
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let shown = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::parse(&value, rfc3339)
+        .ok()
+        .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(shown).ok())
+        .unwrap_or(value)
+}
+
 /// The theme: templates, translations and the style sheet.
 pub struct Pages {
     env: Environment<'static>,
@@ -133,6 +143,7 @@ impl Pages {
     pub fn new(theme_dir: Option<PathBuf>) -> Result<Self, String> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        env.add_filter("datetime", datetime);
         for (name, source) in embedded("templates") {
             let text = read_override(&theme_dir, &format!("templates/{name}"))
                 .unwrap_or_else(|| source.to_string());
@@ -240,6 +251,15 @@ impl Pages {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_to_the_minute_in_utc() {
+        assert_eq!(
+            datetime("2026-11-30T14:32:09+01:00".into()),
+            "2026-11-30 13:32 UTC"
+        );
+        assert_eq!(datetime("soon".into()), "soon");
+    }
 
     #[test]
     fn negotiation() {
