@@ -47,7 +47,7 @@ function totp(secret, at = Date.now()) {
 }
 
 async function newPage() {
-  const context = await browser.newContext({ locale: "fr-FR" });
+  const context = await browser.newContext({ bypassCSP: true, locale: "fr-FR" });
   return context.newPage();
 }
 

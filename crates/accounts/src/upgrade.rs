@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::customer::{AccountStatus, CustomerAccount};
 use crate::email;
-use crate::links::{LinkData, LinkPurpose, LinkState};
+use crate::links::{LinkData, LinkPurpose, LinkRecord, LinkState};
 use crate::policy::Violation;
 use crate::ports::AccountsStoreError;
 use crate::service::{new_identity_id, Accounts, Unavailable};
@@ -201,6 +201,17 @@ impl Accounts {
         let vars = serde_json::json!({ "link": link, "client_number": client_number, "hours": self.settings.link_ttl.whole_hours() });
         self.send_mail(login, "upgrade_verify", lang, vars, now)
             .await
+    }
+
+    /// Records that the verification link of an upgrade was opened (its password form shown):
+    /// `upgrade.link_opened`, a step of the migration funnel. Nothing else changes (links never
+    /// act on GET).
+    pub async fn link_opened(&self, link: &LinkRecord, now: OffsetDateTime) {
+        let mut event = AuditEvent::success(EventType::UpgradeLinkOpened, Actor::anonymous(), now);
+        if let Some(number) = &link.data.client_number {
+            event = event.client_number(number);
+        }
+        self.audit(event).await;
     }
 
     /// Sends a fresh verification link for an expired (never used) one; `false` when `token`

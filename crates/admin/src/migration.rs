@@ -29,7 +29,10 @@ pub struct Funnel {
     pub legacy_sign_ins: u64,
     /// Chose a login email (the verification link was sent).
     pub email_chosen: u64,
-    /// Opened the link and completed the upgrade.
+    /// Opened the verification link (its password form was shown; a mail scanner opening it
+    /// counts too), or completed the upgrade.
+    pub link_opened: u64,
+    /// Chose a password: the upgrade completed.
     pub upgraded: u64,
 }
 
@@ -121,7 +124,8 @@ impl Admin {
             funnel: Funnel {
                 legacy_sign_ins: counts.funnel[0],
                 email_chosen: counts.funnel[1],
-                upgraded: counts.funnel[2],
+                link_opened: counts.funnel[2],
+                upgraded: counts.funnel[3],
             },
             per_day,
             stuck: Stuck {

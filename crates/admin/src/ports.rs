@@ -102,9 +102,10 @@ pub struct MigrationCounts {
     /// the audit trail, which outlives the links (purged a day after they expire).
     pub stuck: u64,
     /// Distinct client numbers, in the period, that signed in with their legacy password
-    /// (`upgrade.started`), chose a login email (`upgrade.email_chosen`) and completed the
-    /// upgrade (`upgrade.completed`).
-    pub funnel: [u64; 3],
+    /// (`upgrade.started`), chose a login email (`upgrade.email_chosen`), opened the
+    /// verification link (`upgrade.link_opened`, or completed: completing opens it) and completed
+    /// the upgrade (`upgrade.completed`).
+    pub funnel: [u64; 4],
     /// Per UTC day of the period (days since 1970-01-01), upgrades completed and choices
     /// refused because the email is already used; days without either are absent.
     pub per_day: Vec<(i64, u64, u64)>,

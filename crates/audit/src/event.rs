@@ -24,6 +24,10 @@ pub enum EventType {
     /// `email_taken` when it is another identity's).
     #[serde(rename = "upgrade.email_chosen")]
     UpgradeEmailChosen,
+    /// The verification link of an upgrade was opened: its page (the password form) was shown.
+    /// A mail scanner opening the link counts too; it is a figure of the funnel, nothing more.
+    #[serde(rename = "upgrade.link_opened")]
+    UpgradeLinkOpened,
     /// A verification link was opened: `detail.purpose` is `upgrade` or `email_change`.
     #[serde(rename = "email.verified")]
     EmailVerified,
@@ -136,12 +140,13 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, in declaration order (the CLI lists them when `--type` is unknown).
-    pub const ALL: [EventType; 37] = [
+    pub const ALL: [EventType; 38] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
         Self::UpgradeStarted,
         Self::UpgradeEmailChosen,
+        Self::UpgradeLinkOpened,
         Self::EmailVerified,
         Self::UpgradeCompleted,
         Self::LoginEmailChanged,
@@ -184,6 +189,7 @@ impl EventType {
             Self::SignInLocked => "signin.locked",
             Self::UpgradeStarted => "upgrade.started",
             Self::UpgradeEmailChosen => "upgrade.email_chosen",
+            Self::UpgradeLinkOpened => "upgrade.link_opened",
             Self::EmailVerified => "email.verified",
             Self::UpgradeCompleted => "upgrade.completed",
             Self::LoginEmailChanged => "login_email.changed",

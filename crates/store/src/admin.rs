@@ -275,19 +275,23 @@ impl AdminStore for Store {
             EventType::UpgradeCompleted.as_str(),
             EventType::UpgradeEmailChosen.as_str(),
         );
-        let steps = [EventType::UpgradeStarted.as_str(), chosen, completed];
-        for row in rows(format!(
-            "SELECT event_type, COUNT(DISTINCT client_number) AS n FROM audit_event \
-             WHERE at >= {since} AND outcome = 'success' AND event_type IN ('{}', '{}', '{}') \
-             GROUP BY event_type",
-            steps[0], steps[1], steps[2]
-        ))
-        .await?
-        {
-            let event: String = row.try_get("", "event_type").map_err(db_err)?;
-            if let Some(step) = steps.iter().position(|s| *s == event) {
-                counts.funnel[step] = count(&row)?;
-            }
+        let opened = EventType::UpgradeLinkOpened.as_str();
+        let started = EventType::UpgradeStarted.as_str();
+        // One count a step; "opened" counts those who completed too (completing needs the link).
+        let steps: [&[&str]; 4] = [&[started], &[chosen], &[opened, completed], &[completed]];
+        for (step, types) in steps.iter().enumerate() {
+            let list = types
+                .iter()
+                .map(|t| format!("'{t}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            counts.funnel[step] = single(
+                rows(format!(
+                    "SELECT COUNT(DISTINCT client_number) AS n FROM audit_event \
+                     WHERE at >= {since} AND outcome = 'success' AND event_type IN ({list})"
+                ))
+                .await?,
+            )?;
         }
         let mut per_day: Vec<(i64, u64, u64)> = Vec::new();
         for row in rows(format!(

@@ -1509,7 +1509,7 @@ async fn the_migration_figures_match_the_data() {
         );
         assert_eq!(
             b["funnel"],
-            json!({"legacy_sign_ins": 3, "email_chosen": 3, "upgraded": 1}),
+            json!({"legacy_sign_ins": 3, "email_chosen": 3, "link_opened": 1, "upgraded": 1}),
             "{b}"
         );
         assert_eq!(b["stuck"], json!({"older_than_days": 7, "count": 1}), "{b}");

@@ -206,6 +206,9 @@ async fn j1_upgrade_resumes_the_relying_party_and_retires_the_legacy_password() 
             [
                 "upgrade.started",
                 "upgrade.email_chosen",
+                // The link was opened twice (weak passwords tried, then the real one).
+                "upgrade.link_opened",
+                "upgrade.link_opened",
                 "email.verified",
                 "upgrade.completed",
                 "signin.failed",

@@ -75,6 +75,7 @@ fn funnel_steps(r: &MigrationReport) -> Vec<Step> {
     let counts = [
         ("console_funnel_legacy", r.funnel.legacy_sign_ins),
         ("console_funnel_email", r.funnel.email_chosen),
+        ("console_funnel_opened", r.funnel.link_opened),
         ("console_funnel_upgraded", r.funnel.upgraded),
     ];
     let mut previous: Option<u64> = None;
@@ -426,6 +427,7 @@ mod tests {
             funnel: Funnel {
                 legacy_sign_ins: 10,
                 email_chosen: 5,
+                link_opened: 5,
                 upgraded: 4,
             },
             per_day: vec![MigrationDay {
@@ -454,7 +456,8 @@ mod tests {
         let steps = funnel_steps(&report());
         assert_eq!(steps[0].kept, None);
         assert_eq!(steps[1].kept, Some(50));
-        assert_eq!(steps[2].kept, Some(80));
+        assert_eq!(steps[2].kept, Some(100));
+        assert_eq!(steps[3].kept, Some(80));
     }
 
     #[test]

@@ -204,7 +204,13 @@ pub async fn verify_form(
         .await
         .or_unavailable(&ui, "upgrade: read the verification link")?;
     Ok(match link {
-        LinkState::Valid(link) => step3(&state, jar, &ui, StatusCode::OK, &token, Some(link), &[]),
+        LinkState::Valid(link) => {
+            state
+                .accounts
+                .link_opened(&link, state.provider.now())
+                .await;
+            step3(&state, jar, &ui, StatusCode::OK, &token, Some(link), &[])
+        }
         other => link_problem(&state, jar, &ui, &other, &token, true),
     })
 }
