@@ -292,8 +292,13 @@ if want introspection; then
   fi
 fi
 want userinfo && run "userinfo" "$base/userinfo" "$work/get.lua" BEARER="$user_token"
-flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --connections "$conns" --seconds "$secs" --server-pid "$pid")
-want refresh && scenario refresh "$load" refresh "${flow[@]}"
+flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --seconds "$secs" --server-pid "$pid")
+want refresh && scenario refresh "$load" refresh "${flow[@]}" --connections "$conns"
+# Every sign-in is of the one bench account, whose throttle holds at most 10 attempts in flight
+# (the others are refused, counted as unexpected answers): sign-in and the probe's sign-ins run on
+# at most 8 connections, which keep the argon2 workers of this machine busy.
+signin_conns=$(( conns < 8 ? conns : 8 ))
+flow+=(--connections "$signin_conns")
 argon2="(not measured)"
 if want sign-in; then
   argon2=$("$load" argon2 --seconds "$secs")
