@@ -18,6 +18,15 @@
 # that long, never scraping /metrics, the server's RSS sampled ten times, and the tokens issued
 # counted against the rows stored.
 # BIN_DIR=DIR takes gan-connect and gan-load from DIR instead of building them (to compare builds).
+# The peer: when node and npm are installed (PEER=0 leaves it out), the oidc-provider package
+# (bench/peer/: version pinned in package-lock.json, installed by `npm ci`) runs in memory in one
+# Node process, with one client allowed client_credentials and introspection; its token and its
+# introspection (of a live token it issued just before) are measured right after ours with the same
+# wrk scripts, every answer checked in the same way (200 and an access_token; "active":true). Its
+# rows show its own CPU per request; on each reference row (peer, nginx) the last column, ratio,
+# is Gan Connect's req/s divided by that row's ("Gan Connect 3.00x": three times its rate). Without node or npm, a line says the peer was skipped.
+# On PostgreSQL (bench/load.sh postgres ...), a scratch database gc_bench_<pid> is created on
+# DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/test) and dropped at the end.
 # Needs wrk (apt-get install wrk), curl, openssl, python3; psql for PostgreSQL. The server and the
 # load tools share this machine's cores: the figures are for both together.
 set -euo pipefail
@@ -35,17 +44,22 @@ fi
 want() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 scale="${SCALE:-1000}"
 
-nginx_pid=""
-work=$(mktemp -d); trap 'kill $pid $nginx_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+pid=""; nginx_pid=""; peer_pid=""; db=""
+work=$(mktemp -d)
+cleanup() {
+  kill $pid $nginx_pid $peer_pid 2>/dev/null || true
+  if [ -n "$db" ]; then sleep 0.5; psql "$admin" -qc "drop database if exists $db with (force)" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 export GAN_CONNECT__SERVER__ISSUER="$base" GAN_CONNECT__SERVER__LISTEN="127.0.0.1:$port"
 export GAN_CONNECT__KEYS__ENCRYPTION_KEY_FILE="$work/keys.secret" GAN_CONNECT__LOG__LEVEL=warn
 if [ "$backend" = postgres ]; then
   admin="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
-  db="gc_bench_$$"; psql "$admin" -qc "create database $db"
+  psql "$admin" -qc "create database gc_bench_$$"; db="gc_bench_$$"
   export GAN_CONNECT__DATABASE__URL="${admin%/*}/$db"
-  trap 'kill $pid $nginx_pid 2>/dev/null || true; sleep 0.5; psql "$admin" -qc "drop database if exists $db with (force)"; rm -rf "$work"' EXIT
 else
   export GAN_CONNECT__DATABASE__URL="sqlite://$work/bench.db?mode=rwc"
 fi
@@ -142,7 +156,7 @@ LUA
 
 rss_trail=""
 rss_mib() { echo "$(( $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") / 1024 ))"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # the server's user + system time, 1/100 s
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # a process's user + system time, 1/100 s
 perf_pid=""; perf_file=""
 profile_start() { # a flat CPU profile of the server for the next $secs seconds (PROFILE=DIR)
   [ -n "${PROFILE:-}" ] || return 0
@@ -160,12 +174,16 @@ scenario() { # name command...: runs the command under the profile and notes the
   rss_trail="$rss_trail $name:$(rss_mib)"
 }
 
-run() { # name url script [env...]
+# run name url script [env...]: one wrk scenario, one row. A reference's row is run with
+# row_pid=PID (whose CPU the row shows; "-" for none) and row_ours=REQS (Gan Connect's req/s on the
+# same scenario, divided by this row's in the last column).
+run() {
   local name=$1 url=$2 script=$3; shift 3
-  local cpu0; cpu0=$(cpu_ticks)
+  local who=${row_pid:-$pid}
+  local cpu0=0; [ "$who" = - ] || cpu0=$(cpu_ticks "$who")
   scenario "$name" env "$@" wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$script" "$url" > "$work/wrk.out"
   local out; out=$(cat "$work/wrk.out")
-  local cpu1; cpu1=$(cpu_ticks)
+  local cpu1=0; [ "$who" = - ] || cpu1=$(cpu_ticks "$who")
   local rps p50 p99 max errs bad
   rps=$(printf %s "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(printf %s "$out" | awk '$1=="50%" {print $2}')
@@ -174,8 +192,9 @@ run() { # name url script [env...]
   errs=$(printf %s "$out" | awk '/Socket errors/ {gsub(",",""); print $4+$6+$8+$10}'); errs=${errs:-0}
   bad=$(printf %s "$out" | awk '/unexpected_answers/ {print $2}')
   local total; total=$(printf %s "$out" | awk '/requests in/ {print $1}')
-  local cpu; cpu=$(awk -v t=$((cpu1 - cpu0)) -v n="$total" 'BEGIN {printf "%.3f", t * 10 / (n > 0 ? n : 1)}')
-  printf '| %-34s | %10s | %8s | %8s | %8s | %6s | %6s | %7s |\n' "$name" "$rps" "$p50" "$p99" "$max" "$errs" "$bad" "$cpu"
+  local cpu=-; [ "$who" = - ] || cpu=$(awk -v t=$((cpu1 - cpu0)) -v n="$total" 'BEGIN {printf "%.3f", t * 10 / (n > 0 ? n : 1)}')
+  local vs=""; [ -z "${row_ours:-}" ] || vs=$(awk -v a="$row_ours" -v b="$rps" 'BEGIN {printf "Gan Connect %.2fx", (b > 0 ? a / b : 0)}')
+  printf '| %-34s | %10s | %8s | %8s | %8s | %6s | %6s | %7s | %s\n' "$name" "$rps" "$p50" "$p99" "$max" "$errs" "$bad" "$cpu" "$vs"
   last_rps=$rps
 }
 
@@ -209,17 +228,50 @@ ratios=""
 versus_nginx() { # name path: ours was just measured; now nginx on the same bytes, and the ratio
   [ -n "$nginx_base" ] || return 0
   local ours=$last_rps
-  run "nginx, same bytes: $1" "$nginx_base$2" "$work/get.lua" > "$work/row"
-  sed 's/| *[0-9.]* |$/|       - |/' "$work/row"
+  row_pid=- row_ours=$ours run "nginx, same bytes: $1" "$nginx_base$2" "$work/get.lua"
   ratios="$ratios $1 $(awk -v a="$ours" -v b="$last_rps" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')x"
+}
+
+# The peer (see the top): installed from its lockfile, started on a port of its own, its answers
+# checked once here (a token, then that token introspected as active) before any measurement.
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+peer_base=""; peer_note=""; peer_ratios=""
+if want token || want introspection; then
+  if [ "${PEER:-1}" = 0 ]; then
+    peer_note="peer: left out (PEER=0)"
+  elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    peer_note="peer: skipped, node or npm is not installed (apt-get install nodejs npm to compare with oidc-provider)"
+  elif ! (cd bench/peer && npm ci --no-audit --no-fund --loglevel=error) > "$work/peer-npm.log" 2>&1; then
+    tail -5 "$work/peer-npm.log" >&2
+    peer_note="peer: skipped, npm ci failed in bench/peer (its last lines above, on stderr)"
+  else
+    pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    NODE_ENV=production node bench/peer/peer.js "$pport" partner "$partner_secret" > "$work/peer.log" 2>&1 & peer_pid=$!
+    for _ in $(seq 1 100); do grep -q '^ready' "$work/peer.log" && break; sleep 0.1; done
+    grep -q '^ready' "$work/peer.log" || { echo "the peer did not start:" >&2; cat "$work/peer.log" >&2; exit 1; }
+    peer_base="http://127.0.0.1:$pport"
+    peer_token=$(curl -s -u "partner:$partner_secret" -d grant_type=client_credentials "$peer_base/token" | json_field access_token) \
+      || { echo "the peer's token endpoint gave no access_token" >&2; exit 1; }
+    curl -s -u "partner:$partner_secret" -d "token=$peer_token" "$peer_base/token/introspection" | grep -q '"active":true' \
+      || { echo "the peer's introspection of its own token is not active" >&2; exit 1; }
+    peer_what="oidc-provider $(node -p 'require("./bench/peer/node_modules/oidc-provider/package.json").version') on Node $(node --version), one process, its memory adapter"
+  fi
+fi
+versus_peer() { # name path script [env...]: ours was just measured; now the peer, and the ratio
+  [ -n "$peer_base" ] || return 0
+  local ours=$last_rps name=$1 path=$2; shift 2
+  row_pid=$peer_pid row_ours=$ours run "peer: $name" "$peer_base$path" "$@"
+  peer_ratios="$peer_ratios $name $(awk -v a="$ours" -v b="$last_rps" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')x"
 }
 
 echo
 echo "Gan Connect load benchmark — backend $backend, wrk -t2 -c$conns -d${secs}s, $(nproc) cores shared by server and wrk"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB"
+[ -z "$peer_note" ] || echo "$peer_note"
+[ -z "$peer_base" ] || echo "peer: $peer_what, measured right after ours on token and introspection"
 echo
-echo "| endpoint                           |      req/s |      p50 |      p99 |      max | sockerr |    bad | server CPU ms/req |"
-echo "|------------------------------------|-----------:|---------:|---------:|---------:|-------:|-------:|--------:|"
+echo "| endpoint                           |      req/s |      p50 |      p99 |      max | sockerr |    bad | server CPU ms/req | ratio"
+echo "|------------------------------------|-----------:|---------:|---------:|---------:|-------:|-------:|--------:|------"
 if want discovery; then
   run "discovery" "$base/.well-known/openid-configuration" "$work/get.lua"
   versus_nginx discovery /.well-known/openid-configuration
@@ -228,11 +280,25 @@ if want jwks; then
   run "jwks" "$base/jwks" "$work/get.lua"
   versus_nginx jwks /jwks
 fi
-want token && run "token (client_credentials)" "$base/token" "$work/post.lua" BODY="grant_type=client_credentials" EXPECT='"access_token"'
-want introspection && run "introspection (live token)" "$base/introspect" "$work/post.lua" BODY="token=$user_token" EXPECT='"active":true'
+if want token; then
+  run "token (client_credentials)" "$base/token" "$work/post.lua" BODY="grant_type=client_credentials" EXPECT='"access_token"'
+  versus_peer "token (client_credentials)" /token "$work/post.lua" BODY="grant_type=client_credentials" EXPECT='"access_token"'
+fi
+if want introspection; then
+  run "introspection (live token)" "$base/introspect" "$work/post.lua" BODY="token=$user_token" EXPECT='"active":true'
+  if [ -n "$peer_base" ]; then # a token of its own issued now: its memory adapter keeps the last 1,000 artefacts
+    peer_token=$(curl -s -u "partner:$partner_secret" -d grant_type=client_credentials "$peer_base/token" | json_field access_token)
+    versus_peer "introspection (live token)" /token/introspection "$work/post.lua" BODY="token=$peer_token" EXPECT='"active":true'
+  fi
+fi
 want userinfo && run "userinfo" "$base/userinfo" "$work/get.lua" BEARER="$user_token"
-flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --connections "$conns" --seconds "$secs" --server-pid "$pid")
-want refresh && scenario refresh "$load" refresh "${flow[@]}"
+flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --seconds "$secs" --server-pid "$pid")
+want refresh && scenario refresh "$load" refresh "${flow[@]}" --connections "$conns"
+# Every sign-in is of the one bench account, whose throttle holds at most 10 attempts in flight
+# (the others are refused, counted as unexpected answers): sign-in and the probe's sign-ins run on
+# at most 8 connections, which keep the argon2 workers of this machine busy.
+signin_conns=$(( conns < 8 ? conns : 8 ))
+flow+=(--connections "$signin_conns")
 argon2="(not measured)"
 if want sign-in; then
   argon2=$("$load" argon2 --seconds "$secs")
@@ -266,3 +332,4 @@ echo "data: $scale customer accounts (CSV import: ${import_secs} s; $(tail -1 "$
 echo "server RSS: idle $((idle_rss / 1024)) MiB, peak $((peak_rss / 1024)) MiB; MiB after each scenario:$rss_trail"
 [ -z "$soak_line" ] || echo "$soak_line"
 [ -z "$ratios" ] || echo "Gan Connect / nginx on the same bytes (req/s, same run):$ratios"
+[ -z "$peer_ratios" ] || echo "Gan Connect / peer ($peer_what; req/s, same run):$peer_ratios; peer RSS peak $(( $(awk '/VmHWM/ {print $2}' "/proc/$peer_pid/status") / 1024 )) MiB"
