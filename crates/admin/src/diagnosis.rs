@@ -49,6 +49,9 @@ pub enum Finding {
         days: i64,
         /// Already expired: resend it, or the customer starts again.
         expired: bool,
+        /// When the link's page was first opened since it was sent (`None`: never).
+        #[serde(with = "time::serde::rfc3339::option")]
+        opened_at: Option<OffsetDateTime>,
         /// The login email chosen, masked.
         login_email: Option<String>,
     },
@@ -90,6 +93,7 @@ pub fn diagnose(
     identity: Option<&IdentityView>,
     throttle: Option<gan_accounts::ThrottleState>,
     upgraded_at: Option<OffsetDateTime>,
+    opened_at: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -113,6 +117,7 @@ pub fn diagnose(
             expires_at: a.expires_at,
             days: (now - a.sent_at).whole_days(),
             expired: a.expired,
+            opened_at,
             login_email: a.login_email.clone(),
         });
     }
@@ -199,7 +204,30 @@ impl Admin {
             .events
             .first()
             .map(|e| e.at);
-        let findings = diagnose(&detail, identity.as_ref(), throttle, upgraded_at, now);
+        let opened_at = match &detail.pending_activation {
+            Some(a) => self
+                .audit
+                .query(&AuditFilter {
+                    client_number: Some(c.client_number.clone()),
+                    event_type: Some(EventType::UpgradeLinkOpened),
+                    from: Some(a.sent_at),
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await?
+                .events
+                .first()
+                .map(|e| e.at),
+            None => None,
+        };
+        let findings = diagnose(
+            &detail,
+            identity.as_ref(),
+            throttle,
+            upgraded_at,
+            opened_at,
+            now,
+        );
         Ok(CustomerFile {
             detail,
             identity,
@@ -263,7 +291,7 @@ mod tests {
     fn an_upgraded_customer_is_told_the_legacy_password_is_retired() {
         let d = customer("upgraded", Some("jeanne@example.fr"), false);
         let at = now() - Duration::days(3);
-        let f = diagnose(&d, None, None, Some(at), now());
+        let f = diagnose(&d, None, None, Some(at), None, now());
         assert_eq!(
             f,
             vec![
@@ -286,7 +314,7 @@ mod tests {
             failures: 10,
             until,
         };
-        let f = diagnose(&d, None, Some(t), None, now());
+        let f = diagnose(&d, None, Some(t), None, None, now());
         assert_eq!(
             f[0],
             Finding::Throttled {
@@ -299,7 +327,7 @@ mod tests {
             failures: 2,
             until: now() - Duration::seconds(1),
         };
-        let f = diagnose(&d, None, Some(past), None, now());
+        let f = diagnose(&d, None, Some(past), None, None, now());
         assert_eq!(f[0], Finding::RecentFailures { failures: 2 });
     }
 
@@ -313,14 +341,24 @@ mod tests {
             expires_at: now() - Duration::days(2),
             expired: true,
         });
-        let f = diagnose(&d, None, None, None, now());
+        let f = diagnose(&d, None, None, None, None, now());
         assert!(matches!(
             f.as_slice(),
             [Finding::ActivationPending {
                 days: 3,
                 expired: true,
+                opened_at: None,
                 ..
             }]
+        ));
+        let opened = now() - Duration::days(2);
+        let f = diagnose(&d, None, None, None, Some(opened), now());
+        assert!(matches!(
+            f.as_slice(),
+            [Finding::ActivationPending {
+                opened_at: Some(at),
+                ..
+            }] if *at == opened
         ));
     }
 
@@ -328,14 +366,14 @@ mod tests {
     fn a_legacy_customer_without_password_starts_from_forgotten_password() {
         let d = customer("legacy", None, false);
         assert_eq!(
-            diagnose(&d, None, None, None, now()),
+            diagnose(&d, None, None, None, None, now()),
             vec![Finding::NoLegacyPassword {
                 contact_email: "j***@example.fr".into()
             }]
         );
         let d = customer("legacy", None, true);
         assert_eq!(
-            diagnose(&d, None, None, None, now()),
+            diagnose(&d, None, None, None, None, now()),
             vec![Finding::NotUpgradedYet]
         );
     }

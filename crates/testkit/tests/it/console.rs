@@ -476,6 +476,11 @@ async fn an_agent_resends_a_stuck_activation_and_the_customer_completes_it() {
         let r = upgrade_to_step_two(&server, &mut customer, "10000001", "jean@example.fr").await;
         assert!(r.status < 400, "{}", r.body);
         let first = server.mail_to("jean@example.fr", 1).await;
+        // They opened it, and went no further.
+        let opened = customer
+            .get(&first.link(&server.url("/upgrade/verify")).unwrap())
+            .await;
+        assert_eq!(opened.status, 200);
         server.clock.advance(3 * 86_400);
 
         let agent = staff_browser(&server, "agent@example.fr", PASSWORD, StaffRole::Support).await;
@@ -500,6 +505,7 @@ async fn an_agent_resends_a_stuck_activation_and_the_customer_completes_it() {
         let page = a.get("/console/customers/10000001").await;
         assert_eq!(page.status, 200);
         assert!(page.body.contains("il y a 3 jour(s)"), "{}", page.body);
+        assert!(page.body.contains("ouvert le"), "{}", page.body);
         // Without a reason, nothing happens.
         let c = page.input("csrf_token").unwrap();
         let no_reason = a

@@ -375,23 +375,30 @@ pub(super) fn finding_text(ui: &Ui, f: &Finding, lang: Lang) -> minijinja::Value
             expires_at,
             days,
             expired,
+            opened_at,
             login_email,
-        } => (
-            "problem",
-            fill(
-                if *expired {
-                    "console_dx_activation_expired"
-                } else {
-                    "console_dx_activation_pending"
-                },
-                &[
-                    ("days", days.to_string()),
-                    ("sent", when(*sent_at, lang)),
-                    ("expires", when(*expires_at, lang)),
-                    ("email", login_email.clone().unwrap_or_default()),
-                ],
-            ),
-        ),
+        } => {
+            let key = match (expired, opened_at) {
+                (true, None) => "console_dx_activation_expired",
+                (true, Some(_)) => "console_dx_activation_expired_opened",
+                (false, None) => "console_dx_activation_pending",
+                (false, Some(_)) => "console_dx_activation_opened",
+            };
+            let opened = opened_at.map(|at| when(at, lang)).unwrap_or_default();
+            (
+                "problem",
+                fill(
+                    key,
+                    &[
+                        ("days", days.to_string()),
+                        ("sent", when(*sent_at, lang)),
+                        ("expires", when(*expires_at, lang)),
+                        ("opened", opened),
+                        ("email", login_email.clone().unwrap_or_default()),
+                    ],
+                ),
+            )
+        }
         Finding::NoLegacyPassword { contact_email } => (
             "problem",
             fill(
