@@ -656,6 +656,13 @@ async fn an_admin_creates_a_relying_party_and_rotates_its_secret() {
         assert_ne!(first, second);
         let page = a.get("/console/clients/espace-pro").await;
         assert!(!page.body.contains(&second), "never shown again");
+        assert_eq!(
+            page.input("id_token_signed_response_alg").as_deref(),
+            Some("RS256")
+        );
+        // The keys page says where each key stands.
+        let keys = a.get("/console/keys").await;
+        assert!(keys.body.contains("<td>signe</td>"), "{}", keys.body);
         let events = server
             .audit_events(AuditFilter {
                 client_id: Some("espace-pro".into()),

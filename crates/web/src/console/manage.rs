@@ -40,6 +40,8 @@ pub(super) struct ClientForm {
     web_origins: String,
     access_token_format: String,
     backchannel_logout_uri: String,
+    backchannel_logout_session_required: String,
+    id_token_signed_response_alg: String,
     first_party: String,
 }
 
@@ -53,6 +55,15 @@ fn lines(text: &str) -> Vec<String> {
 
 fn words(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_string).collect()
+}
+
+/// A checkbox's value as the form sends it.
+fn checked(on: bool) -> String {
+    if on {
+        "on".into()
+    } else {
+        String::new()
+    }
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -73,6 +84,8 @@ impl ClientForm {
             web_origins: c.web_origins.join("\n"),
             access_token_format: c.access_token_format.clone(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone().unwrap_or_default(),
+            backchannel_logout_session_required: checked(c.backchannel_logout_session_required),
+            id_token_signed_response_alg: c.id_token_signed_response_alg.clone(),
             first_party: if c.first_party {
                 "on".into()
             } else {
@@ -94,6 +107,8 @@ impl ClientForm {
             web_origins: lines(&self.web_origins),
             access_token_format: optional(&self.access_token_format),
             backchannel_logout_uri: optional(&self.backchannel_logout_uri),
+            backchannel_logout_session_required: self.backchannel_logout_session_required == "on",
+            id_token_signed_response_alg: optional(&self.id_token_signed_response_alg),
             first_party: self.first_party == "on",
             ..Default::default()
         }
@@ -110,6 +125,10 @@ impl ClientForm {
             web_origins: Some(lines(&self.web_origins)),
             access_token_format: optional(&self.access_token_format),
             backchannel_logout_uri: Some(self.backchannel_logout_uri.trim().to_string()),
+            backchannel_logout_session_required: Some(
+                self.backchannel_logout_session_required == "on",
+            ),
+            id_token_signed_response_alg: optional(&self.id_token_signed_response_alg),
             first_party: Some(self.first_party == "on"),
             ..Default::default()
         }
@@ -147,6 +166,7 @@ pub(super) async fn new_client(State(state): State<AppState>, console: Console) 
         grant_types: "authorization_code refresh_token".into(),
         token_endpoint_auth_method: "client_secret_basic".into(),
         access_token_format: "opaque".into(),
+        id_token_signed_response_alg: "RS256".into(),
         ..Default::default()
     };
     form_page(&state, console, StatusCode::OK, form, None, None)
@@ -285,13 +305,31 @@ pub(super) async fn client_action(
 
 /// `GET /console/keys`: the signing keys.
 pub(super) async fn keys(State(state): State<AppState>, console: Console) -> Response {
+    let now = state.provider.now();
     match state.admin.keys().await {
-        Ok(keys) => console.render(
-            &state,
-            StatusCode::OK,
-            "console_keys.html",
-            context! { keys => keys },
-        ),
+        Ok(keys) => {
+            // Where each key stands now: published but not signing yet, signing, or retired
+            // (still published until it expires, for tokens it signed).
+            let keys: Vec<minijinja::Value> = keys
+                .into_iter()
+                .map(|k| {
+                    let status = if k.retired_at.is_some_and(|at| at <= now) {
+                        "retired"
+                    } else if k.active_from > now {
+                        "pending"
+                    } else {
+                        "signing"
+                    };
+                    context! { status => status, ..minijinja::Value::from_serialize(&k) }
+                })
+                .collect();
+            console.render(
+                &state,
+                StatusCode::OK,
+                "console_keys.html",
+                context! { keys => keys },
+            )
+        }
         Err(e) => console.failed("console: list keys", e),
     }
 }
