@@ -187,6 +187,10 @@ impl Console {
     /// conflict 409, a forbidden one 403, storage 503 (logged).
     pub fn failed(&self, during: &'static str, e: AdminError) -> Response {
         let ui = &self.ui;
+        if !matches!(e, AdminError::Unavailable(_)) {
+            // Storage failures are logged (as errors) by the page error below.
+            tracing::info!(request_id = %crate::page::request_id(), during, error = %e, "console request refused");
+        }
         match e {
             AdminError::NotFound(_) => ui
                 .error_key(StatusCode::NOT_FOUND, "console_not_found")
