@@ -8,6 +8,21 @@ use crate::ports::OutgoingMail;
 use crate::service::{Accounts, Unavailable};
 
 impl Accounts {
+    /// Whether a message to `to` would go now (its hourly allowance is not used up), without
+    /// using any of it: for actions that must not cancel a working link before its replacement
+    /// can be sent.
+    ///
+    /// Errors: `Unavailable`.
+    pub async fn may_mail(&self, to: &str, now: OffsetDateTime) -> Result<bool, Unavailable> {
+        let used = self
+            .ports
+            .counters
+            .peek_counter(&self.counter_key("mail", to), now)
+            .await?
+            .map_or(0, |(n, _)| n);
+        Ok(used < self.settings.mails_per_hour.max(1))
+    }
+
     /// Queues a message unless the address, or the client address of the request being served
     /// (the request context the web layer sets, the one the audit trail records), reached its
     /// hourly limit: then it is dropped with a log line, and the caller answers as if it was

@@ -130,7 +130,7 @@ impl Accounts {
     /// A counter key: its kind and a keyed hash of what it counts. Identifiers and addresses
     /// typed by anyone are never kept as typed, nor in a form a copy of the database could test
     /// guesses against (a password typed in the identifier field is a common slip).
-    fn counter_key(&self, kind: &str, value: &str) -> String {
+    pub(crate) fn counter_key(&self, kind: &str, value: &str) -> String {
         format!("{kind}:{}", self.settings.counter_hash.hash(value))
     }
 

@@ -20,8 +20,14 @@ const KINDS: [&str; 2] = ["personal", "professional"];
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
-    /// 1 to 100 visible characters, unique.
-    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\s\x00-\x1f\x7f]+$")]
+    /// 1 to 100 characters among letters, digits, `.`, `_`, `~` and `-`, starting with a letter
+    /// or a digit (it stands in URL paths, where `/`, `?`, `#` or a `..` segment would point
+    /// elsewhere); unique.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9._~-]*$"
+    )]
     pub client_id: String,
     /// The name shown on the consent and logout pages: 1 to 200 characters.
     #[schema(min_length = 1, max_length = 200)]
@@ -301,6 +307,16 @@ fn parse_alg(alg: &str) -> AdminResult<SigningAlg> {
     })
 }
 
+/// Whether a new client id is safe in a URL path as it is: RFC 3986 unreserved characters only,
+/// starting with a letter or a digit (so neither `.` nor `..`). Ids stored before this rule keep
+/// working.
+pub fn id_fits_paths(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id.len() <= 100
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-'))
+}
+
 /// The rules every stored client follows, whoever wrote it.
 pub fn validate(c: &Client) -> AdminResult<()> {
     if c.id.trim().is_empty()
@@ -568,6 +584,12 @@ impl Admin {
     /// that breaks a rule, `Conflict` when the id is taken; the secret is returned when it was
     /// generated here.
     pub async fn create_client(&self, input: ClientInput) -> AdminResult<CreatedClient> {
+        if !id_fits_paths(&input.client_id) {
+            return Err(AdminError::invalid(
+                "client_id",
+                "1 to 100 letters, digits, '.', '_', '~' or '-', starting with a letter or a digit",
+            ));
+        }
         let (client, secret) = build(input, self.now())?;
         if self.provider.client(&client.id).await?.is_some() {
             return Err(AdminError::Conflict(format!(

@@ -151,8 +151,14 @@ pub struct Enrolment {
 /// How a second-factor code fared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeCheck {
-    /// Right: the session is open. At enrolment, the recovery codes to show once.
-    Right(Vec<String>),
+    /// Right: the session is open, under a new cookie value (the one set at the password step
+    /// no longer works). At enrolment, `codes`: the recovery codes to show once.
+    Right {
+        /// The console cookie's new value.
+        cookie: String,
+        /// The recovery codes made at enrolment (empty otherwise).
+        codes: Vec<String>,
+    },
     /// Wrong (or already used).
     Wrong,
     /// Too many wrong codes: wait this many seconds.
@@ -492,8 +498,9 @@ impl Admin {
             .with("enrolled", true);
             self.record(event).await;
         }
+        let cookie = gan_secret::new_handle("gcs_");
         self.console_store()
-            .second_factor_checked(&session.id_hash, now)
+            .second_factor_checked(&session.id_hash, &gan_secret::hash_handle(&cookie), now)
             .await?;
         let event = AuditEvent::success(
             EventType::ConsoleSignedIn,
@@ -511,7 +518,7 @@ impl Admin {
             },
         );
         self.record(event).await;
-        Ok(CodeCheck::Right(codes))
+        Ok(CodeCheck::Right { cookie, codes })
     }
 
     async fn use_recovery_code(&self, member: &StaffRecord, typed: &str) -> AdminResult<bool> {

@@ -34,6 +34,14 @@ pub struct CustomerView {
     pub login_email: Option<String>,
 }
 
+impl CustomerView {
+    /// The same with the login email masked (`j***@example.fr`), as support sees it.
+    pub fn masked(mut self) -> Self {
+        self.login_email = self.login_email.as_deref().map(email::mask);
+        self
+    }
+}
+
 impl From<CustomerRow> for CustomerView {
     fn from(r: CustomerRow) -> Self {
         Self {
@@ -183,14 +191,45 @@ impl Admin {
         } else {
             None
         };
+        let masked = self.masks_login_emails().await?;
         Ok(Page {
-            items: rows.into_iter().map(CustomerView::from).collect(),
+            items: rows
+                .into_iter()
+                .map(CustomerView::from)
+                .map(|c| if masked { c.masked() } else { c })
+                .collect(),
             next_cursor,
         })
     }
 
-    /// One customer account and its activation in progress.
+    /// One customer account and its activation in progress (the login email masked for a
+    /// support agent: [`Admin::reveal_login_email`] shows it, audited).
     pub async fn customer(&self, client_number: &str) -> AdminResult<CustomerDetail> {
+        let mut detail = self.customer_detail(client_number).await?;
+        if self.masks_login_emails().await? {
+            detail.customer = detail.customer.masked();
+        }
+        Ok(detail)
+    }
+
+    /// The login email of the identity a customer account is attached to, in full, for the
+    /// agent who asked: recorded as `console.email_shown`. `None` when it is not attached.
+    ///
+    /// Errors: `Invalid`, `NotFound` (`customer`), `Forbidden` (a staff member's, for support),
+    /// `Unavailable`.
+    pub async fn reveal_login_email(&self, client_number: &str) -> AdminResult<Option<String>> {
+        let detail = self.customer_detail(client_number).await?;
+        let c = detail.customer;
+        if let Some(id) = &c.identity_id {
+            self.may_touch_identity(id).await?;
+        }
+        self.email_shown(&c.client_number, c.identity_id.as_deref())
+            .await;
+        Ok(c.login_email)
+    }
+
+    /// [`Admin::customer`] as stored, whoever asks.
+    pub(crate) async fn customer_detail(&self, client_number: &str) -> AdminResult<CustomerDetail> {
         let n = number(client_number)?;
         let account = self
             .accounts
@@ -225,6 +264,16 @@ impl Admin {
     /// sign-ins; `NotFound` when there is none by that id.
     pub async fn identity(&self, id: &str) -> AdminResult<IdentityView> {
         let id = crate::named(id, "identity")?;
+        self.may_touch_identity(id).await?;
+        let masked = self.masks_login_emails().await?;
+        let mut view = self.identity_view(id).await?;
+        if masked {
+            view.login_email = email::mask(&view.login_email);
+        }
+        Ok(view)
+    }
+
+    async fn identity_view(&self, id: &str) -> AdminResult<IdentityView> {
         let identity = self
             .accounts
             .identity(id)
@@ -268,6 +317,7 @@ impl Admin {
     /// Locks an identity: no sign-in, its sessions end and its tokens are revoked.
     pub async fn lock_identity(&self, id: &str) -> AdminResult<IdentityView> {
         let id = crate::named(id, "identity")?;
+        self.may_touch_identity(id).await?;
         let now = self.now();
         if !self
             .store
@@ -294,6 +344,7 @@ impl Admin {
     /// `NotFound` when there is none by that id.
     pub async fn unlock_identity(&self, id: &str) -> AdminResult<IdentityView> {
         let id = crate::named(id, "identity")?;
+        self.may_touch_identity(id).await?;
         if !self
             .store
             .set_identity_status(id, IdentityStatus::Active, self.now())
@@ -309,6 +360,7 @@ impl Admin {
     /// Ends every session of an identity and revokes its tokens.
     pub async fn end_sessions(&self, id: &str) -> AdminResult<()> {
         let id = crate::named(id, "identity")?;
+        self.may_touch_identity(id).await?;
         if self.accounts.identity(id).await?.is_none() {
             return Err(AdminError::NotFound("identity"));
         }
@@ -321,6 +373,9 @@ impl Admin {
     /// Detaches an account from its identity.
     pub async fn detach_account(&self, client_number: &str) -> AdminResult<CustomerDetail> {
         let n = number(client_number)?;
+        if let Some(owner) = self.accounts.owner_of(&n).await? {
+            self.may_touch_identity(&owner.id).await?;
+        }
         let now = self.now();
         let Some(identity_id) = self.store.detach_account(&n, now).await? else {
             return Err(AdminError::NotFound("attached account"));
@@ -348,6 +403,17 @@ impl Admin {
             .await?
             .ok_or(AdminError::NotFound("pending activation"))?;
         let now = self.now();
+        // The new link must reach the customer before the old ones are cancelled: an address
+        // that had its hour's messages would be left with no working link.
+        if let Some(to) = &link.data.email {
+            if !self.accounts.may_mail(to, now).await? {
+                return Err(AdminError::Conflict(
+                    "this address received as many messages as allowed in an hour; its current \
+                     link still works: try again later"
+                        .into(),
+                ));
+            }
+        }
         self.store.cancel_activation(&n, now).await?;
         self.accounts
             .send_verification(link.data, &self.settings.base_url, now)

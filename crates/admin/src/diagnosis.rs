@@ -146,7 +146,7 @@ impl Admin {
     ///
     /// Errors: `Invalid` (`client_number`), `NotFound` (`customer`), `Unavailable`.
     pub async fn customer_file(&self, client_number: &str) -> AdminResult<CustomerFile> {
-        let detail = self.customer(client_number).await?;
+        let mut detail = self.customer_detail(client_number).await?;
         let now = self.now();
         let c = &detail.customer;
         let identity = match &c.identity_id {
@@ -228,6 +228,9 @@ impl Admin {
             opened_at,
             now,
         );
+        if self.masks_login_emails().await? {
+            detail.customer = detail.customer.masked();
+        }
         Ok(CustomerFile {
             detail,
             identity,
@@ -243,7 +246,10 @@ impl Admin {
     ///
     /// Errors: `Invalid`, `NotFound` (`customer`), `Unavailable`.
     pub async fn unlock_customer(&self, client_number: &str) -> AdminResult<()> {
-        let detail = self.customer(client_number).await?;
+        let detail = self.customer_detail(client_number).await?;
+        if let Some(id) = &detail.customer.identity_id {
+            self.may_touch_identity(id).await?;
+        }
         let c = &detail.customer;
         self.accounts.clear_throttle(&c.client_number).await?;
         if let Some(login) = &c.login_email {

@@ -256,6 +256,48 @@ impl Admin {
         self.audit.record(event).await;
     }
 
+    /// The role of the staff member acting in the current request (the console, or a console
+    /// token at the API); `None` for the CLI and admin clients. A member no longer found or
+    /// disabled counts as `support`, the lesser role.
+    pub(crate) async fn acting_staff_role(&self) -> AdminResult<Option<StaffRole>> {
+        let Some(actor) = gan_audit::current()
+            .actor
+            .filter(|a| a.kind == gan_audit::ActorKind::Staff)
+        else {
+            return Ok(None);
+        };
+        let id = actor.id.unwrap_or_default();
+        let role = self
+            .store
+            .find_staff(&id)
+            .await?
+            .filter(|m| m.active)
+            .map_or(StaffRole::Support, |m| m.role);
+        Ok(Some(role))
+    }
+
+    /// Support acts on customers, not on staff: an identity that is a staff member (an
+    /// administrator included) is looked into, locked, unlocked or cut off by administrators,
+    /// the CLI or admin clients only.
+    ///
+    /// Errors: `Forbidden`, `Unavailable`.
+    pub(crate) async fn may_touch_identity(&self, identity_id: &str) -> AdminResult<()> {
+        if self.acting_staff_role().await? == Some(StaffRole::Support)
+            && self.store.find_staff(identity_id).await?.is_some()
+        {
+            return Err(AdminError::Forbidden(
+                "staff members are managed by administrators".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether login emails are shown masked to whoever acts (a support agent), as on the
+    /// console.
+    pub(crate) async fn masks_login_emails(&self) -> AdminResult<bool> {
+        Ok(self.acting_staff_role().await? == Some(StaffRole::Support))
+    }
+
     /// Audit events, newest first (or oldest first after `filter.after`).
     pub async fn audit_events(
         &self,

@@ -134,8 +134,14 @@ pub trait ConsoleStore: Send + Sync {
     ) -> StoreResult<Option<crate::console::ConsoleSession>>;
     /// Marks a session seen at `now`.
     async fn touch_console_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
-    /// Marks a session's second factor checked at `now` (and seen).
-    async fn second_factor_checked(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Marks a session's second factor checked at `now` (and seen), and gives it a new cookie
+    /// hash (the cookie changes as the session gains rights).
+    async fn second_factor_checked(
+        &self,
+        id_hash: &str,
+        new_id_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
     /// Ends a session.
     async fn end_console_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
     /// Keeps a pending TOTP secret (sealed) for a member not enrolled yet.

@@ -97,8 +97,14 @@ impl ConsoleStore for Store {
             .await
     }
 
-    async fn second_factor_checked(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<()> {
+    async fn second_factor_checked(
+        &self,
+        id_hash: &str,
+        new_id_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
         console_session::Entity::update_many()
+            .col_expr(console_session::Column::IdHash, Expr::value(new_id_hash))
             .col_expr(
                 console_session::Column::SecondFactorAt,
                 Expr::value(ts(now)),

@@ -107,7 +107,9 @@ async fn staff_sign_in_asks_for_totp_and_refuses_everyone_else() {
             .await;
         assert_eq!(replay.status, 400, "a code works once");
         assert_eq!(again.get("/console").await.status, 303);
-        // The next time step's code opens it.
+        // The next time step's code opens it, under a new cookie: the one set at the password
+        // step opens nothing.
+        let before = again.cookies.get("gc_console").cloned().unwrap();
         server.clock.advance(30);
         let next = totp_code(&admin.secret, now + 30);
         let ok = again
@@ -118,6 +120,10 @@ async fn staff_sign_in_asks_for_totp_and_refuses_everyone_else() {
             .await;
         assert_eq!(ok.status, 303, "{}", ok.body);
         assert_eq!(again.get("/console").await.status, 200);
+        assert_ne!(again.cookies.get("gc_console"), Some(&before));
+        let mut fixed = Browser::new(&server.base);
+        fixed.cookies.insert("gc_console".into(), before);
+        assert_eq!(fixed.get("/console").await.status, 303);
 
         // A recovery code works once.
         let mut lost_phone = Browser::new(&server.base);
@@ -225,11 +231,14 @@ async fn every_console_route_checks_the_role_and_the_csrf_token() {
             ROUTES.iter().filter(|r| r.2).count(),
             "each refusal audited"
         );
-        // Bad figures in a query string get the console's own page.
+        // Bad figures in a query string, a repeated field, a path that is not UTF-8: the
+        // console's own page.
         for path in [
             "/console?days=abc",
             "/console?days=0",
             "/console/stuck.csv?stuck_days=-1",
+            "/console/customers?q=a&q=b",
+            "/console/customers/%FF",
         ] {
             let bad = s.get(path).await;
             assert_eq!(bad.status, 400, "{path}");
@@ -398,6 +407,41 @@ async fn the_admin_api_takes_console_tokens_with_the_same_roles() {
             }
         }
         assert!(checked >= 18, "{checked} routes");
+        // Support acts on customers, not on staff: another member's identity (an admin's
+        // here) is neither read, locked, unlocked nor cut off.
+        let chef = server.add_identity("chef2@example.fr", PASSWORD).await;
+        server
+            .state
+            .admin
+            .add_staff("chef2@example.fr", StaffRole::Admin)
+            .await
+            .unwrap();
+        for (method, path) in [
+            ("GET", format!("/identities/{chef}")),
+            ("POST", format!("/identities/{chef}/lock")),
+            ("POST", format!("/identities/{chef}/unlock")),
+            ("DELETE", format!("/identities/{chef}/sessions")),
+        ] {
+            assert_eq!(
+                api(&server, method, &path, &token).await,
+                403,
+                "support {method} {path}"
+            );
+        }
+        // A customer's login email comes masked to support, as on the console.
+        let customer = server
+            .add_identity("jeanne.cliente@example.fr", PASSWORD)
+            .await;
+        let seen: serde_json::Value = reqwest::Client::new()
+            .get(server.url(&format!("/admin/api/v1/identities/{customer}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(seen["login_email"], "j***@example.fr", "{seen}");
         // A customer action: allowed, and recorded with the staff member as actor.
         assert_eq!(
             api(&server, "POST", "/identities/gc-nobody/unlock", &token).await,
@@ -419,6 +463,24 @@ async fn the_admin_api_takes_console_tokens_with_the_same_roles() {
         let admin_token = console_token(&server, &mut admin.browser).await;
         assert_eq!(api(&server, "GET", "/clients", &admin_token).await, 200);
         assert_eq!(api(&server, "GET", "/keys", &admin_token).await, 200);
+        assert_eq!(
+            api(&server, "GET", &format!("/identities/{chef}"), &admin_token).await,
+            200,
+            "administrators manage staff"
+        );
+        // A client id is a safe path segment: no '/', '?', '#' or dot segment.
+        for id in ["../staff/x", "a/b", "..", "a?b=1", "a#b", "-lead"] {
+            let res = reqwest::Client::new()
+                .post(server.url("/admin/api/v1/clients"))
+                .bearer_auth(&admin_token)
+                .json(&serde_json::json!({
+                    "client_id": id, "client_name": "X", "redirect_uris": ["https://x.example/cb"]
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), 400, "{id}");
+        }
         // The console's own client cannot be changed, disabled or deleted from the API.
         for (method, path) in [
             ("PATCH", "/clients/gan-console"),
@@ -495,6 +557,11 @@ async fn an_agent_resends_a_stuck_activation_and_the_customer_completes_it() {
             dash.body
         );
         assert!(dash.body.contains("id=\"count-stuck\">1<"));
+        assert!(
+            dash.body.contains("id=\"count-legacy\">3<"),
+            "{}",
+            dash.body
+        );
         assert!(dash.body.contains("<svg class=\"chart\""));
         let csv = a.get("/console/stuck.csv?stuck_days=2").await;
         assert_eq!(csv.status, 200);
@@ -540,8 +607,33 @@ async fn an_agent_resends_a_stuck_activation_and_the_customer_completes_it() {
         assert_eq!(e.actor.id.as_deref(), Some(agent.identity_id.as_str()));
         assert_eq!(e.detail["reason"], "appel du client, lien expiré");
 
-        // The customer completes the upgrade from the new mail; the old link is dead.
-        let second = server.mail_to("jean@example.fr", 2).await;
+        // Resending again and again stops at the address's hourly allowance, before the link
+        // that works is cancelled: the agent is told, the last link sent still works.
+        let mut refused = None;
+        for _ in 0..8 {
+            let r = a
+                .post_form(
+                    "/console/customers/10000001/resend",
+                    &[("csrf_token", &c), ("reason", "le client insiste")],
+                )
+                .await;
+            if r.status != 303 {
+                refused = Some(r);
+                break;
+            }
+        }
+        let refused = refused.expect("the mail allowance runs out");
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(refused.body.contains("role=\"alert\""));
+        let sent = server
+            .mails()
+            .into_iter()
+            .filter(|m| m.to == "jean@example.fr")
+            .count();
+        assert_eq!(sent, 1 + 5, "the first, three days ago, then mails_per_hour");
+
+        // The customer completes the upgrade from the last mail; the first link is dead.
+        let second = server.mail_to("jean@example.fr", sent).await;
         let link = second.link(&server.url("/upgrade/verify")).unwrap();
         let old = first.link(&server.url("/upgrade/verify")).unwrap();
         assert_ne!(link, old);

@@ -2,16 +2,16 @@
 //! an agent takes with the reason they type (resend or cancel the activation, unlock, end
 //! sessions, detach an account, show the login email in full).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use gan_accounts::email;
 use gan_admin::console::Permission;
 use gan_admin::diagnosis::CustomerFile;
 use gan_admin::AdminError;
 use minijinja::context;
 
 use super::{reason_of, with_reason, Console};
+use super::{ConsolePath, ConsoleQuery};
 use crate::page::PostedForm;
 use crate::AppState;
 
@@ -30,7 +30,7 @@ const PAGE: u64 = 25;
 pub(super) async fn search(
     State(state): State<AppState>,
     console: Console,
-    Query(query): Query<SearchQuery>,
+    ConsoleQuery(query): ConsoleQuery<SearchQuery>,
 ) -> Response {
     let q = query.q.trim().to_string();
     if q.is_empty() {
@@ -57,22 +57,12 @@ pub(super) async fn search(
         }
         Err(e) => return console.failed("console: search customers", e),
     };
-    let full = console.staff.role.may(Permission::Manage);
-    let items: Vec<_> = page
-        .items
-        .into_iter()
-        .map(|mut c| {
-            if !full {
-                c.login_email = c.login_email.as_deref().map(email::mask);
-            }
-            c
-        })
-        .collect();
+    // Login emails come masked for support (the admin service's rule).
     console.render(
         &state,
         StatusCode::OK,
         "console_customers.html",
-        context! { q => q, items => items, next_cursor => page.next_cursor, searched => true },
+        context! { q => q, items => page.items, next_cursor => page.next_cursor, searched => true },
     )
 }
 
@@ -87,8 +77,8 @@ pub(super) struct Done {
 pub(super) async fn show(
     State(state): State<AppState>,
     console: Console,
-    Path(number): Path<String>,
-    Query(done): Query<Done>,
+    ConsolePath(number): ConsolePath<String>,
+    ConsoleQuery(done): ConsoleQuery<Done>,
 ) -> Response {
     let notice = match done.done.as_str() {
         "resend" | "cancel" | "unlock" | "end-sessions" | "detach" => Some(
@@ -117,8 +107,8 @@ struct PageNotes {
     notice: Option<String>,
     /// An error of the action form (`role="alert"`).
     error: Option<String>,
-    /// The login email shown in full (after "show", audited).
-    reveal: bool,
+    /// The login email in full (after "show", audited).
+    revealed: Option<String>,
 }
 
 async fn customer_page(
@@ -138,14 +128,13 @@ async fn customer_page(
         events,
         findings,
     } = file;
-    // Support sees the login email masked until they ask (audited); admins see it.
-    let full = notes.reveal || console.staff.role.may(Permission::Manage);
-    let login_email =
-        detail
-            .customer
-            .login_email
-            .clone()
-            .map(|e| if full { e } else { email::mask(&e) });
+    // Support gets the login email masked (the admin service's rule) until they ask ("show",
+    // audited); admins see it.
+    let masked = notes.revealed.is_none() && !console.staff.role.may(Permission::Manage);
+    let login_email = notes
+        .revealed
+        .clone()
+        .or_else(|| detail.customer.login_email.clone());
     let status = if notes.error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -163,7 +152,7 @@ async fn customer_page(
         context! {
             customer => detail.customer,
             login_email => login_email,
-            masked => !full,
+            masked => masked,
             activation => detail.pending_activation,
             identity => identity,
             events => events,
@@ -188,17 +177,16 @@ pub(super) struct ActionForm {
 pub(super) async fn act(
     State(state): State<AppState>,
     console: Console,
-    Path((number, action)): Path<(String, String)>,
+    ConsolePath((number, action)): ConsolePath<(String, String)>,
     PostedForm { form, .. }: PostedForm<ActionForm>,
 ) -> Response {
     if action == "show-email" {
-        let identity = match state.admin.customer(&number).await {
-            Ok(detail) => detail.customer.identity_id,
-            Err(e) => return console.failed("console: read the customer", e),
+        let revealed = match state.admin.reveal_login_email(&number).await {
+            Ok(email) => email,
+            Err(e) => return console.failed("console: show the login email", e),
         };
-        state.admin.email_shown(&number, identity.as_deref()).await;
         let notes = PageNotes {
-            reveal: true,
+            revealed,
             ..Default::default()
         };
         return customer_page(&state, console, &number, notes).await;

@@ -205,14 +205,53 @@ impl Console {
     }
 }
 
+/// A console page's query string: a rejection (a repeated field, a value of the wrong type)
+/// becomes the console's 400 page in the agent's language.
+pub(super) struct ConsoleQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for ConsoleQuery<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(ui) = Ui::from_request_parts(parts, state).await;
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Self(v))
+            .map_err(|e| PageError::unreadable(&ui, e))
+    }
+}
+
+/// A console page's path parameters: a rejection (not UTF-8) becomes the console's 400 page.
+pub(super) struct ConsolePath<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for ConsolePath<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(ui) = Ui::from_request_parts(parts, state).await;
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|e| PageError::unreadable(&ui, e))
+    }
+}
+
 /// The reason an agent typed for an action: 3 to 500 characters without control characters
 /// (line breaks allowed), trimmed; `None` otherwise.
 pub(super) fn reason_of(typed: &str) -> Option<String> {
     let reason = typed.trim();
     let len = reason.chars().count();
+    // Line breaks are welcome; other controls and the characters that hide or reorder text
+    // around them (a right-to-left override in the audit trail) are not.
     let clean = reason
         .chars()
-        .all(|c| !c.is_control() || c == '\n' || c == '\r');
+        .all(|c| c == '\n' || c == '\r' || !gan_admin::invisible(c));
     ((3..=500).contains(&len) && clean).then(|| reason.to_string())
 }
 
@@ -237,5 +276,6 @@ mod tests {
         assert_eq!(reason_of(&"x".repeat(501)), None);
         assert_eq!(reason_of("a\u{0}bc"), None);
         assert!(reason_of("ligne 1\nligne 2").is_some());
+        assert_eq!(reason_of("appel \u{202e}tneilc"), None);
     }
 }

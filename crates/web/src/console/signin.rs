@@ -2,7 +2,7 @@
 //! own first-party client (code + PKCE S256, `prompt=login`: a password checked now), exchanges
 //! the code in process, opens a console session, then asks for the TOTP code (or enrols one).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -16,6 +16,7 @@ use minijinja::context;
 use sha2::{Digest, Sha256};
 
 use super::access;
+use super::ConsoleQuery;
 use crate::page::{
     throttled_text, with_retry_after, Failure, OrUnavailable, PageError, PostedForm, Ui,
 };
@@ -67,7 +68,7 @@ pub(super) async fn callback(
     State(state): State<AppState>,
     ui: Ui,
     jar: CookieJar,
-    Query(cb): Query<Callback>,
+    ConsoleQuery(cb): ConsoleQuery<Callback>,
 ) -> PageResult {
     let flow = cookies::get(&jar, &state.settings, cookies::CONSOLE_FLOW);
     let jar = cookies::remove(jar, &state.settings, cookies::CONSOLE_FLOW);
@@ -264,14 +265,18 @@ pub(super) async fn second_factor(
         .await
         .or_unavailable(&ui, "console: check the code")?
     {
-        CodeCheck::Right(codes) if codes.is_empty() => Ok(Redirect::to("/console").into_response()),
-        CodeCheck::Right(codes) => Ok(ui
-            .render(
+        CodeCheck::Right { cookie, codes } => {
+            let jar = jar.add(cookies::build(&state.settings, cookies::CONSOLE, cookie));
+            if codes.is_empty() {
+                return Ok((jar, Redirect::to("/console")).into_response());
+            }
+            let page = ui.render(
                 StatusCode::OK,
                 "console_recovery_codes.html",
                 context! { codes => codes },
-            )
-            .into_response()),
+            );
+            Ok((jar, page).into_response())
+        }
         CodeCheck::Wrong => {
             let error = Some(ui.t("console_code_wrong"));
             second_factor_page(&state, &ui, jar, error, StatusCode::BAD_REQUEST, None).await
