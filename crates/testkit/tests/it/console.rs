@@ -630,7 +630,11 @@ async fn an_agent_resends_a_stuck_activation_and_the_customer_completes_it() {
             .into_iter()
             .filter(|m| m.to == "jean@example.fr")
             .count();
-        assert_eq!(sent, 1 + 5, "the first, three days ago, then mails_per_hour");
+        assert_eq!(
+            sent,
+            1 + 5,
+            "the first, three days ago, then mails_per_hour"
+        );
 
         // The customer completes the upgrade from the last mail; the first link is dead.
         let second = server.mail_to("jean@example.fr", sent).await;

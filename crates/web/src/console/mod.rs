@@ -112,10 +112,15 @@ async fn gate(state: AppState, permission: Permission, mut req: Request, next: N
         }
         Ok(_) => {
             return ui
-                .message(
+                .render(
                     StatusCode::UNAUTHORIZED,
-                    "console_expired_title",
-                    vec![ui.t("console_expired_text")],
+                    "message.html",
+                    context! {
+                        title => ui.t("console_expired_title"),
+                        paragraphs => vec![ui.t("console_expired_text")],
+                        link_href => "/console/signin",
+                        link_text => ui.t("console_signin_link"),
+                    },
                 )
                 .into_response()
         }

@@ -14,7 +14,12 @@ use crate::AppState;
 
 /// "Trop de tentatives. Patientez {s} secondes…", in the person's language.
 pub fn throttled_text(ui: &Ui, seconds: i64) -> String {
-    ui.t("login_throttled").replace("{s}", &seconds.to_string())
+    let key = if seconds == 1 {
+        "login_throttled_one"
+    } else {
+        "login_throttled"
+    };
+    ui.t(key).replace("{s}", &seconds.to_string())
 }
 
 /// `Retry-After` (RFC 9110 §10.2.3), in seconds, on a throttled answer.
