@@ -244,6 +244,14 @@ async fn every_console_route_checks_the_role_and_the_csrf_token() {
             assert_eq!(bad.status, 400, "{path}");
             assert!(bad.body.contains("role=\"alert\""), "{path}: {}", bad.body);
         }
+        // A console error page sends back to the console, not to "the application".
+        let forbidden = s.get("/console/clients").await;
+        assert_eq!(forbidden.status, 403);
+        assert!(
+            forbidden.body.contains("Revenir à la console"),
+            "{}",
+            forbidden.body
+        );
         // A form without the CSRF token is refused.
         let no_csrf = s
             .post_form(

@@ -2,7 +2,7 @@
 //! an agent takes with the reason they type (resend or cancel the activation, unlock, end
 //! sessions, detach an account, show the login email in full).
 
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gan_admin::console::Permission;
@@ -10,8 +10,8 @@ use gan_admin::diagnosis::CustomerFile;
 use gan_admin::AdminError;
 use minijinja::context;
 
+use super::ConsoleArg;
 use super::{reason_of, with_reason, Console};
-use super::{ConsolePath, ConsoleQuery};
 use crate::page::PostedForm;
 use crate::AppState;
 
@@ -30,7 +30,7 @@ const PAGE: u64 = 25;
 pub(super) async fn search(
     State(state): State<AppState>,
     console: Console,
-    ConsoleQuery(query): ConsoleQuery<SearchQuery>,
+    ConsoleArg(Query(query)): ConsoleArg<Query<SearchQuery>>,
 ) -> Response {
     let q = query.q.trim().to_string();
     if q.is_empty() {
@@ -77,8 +77,8 @@ pub(super) struct Done {
 pub(super) async fn show(
     State(state): State<AppState>,
     console: Console,
-    ConsolePath(number): ConsolePath<String>,
-    ConsoleQuery(done): ConsoleQuery<Done>,
+    ConsoleArg(Path(number)): ConsoleArg<Path<String>>,
+    ConsoleArg(Query(done)): ConsoleArg<Query<Done>>,
 ) -> Response {
     let notice = match done.done.as_str() {
         "resend" | "cancel" | "unlock" | "end-sessions" | "detach" => Some(
@@ -177,7 +177,7 @@ pub(super) struct ActionForm {
 pub(super) async fn act(
     State(state): State<AppState>,
     console: Console,
-    ConsolePath((number, action)): ConsolePath<(String, String)>,
+    ConsoleArg(Path((number, action))): ConsoleArg<Path<(String, String)>>,
     PostedForm { form, .. }: PostedForm<ActionForm>,
 ) -> Response {
     if action == "show-email" {

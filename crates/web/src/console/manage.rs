@@ -1,14 +1,14 @@
 //! What administrators manage in the console: relying parties, signing keys and staff. The
 //! gate lets only the `admin` role in; the admin service validates and audits, as for the API.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gan_admin::{AdminError, ClientInput, ClientPatch, ClientView, StaffRole};
 use minijinja::context;
 
 use super::Console;
-use super::ConsolePath;
+use super::ConsoleArg;
 use crate::page::PostedForm;
 use crate::AppState;
 
@@ -220,7 +220,7 @@ fn secret_page(state: &AppState, console: Console, created: gan_admin::CreatedCl
 pub(super) async fn client(
     State(state): State<AppState>,
     console: Console,
-    ConsolePath(id): ConsolePath<String>,
+    ConsoleArg(Path(id)): ConsoleArg<Path<String>>,
 ) -> Response {
     match state.admin.get_client(&id).await {
         Ok(c) => form_page(
@@ -239,7 +239,7 @@ pub(super) async fn client(
 pub(super) async fn update_client(
     State(state): State<AppState>,
     console: Console,
-    ConsolePath(id): ConsolePath<String>,
+    ConsoleArg(Path(id)): ConsoleArg<Path<String>>,
     PostedForm { form, .. }: PostedForm<ClientForm>,
 ) -> Response {
     match state.admin.update_client(&id, form.patch()).await {
@@ -280,7 +280,7 @@ pub(super) struct ClientActionForm {
 pub(super) async fn client_action(
     State(state): State<AppState>,
     console: Console,
-    ConsolePath((id, action)): ConsolePath<(String, String)>,
+    ConsoleArg(Path((id, action))): ConsoleArg<Path<(String, String)>>,
     PostedForm { form, .. }: PostedForm<ClientActionForm>,
 ) -> Response {
     let admin = &state.admin;
@@ -424,7 +424,7 @@ pub(super) async fn add_staff(
 pub(super) async fn disable_staff(
     State(state): State<AppState>,
     console: Console,
-    ConsolePath(id): ConsolePath<String>,
+    ConsoleArg(Path(id)): ConsoleArg<Path<String>>,
     _: PostedForm<Nothing>,
 ) -> Response {
     if id == console.staff.identity_id {

@@ -101,7 +101,8 @@ async fn gate(state: AppState, permission: Permission, mut req: Request, next: N
     let ui = Ui::new(
         &state,
         crate::request::page_lang(&jar, &state.settings, req.headers(), None),
-    );
+    )
+    .for_console();
     let staff = match access(&state, &jar).await {
         Ok(ConsoleAccess::Open(staff)) => staff,
         Ok(ConsoleAccess::SecondFactor { .. }) if req.method() == Method::GET => {
@@ -156,6 +157,7 @@ impl FromRequestParts<AppState> for Console {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Ok(ui) = Ui::from_request_parts(parts, state).await;
+        let ui = ui.for_console();
         let staff = parts
             .extensions
             .get::<Staff>()
@@ -210,11 +212,16 @@ impl Console {
     }
 }
 
-/// A console page's query string: a rejection (a repeated field, a value of the wrong type)
-/// becomes the console's 400 page in the agent's language.
-pub(super) struct ConsoleQuery<T>(pub T);
+/// An axum extractor of a console page (its `Query`, its `Path`) whose rejection — a repeated
+/// field, a value of the wrong type, a path that is not UTF-8 — becomes the console's 400 page in
+/// the agent's language rather than axum's text.
+pub(super) struct ConsoleArg<E>(pub E);
 
-impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for ConsoleQuery<T> {
+impl<E> FromRequestParts<AppState> for ConsoleArg<E>
+where
+    E: FromRequestParts<AppState> + Send,
+    E::Rejection: IntoResponse,
+{
     type Rejection = PageError;
 
     async fn from_request_parts(
@@ -222,28 +229,10 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for Conso
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Ok(ui) = Ui::from_request_parts(parts, state).await;
-        axum::extract::Query::<T>::from_request_parts(parts, state)
+        E::from_request_parts(parts, state)
             .await
-            .map(|axum::extract::Query(v)| Self(v))
-            .map_err(|e| PageError::unreadable(&ui, e))
-    }
-}
-
-/// A console page's path parameters: a rejection (not UTF-8) becomes the console's 400 page.
-pub(super) struct ConsolePath<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for ConsolePath<T> {
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Ok(ui) = Ui::from_request_parts(parts, state).await;
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(v)| Self(v))
-            .map_err(|e| PageError::unreadable(&ui, e))
+            .map(Self)
+            .map_err(|e| PageError::unreadable(&ui.for_console(), e))
     }
 }
 

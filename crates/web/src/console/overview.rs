@@ -1,7 +1,7 @@
 //! The console's overview pages: the migration dashboard (with its chart drawn here as SVG and
 //! the stuck customers' CSV), the audit trail, and the diagnosis's sentences.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gan_admin::diagnosis::Finding;
@@ -11,7 +11,7 @@ use minijinja::context;
 use time::OffsetDateTime;
 
 use super::Console;
-use super::ConsoleQuery;
+use super::ConsoleArg;
 use crate::page::Ui;
 use crate::{AppState, Lang};
 
@@ -41,7 +41,7 @@ fn days_of(typed: &str, default: u32, field: &str) -> Result<u32, gan_admin::Adm
 pub(super) async fn dashboard(
     State(state): State<AppState>,
     console: Console,
-    ConsoleQuery(q): ConsoleQuery<DashboardQuery>,
+    ConsoleArg(Query(q)): ConsoleArg<Query<DashboardQuery>>,
 ) -> Response {
     let days = days_of(&q.days, 30, "days")
         .and_then(|days| Ok((days, days_of(&q.stuck_days, 7, "stuck_days")?)));
@@ -181,7 +181,7 @@ pub(super) struct StuckQuery {
 pub(super) async fn stuck_csv(
     State(state): State<AppState>,
     console: Console,
-    ConsoleQuery(q): ConsoleQuery<StuckQuery>,
+    ConsoleArg(Query(q)): ConsoleArg<Query<StuckQuery>>,
 ) -> Response {
     let delimiter = if q.delimiter == "," { b',' } else { b';' };
     let rows = match days_of(&q.stuck_days, 7, "stuck_days") {
@@ -238,7 +238,7 @@ fn day_start(typed: &str) -> Option<OffsetDateTime> {
 pub(super) async fn audit(
     State(state): State<AppState>,
     console: Console,
-    ConsoleQuery(q): ConsoleQuery<AuditQuery>,
+    ConsoleArg(Query(q)): ConsoleArg<Query<AuditQuery>>,
 ) -> Response {
     let mut errors: Vec<String> = Vec::new();
     let text = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());

@@ -2,7 +2,7 @@
 //! own first-party client (code + PKCE S256, `prompt=login`: a password checked now), exchanges
 //! the code in process, opens a console session, then asks for the TOTP code (or enrols one).
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -16,7 +16,7 @@ use minijinja::context;
 use sha2::{Digest, Sha256};
 
 use super::access;
-use super::ConsoleQuery;
+use super::ConsoleArg;
 use crate::page::{
     throttled_text, with_retry_after, Failure, OrUnavailable, PageError, PostedForm, Ui,
 };
@@ -68,8 +68,9 @@ pub(super) async fn callback(
     State(state): State<AppState>,
     ui: Ui,
     jar: CookieJar,
-    ConsoleQuery(cb): ConsoleQuery<Callback>,
+    ConsoleArg(Query(cb)): ConsoleArg<Query<Callback>>,
 ) -> PageResult {
+    let ui = ui.for_console();
     let flow = cookies::get(&jar, &state.settings, cookies::CONSOLE_FLOW);
     let jar = cookies::remove(jar, &state.settings, cookies::CONSOLE_FLOW);
     let Some((expected, verifier)) = flow.as_deref().and_then(|f| f.split_once('.')) else {
@@ -165,6 +166,7 @@ pub(super) async fn second_factor_form(
     ui: Ui,
     jar: CookieJar,
 ) -> PageResult {
+    let ui = ui.for_console();
     second_factor_page(&state, &ui, jar, None, StatusCode::OK, None).await
 }
 
@@ -247,6 +249,7 @@ pub(super) async fn second_factor(
     jar: CookieJar,
     PostedForm { ui, form }: PostedForm<CodeForm>,
 ) -> PageResult {
+    let ui = ui.for_console();
     let session = match access(&state, &jar)
         .await
         .or_unavailable(&ui, "console: find the session")?
@@ -307,6 +310,7 @@ pub(super) async fn sign_out(
     jar: CookieJar,
     PostedForm { ui, .. }: PostedForm<Nothing>,
 ) -> PageResult {
+    let ui = ui.for_console();
     match access(&state, &jar)
         .await
         .or_unavailable(&ui, "console: find the session")?

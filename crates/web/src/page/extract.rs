@@ -30,6 +30,9 @@ pub struct Ui {
     /// The page language.
     pub lang: Lang,
     pages: Arc<Pages>,
+    /// A page of the support console: its error pages send back to the console, not to the
+    /// relying party.
+    console: bool,
 }
 
 impl Ui {
@@ -38,7 +41,14 @@ impl Ui {
         Self {
             lang,
             pages: state.pages.clone(),
+            console: false,
         }
+    }
+
+    /// The same, for a page of the support console.
+    pub fn for_console(mut self) -> Self {
+        self.console = true;
+        self
     }
 
     /// A translated text of the theme.
@@ -62,7 +72,11 @@ impl Ui {
 
     /// The error page with a detail.
     pub fn error(&self, status: StatusCode, detail: &str) -> Page {
-        self.pages.error(status, self.lang, detail)
+        self.render(
+            status,
+            "error.html",
+            context! { detail => detail, console => self.console },
+        )
     }
 
     /// The error page with a translated detail.
