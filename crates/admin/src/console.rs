@@ -559,7 +559,7 @@ impl Admin {
     }
 
     /// Records that `staff` displayed the login email of `client_number` in full.
-    pub async fn email_shown(&self, client_number: &str, identity_id: Option<&str>) {
+    pub(crate) async fn email_shown(&self, client_number: &str, identity_id: Option<&str>) {
         let mut event = self
             .event(EventType::ConsoleEmailShown)
             .client_number(client_number);

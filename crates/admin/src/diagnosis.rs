@@ -147,10 +147,12 @@ impl Admin {
     /// Errors: `Invalid` (`client_number`), `NotFound` (`customer`), `Unavailable`.
     pub async fn customer_file(&self, client_number: &str) -> AdminResult<CustomerFile> {
         let mut detail = self.customer_detail(client_number).await?;
+        // Read once: who asks decides what is shown (support: masked emails, no staff member's).
+        let role = self.acting_staff_role().await?;
         let now = self.now();
         let c = &detail.customer;
         let identity = match &c.identity_id {
-            Some(id) => Some(self.identity(id).await?),
+            Some(id) => Some(self.identity_as(role, id).await?),
             None => None,
         };
         let mut throttle = self.accounts.throttle_state(&c.client_number, now).await?;
@@ -228,7 +230,7 @@ impl Admin {
             opened_at,
             now,
         );
-        if self.masks_login_emails().await? {
+        if role == Some(crate::StaffRole::Support) {
             detail.customer = detail.customer.masked();
         }
         Ok(CustomerFile {

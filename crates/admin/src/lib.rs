@@ -282,9 +282,17 @@ impl Admin {
     ///
     /// Errors: `Forbidden`, `Unavailable`.
     pub(crate) async fn may_touch_identity(&self, identity_id: &str) -> AdminResult<()> {
-        if self.acting_staff_role().await? == Some(StaffRole::Support)
-            && self.store.find_staff(identity_id).await?.is_some()
-        {
+        let role = self.acting_staff_role().await?;
+        self.may_touch_identity_as(role, identity_id).await
+    }
+
+    /// [`Admin::may_touch_identity`] for an acting role already read.
+    pub(crate) async fn may_touch_identity_as(
+        &self,
+        role: Option<StaffRole>,
+        identity_id: &str,
+    ) -> AdminResult<()> {
+        if role == Some(StaffRole::Support) && self.store.find_staff(identity_id).await?.is_some() {
             return Err(AdminError::Forbidden(
                 "staff members are managed by administrators".into(),
             ));
