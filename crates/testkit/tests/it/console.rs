@@ -81,7 +81,26 @@ async fn staff_sign_in_asks_for_totp_and_refuses_everyone_else() {
         assert!(signed.contains(&"console.signed_in"), "{signed:?}");
         assert!(signed.contains(&"console.second_factor"), "{signed:?}");
 
-        // The console's cookies: __Host- only on https issuers; here HttpOnly and SameSite=Strict.
+        // The console's cookies are HttpOnly and SameSite=Strict (`__Host-` and Secure only on
+        // https issuers, as every cookie here).
+        let mut probe = Browser::new(&server.base);
+        let start = probe.get("/console/signin").await;
+        let flow = start
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("gc_console_flow="))
+            .expect("the sign-in's flow cookie");
+        assert!(
+            flow.contains("HttpOnly") && flow.contains("SameSite=Strict"),
+            "{flow}"
+        );
+        assert!(
+            start.location.as_deref().unwrap().contains("prompt=login"),
+            "{:?}",
+            start.location
+        );
         // A second sign-in asks for the password again (prompt=login), then the code.
         let mut again = Browser::new(&server.base);
         let page = console_password(&mut again, "chef@example.fr", PASSWORD).await;
