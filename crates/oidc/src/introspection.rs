@@ -40,12 +40,12 @@ impl Provider {
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
         let now = self.now();
         let inactive = serde_json::json!({ "active": false });
-        let Some(record) = self
-            .stores
-            .tokens
-            .find_token(&hash_handle(token))
+        // The token and its person in one read.
+        let Some((record, person)) = self
+            .claims
+            .token_and_person(&hash_handle(token), self.stores.tokens.as_ref())
             .await?
-            .filter(|t| t.is_live(now))
+            .filter(|(t, _)| t.is_live(now))
         else {
             return Ok(inactive);
         };
@@ -69,23 +69,21 @@ impl Provider {
             body["sub"] = identity_id.clone().into();
             let scopes = Scopes::parse(&record.scope).unwrap_or_default();
 
-            // The person may still use the token's client (else it is inactive for everyone).
-            let Some(mut claims) = self
-                .released_claims(identity_id, &scopes, None, "userinfo", &owner)
-                .await?
-            else {
+            // The person may still sign in and use the token's client (else it is inactive for
+            // everyone).
+            let Some(person) = person.filter(|p| p.may_use(&owner)) else {
                 return Ok(inactive);
             };
+            let mut claims = self.released_claims(&person, &scopes, None, "userinfo", &owner);
             if caller.id != owner.id {
                 // Another client sees no more than its own registration would give it: the
-                // claims of the scopes both hold, `accounts` of the kinds it may see.
-                let shared = scopes.intersect(&caller.allowed_scopes());
-                let Some(own_view) = self
-                    .released_claims(identity_id, &shared, None, "userinfo", &caller)
-                    .await?
-                else {
+                // claims of the scopes both hold, `accounts` of the kinds it may see; a client
+                // restricted to kinds the person holds none of sees the token inactive.
+                if !person.may_use(&caller) {
                     return Ok(inactive);
-                };
+                }
+                let shared = scopes.intersect(&caller.allowed_scopes());
+                let own_view = self.released_claims(&person, &shared, None, "userinfo", &caller);
                 claims.retain(|k, _| own_view.contains_key(k));
                 // The same numbers, flat, as far as the caller may see them.
                 if let (
@@ -97,14 +95,12 @@ impl Provider {
                 ) {
                     list.retain(|n| seen.contains(n));
                 }
-                if let Some(accounts) = own_view.get("accounts") {
-                    let seen: Vec<&serde_json::Value> = accounts
-                        .as_array()
-                        .map(|a| a.iter().collect())
-                        .unwrap_or_default();
-                    if let Some(serde_json::Value::Array(list)) = claims.get_mut("accounts") {
-                        list.retain(|a| seen.contains(&a));
-                    }
+                if let (
+                    Some(serde_json::Value::Array(seen)),
+                    Some(serde_json::Value::Array(list)),
+                ) = (own_view.get("accounts"), claims.get_mut("accounts"))
+                {
+                    list.retain(|a| seen.contains(a));
                 }
             }
             for (k, v) in claims {

@@ -26,6 +26,7 @@ pub mod memory;
 pub mod model;
 pub mod params;
 pub mod paths;
+pub mod person;
 pub mod pkce;
 pub mod ports;
 pub mod provider;

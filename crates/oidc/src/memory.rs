@@ -2,7 +2,7 @@
 //! provider without a database (fuzz targets, benchmarks). Each port keeps the same contract as
 //! the store: single use is decided under one lock, so of concurrent callers exactly one wins.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::error::StoreError;
 use crate::interaction::Interaction;
 use crate::model::{AuthorizationCode, Client, Session, SigningAlg, StoredKey, TokenRecord};
+use crate::person::Person;
 use crate::ports::{
     AssertionStore, ClaimsSource, ClientStore, CodeStore, ConsentStore, Consumed, InteractionStore,
     KeyStore, LogoutNotice, LogoutOutcome, LogoutQueue, SessionStore, SessionsOf, StoreResult,
@@ -475,19 +476,10 @@ impl LogoutQueue for MemoryStore {
     }
 }
 
-/// Claims of identities kept in memory: each identity's claims per scope, and the account kinds
-/// it holds (for clients restricted to some kinds).
+/// The people behind user tokens, kept in memory by identity id.
 #[derive(Default)]
 pub struct MemoryClaims {
     identities: Mutex<HashMap<String, Person>>,
-}
-
-/// What [`MemoryClaims`] knows of one identity.
-struct Person {
-    /// Scope → the claims it releases.
-    by_scope: BTreeMap<String, serde_json::Value>,
-    /// Account kinds held.
-    kinds: HashSet<String>,
 }
 
 impl MemoryClaims {
@@ -496,16 +488,10 @@ impl MemoryClaims {
         Arc::new(Self::default())
     }
 
-    /// Adds an identity: `claims` maps a scope to the claims it releases (e.g. `"email"` →
-    /// `{"email": …}`), `kinds` the account kinds it holds.
-    pub fn add(&self, identity_id: &str, claims: serde_json::Value, kinds: &[&str]) {
-        let by_scope = claims
-            .as_object()
-            .map(|m| m.clone().into_iter().collect())
-            .unwrap_or_default();
+    /// Adds (or replaces) the person of `identity_id`.
+    pub fn add(&self, identity_id: &str, person: Person) {
         if let Ok(mut all) = self.identities.lock() {
-            let kinds = kinds.iter().map(|k| k.to_string()).collect();
-            all.insert(identity_id.to_string(), Person { by_scope, kinds });
+            all.insert(identity_id.to_string(), person);
         }
     }
 
@@ -519,40 +505,11 @@ impl MemoryClaims {
 
 #[async_trait]
 impl ClaimsSource for MemoryClaims {
-    async fn claims(
-        &self,
-        identity_id: &str,
-        scopes: &Scopes,
-        _client: &Client,
-    ) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
+    async fn person(&self, identity_id: &str) -> StoreResult<Option<Person>> {
         let all = self
             .identities
             .lock()
             .map_err(|_| StoreError::Unavailable("poisoned".into()))?;
-        let Some(Person { by_scope, .. }) = all.get(identity_id) else {
-            return Ok(None);
-        };
-        let mut out = serde_json::Map::new();
-        for scope in scopes.iter() {
-            if let Some(serde_json::Value::Object(claims)) = by_scope.get(scope) {
-                out.extend(claims.clone());
-            }
-        }
-        Ok(Some(out))
-    }
-
-    async fn eligible(&self, identity_id: &str, client: &Client) -> StoreResult<bool> {
-        let all = self
-            .identities
-            .lock()
-            .map_err(|_| StoreError::Unavailable("poisoned".into()))?;
-        // As the store: a client open to every kind is open to anyone; otherwise the person must
-        // hold an account of one of its kinds.
-        if client.account_kinds.is_empty() {
-            return Ok(true);
-        }
-        Ok(all
-            .get(identity_id)
-            .is_some_and(|p| client.account_kinds.iter().any(|k| p.kinds.contains(k))))
+        Ok(all.get(identity_id).cloned())
     }
 }

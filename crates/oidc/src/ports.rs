@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use crate::error::StoreError;
 use crate::interaction::Interaction;
 use crate::model::{AuthorizationCode, Client, Session, SigningAlg, StoredKey, TokenRecord};
+use crate::person::Person;
 use crate::scope::Scopes;
 
 /// The result of a storage call; `StoreError` says the storage could not answer.
@@ -285,21 +286,32 @@ pub trait AssertionStore: Send + Sync {
     async fn purge_jtis(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
-/// The claims about an identity, from the identity domain.
+/// The people behind user tokens, from the identity domain.
 #[async_trait]
 pub trait ClaimsSource: Send + Sync {
-    /// Claims of the identity that the given scopes release; `None` when the identity is gone or
-    /// locked. `client` lets the domain filter per relying party.
-    async fn claims(
-        &self,
-        identity_id: &str,
-        scopes: &Scopes,
-        client: &Client,
-    ) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>>;
+    /// The person of `identity_id` as the domain knows them now, their accounts included; `None`
+    /// when the identity is gone or may no longer sign in (locked, disabled). One read.
+    async fn person(&self, identity_id: &str) -> StoreResult<Option<Person>>;
 
-    /// May this identity use this client at all? (A client restricted to some account kinds
-    /// is refused to a person holding none of them.)
-    async fn eligible(&self, identity_id: &str, client: &Client) -> StoreResult<bool>;
+    /// The token stored under `token_hash` (live or not: the caller decides) and, for a user
+    /// token, its person as [`person`](Self::person) gives it (`None` inside when they may no
+    /// longer sign in). The protocol reads — introspection, userinfo, refresh — take both at
+    /// once: the database answers it in one statement. This default reads `tokens`, then the
+    /// person.
+    async fn token_and_person(
+        &self,
+        token_hash: &str,
+        tokens: &dyn TokenStore,
+    ) -> StoreResult<Option<(TokenRecord, Option<Person>)>> {
+        let Some(token) = tokens.find_token(token_hash).await? else {
+            return Ok(None);
+        };
+        let person = match &token.identity_id {
+            Some(id) => self.person(id).await?,
+            None => None,
+        };
+        Ok(Some((token, person)))
+    }
 }
 
 /// Every storage port of the provider, one handle per concern.

@@ -17,6 +17,7 @@ use crate::keys::KeySealer;
 use crate::memory::{MemoryClaims, MemoryStore};
 use crate::model::{AuthMethod, Authentication, Client};
 use crate::params::Params;
+use crate::person::{HeldAccount, Person};
 use crate::provider::Ports;
 use crate::secret::hash_handle;
 use crate::{pkce, Provider, ProviderConfig, ACR_PASSWORD};
@@ -100,11 +101,19 @@ impl Op {
         let claims = MemoryClaims::new();
         claims.add(
             PERSON,
-            serde_json::json!({
-                "email": { "email": "marie@example.fr", "email_verified": true },
-                "accounts": { "accounts": [{ "client_number": "10000001", "kind": "personal" }], "client_numbers": ["10000001"] },
-            }),
-            &["personal"],
+            Person {
+                email: "marie@example.fr".into(),
+                email_verified: true,
+                updated_at: 1_700_000_000,
+                accounts: vec![HeldAccount {
+                    client_number: "10000001".into(),
+                    kind: "personal".into(),
+                    label: "Contrat habitation".into(),
+                    given_name: None,
+                    family_name: None,
+                    updated_at: 1_700_000_000,
+                }],
+            },
         );
         let clock = Arc::new(FixedClock::new(
             OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),

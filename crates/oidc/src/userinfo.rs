@@ -1,7 +1,9 @@
 //! The userinfo endpoint (OpenID Connect Core §5.3) with bearer tokens (RFC 6750).
 
 use crate::error::{EngineError, ErrorCode, OAuthError};
+use crate::model::TokenKind;
 use crate::scope::{self, Scopes};
+use crate::secret::hash_handle;
 use crate::Provider;
 
 impl Provider {
@@ -13,7 +15,13 @@ impl Provider {
                 "the access token is invalid, expired or revoked",
             )
         };
-        let token = self.access_token(access_token).await?.ok_or_else(invalid)?;
+        // The token and its person in one read.
+        let (token, person) = self
+            .claims
+            .token_and_person(&hash_handle(access_token), self.stores.tokens.as_ref())
+            .await?
+            .filter(|(t, _)| t.kind == TokenKind::Access && t.is_live(self.now()))
+            .ok_or_else(invalid)?;
         let scopes = Scopes::parse(&token.scope).unwrap_or_default();
         let identity_id = token.identity_id.clone().ok_or_else(invalid)?;
         if !scopes.contains(scope::OPENID) {
@@ -28,16 +36,10 @@ impl Provider {
             .await?
             .filter(|c| c.enabled)
             .ok_or_else(invalid)?;
-        let mut claims = self
-            .released_claims(
-                &identity_id,
-                &scopes,
-                token.claims.as_ref(),
-                "userinfo",
-                &client,
-            )
-            .await?
-            .ok_or_else(invalid)?;
+        // A person who may no longer sign in, or use this client, gets nothing more.
+        let person = person.filter(|p| p.may_use(&client)).ok_or_else(invalid)?;
+        let mut claims =
+            self.released_claims(&person, &scopes, token.claims.as_ref(), "userinfo", &client);
         claims.insert("sub".into(), identity_id.into());
         Ok(serde_json::Value::Object(claims))
     }

@@ -1,16 +1,20 @@
-//! Identities: the accounts port, and the claims the provider releases about them.
+//! Identities: the accounts port, and the people behind user tokens (the provider's claims
+//! source), each read in one statement.
 
 use async_trait::async_trait;
 use gan_accounts::ports::{AccountsStoreError, IdentityStore};
 use gan_accounts::{Identity, IdentityStatus};
-use gan_oidc::model::Client;
-use gan_oidc::ports::{ClaimsSource, StoreResult};
-use gan_oidc::scope::Scopes;
+use gan_oidc::model::TokenRecord;
+use gan_oidc::person::{HeldAccount, Person};
+use gan_oidc::ports::{ClaimsSource, StoreResult, TokenStore};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QueryResult, Set, SqlErr, Statement,
+};
 
 use crate::convert::{db_err, from_ts, ts};
-use crate::entity::{customer_account, identity};
+use crate::entity::{identity, token};
 use crate::Store;
 
 pub(crate) fn to_identity(m: identity::Model) -> Identity {
@@ -85,114 +89,96 @@ impl IdentityStore for Store {
     }
 }
 
-/// The customer accounts of an identity that `client` may see (a client restricted to some
-/// account kinds only ever sees those), by client number.
-async fn visible_accounts(
-    store: &Store,
-    identity_id: &str,
-    client: &Client,
-) -> StoreResult<Vec<customer_account::Model>> {
-    Ok(crate::customers::account_rows_of(store, identity_id)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .filter(|a| client.account_kinds.is_empty() || client.account_kinds.contains(&a.kind))
-        .collect())
+/// The person's columns of [`PERSON_SQL`] and [`TOKEN_AND_PERSON_SQL`]: identity columns
+/// (`p_`), then one attached account per row (`a_`, null when none is attached).
+const PERSON_COLUMNS: &str = "i.login_email AS p_email, i.email_verified_at AS p_verified_at, \
+     i.status AS p_status, i.updated_at AS p_updated_at, a.client_number AS a_client_number, \
+     a.kind AS a_kind, a.label AS a_label, a.given_name AS a_given_name, \
+     a.family_name AS a_family_name, a.updated_at AS a_updated_at";
+
+/// The joins from an identity `i` to its accounts `a`.
+const ACCOUNTS_JOIN: &str = "LEFT JOIN identity_account l ON l.identity_id = i.id \
+     LEFT JOIN customer_account a ON a.client_number = l.client_number";
+
+/// One identity and its accounts, one row per account, by client number.
+fn person_sql(backend: DbBackend) -> String {
+    let key = crate::customers::placeholder(backend);
+    format!(
+        "SELECT {PERSON_COLUMNS} FROM identity i {ACCOUNTS_JOIN} WHERE i.id = {key} \
+         ORDER BY a.client_number"
+    )
 }
 
-/// Scope `profile` (OIDC Core §5.1, §5.4): `given_name`, `family_name` and `name` (the two
-/// joined by a space) of the holder of the first account the client may see that has a name —
-/// personal accounts before professional ones, then by client number — and `updated_at` (Unix
-/// seconds: the later of the identity's and that account's last change). Nothing is invented:
-/// without a name on record, only `updated_at`. No `locale`: nothing records one.
-fn profile_claims(
-    claims: &mut serde_json::Map<String, serde_json::Value>,
-    identity: &identity::Model,
-    visible: &[customer_account::Model],
-) {
-    let named = |a: &&customer_account::Model| a.given_name.is_some() || a.family_name.is_some();
-    let holder = visible
-        .iter()
-        .filter(|a| a.kind == "personal")
-        .find(named)
-        .or_else(|| visible.iter().find(named));
-    let mut updated_at = identity.updated_at;
-    if let Some(a) = holder {
-        updated_at = updated_at.max(a.updated_at);
-        let parts: Vec<&str> = [&a.given_name, &a.family_name]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        if let Some(given) = &a.given_name {
-            claims.insert("given_name".into(), given.clone().into());
-        }
-        if let Some(family) = &a.family_name {
-            claims.insert("family_name".into(), family.clone().into());
-        }
-        claims.insert("name".into(), parts.join(" ").into());
+/// One token, its identity and the identity's accounts, one row per account.
+fn token_and_person_sql(backend: DbBackend) -> String {
+    let key = crate::customers::placeholder(backend);
+    format!(
+        "SELECT t.*, {PERSON_COLUMNS} FROM token t LEFT JOIN identity i ON i.id = t.identity_id \
+         {ACCOUNTS_JOIN} WHERE t.token_hash = {key} ORDER BY a.client_number"
+    )
+}
+
+/// The person of rows read by [`person_sql`] or [`token_and_person_sql`]: `None` when there is
+/// no identity, or it may not sign in.
+fn person_of(rows: &[QueryResult]) -> Result<Option<Person>, sea_orm::DbErr> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let status: Option<String> = first.try_get("", "p_status")?;
+    if status.as_deref() != Some(IdentityStatus::Active.as_str()) {
+        return Ok(None);
     }
-    claims.insert("updated_at".into(), updated_at.into());
+    let verified_at: Option<i64> = first.try_get("", "p_verified_at")?;
+    let mut accounts = Vec::new();
+    for row in rows {
+        let Some(client_number) = row.try_get::<Option<String>>("", "a_client_number")? else {
+            continue;
+        };
+        accounts.push(HeldAccount {
+            client_number,
+            kind: row.try_get("", "a_kind")?,
+            label: row.try_get("", "a_label")?,
+            given_name: row.try_get("", "a_given_name")?,
+            family_name: row.try_get("", "a_family_name")?,
+            updated_at: row.try_get("", "a_updated_at")?,
+        });
+    }
+    Ok(Some(Person {
+        email: first.try_get("", "p_email")?,
+        email_verified: verified_at.is_some(),
+        updated_at: first.try_get("", "p_updated_at")?,
+        accounts,
+    }))
 }
 
 #[async_trait]
 impl ClaimsSource for Store {
-    async fn eligible(&self, identity_id: &str, client: &Client) -> StoreResult<bool> {
-        if client.account_kinds.is_empty() {
-            return Ok(true);
-        }
-        use gan_accounts::ports::CustomerStore;
-        let accounts = self
-            .accounts_of(identity_id)
-            .await
-            .map_err(|e| gan_oidc::error::StoreError::Unavailable(e.to_string()))?;
-        Ok(accounts
-            .iter()
-            .any(|a| client.account_kinds.iter().any(|k| k == a.kind.as_str())))
+    async fn person(&self, identity_id: &str) -> StoreResult<Option<Person>> {
+        let backend = self.db.get_database_backend();
+        let stmt =
+            Statement::from_sql_and_values(backend, person_sql(backend), [identity_id.into()]);
+        let rows = self.db.query_all(stmt).await.map_err(db_err)?;
+        person_of(&rows).map_err(db_err)
     }
 
-    async fn claims(
+    /// One statement: the token joined to its identity and the identity's accounts.
+    async fn token_and_person(
         &self,
-        identity_id: &str,
-        scopes: &Scopes,
-        client: &Client,
-    ) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
-        let Some(row) = identity::Entity::find_by_id(identity_id)
-            .one(&self.db)
-            .await
-            .map_err(db_err)?
-        else {
+        token_hash: &str,
+        _tokens: &dyn TokenStore,
+    ) -> StoreResult<Option<(TokenRecord, Option<Person>)>> {
+        let backend = self.db.get_database_backend();
+        let stmt = Statement::from_sql_and_values(
+            backend,
+            token_and_person_sql(backend),
+            [token_hash.into()],
+        );
+        let rows = self.db.query_all(stmt).await.map_err(db_err)?;
+        let Some(first) = rows.first() else {
             return Ok(None);
         };
-        if row.status != IdentityStatus::Active.as_str() {
-            return Ok(None);
-        }
-        let mut claims = serde_json::Map::new();
-        claims.insert("email".into(), row.login_email.clone().into());
-        claims.insert(
-            "email_verified".into(),
-            row.email_verified_at.is_some().into(),
-        );
-        let wants_accounts = scopes.contains(gan_oidc::scope::ACCOUNTS);
-        let wants_profile = scopes.contains(gan_oidc::scope::PROFILE);
-        if wants_accounts || wants_profile {
-            let visible = visible_accounts(self, identity_id, client).await?;
-            if wants_accounts {
-                let accounts: Vec<serde_json::Value> = visible
-                    .iter()
-                    .map(|a| serde_json::json!({ "client_number": a.client_number, "kind": a.kind, "label": a.label }))
-                    .collect();
-                let numbers: Vec<serde_json::Value> = visible
-                    .iter()
-                    .map(|a| a.client_number.clone().into())
-                    .collect();
-                claims.insert("accounts".into(), accounts.into());
-                claims.insert("client_numbers".into(), numbers.into());
-            }
-            if wants_profile {
-                profile_claims(&mut claims, &row, &visible);
-            }
-        }
-        Ok(Some(claims))
+        let token = token::Model::from_query_result(first, "").map_err(db_err)?;
+        let token = crate::tokens::token_record(token)?;
+        Ok(Some((token, person_of(&rows).map_err(db_err)?)))
     }
 }

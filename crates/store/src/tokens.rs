@@ -7,13 +7,16 @@ use gan_oidc::error::StoreError;
 use gan_oidc::model::{Authentication, TokenKind, TokenRecord};
 use gan_oidc::ports::{Consumed, SessionsOf, StoreResult, TokenStore};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, Set, Statement,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::convert::{db_err, from_json, from_ts, to_json, ts};
 use crate::entity::token;
-use crate::Store;
+use crate::{Db, Store};
 
 /// Tokens whose space-separated scope does not hold `offline_access` (padded, so only the
 /// whole word matches; `||` concatenates on SQLite and PostgreSQL).
@@ -49,7 +52,7 @@ fn token_row(t: &TokenRecord) -> Result<token::ActiveModel, StoreError> {
     })
 }
 
-fn token_record(m: token::Model) -> Result<TokenRecord, StoreError> {
+pub(crate) fn token_record(m: token::Model) -> Result<TokenRecord, StoreError> {
     let data: TokenData = from_json(&m.data)?;
     Ok(TokenRecord {
         token_hash: m.token_hash,
@@ -70,6 +73,58 @@ fn token_record(m: token::Model) -> Result<TokenRecord, StoreError> {
         consumed_at: m.consumed_at.map(from_ts),
         revoked_at: m.revoked_at.map(from_ts),
     })
+}
+
+/// Marks the refresh token `hash` consumed at `now` (Unix seconds) if it is neither consumed nor
+/// revoked, and says which: the row as it is now (`Now`: this call consumed it; `Already`: it was
+/// consumed or revoked before) or `Missing`. One statement when it succeeds (`UPDATE …
+/// RETURNING`, SQLite ≥ 3.35 and PostgreSQL); a refusal reads the row again to say why.
+pub(crate) async fn consume_refresh<C: ConnectionTrait>(
+    conn: &C,
+    hash: &str,
+    now: i64,
+) -> Result<Consumed<token::Model>, sea_orm::DbErr> {
+    let backend = conn.get_database_backend();
+    let (at, key) = match backend {
+        DbBackend::Postgres => ("$1", "$2"),
+        _ => ("?", "?"),
+    };
+    let consume = Statement::from_sql_and_values(
+        backend,
+        format!(
+            "UPDATE token SET consumed_at = {at} WHERE token_hash = {key} \
+             AND consumed_at IS NULL AND revoked_at IS NULL RETURNING *"
+        ),
+        [now.into(), hash.into()],
+    );
+    if let Some(row) = conn.query_one(consume).await? {
+        return Ok(Consumed::Now(token::Model::from_query_result(&row, "")?));
+    }
+    Ok(match token::Entity::find_by_id(hash).one(conn).await? {
+        Some(row) => Consumed::Already(row),
+        None => Consumed::Missing,
+    })
+}
+
+/// One rotation in its own transaction: the token consumed and its successors stored together,
+/// or neither.
+pub(crate) async fn rotate_alone(
+    db: &Db,
+    hash: &str,
+    now: i64,
+    successors: Vec<token::ActiveModel>,
+) -> Result<Consumed<token::Model>, sea_orm::DbErr> {
+    let txn = db.begin().await?;
+    let consumed = consume_refresh(&txn, hash, now).await?;
+    if !matches!(consumed, Consumed::Now(_)) {
+        txn.rollback().await?;
+        return Ok(consumed);
+    }
+    if !successors.is_empty() {
+        token::Entity::insert_many(successors).exec(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(consumed)
 }
 
 #[async_trait]
@@ -107,38 +162,20 @@ impl TokenStore for Store {
         now: OffsetDateTime,
         successors: &[TokenRecord],
     ) -> StoreResult<Consumed<TokenRecord>> {
-        let txn = self.db.begin().await.map_err(db_err)?;
-        let updated = token::Entity::update_many()
-            .col_expr(token::Column::ConsumedAt, Expr::value(ts(now)))
-            .filter(token::Column::TokenHash.eq(hash))
-            .filter(token::Column::ConsumedAt.is_null())
-            .filter(token::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await
-            .map_err(db_err)?;
-        let Some(row) = token::Entity::find_by_id(hash)
-            .one(&txn)
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(Consumed::Missing);
-        };
-        if updated.rows_affected != 1 {
-            txn.rollback().await.map_err(db_err)?;
-            return Ok(Consumed::Already(token_record(row)?));
+        let rows = successors
+            .iter()
+            .map(token_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let consumed = match &self.token_groups {
+            Some(groups) => groups.rotate(&self.db, hash, ts(now), rows).await,
+            None => rotate_alone(&self.db, hash, ts(now), rows).await,
         }
-        if !successors.is_empty() {
-            let rows = successors
-                .iter()
-                .map(token_row)
-                .collect::<Result<Vec<_>, _>>()?;
-            token::Entity::insert_many(rows)
-                .exec(&txn)
-                .await
-                .map_err(db_err)?;
-        }
-        txn.commit().await.map_err(db_err)?;
-        Ok(Consumed::Now(token_record(row)?))
+        .map_err(db_err)?;
+        Ok(match consumed {
+            Consumed::Now(row) => Consumed::Now(token_record(row)?),
+            Consumed::Already(row) => Consumed::Already(token_record(row)?),
+            Consumed::Missing => Consumed::Missing,
+        })
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: OffsetDateTime) -> StoreResult<()> {

@@ -200,11 +200,15 @@ impl Provider {
                 let Some(session) = session else {
                     return Err(EngineError::OAuth(OAuthError::bare(ErrorCode::ServerError)));
                 };
-                if !self
-                    .claims
-                    .eligible(&session.auth.identity_id, client)
-                    .await?
-                {
+                // A client restricted to some account kinds is refused to a person holding
+                // none of them (one read, only for such a client).
+                let eligible = client.account_kinds.is_empty()
+                    || self
+                        .claims
+                        .person(&session.auth.identity_id)
+                        .await?
+                        .is_some_and(|p| p.may_use(client));
+                if !eligible {
                     if let Some(i) = &interaction {
                         self.stores
                             .interactions

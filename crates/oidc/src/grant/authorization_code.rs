@@ -62,12 +62,14 @@ impl Provider {
         let scopes = Scopes::parse(&record.scope).unwrap_or_default();
         let with_refresh =
             scopes.contains(scope::OFFLINE_ACCESS) && client.allows_grant(GRANT_REFRESH_TOKEN);
+        let person = self.grant_person(&record.auth.identity_id, client).await?;
         let issue = Issue {
             client,
             grant_type: crate::model::GRANT_AUTHORIZATION_CODE,
             grant_id: record.grant_id.clone(),
             scopes,
             auth: Some(record.auth.clone()),
+            person: Some(person),
             sid: Some(record.sid.clone()),
             nonce: record.nonce.clone(),
             claims_request: record.claims.clone(),

@@ -48,6 +48,7 @@ impl Provider {
             grant_id: new_handle("")[..22].to_string(),
             scopes,
             auth: None,
+            person: None,
             sid: None,
             nonce: None,
             claims_request: None,

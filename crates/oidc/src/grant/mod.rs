@@ -17,6 +17,7 @@ use crate::model::{
     GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_TYPES,
 };
 use crate::params::Params;
+use crate::person::{Claims, Person};
 use crate::scope::{self, Scopes};
 use crate::secret::{hash_handle, new_handle};
 use crate::{paths, Provider};
@@ -48,8 +49,10 @@ pub(crate) struct Issue<'a> {
     pub grant_type: &'static str,
     pub grant_id: String,
     pub scopes: Scopes,
-    /// The person, for user grants.
+    /// How the person signed in, for user grants.
     pub auth: Option<Authentication>,
+    /// The person, for user grants (read by the grant: see [`Provider::grant_person`]).
+    pub person: Option<Person>,
     pub sid: Option<String>,
     pub nonce: Option<String>,
     pub claims_request: Option<serde_json::Value>,
@@ -118,17 +121,17 @@ impl Provider {
         .await
     }
 
-    /// User claims for an identity, filtered to what `scopes` and the `claims` request release
-    /// for `target` (`id_token` or `userinfo`) — the latter only for claims `client` is
-    /// registered for. `None` when the identity may no longer sign in.
-    pub(crate) async fn released_claims(
+    /// User claims about `person`, filtered to what `scopes` and the `claims` request release for
+    /// `target` (`id_token` or `userinfo`) — the latter only for claims `client` is registered
+    /// for — as `client` may see them (its account kinds).
+    pub(crate) fn released_claims(
         &self,
-        identity_id: &str,
+        person: &Person,
         scopes: &Scopes,
         claims_request: Option<&serde_json::Value>,
         target: &str,
         client: &Client,
-    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, EngineError> {
+    ) -> Claims {
         // A scope the client is no longer registered for releases nothing, whatever the token
         // says: claims follow the registration as it is now.
         let scopes = scopes.intersect(&client.allowed_scopes());
@@ -143,17 +146,30 @@ impl Provider {
                 .into_iter()
                 .filter(|c| scope::client_may_have(client, c)),
         );
-        // Ask the identity domain only for what will be released.
+        // Compute only the scopes whose claims will be released.
         let needed = Scopes::from_iter(scope::USER_SCOPES.iter().copied().filter(|s| {
             scope::claims_of(s)
                 .iter()
                 .any(|c| wanted.iter().any(|w| w == c))
         }));
-        let Some(mut available) = self.claims.claims(identity_id, &needed, client).await? else {
-            return Ok(None);
-        };
+        let mut available = person.claims(&needed, client);
         available.retain(|k, _| wanted.iter().any(|w| w == k));
-        Ok(Some(available))
+        available
+    }
+
+    /// The person behind a user grant, who must still be able to sign in and to use `client`
+    /// (`invalid_grant` otherwise: a locked identity, or one that no longer holds an account of
+    /// the kinds the client is restricted to, gets no new token).
+    pub(crate) async fn grant_person(
+        &self,
+        identity_id: &str,
+        client: &Client,
+    ) -> Result<Person, EngineError> {
+        self.claims
+            .person(identity_id)
+            .await?
+            .filter(|p| p.may_use(client))
+            .ok_or_else(|| OAuthError::invalid_grant("the account can no longer sign in").into())
     }
 
     /// Mints the tokens of a grant, stores them, and builds the response. `store` is false when
@@ -197,20 +213,15 @@ impl Provider {
                 self.config.refresh_token_ttl,
             ));
         }
-        let id_token = match &issue.auth {
-            Some(auth) if issue.scopes.contains(scope::OPENID) => {
-                let claims = self
-                    .released_claims(
-                        &auth.identity_id,
-                        &issue.scopes,
-                        issue.claims_request.as_ref(),
-                        "id_token",
-                        issue.client,
-                    )
-                    .await?
-                    .ok_or_else(|| {
-                        OAuthError::invalid_grant("the account can no longer sign in")
-                    })?;
+        let id_token = match (&issue.auth, &issue.person) {
+            (Some(auth), Some(person)) if issue.scopes.contains(scope::OPENID) => {
+                let claims = self.released_claims(
+                    person,
+                    &issue.scopes,
+                    issue.claims_request.as_ref(),
+                    "id_token",
+                    issue.client,
+                );
                 Some(
                     self.sign_id_token(
                         issue.client,

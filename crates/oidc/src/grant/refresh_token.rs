@@ -23,12 +23,12 @@ impl Provider {
             .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
         let now = self.now();
         let hash = hash_handle(presented);
-        let Some(current) = self
-            .stores
-            .tokens
-            .find_token(&hash)
+        // The token and its person in one read.
+        let Some((current, person)) = self
+            .claims
+            .token_and_person(&hash, self.stores.tokens.as_ref())
             .await?
-            .filter(|t| t.kind == TokenKind::Refresh)
+            .filter(|(t, _)| t.kind == TokenKind::Refresh)
         else {
             return Err(OAuthError::invalid_grant("unknown refresh token").into());
         };
@@ -71,12 +71,17 @@ impl Provider {
             .auth
             .clone()
             .ok_or_else(|| OAuthError::invalid_grant("not a user grant"))?;
+        // The person must still be able to sign in and to use this client.
+        let person = person
+            .filter(|p| p.may_use(client))
+            .ok_or_else(|| OAuthError::invalid_grant("the account can no longer sign in"))?;
         let issue = Issue {
             client,
             grant_type: crate::model::GRANT_REFRESH_TOKEN,
             grant_id: current.grant_id.clone(),
             scopes,
             auth: Some(auth),
+            person: Some(person),
             sid: current.sid.clone(),
             nonce: None,
             claims_request: current.claims.clone(),

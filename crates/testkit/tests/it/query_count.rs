@@ -64,3 +64,86 @@ async fn a_full_code_flow_stays_within_its_query_budget() {
         );
     });
 }
+
+/// Introspection (by another client, which sees the person through its own registration) and
+/// userinfo of a token whose scopes release accounts and profile: one statement each once the
+/// clients are in the cache (the token, its identity and the identity's accounts, joined).
+#[tokio::test]
+async fn introspection_and_userinfo_read_one_statement() {
+    use gan_accounts::customer::AccountKind;
+    use gan_accounts::ports::CustomerStore;
+    each_backend!(|server| {
+        let secret = server
+            .add_client(ClientSpec::portal("portal"))
+            .await
+            .unwrap();
+        let mut partner = ClientSpec::partner("partner");
+        partner.scopes = vec!["partner:read".into(), "accounts".into()];
+        let partner_secret = server.add_client(partner).await.unwrap();
+        let csv = format!(
+            "client_number,kind,label,contact_email,legacy_hash\n\
+             50000001,personal,Perso,q@example.fr,{h}\n\
+             50000002,professional,Atelier,q@example.fr,{h}\n",
+            h = gan_testkit::legacy_sha256("s", "x")
+        );
+        server.import(&csv).await;
+        let sub = server
+            .add_identity("compte@example.fr", "Un-mot-de-passe-2026")
+            .await;
+        let now = gan_testkit::ClockExt::now_value(server.clock.as_ref());
+        for (n, kind) in [
+            ("50000001", AccountKind::Personal),
+            ("50000002", AccountKind::Professional),
+        ] {
+            server.store.attach(&sub, n, kind, 9, now).await.unwrap();
+        }
+        let url = authorize_url(&server, "portal", &[]).replace(
+            "scope=openid+email+offline_access",
+            "scope=openid+email+profile+accounts",
+        );
+        let mut b = Browser::new(&server.base);
+        let back = b
+            .sign_in(&url, "compte@example.fr", "Un-mot-de-passe-2026")
+            .await;
+        let code = back.location_param("code").unwrap();
+        let (status, tokens) = exchange(&server, "portal", &secret, &code).await;
+        assert_eq!(status, 200);
+        let at = tokens["access_token"].as_str().unwrap().to_string();
+        let http = reqwest::Client::new();
+        let introspect = || {
+            http.post(server.url("/introspect"))
+                .basic_auth("partner", Some(&partner_secret))
+                .form(&[("token", at.as_str())])
+                .send()
+        };
+        let userinfo = || http.get(server.url("/userinfo")).bearer_auth(&at).send();
+        // Once for the client cache.
+        introspect().await.unwrap();
+        userinfo().await.unwrap();
+
+        let before = server.store.queries();
+        let seen: serde_json::Value = introspect().await.unwrap().json().await.unwrap();
+        let introspection = server.store.queries() - before;
+        assert_eq!(seen["active"], true, "{seen}");
+        assert_eq!(
+            seen["client_numbers"].as_array().unwrap().len(),
+            2,
+            "{seen}"
+        );
+        assert!(
+            seen.get("email").is_none(),
+            "not the partner's scope: {seen}"
+        );
+
+        let before = server.store.queries();
+        let claims: serde_json::Value = userinfo().await.unwrap().json().await.unwrap();
+        let userinfo_queries = server.store.queries() - before;
+        assert_eq!(claims["email"], "compte@example.fr", "{claims}");
+        assert_eq!(claims["accounts"].as_array().unwrap().len(), 2, "{claims}");
+        assert_eq!(
+            (introspection, userinfo_queries),
+            (1, 1),
+            "statements for introspection and userinfo"
+        );
+    });
+}
