@@ -94,27 +94,29 @@ pub fn partner(id: &str) -> Client {
     }
 }
 
+/// `PERSON`: Marie, verified email, one personal account (10000001).
+pub fn marie() -> Person {
+    Person {
+        email: "marie@example.fr".into(),
+        email_verified: true,
+        updated_at: 1_700_000_000,
+        accounts: vec![HeldAccount {
+            client_number: "10000001".into(),
+            kind: "personal".into(),
+            label: "Contrat habitation".into(),
+            given_name: None,
+            family_name: None,
+            updated_at: 1_700_000_000,
+        }],
+    }
+}
+
 impl Op {
     /// A provider with one person, `PERSON`, holding a personal account.
     pub async fn start() -> Op {
         let store = MemoryStore::new();
         let claims = MemoryClaims::new();
-        claims.add(
-            PERSON,
-            Person {
-                email: "marie@example.fr".into(),
-                email_verified: true,
-                updated_at: 1_700_000_000,
-                accounts: vec![HeldAccount {
-                    client_number: "10000001".into(),
-                    kind: "personal".into(),
-                    label: "Contrat habitation".into(),
-                    given_name: None,
-                    family_name: None,
-                    updated_at: 1_700_000_000,
-                }],
-            },
-        );
+        claims.add(PERSON, marie());
         let clock = Arc::new(FixedClock::new(
             OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
         ));

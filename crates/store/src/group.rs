@@ -1,4 +1,4 @@
-//! Group commit of token writes on SQLite: the inserts and refresh rotations of requests that
+//! Group commit of token writes: the inserts and refresh rotations of requests that
 //! arrive while a write is under way go to the database together, in one transaction (one
 //! commit), and each request is answered once its own rows are committed.
 //!
@@ -9,8 +9,14 @@
 //! latency); the ones that arrive meanwhile wait for that write to end, then go together: each
 //! rotation's `UPDATE … RETURNING`, then every new row in one `INSERT`, one commit. The write
 //! runs in a task of its own: a request that goes away (a client that hangs up) never cancels
-//! the others' rows. On PostgreSQL writes go straight to the pool: row locks let them commit
-//! side by side.
+//! the others' rows.
+//!
+//! On PostgreSQL, where commits could go side by side, grouping pays too: measured on 2026-11-30
+//! (`bench/load.sh postgres 4 64`, alternating runs on a 2-core machine) 5,730–5,750 tokens/s
+//! (`client_credentials`) at 0.10 ms of server CPU each, against 2,880–2,990 at 0.23–0.25 ms
+//! one commit per request; refreshes unchanged (900–1,070/s: their RS256 ID tokens bound them).
+//! Of two processes rotating one token, the second's `UPDATE` waits for the first's row lock,
+//! then finds it consumed.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -271,7 +277,6 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn inserts_arriving_together_are_each_answered_and_stored() {
         let (store, root) = sqlite_store("together").await;
-        assert!(store.token_groups.is_some());
         store.insert_tokens(&[record("taken")]).await.unwrap();
         let tasks: Vec<_> = (0..60)
             .map(|i| {

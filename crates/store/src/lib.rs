@@ -41,8 +41,9 @@ pub struct Store {
     /// Statements executed on behalf of requests so far (background work aside): tests count the
     /// queries of a flow with it.
     queries: Arc<AtomicU64>,
-    /// On SQLite, token inserts that arrive together are committed together (see `group`).
-    token_groups: Option<Arc<group::TokenGroups>>,
+    /// Token inserts and refresh rotations that arrive together are committed together (see
+    /// `group`).
+    token_groups: Arc<group::TokenGroups>,
 }
 
 /// A statement slower than this is logged.
@@ -121,8 +122,7 @@ impl Store {
             }
         });
         let db = Db::new(db);
-        let token_groups = (db.get_database_backend() == sea_orm::DbBackend::Sqlite)
-            .then(|| Arc::new(group::TokenGroups::default()));
+        let token_groups = Arc::new(group::TokenGroups::default());
         Ok(Self {
             db,
             queries,

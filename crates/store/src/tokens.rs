@@ -137,14 +137,10 @@ impl TokenStore for Store {
             .iter()
             .map(token_row)
             .collect::<StoreResult<Vec<_>>>()?;
-        match &self.token_groups {
-            Some(groups) => groups.insert(&self.db, rows).await.map_err(db_err),
-            None => token::Entity::insert_many(rows)
-                .exec(&self.db)
-                .await
-                .map(|_| ())
-                .map_err(db_err),
-        }
+        self.token_groups
+            .insert(&self.db, rows)
+            .await
+            .map_err(db_err)
     }
 
     async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
@@ -166,11 +162,11 @@ impl TokenStore for Store {
             .iter()
             .map(token_row)
             .collect::<StoreResult<Vec<_>>>()?;
-        let consumed = match &self.token_groups {
-            Some(groups) => groups.rotate(&self.db, hash, ts(now), rows).await,
-            None => rotate_alone(&self.db, hash, ts(now), rows).await,
-        }
-        .map_err(db_err)?;
+        let consumed = self
+            .token_groups
+            .rotate(&self.db, hash, ts(now), rows)
+            .await
+            .map_err(db_err)?;
         Ok(match consumed {
             Consumed::Now(row) => Consumed::Now(token_record(row)?),
             Consumed::Already(row) => Consumed::Already(token_record(row)?),

@@ -282,6 +282,51 @@ async fn userinfo_and_revocation() {
     assert_eq!(op.events(EventType::TokenRevoked).await.len(), 1);
 }
 
+/// Claims follow authorisation: a client restricted to account kinds the person holds none of
+/// sees the person's token inactive, and once the person holds none of its own kinds its
+/// tokens give nothing more (no refresh, no userinfo, inactive).
+#[tokio::test]
+async fn a_person_without_the_clients_kinds_gets_nothing_through_it() {
+    let op = Op::start().await;
+    op.add(portal("portal")).await;
+    let mut pro = partner("pro");
+    pro.scopes.push("accounts".into());
+    pro.account_kinds = vec!["professional".into()];
+    op.add(pro).await;
+    let issued = op.tokens("portal", ALL).await;
+    assert!(op.active("portal", &issued.access_token).await);
+    assert!(
+        !op.active("pro", &issued.access_token).await,
+        "Marie holds no professional account"
+    );
+
+    let mut personal = portal("personal");
+    personal.account_kinds = vec!["personal".into()];
+    op.add(personal).await;
+    let issued = op.tokens("personal", ALL).await;
+    assert!(op.active("personal", &issued.access_token).await);
+    // Her personal account is detached.
+    op.claims.add(
+        PERSON,
+        crate::person::Person {
+            accounts: vec![],
+            ..crate::testing::marie()
+        },
+    );
+    assert!(!op.active("personal", &issued.access_token).await);
+    let err = op
+        .provider
+        .userinfo(&issued.access_token)
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), ErrorCode::InvalidToken);
+    let err = op
+        .refresh("personal", issued.refresh_token.as_deref().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), ErrorCode::InvalidGrant);
+}
+
 #[tokio::test]
 async fn a_locked_or_deleted_identity_gets_nothing_more() {
     let op = Op::start().await;
