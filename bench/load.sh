@@ -2,7 +2,8 @@
 # Load benchmark of the release binary, on SQLite or PostgreSQL:
 #   wrk:      discovery, JWKS, token (client_credentials), introspection (of a live token; answers
 #             checked for "active":true), userinfo;
-#   gan-load: token (refresh_token, each connection following its rotation chain), the full
+#   gan-load: token (refresh_token, each connection following its rotation chain; once with
+#             RS256 ID tokens, the default, once for a client signed with ES256), the full
 #             sign-in flow (authorize → sign-in page → form POST → back to the client → token)
 #             beside the argon2 ceiling measured in the same run, and introspection at a fixed
 #             rate while sign-ins saturate argon2.
@@ -70,6 +71,8 @@ partner_secret="partner-secret-0123456789-abcdefghijklmnop"
 portal_secret="portal-secret-0123456789-abcdefghijklmnopq"
 echo "$partner_secret" | "$bin" client add --id partner --name Partner --secret-stdin --grant-type client_credentials --scope partner:read >/dev/null
 echo "$portal_secret" | "$bin" client add --id portal --name Portal --secret-stdin --redirect-uri http://127.0.0.1:9/cb --first-party >/dev/null
+# The same portal signing its ID tokens with ES256: the refresh row's second line.
+echo "$portal_secret" | "$bin" client add --id portal-es256 --name "Portal ES256" --secret-stdin --redirect-uri http://127.0.0.1:9/cb --first-party --id-token-alg ES256 >/dev/null
 echo "bench-password-2026" | "$bin" identity add --email bench@example.fr >/dev/null
 
 "$bin" serve > "$work/server.log" 2>&1 & pid=$!
@@ -293,7 +296,11 @@ if want introspection; then
 fi
 want userinfo && run "userinfo" "$base/userinfo" "$work/get.lua" BEARER="$user_token"
 flow=(--base "$base" --client portal --secret "$portal_secret" --redirect-uri http://127.0.0.1:9/cb --email bench@example.fr --password bench-password-2026 --seconds "$secs" --server-pid "$pid")
-want refresh && scenario refresh "$load" refresh "${flow[@]}" --connections "$conns"
+if want refresh; then
+  scenario refresh "$load" refresh "${flow[@]}" --connections "$conns" --row "token (refresh_token, rotating)"
+  es256=("${flow[@]}"); es256[3]=portal-es256
+  scenario refresh-es256 "$load" refresh "${es256[@]}" --connections "$conns" --row "refresh, ES256 ID tokens"
+fi
 # Every sign-in is of the one bench account, whose throttle holds at most 10 attempts in flight
 # (the others are refused, counted as unexpected answers): sign-in and the probe's sign-ins run on
 # at most 8 connections, which keep the argon2 workers of this machine busy.

@@ -45,7 +45,13 @@ enum Command {
     /// Full sign-in flows: authorize → sign-in page → form POST → back to the client → token.
     Signin(Load),
     /// refresh_token grants; each connection follows its own rotation chain.
-    Refresh(Load),
+    Refresh {
+        #[command(flatten)]
+        load: Load,
+        /// The row's name in the table (to tell two clients apart).
+        #[arg(long, default_value = "token (refresh_token, rotating)")]
+        row: String,
+    },
     /// Sign-ins at full concurrency and, beside them, introspection requests at a fixed rate
     /// (latency counted from when each request was due, so a stalled server cannot hide).
     Probe {
@@ -132,10 +138,10 @@ async fn main() -> anyhow::Result<()> {
                 }),
             );
         }
-        Command::Refresh(load) => {
+        Command::Refresh { load, row } => {
             let site = Site::new(load)?;
             let tally = refresh(&site).await;
-            print_row("token (refresh_token, rotating)", &tally, None);
+            print_row(&row, &tally, None);
         }
         Command::Probe {
             load,

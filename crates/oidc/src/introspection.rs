@@ -1,7 +1,7 @@
 //! Token introspection (RFC 7662), for authenticated confidential clients only.
 
 use crate::error::{EngineError, ErrorCode, OAuthError};
-use crate::model::TokenKind;
+use crate::model::{Client, TokenKind};
 use crate::params::Params;
 use crate::scope::Scopes;
 use crate::secret::hash_handle;
@@ -68,45 +68,61 @@ impl Provider {
         if let Some(identity_id) = &record.identity_id {
             body["sub"] = identity_id.clone().into();
             let scopes = Scopes::parse(&record.scope).unwrap_or_default();
-
+            // Another client sees the person through both registrations at once: the scopes
+            // both hold, the account kinds both may see (names included: they come from an
+            // account it may see); when their kinds do not meet, the token is inactive for it.
+            let shared;
+            let viewer = if caller.id == owner.id {
+                &owner
+            } else {
+                let Some(view) = shared_view(&owner, &caller) else {
+                    return Ok(inactive);
+                };
+                shared = view;
+                &shared
+            };
             // The person may still sign in and use the token's client (else it is inactive for
-            // everyone).
-            let Some(person) = person.filter(|p| p.may_use(&owner)) else {
+            // everyone), and the viewer must see one of their accounts if it is restricted.
+            let Some(person) = person.filter(|p| p.may_use(&owner) && p.may_use(viewer)) else {
                 return Ok(inactive);
             };
-            let mut claims = self.released_claims(&person, &scopes, None, "userinfo", &owner);
-            if caller.id != owner.id {
-                // Another client sees no more than its own registration would give it: the
-                // claims of the scopes both hold, `accounts` of the kinds it may see; a client
-                // restricted to kinds the person holds none of sees the token inactive.
-                if !person.may_use(&caller) {
-                    return Ok(inactive);
-                }
-                let shared = scopes.intersect(&caller.allowed_scopes());
-                let own_view = self.released_claims(&person, &shared, None, "userinfo", &caller);
-                claims.retain(|k, _| own_view.contains_key(k));
-                // The same numbers, flat, as far as the caller may see them.
-                if let (
-                    Some(serde_json::Value::Array(seen)),
-                    Some(serde_json::Value::Array(list)),
-                ) = (
-                    own_view.get("client_numbers"),
-                    claims.get_mut("client_numbers"),
-                ) {
-                    list.retain(|n| seen.contains(n));
-                }
-                if let (
-                    Some(serde_json::Value::Array(seen)),
-                    Some(serde_json::Value::Array(list)),
-                ) = (own_view.get("accounts"), claims.get_mut("accounts"))
-                {
-                    list.retain(|a| seen.contains(a));
-                }
-            }
+            let claims = self.released_claims(&person, &scopes, None, "userinfo", viewer);
             for (k, v) in claims {
                 body[k] = v;
             }
         }
         Ok(body)
     }
+}
+
+/// What `caller` may see of a token issued to `owner`: a registration with the scopes both
+/// hold and the account kinds both may see (no restriction on one side leaves the other's);
+/// `None` when both are restricted to kinds that do not meet.
+fn shared_view(owner: &Client, caller: &Client) -> Option<Client> {
+    let account_kinds = if owner.account_kinds.is_empty() {
+        caller.account_kinds.clone()
+    } else if caller.account_kinds.is_empty() {
+        owner.account_kinds.clone()
+    } else {
+        let both: Vec<String> = caller
+            .account_kinds
+            .iter()
+            .filter(|k| owner.account_kinds.contains(k))
+            .cloned()
+            .collect();
+        if both.is_empty() {
+            return None;
+        }
+        both
+    };
+    Some(Client {
+        scopes: caller
+            .scopes
+            .iter()
+            .filter(|s| owner.scopes.contains(s))
+            .cloned()
+            .collect(),
+        account_kinds,
+        ..caller.clone()
+    })
 }

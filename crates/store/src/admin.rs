@@ -488,13 +488,12 @@ async fn revoke_where(
     which: sea_orm::sea_query::SimpleExpr,
     now: OffsetDateTime,
 ) -> StoreResult<u64> {
-    let r = token::Entity::update_many()
+    let update = token::Entity::update_many()
         .col_expr(token::Column::RevokedAt, Expr::value(ts(now)))
         .filter(which)
         .filter(token::Column::RevokedAt.is_null())
-        .filter(token::Column::ExpiresAt.gt(ts(now)))
-        .exec(&store.db)
+        .filter(token::Column::ExpiresAt.gt(ts(now)));
+    crate::tokens::revoke_until_none(&store.db, update)
         .await
-        .map_err(db_err)?;
-    Ok(r.rows_affected)
+        .map_err(db_err)
 }

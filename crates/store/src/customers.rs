@@ -618,14 +618,14 @@ impl CounterStore for Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::StoreOptions;
 
     /// A fresh SQLite file and, when `DATABASE_URL` names a PostgreSQL server, a fresh database
     /// on it (created from that one, dropped by [`drop_database`]): never the shared database
     /// itself, whose migrations other checkouts may have moved.
-    async fn stores() -> Vec<(Store, Option<(String, String)>)> {
+    pub(crate) async fn stores() -> Vec<(Store, Option<(String, String)>)> {
         use sea_orm::ConnectionTrait;
         let mut urls = vec![(
             format!(
@@ -664,7 +664,7 @@ mod tests {
     }
 
     /// Drops a database [`stores`] created, its connections closed first.
-    async fn drop_database(store: Store, created: Option<(String, String)>) {
+    pub(crate) async fn drop_database(store: Store, created: Option<(String, String)>) {
         use sea_orm::ConnectionTrait;
         drop(store);
         if let Some((admin_url, name)) = created {

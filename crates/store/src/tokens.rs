@@ -106,6 +106,35 @@ pub(crate) async fn consume_refresh<C: ConnectionTrait>(
     })
 }
 
+/// Passes of [`revoke_until_none`] at most.
+const MAX_REVOKE_PASSES: usize = 8;
+
+/// Runs `update` — which sets `revoked_at` on tokens whose `revoked_at` is null — again until a
+/// pass finds none left; returns how many it revoked. On PostgreSQL a refresh rotation that
+/// commits while a pass runs stores successors that pass cannot see (it waits for the rotated
+/// token's row lock, then updates only the rows of its own snapshot): the next pass sees them,
+/// and a rotation that starts later finds its token revoked. On SQLite, where writes take
+/// turns, the second pass finds none. A family still growing after
+/// [`MAX_REVOKE_PASSES`] passes is logged.
+pub(crate) async fn revoke_until_none(
+    db: &Db,
+    update: sea_orm::UpdateMany<token::Entity>,
+) -> Result<u64, sea_orm::DbErr> {
+    let mut total = 0;
+    for _ in 0..MAX_REVOKE_PASSES {
+        let revoked = update.clone().exec(db).await?.rows_affected;
+        if revoked == 0 {
+            return Ok(total);
+        }
+        total += revoked;
+    }
+    tracing::warn!(
+        passes = MAX_REVOKE_PASSES,
+        "tokens were still being issued while their family was revoked"
+    );
+    Ok(total)
+}
+
 /// One rotation in its own transaction: the token consumed and its successors stored together,
 /// or neither.
 pub(crate) async fn rotate_alone(
@@ -175,13 +204,11 @@ impl TokenStore for Store {
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: OffsetDateTime) -> StoreResult<()> {
-        token::Entity::update_many()
+        let update = token::Entity::update_many()
             .col_expr(token::Column::RevokedAt, Expr::value(ts(now)))
             .filter(token::Column::GrantId.eq(grant_id))
-            .filter(token::Column::RevokedAt.is_null())
-            .exec(&self.db)
-            .await
-            .map_err(db_err)?;
+            .filter(token::Column::RevokedAt.is_null());
+        revoke_until_none(&self.db, update).await.map_err(db_err)?;
         Ok(())
     }
 
@@ -221,7 +248,7 @@ impl TokenStore for Store {
             // Scopes are space-separated: pad them so the whole word is matched.
             q = q.filter(Expr::cust(OUTSIDE_OFFLINE_ACCESS));
         }
-        Ok(q.exec(&self.db).await.map_err(db_err)?.rows_affected)
+        revoke_until_none(&self.db, q).await.map_err(db_err)
     }
 
     async fn session_clients(
@@ -264,5 +291,94 @@ impl TokenStore for Store {
             .await
             .map_err(db_err)?
             .rows_affected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use gan_oidc::model::{TokenKind, TokenRecord};
+    use gan_oidc::ports::{Consumed, TokenStore};
+    use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
+
+    use super::{consume_refresh, token_row};
+    use crate::customers::tests::{drop_database, stores};
+    use crate::entity::token;
+
+    fn refresh(hash: &str) -> TokenRecord {
+        let now = time::OffsetDateTime::now_utc();
+        TokenRecord {
+            token_hash: hash.to_string(),
+            kind: TokenKind::Refresh,
+            grant_id: "family".into(),
+            client_id: "portal".into(),
+            identity_id: Some("person".into()),
+            scope: "openid offline_access".into(),
+            auth: None,
+            sid: None,
+            claims: None,
+            created_at: now,
+            expires_at: now + time::Duration::days(1),
+            consumed_at: None,
+            revoked_at: None,
+        }
+    }
+
+    /// PostgreSQL: a family revoked while one of its rotations is committing loses the new
+    /// refresh token too. The revocation waits for the rotated token's row lock; its first
+    /// pass cannot see the successor the rotation inserted, its next one does (the reuse of a
+    /// stolen token racing the thief's refresh must not leave the thief a live chain).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_family_revoked_while_a_rotation_commits_loses_its_successor() {
+        for (store, created) in stores().await {
+            if store.db.get_database_backend() != DbBackend::Postgres {
+                drop_database(store, created).await;
+                continue;
+            }
+            let now = time::OffsetDateTime::now_utc();
+            store.insert_tokens(&[refresh("rt1")]).await.unwrap();
+            let txn = store.db.begin().await.unwrap();
+            let consumed = consume_refresh(&txn, "rt1", now.unix_timestamp())
+                .await
+                .unwrap();
+            assert!(matches!(consumed, Consumed::Now(_)));
+            token::Entity::insert(token_row(&refresh("rt2")).unwrap())
+                .exec(&txn)
+                .await
+                .unwrap();
+            let revoking = tokio::spawn({
+                let store = store.clone();
+                async move { store.revoke_grant("family", now).await }
+            });
+            // Until the revocation waits for the lock the rotation holds (bounded).
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let waiting = store
+                    .db
+                    .query_one(Statement::from_string(
+                        DbBackend::Postgres,
+                        "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .try_get::<i64>("", "n")
+                    .unwrap();
+                if waiting > 0 {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the revocation never waited");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            txn.commit().await.unwrap();
+            revoking.await.unwrap().unwrap();
+            for hash in ["rt1", "rt2"] {
+                let t = store.find_token(hash).await.unwrap().unwrap();
+                assert!(t.revoked_at.is_some(), "{hash} survived the revocation");
+            }
+            drop_database(store, created).await;
+        }
     }
 }

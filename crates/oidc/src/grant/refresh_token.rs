@@ -8,7 +8,7 @@ use crate::error::{EngineError, ErrorCode, OAuthError};
 use crate::model::{Client, TokenKind, TokenRecord};
 use crate::params::Params;
 use crate::ports::Consumed;
-use crate::scope::Scopes;
+use crate::scope::{self, Scopes};
 use crate::secret::hash_handle;
 use crate::Provider;
 
@@ -49,6 +49,14 @@ impl Provider {
         let granted = Scopes::parse(&current.scope)
             .unwrap_or_default()
             .intersect(&client.allowed_scopes());
+        // A refresh token lives by `offline_access`: once the client's registration drops it,
+        // the refresh tokens it holds are worth nothing.
+        if !granted.contains(scope::OFFLINE_ACCESS) {
+            return Err(OAuthError::invalid_grant(
+                "offline access is no longer granted to this client",
+            )
+            .into());
+        }
         // A narrower `scope` applies to this response only: the new refresh token keeps the
         // grant, so a later refresh without `scope` gets all of it again (RFC 6749 §6).
         let scopes = match params.get("scope") {

@@ -327,6 +327,85 @@ async fn a_person_without_the_clients_kinds_gets_nothing_through_it() {
     assert_eq!(code_of(&err), ErrorCode::InvalidGrant);
 }
 
+/// Another client introspecting sees the person through both registrations: names from an
+/// account of a kind it may see (not the token client's first named account), and nothing at
+/// all when both clients are restricted to kinds that do not meet.
+#[tokio::test]
+async fn introspection_by_another_client_takes_names_from_accounts_it_may_see() {
+    use crate::person::{HeldAccount, Person};
+    let op = Op::start().await;
+    let named = |number: &str, kind: &str, given: &str| HeldAccount {
+        client_number: number.into(),
+        kind: kind.into(),
+        label: number.into(),
+        given_name: Some(given.into()),
+        family_name: Some("Martin".into()),
+        updated_at: 1_700_000_000,
+    };
+    op.claims.add(
+        PERSON,
+        Person {
+            accounts: vec![
+                named("10000001", "personal", "Marie"),
+                named("10000002", "professional", "Atelier"),
+            ],
+            ..crate::testing::marie()
+        },
+    );
+    let mut all = portal("portal");
+    all.scopes.push("profile".into());
+    op.add(all).await;
+    let mut pro = partner("pro");
+    pro.scopes
+        .extend(["profile".to_string(), "accounts".to_string()]);
+    pro.account_kinds = vec!["professional".into()];
+    op.add(pro).await;
+    let mut personal = portal("personal");
+    personal.scopes.push("profile".into());
+    personal.account_kinds = vec!["personal".into()];
+    op.add(personal).await;
+
+    let introspect = |caller: &'static str, token: String| {
+        let provider = &op.provider;
+        async move {
+            provider
+                .introspect(Some(&basic(caller)), &params(&[("token", &token)]))
+                .await
+                .unwrap()
+        }
+    };
+    let issued = op.tokens("portal", "openid profile accounts").await;
+    let seen = introspect("pro", issued.access_token.clone()).await;
+    assert_eq!(seen["given_name"], "Atelier", "{seen}");
+    assert_eq!(seen["client_numbers"], serde_json::json!(["10000002"]));
+    let own = introspect("portal", issued.access_token).await;
+    assert_eq!(own["given_name"], "Marie", "{own}");
+
+    let issued = op.tokens("personal", "openid profile accounts").await;
+    let seen = introspect("pro", issued.access_token).await;
+    assert_eq!(
+        seen,
+        serde_json::json!({ "active": false }),
+        "personal-only and professional-only registrations do not meet"
+    );
+}
+
+/// A refresh token lives by `offline_access`: dropped from the registration, it is refused.
+#[tokio::test]
+async fn refresh_is_refused_once_offline_access_leaves_the_registration() {
+    let op = Op::start().await;
+    op.add(portal("portal")).await;
+    let issued = op.tokens("portal", ALL).await;
+    let mut narrowed = portal("portal");
+    narrowed.scopes.retain(|s| s != "offline_access");
+    op.add(narrowed).await;
+    let err = op
+        .refresh("portal", issued.refresh_token.as_deref().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), ErrorCode::InvalidGrant);
+}
+
 #[tokio::test]
 async fn a_locked_or_deleted_identity_gets_nothing_more() {
     let op = Op::start().await;
