@@ -228,7 +228,7 @@ async fn write_group(db: &Db, group: Vec<Pending>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use gan_oidc::model::{TokenKind, TokenRecord};
     use gan_oidc::ports::TokenStore;
     use sea_orm::{EntityTrait, PaginatorTrait};
@@ -236,7 +236,8 @@ mod tests {
     use crate::entity::token;
     use crate::{Store, StoreOptions};
 
-    fn record(hash: &str) -> TokenRecord {
+    /// A live access token of a partner, stored under `hash`.
+    pub(crate) fn record(hash: &str) -> TokenRecord {
         let now = time::OffsetDateTime::now_utc();
         TokenRecord {
             token_hash: hash.to_string(),

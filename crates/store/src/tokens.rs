@@ -305,23 +305,13 @@ mod tests {
     use super::{consume_refresh, token_row};
     use crate::customers::tests::{drop_database, stores};
     use crate::entity::token;
+    use crate::group::tests::record;
 
     fn refresh(hash: &str) -> TokenRecord {
-        let now = time::OffsetDateTime::now_utc();
         TokenRecord {
-            token_hash: hash.to_string(),
             kind: TokenKind::Refresh,
             grant_id: "family".into(),
-            client_id: "portal".into(),
-            identity_id: Some("person".into()),
-            scope: "openid offline_access".into(),
-            auth: None,
-            sid: None,
-            claims: None,
-            created_at: now,
-            expires_at: now + time::Duration::days(1),
-            consumed_at: None,
-            revoked_at: None,
+            ..record(hash)
         }
     }
 
