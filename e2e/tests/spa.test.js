@@ -114,7 +114,11 @@ test("an oidc-client-ts app on its own origin signs in, reads userinfo, refreshe
   assert.equal(iframed.email, EMAIL);
 
   // Sign-out: back to the app, the session at the provider ended.
+  // The tab is on the app already: wait for the provider's answer to the logout request first
+  // (the library fetches its metadata before it navigates), then for the way back.
+  const ended = tab.waitForResponse((r) => r.url().startsWith(`${server.issuer}/end_session`), { timeout: 15000 });
   await tab.evaluate(() => { window.mgr.signoutRedirect(); });
+  await ended;
   await until(async () => tab.url().startsWith(`${appUrl}/`) && !tab.url().includes("end_session"), 15000, "the way back to the app");
   const account = await context.request.get(`${server.issuer}/account`, { maxRedirects: 0 });
   assert.notEqual(account.status(), 200, "no session left at the provider");
