@@ -89,7 +89,7 @@ impl IdentityStore for Store {
     }
 }
 
-/// The person's columns of [`PERSON_SQL`] and [`TOKEN_AND_PERSON_SQL`]: identity columns
+/// The person's columns of [`person_sql`] and [`token_and_person_sql`]: identity columns
 /// (`p_`), then one attached account per row (`a_`, null when none is attached).
 const PERSON_COLUMNS: &str = "i.login_email AS p_email, i.email_verified_at AS p_verified_at, \
      i.status AS p_status, i.updated_at AS p_updated_at, a.client_number AS a_client_number, \
